@@ -1,0 +1,38 @@
+//! Rendering of evaluation errors for the terminal: the message, then `at FILE:LINE:COL`
+//! with the source line and a caret, as the reference Nix lays it out.
+
+use nxe_evaluator::source::{SourceMap, Span};
+use nxe_evaluator::EvalError;
+use std::fmt::Write;
+
+/// Renders an error; with `show_trace`, every trace note with its position too.
+pub fn render(error: &EvalError, show_trace: bool) -> String {
+    let mut out = String::new();
+    if show_trace {
+        for (span, note) in error.trace().iter().rev() {
+            let _ = writeln!(out, "       … {note}");
+            if let Some(span) = span {
+                snippet(&mut out, *span, "         ");
+            }
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(out, "error: {error}");
+    if let Some(span) = error.span() {
+        snippet(&mut out, span, "       ");
+    }
+    out
+}
+
+fn snippet(out: &mut String, span: Span, indent: &str) {
+    let map = SourceMap::global();
+    let (Some(location), Some(file)) = (map.location(span), map.file(span.file)) else { return };
+    let _ = writeln!(out, "{indent}at {}:{}:{}:", location.file, location.line, location.column);
+    let line = file.line_text(location.line);
+    let number = location.line.to_string();
+    let pad = " ".repeat(number.len());
+    let _ = writeln!(out, "{indent}{pad}  |");
+    let _ = writeln!(out, "{indent}{number}| {line}");
+    let caret_pad = " ".repeat(location.column.saturating_sub(1) as usize);
+    let _ = writeln!(out, "{indent}{pad} | {caret_pad}^");
+}

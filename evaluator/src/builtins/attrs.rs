@@ -1,0 +1,179 @@
+//! Builtins on attribute sets: names, values, lookups, construction from lists, mapping,
+//! intersection and zipping, and the introspection builtins `functionArgs` and
+//! `unsafeGetAttrPos`.
+
+use super::{force_attrs, force_function, force_list, force_string};
+use crate::error::{EvalError, EvalResult};
+use crate::eval::{type_error, Evaluator};
+use crate::ir::Param;
+use crate::source::Span;
+use crate::symbol::Symbol;
+use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub(super) static PRIMOPS: &[PrimOp] = &[
+    PrimOp { name: "attrNames", arity: 1, func: builtin_attr_names },
+    PrimOp { name: "attrValues", arity: 1, func: builtin_attr_values },
+    PrimOp { name: "getAttr", arity: 2, func: builtin_get_attr },
+    PrimOp { name: "hasAttr", arity: 2, func: builtin_has_attr },
+    PrimOp { name: "removeAttrs", arity: 2, func: builtin_remove_attrs },
+    PrimOp { name: "listToAttrs", arity: 1, func: builtin_list_to_attrs },
+    PrimOp { name: "mapAttrs", arity: 2, func: builtin_map_attrs },
+    PrimOp { name: "intersectAttrs", arity: 2, func: builtin_intersect_attrs },
+    PrimOp { name: "catAttrs", arity: 2, func: builtin_cat_attrs },
+    PrimOp { name: "zipAttrsWith", arity: 2, func: builtin_zip_attrs_with },
+    PrimOp { name: "functionArgs", arity: 1, func: builtin_function_args },
+    PrimOp { name: "unsafeGetAttrPos", arity: 2, func: builtin_unsafe_get_attr_pos },
+];
+
+fn builtin_attr_names(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let attrs = force_attrs(ev, &args[0])?;
+    Ok(Value::list(attrs.iter().map(|a| Value::string(a.name.as_str())).collect()))
+}
+
+fn builtin_attr_values(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let attrs = force_attrs(ev, &args[0])?;
+    Ok(Value::list(attrs.iter().map(|a| a.value.clone()).collect()))
+}
+
+fn builtin_get_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let name = force_string(ev, &args[0])?;
+    let attrs = force_attrs(ev, &args[1])?;
+    let name = Symbol::intern(name.as_str());
+    match attrs.get(name).cloned() {
+        Some(value) => ev.force(&value),
+        None => Err(ev.missing_attr(name, &args[1])),
+    }
+}
+
+fn builtin_has_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let name = force_string(ev, &args[0])?;
+    let attrs = force_attrs(ev, &args[1])?;
+    Ok(Value::Bool(attrs.contains(Symbol::intern(name.as_str()))))
+}
+
+fn builtin_remove_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let attrs = force_attrs(ev, &args[0])?;
+    let names = force_list(ev, &args[1])?;
+    let mut remove = FxHashSet::default();
+    for name in names.iter() {
+        remove.insert(Symbol::intern(force_string(ev, name)?.as_str()));
+    }
+    let kept = attrs.iter().filter(|a| !remove.contains(&a.name)).cloned().collect();
+    Ok(Value::attrs(Attrs::from_sorted(kept)))
+}
+
+fn builtin_list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let items = force_list(ev, &args[0])?;
+    let mut entries = Vec::with_capacity(items.len());
+    let (name_sym, value_sym) = (ev.sym.name, ev.sym.value);
+    for item in items.iter() {
+        let item = force_attrs(ev, item)?;
+        let Some(name) = item.get(name_sym).cloned() else {
+            return Err(EvalError::msg("attribute 'name' missing"));
+        };
+        let name = force_string(ev, &name)?;
+        let Some(value) = item.get(value_sym).cloned() else {
+            return Err(EvalError::msg("attribute 'value' missing"));
+        };
+        let pos = item.get_entry(value_sym).and_then(|e| e.pos);
+        entries.push(Attr { name: Symbol::intern(name.as_str()), value, pos });
+    }
+    Ok(Value::attrs(Attrs::from_unsorted(entries)))
+}
+
+fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let func = args[0].clone();
+    let attrs = force_attrs(ev, &args[1])?;
+    let entries = attrs
+        .iter()
+        .map(|attr| {
+            let name = Value::string(attr.name.as_str());
+            let value = lazy_call2(func.clone(), name, attr.value.clone());
+            Attr { name: attr.name, value, pos: attr.pos }
+        })
+        .collect();
+    Ok(Value::attrs(Attrs::from_sorted(entries)))
+}
+
+/// A thunk for `f a b`.
+pub(crate) fn lazy_call2(func: Value, a: Value, b: Value) -> Value {
+    Thunk::native(move |ev: &mut Evaluator| ev.call(func, &[a, b], None))
+}
+
+fn builtin_intersect_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let left = force_attrs(ev, &args[0])?;
+    let right = force_attrs(ev, &args[1])?;
+    let kept = right.iter().filter(|a| left.contains(a.name)).cloned().collect();
+    Ok(Value::attrs(Attrs::from_sorted(kept)))
+}
+
+fn builtin_cat_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let name = Symbol::intern(force_string(ev, &args[0])?.as_str());
+    let items = force_list(ev, &args[1])?;
+    let mut out = Vec::new();
+    for item in items.iter() {
+        let attrs = force_attrs(ev, item)?;
+        if let Some(value) = attrs.get(name) {
+            out.push(value.clone());
+        }
+    }
+    Ok(Value::list(out))
+}
+
+fn builtin_zip_attrs_with(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let func = args[0].clone();
+    let sets = force_list(ev, &args[1])?;
+    let mut order: Vec<Symbol> = Vec::new();
+    let mut collected: FxHashMap<Symbol, Vec<Value>> = FxHashMap::default();
+    for set in sets.iter() {
+        let attrs = force_attrs(ev, set)?;
+        for attr in attrs.iter() {
+            collected
+                .entry(attr.name)
+                .or_insert_with(|| {
+                    order.push(attr.name);
+                    Vec::new()
+                })
+                .push(attr.value.clone());
+        }
+    }
+    let entries = order
+        .into_iter()
+        .map(|name| {
+            let values = Value::list(collected.remove(&name).unwrap_or_default());
+            let value = lazy_call2(func.clone(), Value::string(name.as_str()), values);
+            Attr { name, value, pos: None }
+        })
+        .collect();
+    Ok(Value::attrs(Attrs::from_unsorted(entries)))
+}
+
+fn builtin_function_args(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let func = force_function(ev, &args[0])?;
+    let Value::Lambda(closure) = &func else {
+        if let Value::PrimOp(_) | Value::PrimOpApp(_) = func {
+            return Ok(Value::attrs(Attrs::new()));
+        }
+        return Err(type_error("a function", &func));
+    };
+    match &closure.def.param {
+        Param::Ident(_) => Ok(Value::attrs(Attrs::new())),
+        Param::Pattern { formals, .. } => {
+            let entries = formals
+                .iter()
+                .map(|(name, default)| Attr { name: *name, value: Value::Bool(default.is_some()), pos: None })
+                .collect();
+            Ok(Value::attrs(Attrs::from_unsorted(entries)))
+        }
+    }
+}
+
+fn builtin_unsafe_get_attr_pos(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let name = Symbol::intern(force_string(ev, &args[0])?.as_str());
+    let attrs = force_attrs(ev, &args[1])?;
+    match attrs.get_entry(name).and_then(|e| e.pos) {
+        Some(span) => Ok(ev.position_attrs(span)),
+        None => Ok(Value::Null),
+    }
+}

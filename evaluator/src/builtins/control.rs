@@ -1,0 +1,330 @@
+//! Builtins about types, control flow, arithmetic and the outside world: `typeOf` and the
+//! `is*` family, `seq`/`deepSeq`, `throw`/`abort`/`tryEval`, `trace`/`warn`, arithmetic and
+//! bit operations, `import`/`scopedImport`, and file and environment queries (all through
+//! the evaluator's I/O trait).
+
+use super::{coerce_string, force_attrs, force_int, force_path, force_string, make_attrs};
+use crate::error::{ErrorKind, EvalError, EvalResult};
+use crate::eval::{type_error, Evaluator};
+use crate::io::FileKind;
+use crate::ir::BinOp;
+use crate::source::Span;
+use crate::value::{Attr, Attrs, Env, PrimOp, Value};
+use crate::symbol::Symbol;
+use std::path::Path;
+
+pub(super) static PRIMOPS: &[PrimOp] = &[
+    PrimOp { name: "typeOf", arity: 1, func: builtin_type_of },
+    PrimOp { name: "isNull", arity: 1, func: builtin_is_null },
+    PrimOp { name: "isAttrs", arity: 1, func: builtin_is_attrs },
+    PrimOp { name: "isBool", arity: 1, func: builtin_is_bool },
+    PrimOp { name: "isFloat", arity: 1, func: builtin_is_float },
+    PrimOp { name: "isFunction", arity: 1, func: builtin_is_function },
+    PrimOp { name: "isInt", arity: 1, func: builtin_is_int },
+    PrimOp { name: "isList", arity: 1, func: builtin_is_list },
+    PrimOp { name: "isPath", arity: 1, func: builtin_is_path },
+    PrimOp { name: "isString", arity: 1, func: builtin_is_string },
+    PrimOp { name: "seq", arity: 2, func: builtin_seq },
+    PrimOp { name: "deepSeq", arity: 2, func: builtin_deep_seq },
+    PrimOp { name: "throw", arity: 1, func: builtin_throw },
+    PrimOp { name: "abort", arity: 1, func: builtin_abort },
+    PrimOp { name: "tryEval", arity: 1, func: builtin_try_eval },
+    PrimOp { name: "trace", arity: 2, func: builtin_trace },
+    PrimOp { name: "traceVerbose", arity: 2, func: builtin_trace_verbose },
+    PrimOp { name: "warn", arity: 2, func: builtin_warn },
+    PrimOp { name: "addErrorContext", arity: 2, func: builtin_add_error_context },
+    PrimOp { name: "break", arity: 1, func: builtin_break },
+    PrimOp { name: "add", arity: 2, func: builtin_add },
+    PrimOp { name: "sub", arity: 2, func: builtin_sub },
+    PrimOp { name: "mul", arity: 2, func: builtin_mul },
+    PrimOp { name: "div", arity: 2, func: builtin_div },
+    PrimOp { name: "lessThan", arity: 2, func: builtin_less_than },
+    PrimOp { name: "bitAnd", arity: 2, func: builtin_bit_and },
+    PrimOp { name: "bitOr", arity: 2, func: builtin_bit_or },
+    PrimOp { name: "bitXor", arity: 2, func: builtin_bit_xor },
+    PrimOp { name: "ceil", arity: 1, func: builtin_ceil },
+    PrimOp { name: "floor", arity: 1, func: builtin_floor },
+    PrimOp { name: "import", arity: 1, func: builtin_import },
+    PrimOp { name: "scopedImport", arity: 2, func: builtin_scoped_import },
+    PrimOp { name: "getEnv", arity: 1, func: builtin_get_env },
+    PrimOp { name: "readFile", arity: 1, func: builtin_read_file },
+    PrimOp { name: "readDir", arity: 1, func: builtin_read_dir },
+    PrimOp { name: "readFileType", arity: 1, func: builtin_read_file_type },
+    PrimOp { name: "pathExists", arity: 1, func: builtin_path_exists },
+    PrimOp { name: "findFile", arity: 2, func: builtin_find_file },
+    PrimOp { name: "toPath", arity: 1, func: builtin_to_path },
+];
+
+fn builtin_type_of(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    Ok(Value::string(ev.force(&args[0])?.type_name()))
+}
+
+fn is(ev: &mut Evaluator, value: &Value, test: fn(&Value) -> bool) -> EvalResult<Value> {
+    Ok(Value::Bool(test(&ev.force(value)?)))
+}
+
+fn builtin_is_null(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    is(ev, &args[0], |v| matches!(v, Value::Null))
+}
+fn builtin_is_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    is(ev, &args[0], |v| matches!(v, Value::Attrs(_)))
+}
+fn builtin_is_bool(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    is(ev, &args[0], |v| matches!(v, Value::Bool(_)))
+}
+fn builtin_is_float(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    is(ev, &args[0], |v| matches!(v, Value::Float(_)))
+}
+fn builtin_is_function(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    is(ev, &args[0], Value::is_function)
+}
+fn builtin_is_int(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    is(ev, &args[0], |v| matches!(v, Value::Int(_)))
+}
+fn builtin_is_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    is(ev, &args[0], |v| matches!(v, Value::List(_)))
+}
+fn builtin_is_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    is(ev, &args[0], |v| matches!(v, Value::Path(_)))
+}
+fn builtin_is_string(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    is(ev, &args[0], |v| matches!(v, Value::String(_)))
+}
+
+fn builtin_seq(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    ev.force(&args[0])?;
+    ev.force(&args[1])
+}
+
+fn builtin_deep_seq(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    ev.force_deep(&args[0])?;
+    ev.force(&args[1])
+}
+
+fn builtin_throw(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let message = coerce_string(ev, &args[0])?;
+    Err(EvalError::new(ErrorKind::Throw(message.as_str().to_string())))
+}
+
+fn builtin_abort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let message = coerce_string(ev, &args[0])?;
+    Err(EvalError::new(ErrorKind::Abort(message.as_str().to_string())))
+}
+
+fn builtin_try_eval(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    match ev.force(&args[0]) {
+        Ok(value) => Ok(make_attrs(vec![("success", Value::Bool(true)), ("value", value)])),
+        Err(error) if error.is_catchable() => {
+            Ok(make_attrs(vec![("success", Value::Bool(false)), ("value", Value::Bool(false))]))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn trace_text(ev: &mut Evaluator, value: &Value) -> EvalResult<String> {
+    let value = ev.force(value)?;
+    Ok(match &value {
+        Value::String(s) => s.as_str().to_string(),
+        other => crate::print::print_value(other),
+    })
+}
+
+fn builtin_trace(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let text = trace_text(ev, &args[0])?;
+    ev.io.trace(&format!("trace: {text}"));
+    ev.force(&args[1])
+}
+
+fn builtin_trace_verbose(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    ev.force(&args[1])
+}
+
+fn builtin_warn(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let message = force_string(ev, &args[0])?;
+    ev.io.trace(&format!("evaluation warning: {}", message.as_str()));
+    ev.force(&args[1])
+}
+
+fn builtin_add_error_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    match ev.force(&args[1]) {
+        Ok(value) => Ok(value),
+        Err(error) => {
+            let message = coerce_string(ev, &args[0]).map(|s| s.as_str().to_string()).unwrap_or_default();
+            Err(error.note(None, message))
+        }
+    }
+}
+
+fn builtin_break(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    ev.force(&args[0])
+}
+
+fn arith(ev: &mut Evaluator, op: BinOp, args: &[Value]) -> EvalResult<Value> {
+    let a = ev.force(&args[0])?;
+    let b = ev.force(&args[1])?;
+    crate::ops::arith(ev, op, a, b)
+}
+
+fn builtin_add(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    arith(ev, BinOp::Add, args)
+}
+fn builtin_sub(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    arith(ev, BinOp::Sub, args)
+}
+fn builtin_mul(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    arith(ev, BinOp::Mul, args)
+}
+fn builtin_div(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    arith(ev, BinOp::Div, args)
+}
+
+fn builtin_less_than(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let order = crate::ops::compare(ev, &args[0], &args[1])?;
+    Ok(Value::Bool(order == std::cmp::Ordering::Less))
+}
+
+fn bits(ev: &mut Evaluator, args: &[Value], f: fn(i64, i64) -> i64) -> EvalResult<Value> {
+    let a = force_int(ev, &args[0])?;
+    let b = force_int(ev, &args[1])?;
+    Ok(Value::Int(f(a, b)))
+}
+fn builtin_bit_and(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    bits(ev, args, |a, b| a & b)
+}
+fn builtin_bit_or(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    bits(ev, args, |a, b| a | b)
+}
+fn builtin_bit_xor(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    bits(ev, args, |a, b| a ^ b)
+}
+
+fn round(ev: &mut Evaluator, value: &Value, f: fn(f64) -> f64, what: &str) -> EvalResult<Value> {
+    match ev.force(value)? {
+        Value::Int(n) => Ok(Value::Int(n)),
+        Value::Float(x) => {
+            let rounded = f(x);
+            if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&rounded) {
+                return Err(EvalError::msg(format!(
+                    "float {} would overflow the integer type when {what}",
+                    crate::print::format_float(x)
+                )));
+            }
+            Ok(Value::Int(rounded as i64))
+        }
+        other => Err(type_error("a float", &other)),
+    }
+}
+fn builtin_ceil(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    round(ev, &args[0], f64::ceil, "rounding up")
+}
+fn builtin_floor(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    round(ev, &args[0], f64::floor, "rounding down")
+}
+
+fn builtin_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let path = force_path(ev, &args[0])?;
+    ev.import(&path)
+}
+
+fn builtin_scoped_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let scope = force_attrs(ev, &args[0])?;
+    let path = force_path(ev, &args[1])?;
+    let path = ev.resolve_import_path(&path)?;
+    let expr = ev.compile_file(&path, true)?;
+    let env = Env::new(vec![Value::Attrs(scope)], None);
+    ev.eval(expr, &env)
+}
+
+fn builtin_get_env(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let name = force_string(ev, &args[0])?;
+    Ok(Value::string(ev.io.get_env(name.as_str()).unwrap_or_default()))
+}
+
+fn io_error(what: &str, path: &str, error: &std::io::Error) -> EvalError {
+    let reason = match error.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
+        _ => error.to_string(),
+    };
+    EvalError::msg(format!("{what} '{path}': {reason}"))
+}
+
+fn builtin_read_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let path = force_path(ev, &args[0])?;
+    let bytes = ev.io.read_file(Path::new(&path)).map_err(|e| io_error("opening file", &path, &e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.into_bytes();
+        EvalError::msg(format!("file '{path}' is not valid UTF-8 ({} bytes)", bytes.len()))
+    })?;
+    Ok(Value::string(text))
+}
+
+fn builtin_read_dir(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let path = force_path(ev, &args[0])?;
+    let entries = ev.io.read_dir(Path::new(&path)).map_err(|e| io_error("opening directory", &path, &e))?;
+    let attrs = entries
+        .into_iter()
+        .map(|(name, kind)| Attr { name: Symbol::intern(&name), value: Value::string(kind.nix_name()), pos: None })
+        .collect();
+    Ok(Value::attrs(Attrs::from_unsorted(attrs)))
+}
+
+fn builtin_read_file_type(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let path = force_path(ev, &args[0])?;
+    let kind: FileKind =
+        ev.io.file_kind(Path::new(&path)).map_err(|e| io_error("getting status of", &path, &e))?;
+    Ok(Value::string(kind.nix_name()))
+}
+
+fn builtin_path_exists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let forced = ev.force(&args[0])?;
+    let must_be_dir = match &forced {
+        Value::String(s) => s.as_str().ends_with('/') || s.as_str().ends_with("/."),
+        _ => false,
+    };
+    let path = force_path(ev, &forced)?;
+    let exists = if must_be_dir {
+        matches!(ev.io.file_kind(Path::new(&path)), Ok(FileKind::Directory))
+    } else {
+        ev.io.path_exists(Path::new(&path))
+    };
+    Ok(Value::Bool(exists))
+}
+
+fn builtin_find_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let search_path = super::force_list(ev, &args[0])?;
+    let wanted = force_string(ev, &args[1])?;
+    let wanted = wanted.as_str();
+    for entry in search_path.iter() {
+        let entry = force_attrs(ev, entry)?;
+        let prefix = match entry.get(Symbol::intern("prefix")).cloned() {
+            Some(prefix) => force_string(ev, &prefix)?.as_str().to_string(),
+            None => String::new(),
+        };
+        let Some(path) = entry.get(Symbol::intern("path")).cloned() else {
+            return Err(EvalError::msg("attribute 'path' missing"));
+        };
+        let path = coerce_string(ev, &path)?.as_str().to_string();
+        let rest = if prefix.is_empty() {
+            Some(wanted)
+        } else if wanted == prefix {
+            Some("")
+        } else {
+            wanted.strip_prefix(&prefix).and_then(|r| r.strip_prefix('/'))
+        };
+        let Some(rest) = rest else { continue };
+        let candidate = if rest.is_empty() { path.clone() } else { format!("{path}/{rest}") };
+        let candidate = crate::paths::canonicalize(&candidate);
+        if ev.io.path_exists(Path::new(&candidate)) {
+            return Ok(Value::Path(candidate.into()));
+        }
+    }
+    Err(EvalError::msg(format!(
+        "file '{wanted}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
+    )))
+}
+
+fn builtin_to_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let path = force_path(ev, &args[0])?;
+    Ok(Value::string(path))
+}

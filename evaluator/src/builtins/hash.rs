@@ -1,0 +1,5 @@
+//! Builtins of the `hash` family (being written).
+
+use crate::value::PrimOp;
+
+pub(super) static PRIMOPS: &[PrimOp] = &[];

@@ -1,0 +1,302 @@
+//! Builtins on lists: mapping and filtering, folds, construction, stable sorting with a
+//! user comparator, grouping, and `genericClosure`.
+
+use super::{force_attrs, force_bool, force_function, force_int, force_list, force_string};
+use crate::error::{EvalError, EvalResult};
+use crate::eval::{type_error, Evaluator};
+use crate::source::Span;
+use crate::symbol::Symbol;
+use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub(super) static PRIMOPS: &[PrimOp] = &[
+    PrimOp { name: "map", arity: 2, func: builtin_map },
+    PrimOp { name: "filter", arity: 2, func: builtin_filter },
+    PrimOp { name: "length", arity: 1, func: builtin_length },
+    PrimOp { name: "head", arity: 1, func: builtin_head },
+    PrimOp { name: "tail", arity: 1, func: builtin_tail },
+    PrimOp { name: "elemAt", arity: 2, func: builtin_elem_at },
+    PrimOp { name: "elem", arity: 2, func: builtin_elem },
+    PrimOp { name: "concatLists", arity: 1, func: builtin_concat_lists },
+    PrimOp { name: "concatMap", arity: 2, func: builtin_concat_map },
+    PrimOp { name: "foldl'", arity: 3, func: builtin_foldl_strict },
+    PrimOp { name: "genList", arity: 2, func: builtin_gen_list },
+    PrimOp { name: "sort", arity: 2, func: builtin_sort },
+    PrimOp { name: "all", arity: 2, func: builtin_all },
+    PrimOp { name: "any", arity: 2, func: builtin_any },
+    PrimOp { name: "partition", arity: 2, func: builtin_partition },
+    PrimOp { name: "groupBy", arity: 2, func: builtin_group_by },
+    PrimOp { name: "genericClosure", arity: 1, func: builtin_generic_closure },
+];
+
+fn builtin_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let items = force_list(ev, &args[1])?;
+    let func = &args[0];
+    Ok(Value::list(items.iter().map(|item| Thunk::apply(func.clone(), item.clone())).collect()))
+}
+
+fn builtin_filter(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let func = force_function(ev, &args[0])?;
+    let items = force_list(ev, &args[1])?;
+    let mut kept = Vec::new();
+    for item in items.iter() {
+        let verdict = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        if force_bool(ev, &verdict)? {
+            kept.push(item.clone());
+        }
+    }
+    if kept.len() == items.len() {
+        return Ok(Value::List(items));
+    }
+    Ok(Value::list(kept))
+}
+
+fn builtin_length(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    Ok(Value::Int(force_list(ev, &args[0])?.len() as i64))
+}
+
+fn builtin_head(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let items = force_list(ev, &args[0])?;
+    match items.first() {
+        Some(first) => ev.force(first),
+        None => Err(EvalError::msg("'builtins.head' called on an empty list")),
+    }
+}
+
+fn builtin_tail(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let items = force_list(ev, &args[0])?;
+    if items.is_empty() {
+        return Err(EvalError::msg("'builtins.tail' called on an empty list"));
+    }
+    Ok(Value::list(items[1..].to_vec()))
+}
+
+fn builtin_elem_at(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let items = force_list(ev, &args[0])?;
+    let index = force_int(ev, &args[1])?;
+    match usize::try_from(index).ok().and_then(|i| items.get(i)) {
+        Some(item) => ev.force(item),
+        None => Err(EvalError::msg(format!("list index {index} is out of bounds"))),
+    }
+}
+
+fn builtin_elem(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let items = force_list(ev, &args[1])?;
+    for item in items.iter() {
+        if crate::ops::equal(ev, &args[0], item)? {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
+}
+
+fn builtin_concat_lists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let lists = force_list(ev, &args[0])?;
+    let mut out = Vec::new();
+    for list in lists.iter() {
+        out.extend(force_list(ev, list)?.iter().cloned());
+    }
+    Ok(Value::list(out))
+}
+
+fn builtin_concat_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let func = force_function(ev, &args[0])?;
+    let items = force_list(ev, &args[1])?;
+    let mut out = Vec::new();
+    for item in items.iter() {
+        let result = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        out.extend(force_list(ev, &result)?.iter().cloned());
+    }
+    Ok(Value::list(out))
+}
+
+fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let items = force_list(ev, &args[2])?;
+    if items.is_empty() {
+        return ev.force(&args[1]);
+    }
+    let func = force_function(ev, &args[0])?;
+    let mut acc = args[1].clone();
+    for item in items.iter() {
+        acc = ev.call(func.clone(), &[acc, item.clone()], None)?;
+    }
+    ev.force(&acc)
+}
+
+fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let count = force_int(ev, &args[1])?;
+    if count < 0 {
+        return Err(EvalError::msg(format!("cannot create list of size {count}")));
+    }
+    let func = args[0].clone();
+    Ok(Value::list((0..count).map(|i| Thunk::apply(func.clone(), Value::Int(i))).collect()))
+}
+
+fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let items = force_list(ev, &args[1])?;
+    if items.len() <= 1 {
+        return Ok(Value::List(items));
+    }
+    let func = force_function(ev, &args[0])?;
+    let mut values: Vec<Value> = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        values.push(ev.force(item)?);
+    }
+    let mut less = |ev: &mut Evaluator, a: &Value, b: &Value| -> EvalResult<bool> {
+        let result = ev.call(func.clone(), &[a.clone(), b.clone()], None)?;
+        force_bool(ev, &result)
+    };
+    let sorted = merge_sort(ev, values, &mut less)?;
+    Ok(Value::list(sorted))
+}
+
+type LessFn<'a> = dyn FnMut(&mut Evaluator, &Value, &Value) -> EvalResult<bool> + 'a;
+
+/// A stable merge sort whose comparator may fail.
+fn merge_sort(ev: &mut Evaluator, mut items: Vec<Value>, less: &mut LessFn<'_>) -> EvalResult<Vec<Value>> {
+    if items.len() <= 1 {
+        return Ok(items);
+    }
+    if items.len() <= 8 {
+        for i in 1..items.len() {
+            let mut j = i;
+            while j > 0 && less(ev, &items[j], &items[j - 1])? {
+                items.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return Ok(items);
+    }
+    let right = items.split_off(items.len() / 2);
+    let left = merge_sort(ev, items, less)?;
+    let right = merge_sort(ev, right, less)?;
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut left = left.into_iter().peekable();
+    let mut right = right.into_iter().peekable();
+    while let (Some(l), Some(r)) = (left.peek(), right.peek()) {
+        if less(ev, r, l)? {
+            out.extend(right.next());
+        } else {
+            out.extend(left.next());
+        }
+    }
+    out.extend(left);
+    out.extend(right);
+    Ok(out)
+}
+
+fn predicate_all(ev: &mut Evaluator, args: &[Value], want: bool) -> EvalResult<Value> {
+    let func = force_function(ev, &args[0])?;
+    let items = force_list(ev, &args[1])?;
+    for item in items.iter() {
+        let verdict = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        if force_bool(ev, &verdict)? == want {
+            return Ok(Value::Bool(want));
+        }
+    }
+    Ok(Value::Bool(!want))
+}
+
+fn builtin_all(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    predicate_all(ev, args, false)
+}
+
+fn builtin_any(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    predicate_all(ev, args, true)
+}
+
+fn builtin_partition(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let func = force_function(ev, &args[0])?;
+    let items = force_list(ev, &args[1])?;
+    let (mut right, mut wrong) = (Vec::new(), Vec::new());
+    for item in items.iter() {
+        let verdict = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        if force_bool(ev, &verdict)? {
+            right.push(item.clone());
+        } else {
+            wrong.push(item.clone());
+        }
+    }
+    Ok(super::make_attrs(vec![("right", Value::list(right)), ("wrong", Value::list(wrong))]))
+}
+
+fn builtin_group_by(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let func = force_function(ev, &args[0])?;
+    let items = force_list(ev, &args[1])?;
+    let mut groups: FxHashMap<Symbol, Vec<Value>> = FxHashMap::default();
+    for item in items.iter() {
+        let key = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        let key = Symbol::intern(force_string(ev, &key)?.as_str());
+        groups.entry(key).or_default().push(item.clone());
+    }
+    let entries = groups.into_iter().map(|(name, values)| Attr { name, value: Value::list(values), pos: None }).collect();
+    Ok(Value::attrs(Attrs::from_unsorted(entries)))
+}
+
+/// A hashable form of a `genericClosure` key.
+#[derive(PartialEq, Eq, Hash)]
+enum KeyRepr {
+    Int(i64),
+    Float(u64),
+    Str(String),
+    Path(String),
+    List(Vec<KeyRepr>),
+}
+
+fn key_repr(ev: &mut Evaluator, value: &Value) -> EvalResult<KeyRepr> {
+    let value = ev.force(value)?;
+    Ok(match &value {
+        Value::Int(n) => KeyRepr::Int(*n),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => KeyRepr::Int(*f as i64),
+        Value::Float(f) => KeyRepr::Float(f.to_bits()),
+        Value::String(s) => KeyRepr::Str(s.as_str().to_string()),
+        Value::Path(p) => KeyRepr::Path(p.to_string()),
+        Value::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                out.push(key_repr(ev, item)?);
+            }
+            KeyRepr::List(out)
+        }
+        other => {
+            return Err(EvalError::msg(format!(
+                "cannot compare {} with {}",
+                other.type_with_article(),
+                other.type_with_article()
+            )))
+        }
+    })
+}
+
+fn builtin_generic_closure(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let spec = force_attrs(ev, &args[0])?;
+    let start = spec
+        .get(Symbol::intern("startSet"))
+        .cloned()
+        .ok_or_else(|| EvalError::msg("attribute 'startSet' missing"))?;
+    let operator = spec
+        .get(Symbol::intern("operator"))
+        .cloned()
+        .ok_or_else(|| EvalError::msg("attribute 'operator' missing"))?;
+    let mut work: std::collections::VecDeque<Value> = force_list(ev, &start)?.iter().cloned().collect();
+    let mut seen = FxHashSet::default();
+    let mut out = Vec::new();
+    let key_sym = ev.sym.key;
+    while let Some(item) = work.pop_front() {
+        let attrs = force_attrs(ev, &item)?;
+        let Some(key) = attrs.get(key_sym).cloned() else {
+            return Err(EvalError::msg("attribute 'key' missing"));
+        };
+        if !seen.insert(key_repr(ev, &key)?) {
+            continue;
+        }
+        out.push(Value::Attrs(attrs.clone()));
+        let next = ev.call(operator.clone(), &[Value::Attrs(attrs)], None)?;
+        let next = match ev.force(&next)? {
+            Value::List(items) => items,
+            other => return Err(type_error("a list", &other)),
+        };
+        work.extend(next.iter().cloned());
+    }
+    Ok(Value::list(out))
+}

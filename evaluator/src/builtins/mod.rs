@@ -1,0 +1,347 @@
+//! The builtins: the base environment every file is compiled against, and the `builtins`
+//! set.
+//!
+//! Each builtin is a [`PrimOp`] with a fixed arity, registered under its Nix name in one of
+//! the tables of the submodules; it receives its arguments unforced and forces what it
+//! needs, so strictness matches Nix. The base environment holds every builtin as `__name`,
+//! a few also under their plain name (`map`, `toString`, …), and the constants.
+
+mod attrs;
+mod context;
+mod control;
+mod derivation;
+mod fetch;
+mod flake;
+mod hash;
+mod json;
+mod lists;
+mod regex;
+mod strings;
+mod versions;
+mod xml;
+
+use crate::error::{EvalError, EvalResult};
+use crate::eval::{type_error, Evaluator};
+use crate::symbol::Symbol;
+use crate::value::{Attr, Attrs, NixString, PrimOp, Thunk, Value};
+use rustc_hash::FxHashMap;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+/// Symbols the evaluator and builtins use often, interned once.
+#[derive(Clone, Copy)]
+pub struct Syms {
+    /// `outPath`
+    pub out_path: Symbol,
+    /// `__functor`
+    pub functor: Symbol,
+    /// `__toString`
+    pub to_string: Symbol,
+    /// `type`
+    pub type_: Symbol,
+    /// `name`
+    pub name: Symbol,
+    /// `value`
+    pub value: Symbol,
+    /// `key`
+    pub key: Symbol,
+    /// `drvPath`
+    pub drv_path: Symbol,
+    /// `right`
+    pub right: Symbol,
+    /// `wrong`
+    pub wrong: Symbol,
+}
+
+impl Syms {
+    /// Interns the symbols.
+    pub fn new() -> Syms {
+        Syms {
+            out_path: Symbol::intern("outPath"),
+            functor: Symbol::intern("__functor"),
+            to_string: Symbol::intern("__toString"),
+            type_: Symbol::intern("type"),
+            name: Symbol::intern("name"),
+            value: Symbol::intern("value"),
+            key: Symbol::intern("key"),
+            drv_path: Symbol::intern("drvPath"),
+            right: Symbol::intern("right"),
+            wrong: Symbol::intern("wrong"),
+        }
+    }
+}
+
+impl Default for Syms {
+    fn default() -> Syms {
+        Syms::new()
+    }
+}
+
+/// Builtins that are also in scope without the `__` prefix.
+const UNPREFIXED: &[&str] = &[
+    "abort",
+    "baseNameOf",
+    "break",
+    "derivation",
+    "dirOf",
+    "fetchGit",
+    "fetchMercurial",
+    "fetchTarball",
+    "fetchTree",
+    "fromTOML",
+    "import",
+    "isNull",
+    "map",
+    "placeholder",
+    "removeAttrs",
+    "scopedImport",
+    "throw",
+    "toString",
+];
+
+/// Constants of the `builtins` set that are not functions.
+const CONSTANTS: &[&str] = &[
+    "builtins",
+    "currentSystem",
+    "currentTime",
+    "false",
+    "langVersion",
+    "nixPath",
+    "nixVersion",
+    "null",
+    "storeDir",
+    "true",
+];
+
+/// The version reported by `builtins.nixVersion`: the language level nxe implements.
+pub const NIX_VERSION: &str = "2.34.0";
+
+/// What a global of the base environment is.
+#[derive(Clone, Copy)]
+enum GlobalKind {
+    PrimOp(&'static PrimOp),
+    Constant(&'static str),
+}
+
+struct GlobalTable {
+    names: Vec<(&'static str, GlobalKind)>,
+    index: FxHashMap<&'static str, u32>,
+}
+
+fn all_primops() -> impl Iterator<Item = &'static PrimOp> {
+    [
+        attrs::PRIMOPS,
+        context::PRIMOPS,
+        control::PRIMOPS,
+        derivation::PRIMOPS,
+        fetch::PRIMOPS,
+        flake::PRIMOPS,
+        hash::PRIMOPS,
+        json::PRIMOPS,
+        lists::PRIMOPS,
+        regex::PRIMOPS,
+        strings::PRIMOPS,
+        versions::PRIMOPS,
+        xml::PRIMOPS,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn global_table() -> &'static GlobalTable {
+    static TABLE: OnceLock<GlobalTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut names: Vec<(&'static str, GlobalKind)> = Vec::new();
+        for constant in CONSTANTS {
+            let visible: &'static str = match *constant {
+                "builtins" | "true" | "false" | "null" => constant,
+                other => Box::leak(format!("__{other}").into_boxed_str()),
+            };
+            names.push((visible, GlobalKind::Constant(constant)));
+        }
+        for op in all_primops() {
+            let prefixed: &'static str = Box::leak(format!("__{}", op.name).into_boxed_str());
+            names.push((prefixed, GlobalKind::PrimOp(op)));
+            if UNPREFIXED.contains(&op.name) {
+                names.push((op.name, GlobalKind::PrimOp(op)));
+            }
+        }
+        let index = names.iter().enumerate().map(|(i, (name, _))| (*name, i as u32)).collect();
+        GlobalTable { names, index }
+    })
+}
+
+/// The index of a name of the base environment, used by the compiler.
+pub fn global_index(name: &str) -> Option<u32> {
+    global_table().index.get(name).copied()
+}
+
+/// The names of every builtin, as `builtins` lists them.
+pub fn builtin_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = CONSTANTS.to_vec();
+    names.extend(all_primops().map(|op| op.name));
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Builds the values of the base environment for one evaluator.
+pub(crate) fn make_globals(evaluator: &mut Evaluator) -> Vec<Value> {
+    let table = global_table();
+    let builtins_index = global_index("builtins").unwrap_or(0);
+    let mut values: Vec<Value> = table
+        .names
+        .iter()
+        .map(|(_, kind)| match kind {
+            GlobalKind::PrimOp(op) => Value::PrimOp(op),
+            GlobalKind::Constant(name) => constant(evaluator, name, builtins_index),
+        })
+        .collect();
+    let mut entries = Vec::new();
+    for constant_name in CONSTANTS {
+        if let Some(idx) = table.names.iter().position(|(_, k)| matches!(k, GlobalKind::Constant(c) if c == constant_name)) {
+            entries.push(Attr { name: Symbol::intern(constant_name), value: values[idx].clone(), pos: None });
+        }
+    }
+    for op in all_primops() {
+        entries.push(Attr { name: Symbol::intern(op.name), value: Value::PrimOp(op), pos: None });
+    }
+    values[builtins_index as usize] = Value::attrs(Attrs::from_unsorted(entries));
+    values
+}
+
+fn constant(evaluator: &mut Evaluator, name: &str, builtins_index: u32) -> Value {
+    match name {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        "null" => Value::Null,
+        "builtins" => Thunk::native(move |evaluator: &mut Evaluator| {
+            let value = evaluator.globals[builtins_index as usize].clone();
+            Ok(value)
+        }),
+        "currentSystem" => Value::string(evaluator.settings.system.as_str()),
+        "currentTime" => Value::Int(evaluator.settings.current_time),
+        "langVersion" => Value::Int(6),
+        "nixVersion" => Value::string(NIX_VERSION),
+        "storeDir" => Value::string(evaluator.settings.store_dir.as_str()),
+        "nixPath" => {
+            let items = evaluator
+                .settings
+                .nix_path
+                .iter()
+                .map(|(prefix, path)| {
+                    Value::attrs(Attrs::from_unsorted(vec![
+                        Attr { name: Symbol::intern("path"), value: Value::string(path.as_str()), pos: None },
+                        Attr { name: Symbol::intern("prefix"), value: Value::string(prefix.as_str()), pos: None },
+                    ]))
+                })
+                .collect();
+            Value::list(items)
+        }
+        _ => Value::Null,
+    }
+}
+
+// Helpers shared by the builtin modules.
+
+/// Forces an integer argument.
+pub(crate) fn force_int(evaluator: &mut Evaluator, value: &Value) -> EvalResult<i64> {
+    match evaluator.force(value)? {
+        Value::Int(n) => Ok(n),
+        other => Err(type_error("an integer", &other)),
+    }
+}
+
+/// Forces a Boolean argument.
+pub(crate) fn force_bool(evaluator: &mut Evaluator, value: &Value) -> EvalResult<bool> {
+    match evaluator.force(value)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(type_error("a Boolean", &other)),
+    }
+}
+
+/// Forces a set argument.
+pub(crate) fn force_attrs(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Rc<Attrs>> {
+    match evaluator.force(value)? {
+        Value::Attrs(attrs) => Ok(attrs),
+        other => Err(type_error("a set", &other)),
+    }
+}
+
+/// Forces a list argument.
+pub(crate) fn force_list(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Rc<Vec<Value>>> {
+    match evaluator.force(value)? {
+        Value::List(items) => Ok(items),
+        other => Err(type_error("a list", &other)),
+    }
+}
+
+/// Forces a string argument (a real string, not something coercible), keeping its context.
+pub(crate) fn force_string(evaluator: &mut Evaluator, value: &Value) -> EvalResult<NixString> {
+    match evaluator.force(value)? {
+        Value::String(s) => Ok(s),
+        other => Err(type_error("a string", &other)),
+    }
+}
+
+/// Forces a function argument.
+pub(crate) fn force_function(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Value> {
+    let forced = evaluator.force(value)?;
+    match &forced {
+        Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => Ok(forced),
+        Value::Attrs(attrs) if attrs.contains(evaluator.sym.functor) => Ok(forced),
+        other => Err(type_error("a function", other)),
+    }
+}
+
+/// Coerces to a string as `toString`-like builtins do (no store copy of paths).
+pub(crate) fn coerce_string(evaluator: &mut Evaluator, value: &Value) -> EvalResult<NixString> {
+    crate::ops::coerce_to_string(evaluator, value, crate::ops::Coerce::Interpolation)
+}
+
+/// A path argument: a path value, or a string that is an absolute path.
+pub(crate) fn force_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
+    let forced = evaluator.force(value)?;
+    match &forced {
+        Value::Path(path) => Ok(path.to_string()),
+        _ => {
+            let text = crate::ops::coerce_to_string(evaluator, &forced, crate::ops::Coerce::PathPart)?;
+            if !text.as_str().starts_with('/') {
+                return Err(EvalError::msg(format!(
+                    "string '{}' doesn't represent an absolute path",
+                    text.as_str()
+                )));
+            }
+            Ok(crate::paths::canonicalize(text.as_str()))
+        }
+    }
+}
+
+/// Whether a set is a derivation (`type == "derivation"`).
+pub(crate) fn is_derivation(evaluator: &mut Evaluator, attrs: &Attrs) -> EvalResult<bool> {
+    match attrs.get(evaluator.sym.type_).cloned() {
+        Some(value) => match evaluator.force(&value)? {
+            Value::String(s) => Ok(s.as_str() == "derivation"),
+            _ => Ok(false),
+        },
+        None => Ok(false),
+    }
+}
+
+/// Copies a path into the store for string interpolation and returns the store path with
+/// its context.
+pub(crate) fn copy_path_to_store(evaluator: &mut Evaluator, path: &str) -> EvalResult<NixString> {
+    derivation::copy_path_to_store(evaluator, path)
+}
+
+/// `--json` output: the value as `builtins.toJSON` renders it.
+pub(crate) fn value_to_json(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
+    json::value_to_json(evaluator, value)
+}
+
+/// A set from name/value pairs in any order.
+pub(crate) fn make_attrs(pairs: Vec<(&str, Value)>) -> Value {
+    let entries = pairs.into_iter().map(|(name, value)| Attr { name: Symbol::intern(name), value, pos: None }).collect();
+    Value::attrs(Attrs::from_unsorted(entries))
+}
+

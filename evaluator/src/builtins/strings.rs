@@ -1,0 +1,145 @@
+//! Builtins on strings: length, substrings, joining, replacing, `toString`, and the
+//! path-like string helpers `baseNameOf` and `dirOf`. Offsets and lengths are in bytes, as
+//! in Nix.
+
+use super::{coerce_string, force_int, force_list, force_string};
+use crate::error::{EvalError, EvalResult};
+use crate::eval::Evaluator;
+use crate::ops::{coerce_to_string, Coerce};
+use crate::source::Span;
+use crate::value::{NixString, PrimOp, Value};
+use std::collections::BTreeSet;
+
+pub(super) static PRIMOPS: &[PrimOp] = &[
+    PrimOp { name: "stringLength", arity: 1, func: builtin_string_length },
+    PrimOp { name: "substring", arity: 3, func: builtin_substring },
+    PrimOp { name: "concatStringsSep", arity: 2, func: builtin_concat_strings_sep },
+    PrimOp { name: "replaceStrings", arity: 3, func: builtin_replace_strings },
+    PrimOp { name: "toString", arity: 1, func: builtin_to_string },
+    PrimOp { name: "baseNameOf", arity: 1, func: builtin_base_name_of },
+    PrimOp { name: "dirOf", arity: 1, func: builtin_dir_of },
+];
+
+fn builtin_string_length(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let text = coerce_string(ev, &args[0])?;
+    Ok(Value::Int(text.as_str().len() as i64))
+}
+
+/// Byte-based slicing that never splits inside a character.
+fn byte_slice(text: &str, start: usize, end: usize) -> String {
+    let bytes = &text.as_bytes()[start.min(text.len())..end.min(text.len())];
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn builtin_substring(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let start = force_int(ev, &args[0])?;
+    let length = force_int(ev, &args[1])?;
+    let text = coerce_string(ev, &args[2])?;
+    if start < 0 {
+        return Err(EvalError::msg("negative start position in 'substring'"));
+    }
+    let start = start as usize;
+    let len = text.as_str().len();
+    let end = if length < 0 { len } else { start.saturating_add(length as usize).min(len) };
+    if start >= len {
+        return Ok(Value::String(NixString::with_context("".into(), text.context().clone())));
+    }
+    let slice = byte_slice(text.as_str(), start, end);
+    Ok(Value::String(NixString::with_context(slice.into(), text.context().clone())))
+}
+
+fn builtin_concat_strings_sep(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let separator = force_string(ev, &args[0])?;
+    let items = force_list(ev, &args[1])?;
+    let mut text = String::new();
+    let mut context: BTreeSet<Box<str>> = separator.context().clone();
+    for (idx, item) in items.iter().enumerate() {
+        if idx > 0 {
+            text.push_str(separator.as_str());
+        }
+        let piece = coerce_string(ev, item)?;
+        text.push_str(piece.as_str());
+        context.extend(piece.context().iter().cloned());
+    }
+    Ok(Value::String(NixString::with_context(text.into(), context)))
+}
+
+fn builtin_replace_strings(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let from = force_list(ev, &args[0])?;
+    let to = force_list(ev, &args[1])?;
+    if from.len() != to.len() {
+        return Err(EvalError::msg("'from' and 'to' arguments passed to builtins.replaceStrings have different lengths"));
+    }
+    let mut patterns = Vec::with_capacity(from.len());
+    for pattern in from.iter() {
+        patterns.push(force_string(ev, pattern)?);
+    }
+    let mut replacements: Vec<Option<NixString>> = vec![None; to.len()];
+    let text = force_string(ev, &args[2])?;
+    let input = text.as_str();
+    let mut out = String::with_capacity(input.len());
+    let mut context = text.context().clone();
+    let mut pos = 0;
+    while pos <= input.len() {
+        let mut matched = false;
+        for (idx, pattern) in patterns.iter().enumerate() {
+            let pattern = pattern.as_str();
+            if input[pos..].starts_with(pattern) {
+                if replacements[idx].is_none() {
+                    replacements[idx] = Some(force_string(ev, &to[idx])?);
+                }
+                let Some(replacement) = &replacements[idx] else { continue };
+                out.push_str(replacement.as_str());
+                context.extend(replacement.context().iter().cloned());
+                if pattern.is_empty() {
+                    if let Some(c) = input[pos..].chars().next() {
+                        out.push(c);
+                        pos += c.len_utf8();
+                    } else {
+                        pos += 1;
+                    }
+                } else {
+                    pos += pattern.len();
+                }
+                matched = true;
+                break;
+            }
+        }
+        if !matched {
+            match input[pos..].chars().next() {
+                Some(c) => {
+                    out.push(c);
+                    pos += c.len_utf8();
+                }
+                None => break,
+            }
+        }
+    }
+    Ok(Value::String(NixString::with_context(out.into(), context)))
+}
+
+fn builtin_to_string(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    Ok(Value::String(coerce_to_string(ev, &args[0], Coerce::ToString)?))
+}
+
+fn builtin_base_name_of(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let value = ev.force(&args[0])?;
+    let text = match &value {
+        Value::Path(path) => NixString::new((**path).into()),
+        _ => coerce_to_string(ev, &value, Coerce::PathPart)?,
+    };
+    let base = crate::paths::base_name_of(text.as_str()).to_string();
+    Ok(Value::String(NixString::with_context(base.into(), text.context().clone())))
+}
+
+fn builtin_dir_of(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let value = ev.force(&args[0])?;
+    match &value {
+        Value::Path(path) => Ok(Value::Path(crate::paths::dir_of(path).into())),
+        _ => {
+            let text = coerce_to_string(ev, &value, Coerce::PathPart)?;
+            let dir = crate::paths::dir_of(text.as_str()).to_string();
+            Ok(Value::String(NixString::with_context(dir.into(), text.context().clone())))
+        }
+    }
+}

@@ -1,0 +1,734 @@
+//! Compilation of an rnix syntax tree into the evaluator's [`Expr`] form.
+//!
+//! The compiler resolves every variable against a stack of scopes. Each scope of the stack
+//! becomes one runtime [`crate::value::Env`] frame, so a resolved variable is a
+//! `(depth, slot)` pair. Nested attribute paths (`a.b = 1; a.c = 2;`) are merged here, at
+//! compile time, as Nix does, and attributes of `rec` sets and `let` get their slots in name
+//! order so that building the set needs no sort.
+//! Errors (syntax errors, undefined variables, duplicate attributes) are collected, not
+//! thrown at the first one, so the user sees all of them.
+
+use crate::builtins::global_index;
+use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, DynamicAttr, Expr, LambdaDef, Param, StaticAttr, StrPart};
+use crate::paths::canonicalize;
+use crate::source::{FileId, Span};
+use crate::symbol::Symbol;
+use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rowan::ast::AstNode;
+use rustc_hash::FxHashMap;
+
+/// One problem found while parsing or compiling.
+#[derive(Clone, Debug)]
+pub struct CompileError {
+    /// Where.
+    pub span: Span,
+    /// What, as a lowercase fragment.
+    pub message: String,
+}
+
+/// Options that change how a file compiles.
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    /// The directory relative paths are resolved against.
+    pub base_dir: String,
+    /// The home directory for `~/` paths.
+    pub home: Option<String>,
+    /// Compile for `scopedImport`: free variables come from a scope set first.
+    pub scoped: bool,
+}
+
+enum Scope {
+    Static(FxHashMap<Symbol, u32>),
+    With,
+}
+
+struct Compiler<'a> {
+    file: FileId,
+    options: &'a CompileOptions,
+    scopes: Vec<Scope>,
+    errors: Vec<CompileError>,
+}
+
+/// Parses and compiles a source text. The returned tree is leaked: see [`crate::ir`].
+pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<&'static Expr, Vec<CompileError>> {
+    let parse = rnix::Root::parse(text);
+    let mut compiler = Compiler { file, options, scopes: Vec::new(), errors: Vec::new() };
+    for error in parse.errors() {
+        compiler.errors.push(parse_error(file, error, text.len()));
+    }
+    if !compiler.errors.is_empty() {
+        return Err(compiler.errors);
+    }
+    if options.scoped {
+        compiler.scopes.push(Scope::With);
+    }
+    let root = parse.tree();
+    let expr = match root.expr() {
+        Some(expr) => compiler.expr(expr),
+        None => {
+            compiler.error(root.syntax(), "unexpected end of file");
+            Expr::Int(0)
+        }
+    };
+    if compiler.errors.is_empty() {
+        Ok(Box::leak(Box::new(expr)))
+    } else {
+        Err(compiler.errors)
+    }
+}
+
+fn parse_error(file: FileId, error: &rnix::ParseError, len: usize) -> CompileError {
+    use rnix::ParseError as P;
+    let at = |range: rnix::TextRange| Span { file, start: range.start().into(), end: range.end().into() };
+    let eof = Span { file, start: len as u32, end: len as u32 };
+    let (span, message) = match error {
+        P::Unexpected(range) => (at(*range), "syntax error, unexpected input".to_string()),
+        P::UnexpectedExtra(range) => (at(*range), "syntax error, unexpected input after the expression".to_string()),
+        P::UnexpectedWanted(got, range, wanted) => {
+            (at(*range), format!("syntax error, unexpected {got:?}, expecting {}", wanted_list(wanted)))
+        }
+        P::UnexpectedDoubleBind(range) => (at(*range), "syntax error, unexpected double '@' binding".to_string()),
+        P::UnexpectedEOF => (eof, "syntax error, unexpected end of file".to_string()),
+        P::UnexpectedEOFWanted(wanted) => {
+            (eof, format!("syntax error, unexpected end of file, expecting {}", wanted_list(wanted)))
+        }
+        P::DuplicatedArgs(range, name) => (at(*range), format!("duplicate formal function argument '{name}'")),
+        P::RecursionLimitExceeded => (eof, "syntax error, expression nested too deeply".to_string()),
+        other => (eof, format!("syntax error, {other:?}")),
+    };
+    CompileError { span, message }
+}
+
+fn wanted_list(wanted: &[rnix::SyntaxKind]) -> String {
+    wanted.iter().map(|kind| format!("{kind:?}")).collect::<Vec<_>>().join(" or ")
+}
+
+fn leak_str(text: &str) -> &'static str {
+    Box::leak(text.to_string().into_boxed_str())
+}
+
+/// A binding collected from a set literal or `let` before compilation, so that nested
+/// attribute paths can be merged.
+enum Binding {
+    Expr(ast::Expr, Option<Symbol>),
+    Nested(Box<Pending>),
+    InheritVar(Symbol, Span),
+    InheritFrom(usize, Symbol, Span),
+}
+
+#[derive(Default)]
+struct Pending {
+    statics: Vec<(Symbol, Binding, Span)>,
+    index: FxHashMap<Symbol, usize>,
+    dynamics: Vec<(ast::Attr, Binding, Span)>,
+    inherit_from: Vec<ast::Expr>,
+}
+
+enum Key {
+    Static(Symbol),
+    Dynamic(ast::Attr),
+}
+
+impl Compiler<'_> {
+    fn span(&self, node: &rnix::SyntaxNode) -> Span {
+        let range = node.text_range();
+        Span { file: self.file, start: range.start().into(), end: range.end().into() }
+    }
+
+    fn error(&mut self, node: &rnix::SyntaxNode, message: impl Into<String>) {
+        let span = self.span(node);
+        self.errors.push(CompileError { span, message: message.into() });
+    }
+
+    fn expr(&mut self, expr: ast::Expr) -> Expr {
+        self.expr_named(expr, None)
+    }
+
+    /// Compiles an expression; `name` is the attribute or variable it is bound to, used to
+    /// name functions in messages.
+    fn expr_named(&mut self, expr: ast::Expr, name: Option<Symbol>) -> Expr {
+        let span = self.span(expr.syntax());
+        match expr {
+            ast::Expr::Paren(paren) => match paren.expr() {
+                Some(inner) => self.expr_named(inner, name),
+                None => self.missing(paren.syntax()),
+            },
+            ast::Expr::Root(root) => match root.expr() {
+                Some(inner) => self.expr(inner),
+                None => self.missing(root.syntax()),
+            },
+            ast::Expr::Literal(literal) => self.literal(literal),
+            ast::Expr::Ident(ident) => {
+                let name = ident_name(&ident);
+                self.variable(name, span, 0)
+            }
+            ast::Expr::Str(string) => self.string(string, span),
+            ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) | ast::Expr::PathSearch(_) => {
+                self.path(expr, span)
+            }
+            ast::Expr::List(list) => Expr::List(list.items().map(|item| self.expr(item)).collect()),
+            ast::Expr::AttrSet(set) => {
+                let rec = set.rec_token().is_some();
+                let pending = self.collect(&set, true);
+                Expr::Attrs(Box::new(self.attrs_def(pending, rec)))
+            }
+            ast::Expr::LetIn(let_in) => {
+                let pending = self.collect(&let_in, false);
+                let body = let_in.body();
+                let (def, body) = self.with_rec_scope(pending, |compiler| match body {
+                    Some(body) => compiler.expr(body),
+                    None => compiler.missing(let_in.syntax()),
+                });
+                Expr::Let(Box::new(def), Box::new(body))
+            }
+            ast::Expr::LegacyLet(legacy) => {
+                let pending = self.collect(&legacy, true);
+                let def = self.attrs_def(pending, true);
+                let attrs = Expr::Attrs(Box::new(def));
+                Expr::Select(Box::new(attrs), Box::new([AttrKey::Static(Symbol::intern("body"))]), None, span)
+            }
+            ast::Expr::Lambda(lambda) => self.lambda(lambda, name, span),
+            ast::Expr::Apply(apply) => self.apply(apply, span),
+            ast::Expr::Select(select) => {
+                let target = self.opt_expr(select.expr(), select.syntax());
+                let path = self.attrpath(select.attrpath());
+                let default = select.default_expr().map(|e| Box::new(self.expr(e)));
+                Expr::Select(Box::new(target), path, default, span)
+            }
+            ast::Expr::HasAttr(has) => {
+                let target = self.opt_expr(has.expr(), has.syntax());
+                let path = self.attrpath(has.attrpath());
+                Expr::HasAttr(Box::new(target), path, span)
+            }
+            ast::Expr::IfElse(if_else) => {
+                let cond = self.opt_expr(if_else.condition(), if_else.syntax());
+                let then = self.opt_expr(if_else.body(), if_else.syntax());
+                let other = self.opt_expr(if_else.else_body(), if_else.syntax());
+                Expr::If(Box::new(cond), Box::new(then), Box::new(other), span)
+            }
+            ast::Expr::Assert(assert) => {
+                let text = assert.condition().map_or(String::new(), |c| c.syntax().text().to_string());
+                let cond = self.opt_expr(assert.condition(), assert.syntax());
+                let body = self.opt_expr(assert.body(), assert.syntax());
+                let span = assert.assert_token().map_or(span, |t| {
+                    let r = t.text_range();
+                    Span { file: self.file, start: r.start().into(), end: r.end().into() }
+                });
+                Expr::Assert(Box::new(cond), Box::new(body), leak_str(&text), span)
+            }
+            ast::Expr::With(with) => {
+                let namespace = self.opt_expr(with.namespace(), with.syntax());
+                self.scopes.push(Scope::With);
+                let body = self.opt_expr(with.body(), with.syntax());
+                self.scopes.pop();
+                Expr::With(Box::new(namespace), Box::new(body), span)
+            }
+            ast::Expr::UnaryOp(unary) => {
+                let operand = self.opt_expr(unary.expr(), unary.syntax());
+                match unary.operator() {
+                    Some(ast::UnaryOpKind::Invert) => Expr::Not(Box::new(operand), span),
+                    _ => Expr::Negate(Box::new(operand), span),
+                }
+            }
+            ast::Expr::BinOp(binop) => self.binop(binop, span),
+            ast::Expr::CurPos(_) => Expr::CurPos(span),
+            ast::Expr::Error(error) => self.missing(error.syntax()),
+        }
+    }
+
+    fn missing(&mut self, node: &rnix::SyntaxNode) -> Expr {
+        self.error(node, "syntax error, missing expression");
+        Expr::Int(0)
+    }
+
+    fn opt_expr(&mut self, expr: Option<ast::Expr>, parent: &rnix::SyntaxNode) -> Expr {
+        match expr {
+            Some(expr) => self.expr(expr),
+            None => self.missing(parent),
+        }
+    }
+
+    fn literal(&mut self, literal: ast::Literal) -> Expr {
+        match literal.kind() {
+            ast::LiteralKind::Integer(int) => match int.value() {
+                Ok(value) => Expr::Int(value),
+                Err(_) => {
+                    self.error(literal.syntax(), format!("invalid integer '{}'", int.syntax().text()));
+                    Expr::Int(0)
+                }
+            },
+            ast::LiteralKind::Float(float) => match float.value() {
+                Ok(value) => Expr::Float(value),
+                Err(_) => {
+                    self.error(literal.syntax(), format!("invalid float '{}'", float.syntax().text()));
+                    Expr::Float(0.0)
+                }
+            },
+            ast::LiteralKind::Uri(uri) => Expr::Str(leak_str(uri.syntax().text())),
+        }
+    }
+
+    /// Resolves a variable, skipping the innermost `skip` scopes (for `inherit` in `rec`
+    /// sets and `let`, which looks outside the new scope).
+    fn variable(&mut self, name: Symbol, span: Span, skip: usize) -> Expr {
+        let mut withs = Vec::new();
+        for (depth, scope) in self.scopes.iter().rev().enumerate().skip(skip) {
+            match scope {
+                Scope::Static(names) => {
+                    if let Some(&slot) = names.get(&name) {
+                        return Expr::Var { depth: depth as u32, slot };
+                    }
+                }
+                Scope::With => withs.push(depth as u32),
+            }
+        }
+        let global = global_index(name.as_str());
+        if self.options.scoped {
+            return Expr::WithVar { name, withs: withs.into(), span, global };
+        }
+        if let Some(index) = global {
+            return Expr::Global(index);
+        }
+        if withs.is_empty() {
+            self.errors.push(CompileError { span, message: format!("undefined variable '{name}'") });
+            return Expr::Int(0);
+        }
+        Expr::WithVar { name, withs: withs.into(), span, global: None }
+    }
+
+    fn string(&mut self, string: ast::Str, span: Span) -> Expr {
+        let parts = string.normalized_parts();
+        let mut out = Vec::with_capacity(parts.len());
+        for part in parts {
+            match part {
+                InterpolPart::Literal(text) => out.push(StrPart::Literal(leak_str(&text))),
+                InterpolPart::Interpolation(interp) => {
+                    let expr = self.opt_expr(interp.expr(), interp.syntax());
+                    out.push(StrPart::Interp(expr));
+                }
+            }
+        }
+        match out.as_slice() {
+            [] => Expr::Str(""),
+            [StrPart::Literal(text)] => Expr::Str(text),
+            _ => Expr::Interp(out.into(), span),
+        }
+    }
+
+    fn path(&mut self, expr: ast::Expr, span: Span) -> Expr {
+        let Some(path) = ast::Path::cast(expr.syntax().clone()) else { return self.missing(expr.syntax()) };
+        if let ast::Path::PathSearch(search) = &path {
+            let text = search.content().map_or(String::new(), |c| c.text().to_string());
+            let inner = text.trim_start_matches('<').trim_end_matches('>');
+            let find_file = self.variable(Symbol::intern("__findFile"), span, 0);
+            let nix_path = self.variable(Symbol::intern("__nixPath"), span, 0);
+            return Expr::Apply(Box::new(find_file), Box::new([nix_path, Expr::Str(leak_str(inner))]), span);
+        }
+        let mut parts = Vec::new();
+        for (idx, part) in path.parts().into_iter().enumerate() {
+            match part {
+                InterpolPart::Literal(content) => {
+                    let mut text = content.text().to_string();
+                    if idx == 0 {
+                        text = self.path_prefix(&path, &text, expr.syntax());
+                    }
+                    parts.push(StrPart::Literal(leak_str(&text)));
+                }
+                InterpolPart::Interpolation(interp) => {
+                    let inner = self.opt_expr(interp.expr(), interp.syntax());
+                    parts.push(StrPart::Interp(inner));
+                }
+            }
+        }
+        match parts.as_slice() {
+            [StrPart::Literal(text)] => Expr::Path(leak_str(&canonicalize(text))),
+            _ => Expr::PathInterp(parts.into(), span),
+        }
+    }
+
+    /// Makes the first literal part of a path absolute.
+    fn path_prefix(&mut self, path: &ast::Path, text: &str, node: &rnix::SyntaxNode) -> String {
+        match path {
+            ast::Path::PathHome(_) => match &self.options.home {
+                Some(home) => format!("{home}{}", &text[1..]),
+                None => {
+                    self.error(node, "the home directory is not known, so '~/' paths cannot be used");
+                    text.to_string()
+                }
+            },
+            ast::Path::PathRel(_) => format!("{}/{text}", self.options.base_dir),
+            _ => text.to_string(),
+        }
+    }
+
+    fn apply(&mut self, apply: ast::Apply, span: Span) -> Expr {
+        let mut args = Vec::new();
+        let mut current = apply;
+        loop {
+            args.push(current.argument());
+            match current.lambda() {
+                Some(ast::Expr::Apply(inner)) => current = inner,
+                other => {
+                    let func = self.opt_expr(other, current.syntax());
+                    args.reverse();
+                    let args: Vec<Expr> = args.into_iter().map(|a| self.opt_expr(a, current.syntax())).collect();
+                    return Expr::Apply(Box::new(func), args.into(), span);
+                }
+            }
+        }
+    }
+
+    fn binop(&mut self, binop: ast::BinOp, span: Span) -> Expr {
+        use ast::BinOpKind as K;
+        let lhs = self.opt_expr(binop.lhs(), binop.syntax());
+        let rhs = self.opt_expr(binop.rhs(), binop.syntax());
+        let op = match binop.operator() {
+            Some(K::Concat) => BinOp::Concat,
+            Some(K::Update) => BinOp::Update,
+            Some(K::Add) => BinOp::Add,
+            Some(K::Sub) => BinOp::Sub,
+            Some(K::Mul) => BinOp::Mul,
+            Some(K::Div) => BinOp::Div,
+            Some(K::And) => BinOp::And,
+            Some(K::Equal) => BinOp::Eq,
+            Some(K::Implication) => BinOp::Impl,
+            Some(K::Less) => BinOp::Less,
+            Some(K::LessOrEq) => BinOp::LessEq,
+            Some(K::More) => BinOp::Greater,
+            Some(K::MoreOrEq) => BinOp::GreaterEq,
+            Some(K::NotEqual) => BinOp::NotEq,
+            Some(K::Or) => BinOp::Or,
+            Some(K::PipeRight) | Some(K::PipeLeft) | None => {
+                self.error(binop.syntax(), "experimental Nix feature 'pipe-operators' is disabled");
+                BinOp::Add
+            }
+        };
+        Expr::BinOp(op, Box::new(lhs), Box::new(rhs), span)
+    }
+
+    fn lambda(&mut self, lambda: ast::Lambda, name: Option<Symbol>, span: Span) -> Expr {
+        let mut names = FxHashMap::default();
+        let param = match lambda.param() {
+            Some(ast::Param::IdentParam(ident)) => {
+                let sym = ident.ident().map_or(Symbol::intern(""), |i| ident_name(&i));
+                names.insert(sym, 0);
+                Param::Ident(sym)
+            }
+            Some(ast::Param::Pattern(pattern)) => {
+                let mut formal_names = Vec::new();
+                for entry in pattern.pat_entries() {
+                    let sym = entry.ident().map_or(Symbol::intern(""), |i| ident_name(&i));
+                    if names.insert(sym, formal_names.len() as u32).is_some() {
+                        self.error(entry.syntax(), format!("duplicate formal function argument '{sym}'"));
+                    }
+                    formal_names.push((sym, entry.default()));
+                }
+                let bind = pattern.pat_bind().and_then(|b| b.ident()).map(|i| ident_name(&i));
+                if let Some(bind) = bind {
+                    if names.contains_key(&bind) {
+                        self.error(pattern.syntax(), format!("duplicate formal function argument '{bind}'"));
+                    }
+                    names.insert(bind, formal_names.len() as u32);
+                }
+                self.scopes.push(Scope::Static(names));
+                let formals = formal_names
+                    .into_iter()
+                    .map(|(sym, default)| (sym, default.map(|d| self.expr(d))))
+                    .collect();
+                self.scopes.pop();
+                Param::Pattern { formals, ellipsis: pattern.ellipsis_token().is_some(), bind }
+            }
+            None => {
+                self.error(lambda.syntax(), "syntax error, missing function parameter");
+                Param::Ident(Symbol::intern(""))
+            }
+        };
+        let n_slots = match &param {
+            Param::Ident(_) => 1,
+            Param::Pattern { formals, bind, .. } => formals.len() + usize::from(bind.is_some()),
+        };
+        let scope_names = match &param {
+            Param::Ident(sym) => FxHashMap::from_iter([(*sym, 0)]),
+            Param::Pattern { formals, bind, .. } => {
+                let mut map: FxHashMap<Symbol, u32> =
+                    formals.iter().enumerate().map(|(i, (sym, _))| (*sym, i as u32)).collect();
+                if let Some(bind) = bind {
+                    map.insert(*bind, formals.len() as u32);
+                }
+                map
+            }
+        };
+        self.scopes.push(Scope::Static(scope_names));
+        let body = self.opt_expr(lambda.body(), lambda.syntax());
+        self.scopes.pop();
+        Expr::Lambda(Box::new(LambdaDef { name, param, body, n_slots, span }))
+    }
+
+    fn attr_key(&mut self, attr: &ast::Attr) -> Key {
+        match attr {
+            ast::Attr::Ident(ident) => Key::Static(ident_name(ident)),
+            ast::Attr::Str(string) => match static_string(string) {
+                Some(text) => Key::Static(Symbol::intern(&text)),
+                None => Key::Dynamic(attr.clone()),
+            },
+            ast::Attr::Dynamic(dynamic) => match dynamic.expr() {
+                Some(ast::Expr::Str(string)) => match static_string(&string) {
+                    Some(text) => Key::Static(Symbol::intern(&text)),
+                    None => Key::Dynamic(attr.clone()),
+                },
+                _ => Key::Dynamic(attr.clone()),
+            },
+        }
+    }
+
+    fn attrpath(&mut self, path: Option<ast::Attrpath>) -> Box<[AttrKey]> {
+        let Some(path) = path else { return Box::new([]) };
+        let attrs: Vec<ast::Attr> = path.attrs().collect();
+        attrs
+            .iter()
+            .map(|attr| match self.attr_key(attr) {
+                Key::Static(sym) => AttrKey::Static(sym),
+                Key::Dynamic(attr) => AttrKey::Dynamic(self.dynamic_name(&attr)),
+            })
+            .collect()
+    }
+
+    fn dynamic_name(&mut self, attr: &ast::Attr) -> Expr {
+        let span = self.span(attr.syntax());
+        match attr {
+            ast::Attr::Str(string) => self.string(string.clone(), span),
+            ast::Attr::Dynamic(dynamic) => self.opt_expr(dynamic.expr(), dynamic.syntax()),
+            ast::Attr::Ident(ident) => Expr::Str(ident_name(ident).as_str()),
+        }
+    }
+
+    /// Gathers the bindings of a set literal or `let`, merging nested attribute paths.
+    fn collect(&mut self, node: &impl HasEntry, allow_dynamic: bool) -> Pending {
+        let mut pending = Pending::default();
+        for entry in node.entries() {
+            match entry {
+                ast::Entry::Inherit(inherit) => self.collect_inherit(&mut pending, &inherit),
+                ast::Entry::AttrpathValue(binding) => {
+                    let Some(path) = binding.attrpath() else { continue };
+                    let attrs: Vec<ast::Attr> = path.attrs().collect();
+                    let Some(value) = binding.value() else {
+                        self.missing(binding.syntax());
+                        continue;
+                    };
+                    let span = self.span(binding.syntax());
+                    if !allow_dynamic && attrs.first().is_some_and(|a| matches!(self.attr_key(a), Key::Dynamic(_))) {
+                        self.error(binding.syntax(), "dynamic attributes not allowed in let");
+                        continue;
+                    }
+                    self.insert_path(&mut pending, &attrs, value, span);
+                }
+            }
+        }
+        pending
+    }
+
+    fn collect_inherit(&mut self, pending: &mut Pending, inherit: &ast::Inherit) {
+        let from = inherit.from().and_then(|f| f.expr());
+        let from_idx = from.map(|expr| {
+            pending.inherit_from.push(expr);
+            pending.inherit_from.len() - 1
+        });
+        for attr in inherit.attrs() {
+            let span = self.span(attr.syntax());
+            let Key::Static(name) = self.attr_key(&attr) else {
+                self.error(attr.syntax(), "dynamic attributes not allowed in inherit");
+                continue;
+            };
+            let binding = match from_idx {
+                Some(idx) => Binding::InheritFrom(idx, name, span),
+                None => Binding::InheritVar(name, span),
+            };
+            if pending.index.contains_key(&name) {
+                self.duplicate(name, span, pending);
+                continue;
+            }
+            pending.index.insert(name, pending.statics.len());
+            pending.statics.push((name, binding, span));
+        }
+    }
+
+    fn duplicate(&mut self, name: Symbol, span: Span, pending: &Pending) {
+        let first = pending.index.get(&name).map(|&i| pending.statics[i].2);
+        let location = first
+            .and_then(|s| crate::source::SourceMap::global().location(s))
+            .map_or(String::new(), |l| format!(" at {}:{}:{}", l.file, l.line, l.column));
+        self.errors.push(CompileError { span, message: format!("attribute '{name}' already defined{location}") });
+    }
+
+    fn insert_path(&mut self, pending: &mut Pending, path: &[ast::Attr], value: ast::Expr, span: Span) {
+        let Some((first, rest)) = path.split_first() else { return };
+        let key = self.attr_key(first);
+        if rest.is_empty() {
+            let value_name = match &key {
+                Key::Static(sym) => Some(*sym),
+                Key::Dynamic(_) => None,
+            };
+            match key {
+                Key::Static(name) => match pending.index.get(&name).copied() {
+                    Some(idx) => self.merge_value(pending, idx, value, span),
+                    None => {
+                        pending.index.insert(name, pending.statics.len());
+                        pending.statics.push((name, Binding::Expr(value, value_name), span));
+                    }
+                },
+                Key::Dynamic(attr) => pending.dynamics.push((attr, Binding::Expr(value, None), span)),
+            }
+            return;
+        }
+        match key {
+            Key::Static(name) => {
+                let idx = match pending.index.get(&name).copied() {
+                    Some(idx) => idx,
+                    None => {
+                        pending.index.insert(name, pending.statics.len());
+                        pending.statics.push((name, Binding::Nested(Box::default()), span));
+                        pending.statics.len() - 1
+                    }
+                };
+                if !self.make_nested(pending, idx) {
+                    self.duplicate(name, span, pending);
+                    return;
+                }
+                if let Binding::Nested(nested) = &mut pending.statics[idx].1 {
+                    let mut nested = std::mem::take(nested);
+                    self.insert_path(&mut nested, rest, value, span);
+                    pending.statics[idx].1 = Binding::Nested(nested);
+                }
+            }
+            Key::Dynamic(attr) => {
+                let mut nested = Box::<Pending>::default();
+                self.insert_path(&mut nested, rest, value, span);
+                pending.dynamics.push((attr, Binding::Nested(nested), span));
+            }
+        }
+    }
+
+    /// Turns binding `idx` into a nested set if it is a plain set literal; false if it cannot be merged.
+    fn make_nested(&mut self, pending: &mut Pending, idx: usize) -> bool {
+        let binding = &pending.statics[idx].1;
+        match binding {
+            Binding::Nested(_) => true,
+            Binding::Expr(ast::Expr::AttrSet(set), _) if set.rec_token().is_none() => {
+                let set = set.clone();
+                let nested = self.collect(&set, true);
+                pending.statics[idx].1 = Binding::Nested(Box::new(nested));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn merge_value(&mut self, pending: &mut Pending, idx: usize, value: ast::Expr, span: Span) {
+        let name = pending.statics[idx].0;
+        let mergeable = matches!(&value, ast::Expr::AttrSet(set) if set.rec_token().is_none());
+        if mergeable && self.make_nested(pending, idx) {
+            if let (ast::Expr::AttrSet(set), Binding::Nested(nested)) = (&value, &mut pending.statics[idx].1) {
+                let mut nested = std::mem::take(nested);
+                let extra = self.collect(set, true);
+                for (sym, binding, bspan) in extra.statics {
+                    if nested.index.contains_key(&sym) {
+                        self.duplicate(sym, bspan, &nested);
+                        continue;
+                    }
+                    let binding = match binding {
+                        Binding::InheritFrom(i, n, s) => Binding::InheritFrom(i + nested.inherit_from.len(), n, s),
+                        other => other,
+                    };
+                    nested.index.insert(sym, nested.statics.len());
+                    nested.statics.push((sym, binding, bspan));
+                }
+                nested.inherit_from.extend(extra.inherit_from);
+                nested.dynamics.extend(extra.dynamics);
+                pending.statics[idx].1 = Binding::Nested(nested);
+            }
+            return;
+        }
+        self.duplicate(name, span, pending);
+    }
+
+    /// Compiles collected bindings as a set; a `rec` set gets its own scope.
+    fn attrs_def(&mut self, pending: Pending, rec: bool) -> AttrsDef {
+        if rec {
+            let (def, ()) = self.with_rec_scope(pending, |_| ());
+            return def;
+        }
+        self.compile_pending(pending, false, 0)
+    }
+
+    /// Pushes the scope of a `rec` set or `let`, compiles its bindings and `inner` in it.
+    fn with_rec_scope<T>(&mut self, mut pending: Pending, inner: impl FnOnce(&mut Self) -> T) -> (AttrsDef, T) {
+        pending.statics.sort_by(|a, b| a.0.cmp(&b.0));
+        let names = pending.statics.iter().enumerate().map(|(i, (sym, _, _))| (*sym, i as u32)).collect();
+        self.scopes.push(Scope::Static(names));
+        let def = self.compile_pending(pending, true, 1);
+        let result = inner(self);
+        self.scopes.pop();
+        (def, result)
+    }
+
+    fn compile_pending(&mut self, mut pending: Pending, rec: bool, inherit_skip: usize) -> AttrsDef {
+        if !rec {
+            pending.statics.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let inherit_from = pending.inherit_from.into_iter().map(|e| self.expr(e)).collect();
+        let statics = pending
+            .statics
+            .into_iter()
+            .map(|(name, binding, span)| {
+                let value = self.binding(binding, inherit_skip);
+                StaticAttr { name, value, span }
+            })
+            .collect();
+        let dynamics = pending
+            .dynamics
+            .into_iter()
+            .map(|(attr, binding, span)| {
+                let name = self.dynamic_name(&attr);
+                let value = match self.binding(binding, inherit_skip) {
+                    AttrValue::Expr(expr) => expr,
+                    AttrValue::InheritFrom(_) => Expr::Int(0),
+                };
+                DynamicAttr { name, value, span }
+            })
+            .collect();
+        AttrsDef { rec, inherit_from, statics, dynamics }
+    }
+
+    fn binding(&mut self, binding: Binding, inherit_skip: usize) -> AttrValue {
+        match binding {
+            Binding::Expr(expr, name) => AttrValue::Expr(self.expr_named(expr, name)),
+            Binding::Nested(nested) => AttrValue::Expr(Expr::Attrs(Box::new(self.compile_pending(*nested, false, 0)))),
+            Binding::InheritVar(name, span) => AttrValue::Expr(self.variable(name, span, inherit_skip)),
+            Binding::InheritFrom(idx, name, _) => {
+                let _ = name;
+                AttrValue::InheritFrom(idx)
+            }
+        }
+    }
+}
+
+/// The name of an identifier node (`or` is an identifier too).
+fn ident_name(ident: &ast::Ident) -> Symbol {
+    match ident.ident_token() {
+        Some(token) => Symbol::intern(token.text()),
+        None => Symbol::intern(&ident.syntax().text().to_string()),
+    }
+}
+
+/// The text of a string without interpolation, or `None`.
+fn static_string(string: &ast::Str) -> Option<String> {
+    let parts = string.normalized_parts();
+    let mut text = String::new();
+    for part in parts {
+        match part {
+            InterpolPart::Literal(literal) => text.push_str(&literal),
+            InterpolPart::Interpolation(_) => return None,
+        }
+    }
+    Some(text)
+}

@@ -1,0 +1,798 @@
+//! The interpreter: evaluates compiled expressions to weak head normal form.
+//!
+//! [`Evaluator::eval`] walks the compiled tree with an environment; arguments, list
+//! elements and attribute values become thunks ([`Evaluator::lazy`]) unless they are
+//! constants or variables, which cost nothing to pass along. Forcing a thunk blackholes it
+//! first, so a thunk that needs itself reports infinite recursion instead of looping.
+//! Function calls are counted against Nix's `max-call-depth`, and evaluation nesting is
+//! bounded too, so deep recursion ends in an error, never a stack overflow.
+
+use crate::builtins;
+use crate::compile::{compile, CompileError, CompileOptions};
+use crate::error::{ErrorKind, EvalError, EvalResult};
+use crate::io::EvalIo;
+use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Param, StrPart};
+use crate::paths::canonicalize;
+use crate::source::{SourceMap, Span};
+use crate::symbol::Symbol;
+use crate::value::{Attr, Attrs, Closure, Env, NixString, PrimOpApp, Thunk, ThunkState, Value};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+/// Nix's default `max-call-depth`.
+pub const MAX_CALL_DEPTH: usize = 10_000;
+/// Bound on nested forcing of thunks, well inside the evaluation thread's stack.
+const MAX_EVAL_DEPTH: usize = 60_000;
+
+/// Settings of one evaluation.
+#[derive(Clone, Debug)]
+pub struct EvalSettings {
+    /// Search path entries (`-I`, `NIX_PATH`): an optional prefix and a path.
+    pub nix_path: Vec<(String, String)>,
+    /// The logical store directory.
+    pub store_dir: String,
+    /// `builtins.currentSystem`.
+    pub system: String,
+    /// `builtins.currentTime`.
+    pub current_time: i64,
+}
+
+impl Default for EvalSettings {
+    fn default() -> EvalSettings {
+        EvalSettings {
+            nix_path: Vec::new(),
+            store_dir: "/nix/store".to_string(),
+            system: "x86_64-linux".to_string(),
+            current_time: 0,
+        }
+    }
+}
+
+/// Compiled files shared by every evaluator of a process, keyed by path and mode.
+#[derive(Default)]
+pub struct CodeCache {
+    files: Mutex<FxHashMap<(String, bool), Result<&'static Expr, Arc<Vec<CompileError>>>>>,
+}
+
+/// One evaluator: per worker thread, with its own values, sharing compiled code.
+pub struct Evaluator {
+    pub(crate) io: Rc<dyn EvalIo>,
+    pub(crate) settings: EvalSettings,
+    pub(crate) globals: Vec<Value>,
+    code: Arc<CodeCache>,
+    import_cache: FxHashMap<String, Value>,
+    call_depth: usize,
+    eval_depth: usize,
+    pub(crate) sym: builtins::Syms,
+}
+
+impl Evaluator {
+    /// A new evaluator.
+    pub fn new(io: Rc<dyn EvalIo>, settings: EvalSettings, code: Arc<CodeCache>) -> Evaluator {
+        let mut evaluator = Evaluator {
+            io,
+            settings,
+            globals: Vec::new(),
+            code,
+            import_cache: FxHashMap::default(),
+            call_depth: 0,
+            eval_depth: 0,
+            sym: builtins::Syms::new(),
+        };
+        evaluator.globals = builtins::make_globals(&mut evaluator);
+        evaluator
+    }
+
+    /// The evaluation settings.
+    pub fn settings(&self) -> &EvalSettings {
+        &self.settings
+    }
+
+    /// Compiles source text (cached by `cache_key` when given).
+    pub fn compile_source(
+        &mut self,
+        name: &str,
+        text: String,
+        base_dir: &str,
+        scoped: bool,
+    ) -> Result<&'static Expr, Vec<CompileError>> {
+        let options = CompileOptions { base_dir: base_dir.to_string(), home: self.io.get_env("HOME"), scoped };
+        let file = SourceMap::global().add(name.to_string(), text);
+        let text = SourceMap::global().file(file).map(|f| f.text.clone()).unwrap_or_default();
+        compile(file, &text, &options)
+    }
+
+    /// Compiles a file, reusing the process-wide cache.
+    pub fn compile_file(&mut self, path: &str, scoped: bool) -> EvalResult<&'static Expr> {
+        let key = (path.to_string(), scoped);
+        let cached = match self.code.files.lock() {
+            Ok(files) => files.get(&key).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(&key).cloned(),
+        };
+        let result = match cached {
+            Some(result) => result,
+            None => {
+                let bytes = self
+                    .io
+                    .read_file(std::path::Path::new(path))
+                    .map_err(|e| EvalError::msg(format!("opening file '{path}': {}", io_message(&e))))?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let dir = crate::paths::dir_of(path).to_string();
+                let result = self.compile_source(path, text, &dir, scoped).map_err(Arc::new);
+                let mut files = match self.code.files.lock() {
+                    Ok(files) => files,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                files.insert(key, result.clone());
+                result
+            }
+        };
+        result.map_err(|errors| compile_errors_to_eval(&errors))
+    }
+
+    /// `import path`: evaluates a file once per evaluator.
+    pub fn import(&mut self, path: &str) -> EvalResult<Value> {
+        let path = self.resolve_import_path(path)?;
+        if let Some(value) = self.import_cache.get(&path) {
+            return Ok(value.clone());
+        }
+        let expr = self.compile_file(&path, false)?;
+        let env = Env::new(Vec::new(), None);
+        let value = self.eval(expr, &env)?;
+        self.import_cache.insert(path, value.clone());
+        Ok(value)
+    }
+
+    /// A directory means its `default.nix`.
+    pub(crate) fn resolve_import_path(&mut self, path: &str) -> EvalResult<String> {
+        let kind = self.io.file_kind(std::path::Path::new(path));
+        let is_dir = match kind {
+            Ok(crate::io::FileKind::Directory) => true,
+            Ok(crate::io::FileKind::Symlink) => std::path::Path::new(path).is_dir(),
+            _ => false,
+        };
+        if is_dir {
+            Ok(format!("{}/default.nix", path.trim_end_matches('/')))
+        } else {
+            Ok(path.to_string())
+        }
+    }
+
+    /// Evaluates an expression with an empty scope.
+    pub fn eval_root(&mut self, expr: &'static Expr) -> EvalResult<Value> {
+        let env = Env::new(Vec::new(), None);
+        self.eval(expr, &env)
+    }
+
+    /// A value for an expression without evaluating it: constants and variables are passed
+    /// through, anything else becomes a thunk.
+    #[inline]
+    pub(crate) fn lazy(&mut self, expr: &'static Expr, env: &Rc<Env>) -> Value {
+        match expr {
+            Expr::Int(n) => Value::Int(*n),
+            Expr::Float(f) => Value::Float(*f),
+            Expr::Str(s) => Value::string(*s),
+            Expr::Path(p) => Value::Path(Rc::from(*p)),
+            Expr::Global(index) => self.globals[*index as usize].clone(),
+            Expr::Var { depth, slot } => lookup(env, *depth, *slot),
+            _ => Thunk::pending(expr, env.clone()),
+        }
+    }
+
+    /// Forces a value to weak head normal form.
+    #[inline]
+    pub fn force(&mut self, value: &Value) -> EvalResult<Value> {
+        match value {
+            Value::Thunk(thunk) => self.force_thunk(thunk),
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn force_thunk(&mut self, thunk: &Thunk) -> EvalResult<Value> {
+        if let ThunkState::Done(value) = &*thunk.0.borrow() {
+            return Ok(value.clone());
+        }
+        let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
+        self.eval_depth += 1;
+        if self.eval_depth > MAX_EVAL_DEPTH {
+            self.eval_depth -= 1;
+            *thunk.0.borrow_mut() = state;
+            return Err(ErrorKind::DepthLimit.into());
+        }
+        let result = match &state {
+            ThunkState::Pending(expr, env) => self.eval(expr, env),
+            ThunkState::Apply(func, arg) => {
+                let (func, arg) = (func.clone(), arg.clone());
+                self.call(func, &[arg], None)
+            }
+            ThunkState::Native(_) => Ok(Value::Null),
+            ThunkState::Blackhole => Err(ErrorKind::InfiniteRecursion.into()),
+            ThunkState::Done(value) => Ok(value.clone()),
+        };
+        let (result, state) = match state {
+            ThunkState::Native(f) => (f(self), None),
+            ThunkState::Blackhole => (result, Some(ThunkState::Blackhole)),
+            other => (result, Some(other)),
+        };
+        self.eval_depth -= 1;
+        match result {
+            Ok(value) => {
+                *thunk.0.borrow_mut() = ThunkState::Done(value.clone());
+                Ok(value)
+            }
+            Err(error) => {
+                if let Some(state) = state {
+                    *thunk.0.borrow_mut() = state;
+                } else {
+                    let again = error.clone();
+                    *thunk.0.borrow_mut() = ThunkState::Native(Box::new(move |_| Err(again)));
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Evaluates an expression to weak head normal form.
+    pub fn eval(&mut self, expr: &'static Expr, env: &Rc<Env>) -> EvalResult<Value> {
+        match expr {
+            Expr::Int(n) => Ok(Value::Int(*n)),
+            Expr::Float(f) => Ok(Value::Float(*f)),
+            Expr::Str(s) => Ok(Value::string(*s)),
+            Expr::Path(p) => Ok(Value::Path(Rc::from(*p))),
+            Expr::Global(index) => {
+                let value = self.globals[*index as usize].clone();
+                self.force(&value)
+            }
+            Expr::Var { depth, slot } => {
+                let value = lookup(env, *depth, *slot);
+                self.force(&value)
+            }
+            Expr::WithVar { name, withs, span, global } => self.with_var(*name, withs, *global, env, *span),
+            Expr::Interp(parts, span) => self.interpolate(parts, env).map_err(|e| e.at(*span)),
+            Expr::PathInterp(parts, span) => self.path_interpolate(parts, env).map_err(|e| e.at(*span)),
+            Expr::List(items) => {
+                let values = items.iter().map(|item| self.lazy(item, env)).collect();
+                Ok(Value::list(values))
+            }
+            Expr::Attrs(def) => self.build_attrs(def, env),
+            Expr::Let(def, body) => {
+                let scope = self.rec_scope(def, env)?;
+                self.eval(body, &scope)
+            }
+            Expr::Lambda(def) => Ok(Value::Lambda(Rc::new(Closure { def, env: env.clone() }))),
+            Expr::Apply(func, args, span) => {
+                let func = self.eval(func, env)?;
+                let args: Vec<Value> = args.iter().map(|arg| self.lazy(arg, env)).collect();
+                self.call(func, &args, Some(*span))
+            }
+            Expr::Select(target, path, default, span) => self.select(target, path, default.as_deref(), env, *span),
+            Expr::HasAttr(target, path, span) => self.has_attr(target, path, env).map_err(|e| e.at(*span)),
+            Expr::If(cond, then, other, span) => {
+                let cond = self.eval(cond, env)?;
+                match cond {
+                    Value::Bool(true) => self.eval(then, env),
+                    Value::Bool(false) => self.eval(other, env),
+                    other => Err(type_error("a Boolean", &other).at(*span)),
+                }
+            }
+            Expr::Assert(cond, body, text, span) => match self.eval(cond, env)? {
+                Value::Bool(true) => self.eval(body, env),
+                Value::Bool(false) => Err(EvalError::new(ErrorKind::AssertionFailed(text.to_string())).at(*span)),
+                other => Err(type_error("a Boolean", &other).at(*span)),
+            },
+            Expr::With(namespace, body, _) => {
+                let namespace = self.lazy(namespace, env);
+                let scope = Env::new(vec![namespace], Some(env.clone()));
+                self.eval(body, &scope)
+            }
+            Expr::Not(operand, span) => match self.eval(operand, env)? {
+                Value::Bool(b) => Ok(Value::Bool(!b)),
+                other => Err(type_error("a Boolean", &other).at(*span)),
+            },
+            Expr::Negate(operand, span) => {
+                let value = self.eval(operand, env)?;
+                crate::ops::arith(self, BinOp::Sub, Value::Int(0), value).map_err(|e| e.at(*span))
+            }
+            Expr::BinOp(op, lhs, rhs, span) => self.binop(*op, lhs, rhs, env, *span),
+            Expr::CurPos(span) => Ok(self.position_attrs(*span)),
+        }
+    }
+
+    fn binop(&mut self, op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
+        let bool_of = |value: Value| match value {
+            Value::Bool(b) => Ok(b),
+            other => Err(type_error("a Boolean", &other).at(span)),
+        };
+        match op {
+            BinOp::And => {
+                let left = self.eval(lhs, env)?;
+                if !bool_of(left)? {
+                    return Ok(Value::Bool(false));
+                }
+                let right = self.eval(rhs, env)?;
+                Ok(Value::Bool(bool_of(right)?))
+            }
+            BinOp::Or => {
+                let left = self.eval(lhs, env)?;
+                if bool_of(left)? {
+                    return Ok(Value::Bool(true));
+                }
+                let right = self.eval(rhs, env)?;
+                Ok(Value::Bool(bool_of(right)?))
+            }
+            BinOp::Impl => {
+                let left = self.eval(lhs, env)?;
+                if !bool_of(left)? {
+                    return Ok(Value::Bool(true));
+                }
+                let right = self.eval(rhs, env)?;
+                Ok(Value::Bool(bool_of(right)?))
+            }
+            _ => {
+                let left = self.eval(lhs, env)?;
+                let right = self.eval(rhs, env)?;
+                crate::ops::binary(self, op, left, right).map_err(|e| e.at(span))
+            }
+        }
+    }
+
+    fn with_var(&mut self, name: Symbol, withs: &[u32], global: Option<u32>, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
+        for &depth in withs {
+            let namespace = lookup(env, depth, 0);
+            let namespace = self.force(&namespace).map_err(|e| e.at(span))?;
+            let Value::Attrs(attrs) = namespace else {
+                return Err(type_error("a set", &namespace).at(span));
+            };
+            if let Some(value) = attrs.get(name) {
+                let value = value.clone();
+                return self.force(&value);
+            }
+        }
+        if let Some(index) = global {
+            let value = self.globals[index as usize].clone();
+            return self.force(&value);
+        }
+        Err(EvalError::new(ErrorKind::UndefinedVariable(name.to_string())).at(span))
+    }
+
+    fn interpolate(&mut self, parts: &'static [StrPart], env: &Rc<Env>) -> EvalResult<Value> {
+        let mut text = String::new();
+        let mut context = BTreeSet::new();
+        for part in parts {
+            match part {
+                StrPart::Literal(literal) => text.push_str(literal),
+                StrPart::Interp(expr) => {
+                    let value = self.eval(expr, env)?;
+                    let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)?;
+                    text.push_str(piece.as_str());
+                    context.extend(piece.context().iter().cloned());
+                }
+            }
+        }
+        Ok(Value::String(NixString::with_context(text.into(), context)))
+    }
+
+    fn path_interpolate(&mut self, parts: &'static [StrPart], env: &Rc<Env>) -> EvalResult<Value> {
+        let mut text = String::new();
+        for part in parts {
+            match part {
+                StrPart::Literal(literal) => text.push_str(literal),
+                StrPart::Interp(expr) => {
+                    let value = self.eval(expr, env)?;
+                    let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::PathPart)?;
+                    if !piece.context().is_empty() {
+                        return Err(EvalError::msg(format!(
+                            "a string that refers to a store path cannot be appended to a path (string \"{}\")",
+                            piece.as_str()
+                        )));
+                    }
+                    text.push_str(piece.as_str());
+                }
+            }
+        }
+        Ok(Value::Path(Rc::from(canonicalize(&text))))
+    }
+
+    fn build_attrs(&mut self, def: &'static AttrsDef, env: &Rc<Env>) -> EvalResult<Value> {
+        if def.rec {
+            let scope = self.rec_scope(def, env)?;
+            let slots = scope.slots.borrow();
+            let entries = def
+                .statics
+                .iter()
+                .zip(slots.iter())
+                .map(|(attr, value)| Attr { name: attr.name, value: value.clone(), pos: Some(attr.span) })
+                .collect();
+            drop(slots);
+            return self.add_dynamics(Attrs::from_sorted(entries), def, &scope);
+        }
+        let sources: Vec<Value> = def.inherit_from.iter().map(|e| self.lazy(e, env)).collect();
+        let entries = def
+            .statics
+            .iter()
+            .map(|attr| {
+                let value = match &attr.value {
+                    AttrValue::Expr(expr) => self.lazy(expr, env),
+                    AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
+                };
+                Attr { name: attr.name, value, pos: Some(attr.span) }
+            })
+            .collect();
+        self.add_dynamics(Attrs::from_sorted(entries), def, env)
+    }
+
+    fn add_dynamics(&mut self, attrs: Attrs, def: &'static AttrsDef, env: &Rc<Env>) -> EvalResult<Value> {
+        if def.dynamics.is_empty() {
+            return Ok(Value::attrs(attrs));
+        }
+        let mut entries = attrs.into_entries();
+        for dynamic in &def.dynamics {
+            let name = self.eval(&dynamic.name, env)?;
+            let name = match name {
+                Value::Null => continue,
+                Value::String(s) => Symbol::intern(s.as_str()),
+                other => return Err(type_error("a string", &other).at(dynamic.span)),
+            };
+            if let Some(existing) = entries.iter().find(|attr| attr.name == name) {
+                let location = existing
+                    .pos
+                    .and_then(|p| SourceMap::global().location(p))
+                    .map_or(String::new(), |l| format!(" at {}:{}:{}", l.file, l.line, l.column));
+                return Err(EvalError::msg(format!("dynamic attribute '{name}' already defined{location}")).at(dynamic.span));
+            }
+            let value = self.lazy(&dynamic.value, env);
+            entries.push(Attr { name, value, pos: Some(dynamic.span) });
+        }
+        Ok(Value::attrs(Attrs::from_unsorted(entries)))
+    }
+
+    /// Builds the scope of a `rec` set or `let`: one slot per static attribute.
+    fn rec_scope(&mut self, def: &'static AttrsDef, env: &Rc<Env>) -> EvalResult<Rc<Env>> {
+        let scope = Env::new(Vec::with_capacity(def.statics.len()), Some(env.clone()));
+        let sources: Vec<Value> = def.inherit_from.iter().map(|e| Thunk::pending(e, scope.clone())).collect();
+        let values: Vec<Value> = def
+            .statics
+            .iter()
+            .map(|attr| match &attr.value {
+                AttrValue::Expr(expr) => match expr {
+                    Expr::Var { depth, slot } if *depth > 0 => lookup(env, depth - 1, *slot),
+                    Expr::Var { .. } => Thunk::pending(expr, scope.clone()),
+                    _ => self.lazy(expr, &scope),
+                },
+                AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
+            })
+            .collect();
+        *scope.slots.borrow_mut() = values;
+        Ok(scope)
+    }
+
+    fn select(
+        &mut self,
+        target: &'static Expr,
+        path: &'static [AttrKey],
+        default: Option<&'static Expr>,
+        env: &Rc<Env>,
+        span: Span,
+    ) -> EvalResult<Value> {
+        let mut value = self.eval(target, env)?;
+        for key in path {
+            let name = self.attr_name(key, env)?;
+            let found = match &value {
+                Value::Attrs(attrs) => attrs.get(name).cloned(),
+                _ if default.is_some() => None,
+                other => {
+                    return Err(type_error("a set", other)
+                        .at(span)
+                        .note(Some(span), format!("while selecting an attribute '{name}'")))
+                }
+            };
+            match found {
+                Some(next) => value = self.force(&next)?,
+                None => {
+                    return match default {
+                        Some(default) => self.eval(default, env),
+                        None => Err(self.missing_attr(name, &value).at(span)),
+                    }
+                }
+            }
+        }
+        Ok(value)
+    }
+
+    /// The error for a missing attribute, with a suggestion of close names like Nix.
+    pub(crate) fn missing_attr(&self, name: Symbol, _value: &Value) -> EvalError {
+        EvalError::new(ErrorKind::AttributeMissing(name.to_string()))
+    }
+
+    fn has_attr(&mut self, target: &'static Expr, path: &'static [AttrKey], env: &Rc<Env>) -> EvalResult<Value> {
+        let mut value = self.eval(target, env)?;
+        for key in path {
+            let name = self.attr_name(key, env)?;
+            let Value::Attrs(attrs) = &value else { return Ok(Value::Bool(false)) };
+            match attrs.get(name).cloned() {
+                Some(next) => value = self.force(&next)?,
+                None => return Ok(Value::Bool(false)),
+            }
+        }
+        Ok(Value::Bool(true))
+    }
+
+    fn attr_name(&mut self, key: &'static AttrKey, env: &Rc<Env>) -> EvalResult<Symbol> {
+        match key {
+            AttrKey::Static(name) => Ok(*name),
+            AttrKey::Dynamic(expr) => {
+                let value = self.eval(expr, env)?;
+                match value {
+                    Value::String(s) => Ok(Symbol::intern(s.as_str())),
+                    other => Err(type_error("a string", &other)),
+                }
+            }
+        }
+    }
+
+    /// Applies a function value to arguments.
+    pub fn call(&mut self, func: Value, args: &[Value], span: Option<Span>) -> EvalResult<Value> {
+        let mut func = self.force(&func)?;
+        let mut rest = args;
+        while !rest.is_empty() {
+            func = match func {
+                Value::Lambda(closure) => {
+                    let result = self.call_lambda(&closure, rest[0].clone(), span)?;
+                    rest = &rest[1..];
+                    result
+                }
+                Value::PrimOp(op) => {
+                    if rest.len() < op.arity {
+                        return Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args: rest.to_vec() })));
+                    }
+                    let result = (op.func)(self, &rest[..op.arity], span.unwrap_or(DUMMY_SPAN));
+                    let result = result.map_err(|e| match span {
+                        Some(span) => e.at(span),
+                        None => e,
+                    })?;
+                    rest = &rest[op.arity..];
+                    self.force(&result)?
+                }
+                Value::PrimOpApp(app) => {
+                    let mut all = app.args.clone();
+                    let needed = app.op.arity - all.len();
+                    let taken = needed.min(rest.len());
+                    all.extend_from_slice(&rest[..taken]);
+                    rest = &rest[taken..];
+                    if all.len() < app.op.arity {
+                        return Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args: all })));
+                    }
+                    let result = (app.op.func)(self, &all, span.unwrap_or(DUMMY_SPAN));
+                    let result = result.map_err(|e| match span {
+                        Some(span) => e.at(span),
+                        None => e,
+                    })?;
+                    self.force(&result)?
+                }
+                Value::Attrs(attrs) if attrs.contains(self.sym.functor) => {
+                    let functor = attrs.get(self.sym.functor).cloned().unwrap_or(Value::Null);
+                    let inner = self.call(functor, &[Value::Attrs(attrs.clone())], span)?;
+                    let result = self.call(inner, &rest[..1], span)?;
+                    rest = &rest[1..];
+                    result
+                }
+                other => {
+                    let error = EvalError::msg(format!(
+                        "attempt to call something which is not a function but {}",
+                        crate::print::describe(&other)
+                    ));
+                    return Err(match span {
+                        Some(span) => error.at(span),
+                        None => error,
+                    });
+                }
+            };
+        }
+        Ok(func)
+    }
+
+    fn call_lambda(&mut self, closure: &Closure, arg: Value, span: Option<Span>) -> EvalResult<Value> {
+        let def: &'static LambdaDef = closure.def;
+        if self.call_depth >= MAX_CALL_DEPTH {
+            return Err(ErrorKind::DepthLimit.into());
+        }
+        let scope = match &def.param {
+            Param::Ident(_) => Env::new(vec![arg], Some(closure.env.clone())),
+            Param::Pattern { formals, ellipsis, bind } => {
+                self.bind_formals(def, formals, *ellipsis, bind.is_some(), arg, &closure.env, span)?
+            }
+        };
+        self.call_depth += 1;
+        let result = self.eval(&def.body, &scope);
+        self.call_depth -= 1;
+        result.map_err(|error| {
+            let name = match def.name {
+                Some(name) => format!("while calling '{name}'"),
+                None => "while calling anonymous lambda".to_string(),
+            };
+            error.note(Some(def.span), name)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bind_formals(
+        &mut self,
+        def: &'static LambdaDef,
+        formals: &'static [(Symbol, Option<Expr>)],
+        ellipsis: bool,
+        has_bind: bool,
+        arg: Value,
+        parent: &Rc<Env>,
+        span: Option<Span>,
+    ) -> EvalResult<Rc<Env>> {
+        let forced = self.force(&arg)?;
+        let Value::Attrs(attrs) = &forced else {
+            let error = type_error("a set", &forced);
+            return Err(match span {
+                Some(span) => error.at(span),
+                None => error,
+            });
+        };
+        let scope = Env::new(Vec::with_capacity(def.n_slots), Some(parent.clone()));
+        let mut slots = Vec::with_capacity(def.n_slots);
+        let mut used = 0;
+        for (name, default) in formals {
+            match attrs.get(*name) {
+                Some(value) => {
+                    used += 1;
+                    slots.push(value.clone());
+                }
+                None => match default {
+                    Some(default) => slots.push(self.lazy(default, &scope)),
+                    None => {
+                        let error = EvalError::msg(format!(
+                            "function '{}' called without required argument '{name}'",
+                            lambda_name(def)
+                        ));
+                        return Err(match span {
+                            Some(span) => error.at(span),
+                            None => error.at(def.span),
+                        });
+                    }
+                },
+            }
+        }
+        if !ellipsis && used < attrs.len() {
+            for attr in attrs.iter() {
+                if !formals.iter().any(|(name, _)| *name == attr.name) {
+                    let error = EvalError::msg(format!(
+                        "function '{}' called with unexpected argument '{}'",
+                        lambda_name(def),
+                        attr.name
+                    ));
+                    return Err(match span {
+                        Some(span) => error.at(span),
+                        None => error.at(def.span),
+                    });
+                }
+            }
+        }
+        if has_bind {
+            slots.push(forced.clone());
+        }
+        *scope.slots.borrow_mut() = slots;
+        Ok(scope)
+    }
+
+    /// `{ file; line; column; }` for a span, as `__curPos` and `unsafeGetAttrPos` give it.
+    pub(crate) fn position_attrs(&mut self, span: Span) -> Value {
+        let Some(location) = SourceMap::global().location(span) else { return Value::Null };
+        let entries = vec![
+            Attr { name: Symbol::intern("column"), value: Value::Int(location.column as i64), pos: None },
+            Attr { name: Symbol::intern("file"), value: Value::string(location.file), pos: None },
+            Attr { name: Symbol::intern("line"), value: Value::Int(location.line as i64), pos: None },
+        ];
+        Value::attrs(Attrs::from_sorted(entries))
+    }
+
+    /// Forces a value and everything inside it (`deepSeq`, `--strict`).
+    pub fn force_deep(&mut self, value: &Value) -> EvalResult<Value> {
+        let mut seen = rustc_hash::FxHashSet::default();
+        let value = self.force(value)?;
+        self.force_deep_inner(&value, &mut seen)?;
+        Ok(value)
+    }
+
+    fn force_deep_inner(&mut self, value: &Value, seen: &mut rustc_hash::FxHashSet<usize>) -> EvalResult<()> {
+        match value {
+            Value::Attrs(attrs) => {
+                if !seen.insert(Rc::as_ptr(attrs) as *const u8 as usize) {
+                    return Ok(());
+                }
+                for attr in attrs.iter() {
+                    let inner = self.force(&attr.value).map_err(|e| {
+                        let pos = attr.pos;
+                        e.note(pos, format!("while evaluating the attribute '{}'", attr.name))
+                    })?;
+                    self.force_deep_inner(&inner, seen)?;
+                }
+            }
+            Value::List(items) => {
+                if !seen.insert(Rc::as_ptr(items) as *const u8 as usize) {
+                    return Ok(());
+                }
+                for item in items.iter() {
+                    let inner = self.force(item)?;
+                    self.force_deep_inner(&inner, seen)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A placeholder span for calls from native code.
+pub(crate) const DUMMY_SPAN: Span = Span { file: crate::source::FileId(u32::MAX), start: 0, end: 0 };
+
+#[inline]
+fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> Value {
+    let mut scope = env;
+    for _ in 0..depth {
+        match &scope.parent {
+            Some(parent) => scope = parent,
+            None => return Value::Null,
+        }
+    }
+    let slots = scope.slots.borrow();
+    slots.get(slot as usize).cloned().unwrap_or(Value::Null)
+}
+
+fn lazy_select(source: Value, name: Symbol, span: Span) -> Value {
+    Thunk::native(move |evaluator: &mut Evaluator| {
+        let value = evaluator.force(&source)?;
+        match &value {
+            Value::Attrs(attrs) => match attrs.get(name) {
+                Some(found) => {
+                    let found = found.clone();
+                    evaluator.force(&found)
+                }
+                None => Err(evaluator.missing_attr(name, &value).at(span)),
+            },
+            other => Err(type_error("a set", other).at(span)),
+        }
+    })
+}
+
+fn lambda_name(def: &LambdaDef) -> String {
+    match def.name {
+        Some(name) => name.to_string(),
+        None => "anonymous lambda".to_string(),
+    }
+}
+
+/// The standard type error: "expected a set but found an integer: 1".
+pub fn type_error(expected: &'static str, found: &Value) -> EvalError {
+    EvalError::new(ErrorKind::TypeMismatch { expected, found: crate::print::describe(found) })
+}
+
+fn io_message(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// Turns compile errors into one evaluation error (the first, with a count of the rest).
+pub(crate) fn compile_errors_to_eval(errors: &[CompileError]) -> EvalError {
+    match errors.first() {
+        Some(first) => {
+            let kind = if first.message.starts_with("undefined variable") {
+                let name = first.message.trim_start_matches("undefined variable '").trim_end_matches('\'');
+                ErrorKind::UndefinedVariable(name.to_string())
+            } else {
+                ErrorKind::Other(first.message.clone())
+            };
+            EvalError::new(kind).at(first.span)
+        }
+        None => EvalError::new(ErrorKind::Bug("compilation failed without an error")),
+    }
+}

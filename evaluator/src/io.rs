@@ -1,0 +1,111 @@
+//! The evaluator's only door to the outside world.
+//!
+//! Every file read, directory listing, file-type query, environment lookup and trace
+//! message goes through [`EvalIo`]. The engine wraps it to record what each evaluation
+//! depended on (its read set); tests substitute an in-memory implementation. The evaluator
+//! itself never touches `std::fs` or `std::env`.
+
+use std::io;
+use std::path::Path;
+
+/// The kind of a directory entry, as `builtins.readDir` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FileKind {
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A symbolic link.
+    Symlink,
+    /// Anything else (sockets, devices, fifos).
+    Unknown,
+}
+
+impl FileKind {
+    /// The name Nix uses for the kind.
+    pub fn nix_name(self) -> &'static str {
+        match self {
+            FileKind::Regular => "regular",
+            FileKind::Directory => "directory",
+            FileKind::Symlink => "symlink",
+            FileKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the evaluator may ask of the world.
+pub trait EvalIo {
+    /// The bytes of a file (following symlinks).
+    fn read_file(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// The entries of a directory, in any order.
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>>;
+    /// The kind of a path, not following a final symlink.
+    fn file_kind(&self, path: &Path) -> io::Result<FileKind>;
+    /// Whether a path exists (following symlinks).
+    fn path_exists(&self, path: &Path) -> bool;
+    /// The target of a symlink.
+    fn read_link(&self, path: &Path) -> io::Result<String>;
+    /// Whether a regular file is executable.
+    fn is_executable(&self, path: &Path) -> bool;
+    /// An environment variable, `None` when unset.
+    fn get_env(&self, name: &str) -> Option<String>;
+    /// A message of `builtins.trace` or `builtins.warn`, meant for standard error.
+    fn trace(&self, message: &str);
+}
+
+/// The real file system and process environment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealIo;
+
+impl EvalIo for RealIo {
+    fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(path)? {
+            let entry = entry?;
+            let kind = kind_of(&entry.file_type()?);
+            entries.push((entry.file_name().to_string_lossy().into_owned(), kind));
+        }
+        Ok(entries)
+    }
+
+    fn file_kind(&self, path: &Path) -> io::Result<FileKind> {
+        Ok(kind_of(&std::fs::symlink_metadata(path)?.file_type()))
+    }
+
+    fn path_exists(&self, path: &Path) -> bool {
+        std::fs::symlink_metadata(path).is_ok()
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<String> {
+        Ok(std::fs::read_link(path)?.to_string_lossy().into_owned())
+    }
+
+    fn is_executable(&self, path: &Path) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o100 != 0)
+    }
+
+    fn get_env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn trace(&self, message: &str) {
+        eprintln!("{message}");
+    }
+}
+
+fn kind_of(file_type: &std::fs::FileType) -> FileKind {
+    if file_type.is_symlink() {
+        FileKind::Symlink
+    } else if file_type.is_dir() {
+        FileKind::Directory
+    } else if file_type.is_file() {
+        FileKind::Regular
+    } else {
+        FileKind::Unknown
+    }
+}

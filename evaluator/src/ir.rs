@@ -1,0 +1,228 @@
+//! The compiled form of Nix code.
+//!
+//! Compilation resolves every variable to a `(depth, slot)` pair or to a global, so the
+//! evaluator never looks names up in maps; only variables that can come from a `with` keep
+//! their name, with the depths of the enclosing `with` scopes to search.
+//! Compiled trees are leaked on purpose: a file is compiled once per process and lives as
+//! long as the process, so thunks and closures point into it with plain `&'static`
+//! references and worker threads share it without reference counting.
+
+use crate::source::Span;
+use crate::symbol::Symbol;
+
+/// A binary operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `==`
+    Eq,
+    /// `!=`
+    NotEq,
+    /// `<`
+    Less,
+    /// `<=`
+    LessEq,
+    /// `>`
+    Greater,
+    /// `>=`
+    GreaterEq,
+    /// `&&`
+    And,
+    /// `||`
+    Or,
+    /// `->`
+    Impl,
+    /// `//`
+    Update,
+    /// `++`
+    Concat,
+}
+
+/// A part of an interpolated string or path.
+#[derive(Debug)]
+pub enum StrPart {
+    /// Literal text.
+    Literal(&'static str),
+    /// `${expr}`.
+    Interp(Expr),
+}
+
+/// An attribute name in a select, `?`, or dynamic binding.
+#[derive(Debug)]
+pub enum AttrKey {
+    /// A name known at compile time.
+    Static(Symbol),
+    /// `${expr}` or `"…${expr}…"`.
+    Dynamic(Expr),
+}
+
+/// How an attribute of a set literal gets its value.
+#[derive(Debug)]
+pub enum AttrValue {
+    /// An expression; in a `rec` set or `let` it is evaluated in the new scope.
+    Expr(Expr),
+    /// `inherit (from) name`: a select on the `from`-th inherit source.
+    InheritFrom(usize),
+}
+
+/// One statically named attribute of a set literal or `let`.
+#[derive(Debug)]
+pub struct StaticAttr {
+    /// Its name.
+    pub name: Symbol,
+    /// Its value.
+    pub value: AttrValue,
+    /// Where it was defined.
+    pub span: Span,
+}
+
+/// One `${name} = value` attribute.
+#[derive(Debug)]
+pub struct DynamicAttr {
+    /// The name expression.
+    pub name: Expr,
+    /// The value expression.
+    pub value: Expr,
+    /// Where it was defined.
+    pub span: Span,
+}
+
+/// A set literal (`{ … }`, `rec { … }`) or the bindings of a `let`.
+#[derive(Debug)]
+pub struct AttrsDef {
+    /// Whether the bindings see each other (a `rec` set, a `let`).
+    pub rec: bool,
+    /// Sources of `inherit (from)`, evaluated once each.
+    pub inherit_from: Vec<Expr>,
+    /// Attributes with static names, in slot order (for `rec`, slot `i` is attribute `i`).
+    pub statics: Vec<StaticAttr>,
+    /// Attributes with computed names.
+    pub dynamics: Vec<DynamicAttr>,
+}
+
+/// A function's parameter.
+#[derive(Debug)]
+pub enum Param {
+    /// `x: …`: the argument is slot 0.
+    Ident(Symbol),
+    /// `{ a, b ? d, ... } @ x: …`: formal `i` is slot `i`; the bound name, if any, is the
+    /// slot after the formals.
+    Pattern {
+        /// The formals in source order, with their default expressions.
+        formals: Vec<(Symbol, Option<Expr>)>,
+        /// Whether `...` allows other attributes.
+        ellipsis: bool,
+        /// The `@` name, if any.
+        bind: Option<Symbol>,
+    },
+}
+
+/// A compiled function.
+#[derive(Debug)]
+pub struct LambdaDef {
+    /// The name it was bound to, for messages (`f = x: …`).
+    pub name: Option<Symbol>,
+    /// Its parameter.
+    pub param: Param,
+    /// Its body, evaluated in the new scope.
+    pub body: Expr,
+    /// Number of slots of the new scope.
+    pub n_slots: usize,
+    /// The whole function.
+    pub span: Span,
+}
+
+/// A compiled expression.
+#[derive(Debug)]
+pub enum Expr {
+    /// An integer literal.
+    Int(i64),
+    /// A float literal.
+    Float(f64),
+    /// A string literal without interpolation.
+    Str(&'static str),
+    /// A path literal without interpolation, already absolute and canonical.
+    Path(&'static str),
+    /// A value of the base environment (`true`, `map`, `builtins`, …) by index.
+    Global(u32),
+    /// A lexically bound variable.
+    Var {
+        /// How many scopes up.
+        depth: u32,
+        /// Slot in that scope.
+        slot: u32,
+    },
+    /// A variable that only a `with` can provide.
+    WithVar {
+        /// The name.
+        name: Symbol,
+        /// Depths of the enclosing `with` scopes, innermost first.
+        withs: Box<[u32]>,
+        /// Where it is used.
+        span: Span,
+        /// The global to fall back on (`scopedImport` code only).
+        global: Option<u32>,
+    },
+    /// An interpolated string.
+    Interp(Box<[StrPart]>, Span),
+    /// An interpolated path; the first part is the absolute base.
+    PathInterp(Box<[StrPart]>, Span),
+    /// A list literal.
+    List(Box<[Expr]>),
+    /// A set literal.
+    Attrs(Box<AttrsDef>),
+    /// `let … in body`.
+    Let(Box<AttrsDef>, Box<Expr>),
+    /// A function.
+    Lambda(Box<LambdaDef>),
+    /// `f a b …`.
+    Apply(Box<Expr>, Box<[Expr]>, Span),
+    /// `e.a.b or default`.
+    Select(Box<Expr>, Box<[AttrKey]>, Option<Box<Expr>>, Span),
+    /// `e ? a.b`.
+    HasAttr(Box<Expr>, Box<[AttrKey]>, Span),
+    /// `if c then a else b`.
+    If(Box<Expr>, Box<Expr>, Box<Expr>, Span),
+    /// `assert c; body` with the text of `c` for the message.
+    Assert(Box<Expr>, Box<Expr>, &'static str, Span),
+    /// `with e; body`.
+    With(Box<Expr>, Box<Expr>, Span),
+    /// `!e`.
+    Not(Box<Expr>, Span),
+    /// `-e`.
+    Negate(Box<Expr>, Span),
+    /// A binary operator.
+    BinOp(BinOp, Box<Expr>, Box<Expr>, Span),
+    /// `__curPos`.
+    CurPos(Span),
+}
+
+impl Expr {
+    /// The best span for an expression, where it carries one.
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            Expr::WithVar { span, .. }
+            | Expr::Interp(_, span)
+            | Expr::PathInterp(_, span)
+            | Expr::Apply(_, _, span)
+            | Expr::Select(_, _, _, span)
+            | Expr::HasAttr(_, _, span)
+            | Expr::If(_, _, _, span)
+            | Expr::Assert(_, _, _, span)
+            | Expr::With(_, _, span)
+            | Expr::Not(_, span)
+            | Expr::Negate(_, span)
+            | Expr::BinOp(_, _, _, span)
+            | Expr::CurPos(span) => Some(*span),
+            Expr::Lambda(def) => Some(def.span),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! nxe-evaluator: an embedded evaluator for the Nix language.
+//!
+//! Source text is parsed by `rnix`, compiled ([`compile`]) into a tree in which every
+//! variable is resolved to a slot, and evaluated lazily by [`Evaluator`]. The evaluator
+//! reaches files and the environment only through [`EvalIo`], so a caller can record every
+//! input an evaluation read. It knows nothing of mono-repos, hosts or processes: those are
+//! the engine's business.
+//!
+//! Main types: [`Evaluator`] (one per worker thread), [`Value`], [`EvalError`],
+//! [`CodeCache`] (compiled files shared between evaluators).
+//!
+//! ```
+//! use nxe_evaluator::{Evaluation, EvalRequest};
+//! let request = EvalRequest::expression("let x = 1; in [ x (x + 1) ]");
+//! let output = Evaluation::new(Default::default()).evaluate(&request).unwrap();
+//! assert_eq!(output, "[ 1 2 ]");
+//! ```
+#![warn(missing_docs)]
+
+pub mod builtins;
+pub mod compile;
+pub mod error;
+pub mod eval;
+pub mod io;
+pub mod ir;
+pub mod ops;
+pub mod paths;
+pub mod print;
+pub mod source;
+pub mod symbol;
+pub mod value;
+mod evaluation;
+
+pub use error::{ErrorKind, EvalError, EvalResult};
+pub use eval::{CodeCache, EvalSettings, Evaluator};
+pub use evaluation::{run_with_big_stack, AutoArg, EvalRequest, Evaluation, OutputMode, Source};
+pub use io::{EvalIo, FileKind, RealIo};
+pub use value::Value;

@@ -1,0 +1,312 @@
+//! Operators and coercions: arithmetic with Nix's overflow rules, string and path
+//! concatenation, equality, ordering, and coercion to strings.
+//!
+//! These are shared by the interpreter's binary operators and by builtins such as `add`,
+//! `lessThan`, `toString` and `sort`, so that both agree on every type pair.
+
+use crate::error::{EvalError, EvalResult};
+use crate::eval::{type_error, Evaluator};
+use crate::ir::BinOp;
+use crate::paths::canonicalize;
+use crate::value::{NixString, Value};
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+/// How a value is being turned into a string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coerce {
+    /// `"${x}"` and `+` on strings: strings, paths (copied to the store), sets with
+    /// `__toString` or `outPath`.
+    Interpolation,
+    /// An interpolation inside a path literal: like `Interpolation` but paths are not copied.
+    PathPart,
+    /// `toString`: also integers, floats, Booleans, null and lists; paths are not copied.
+    ToString,
+}
+
+/// Evaluates a binary operator on two forced operands (not `&&`, `||`, `->`).
+pub fn binary(evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -> EvalResult<Value> {
+    match op {
+        BinOp::Add => add(evaluator, left, right),
+        BinOp::Sub | BinOp::Mul | BinOp::Div => arith(evaluator, op, left, right),
+        BinOp::Eq => Ok(Value::Bool(equal(evaluator, &left, &right)?)),
+        BinOp::NotEq => Ok(Value::Bool(!equal(evaluator, &left, &right)?)),
+        BinOp::Less => Ok(Value::Bool(compare(evaluator, &left, &right)? == Ordering::Less)),
+        BinOp::LessEq => Ok(Value::Bool(compare(evaluator, &right, &left)? != Ordering::Less)),
+        BinOp::Greater => Ok(Value::Bool(compare(evaluator, &right, &left)? == Ordering::Less)),
+        BinOp::GreaterEq => Ok(Value::Bool(compare(evaluator, &left, &right)? != Ordering::Less)),
+        BinOp::Update => match (&left, &right) {
+            (Value::Attrs(a), Value::Attrs(b)) => {
+                if b.is_empty() {
+                    Ok(left.clone())
+                } else if a.is_empty() {
+                    Ok(right.clone())
+                } else {
+                    Ok(Value::attrs(a.update(b)))
+                }
+            }
+            (Value::Attrs(_), other) | (other, _) => Err(type_error("a set", other)),
+        },
+        BinOp::Concat => match (&left, &right) {
+            (Value::List(a), Value::List(b)) => {
+                if b.is_empty() {
+                    return Ok(left.clone());
+                }
+                if a.is_empty() {
+                    return Ok(right.clone());
+                }
+                let mut items = Vec::with_capacity(a.len() + b.len());
+                items.extend(a.iter().cloned());
+                items.extend(b.iter().cloned());
+                Ok(Value::list(items))
+            }
+            (Value::List(_), other) | (other, _) => Err(type_error("a list", other)),
+        },
+        BinOp::And | BinOp::Or | BinOp::Impl => Err(EvalError::msg("internal error: short-circuit operator in binary()")),
+    }
+}
+
+fn add(evaluator: &mut Evaluator, left: Value, right: Value) -> EvalResult<Value> {
+    match (&left, &right) {
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => arith(evaluator, BinOp::Add, left, right),
+        (Value::Path(base), _) => {
+            let suffix = coerce_to_string(evaluator, &right, Coerce::PathPart)?;
+            if !suffix.context().is_empty() {
+                return Err(EvalError::msg(format!(
+                    "a string that refers to a store path cannot be appended to a path (string \"{}\")",
+                    suffix.as_str()
+                )));
+            }
+            let joined = format!("{base}{}", suffix.as_str());
+            Ok(Value::Path(Rc::from(canonicalize(&joined))))
+        }
+        (Value::String(a), _) => {
+            let b = coerce_to_string(evaluator, &right, Coerce::Interpolation)?;
+            Ok(Value::String(concat(a, &b)))
+        }
+        (Value::Attrs(_), _) => {
+            let a = coerce_to_string(evaluator, &left, Coerce::Interpolation)?;
+            let b = coerce_to_string(evaluator, &right, Coerce::Interpolation)?;
+            Ok(Value::String(concat(&a, &b)))
+        }
+        (Value::Int(_) | Value::Float(_), other) => Err(EvalError::msg(format!(
+            "cannot add {} to {}",
+            other.type_with_article(),
+            left.type_with_article()
+        ))),
+        (other, _) => Err(EvalError::msg(format!(
+            "cannot coerce {} to a string: {}",
+            other.type_with_article(),
+            crate::print::short(other)
+        ))),
+    }
+}
+
+/// Concatenates two strings, uniting their contexts.
+pub fn concat(a: &NixString, b: &NixString) -> NixString {
+    let mut text = String::with_capacity(a.as_str().len() + b.as_str().len());
+    text.push_str(a.as_str());
+    text.push_str(b.as_str());
+    if b.context().is_empty() {
+        return NixString::with_context(text.into(), a.context().clone());
+    }
+    let mut context = a.context().clone();
+    context.extend(b.context().iter().cloned());
+    NixString::with_context(text.into(), context)
+}
+
+/// Arithmetic on numbers with Nix's rules: integers overflow with an error, a float on
+/// either side makes a float.
+pub fn arith(_evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -> EvalResult<Value> {
+    match (&left, &right) {
+        (Value::Int(a), Value::Int(b)) => {
+            let (a, b) = (*a, *b);
+            let (result, verb, sign) = match op {
+                BinOp::Add => (a.checked_add(b), "adding", "+"),
+                BinOp::Sub => (a.checked_sub(b), "subtracting", "-"),
+                BinOp::Mul => (a.checked_mul(b), "multiplying", "*"),
+                _ => {
+                    if b == 0 {
+                        return Err(EvalError::msg("division by zero"));
+                    }
+                    (a.checked_div(b), "dividing", "/")
+                }
+            };
+            result
+                .map(Value::Int)
+                .ok_or_else(|| EvalError::msg(format!("integer overflow in {verb} {a} {sign} {b}")))
+        }
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            let a = as_float(&left);
+            let b = as_float(&right);
+            let result = match op {
+                BinOp::Add => a + b,
+                BinOp::Sub => a - b,
+                BinOp::Mul => a * b,
+                _ => {
+                    if b == 0.0 {
+                        return Err(EvalError::msg("division by zero"));
+                    }
+                    a / b
+                }
+            };
+            Ok(Value::Float(result))
+        }
+        (Value::Int(_) | Value::Float(_), other) | (other, _) => Err(type_error("an integer", other)),
+    }
+}
+
+fn as_float(value: &Value) -> f64 {
+    match value {
+        Value::Int(n) => *n as f64,
+        Value::Float(f) => *f,
+        _ => 0.0,
+    }
+}
+
+/// Nix's `==`: forces as deep as needed; numbers compare across int and float; derivations
+/// compare by `outPath`; functions are never equal.
+pub fn equal(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResult<bool> {
+    let left = evaluator.force(left)?;
+    let right = evaluator.force(right)?;
+    Ok(match (&left, &right) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(a), Value::Bool(b)) => a == b,
+        (Value::Int(a), Value::Int(b)) => a == b,
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => as_float(&left) == as_float(&right),
+        (Value::String(a), Value::String(b)) => a.as_str() == b.as_str(),
+        (Value::Path(a), Value::Path(b)) => a == b,
+        (Value::List(a), Value::List(b)) => {
+            if Rc::ptr_eq(a, b) {
+                return Ok(true);
+            }
+            if a.len() != b.len() {
+                return Ok(false);
+            }
+            for (x, y) in a.iter().zip(b.iter()) {
+                if !same_thunk(x, y) && !equal(evaluator, x, y)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        (Value::Attrs(a), Value::Attrs(b)) => {
+            if Rc::ptr_eq(a, b) {
+                return Ok(true);
+            }
+            if crate::builtins::is_derivation(evaluator, a)? && crate::builtins::is_derivation(evaluator, b)? {
+                let out = evaluator.sym.out_path;
+                if let (Some(x), Some(y)) = (a.get(out).cloned(), b.get(out).cloned()) {
+                    return equal(evaluator, &x, &y);
+                }
+            }
+            if a.len() != b.len() {
+                return Ok(false);
+            }
+            for (x, y) in a.iter().zip(b.iter()) {
+                if x.name != y.name {
+                    return Ok(false);
+                }
+            }
+            for (x, y) in a.iter().zip(b.iter()) {
+                if !same_thunk(&x.value, &y.value) && !equal(evaluator, &x.value, &y.value)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Two values that are the same shared thunk or container are equal without looking inside,
+/// as in Nix (this is why `[ f ] == [ f ]` holds for a function `f`).
+fn same_thunk(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Thunk(x), Value::Thunk(y)) => Rc::ptr_eq(&x.0, &y.0),
+        (Value::Attrs(x), Value::Attrs(y)) => Rc::ptr_eq(x, y),
+        (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
+        (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y),
+        (Value::PrimOp(x), Value::PrimOp(y)) => std::ptr::eq(*x, *y),
+        _ => false,
+    }
+}
+
+/// Nix's ordering (`<`, `sort`'s default, `lessThan`): numbers, strings, paths, and lists
+/// lexicographically; anything else is an error.
+pub fn compare(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResult<Ordering> {
+    let left = evaluator.force(left)?;
+    let right = evaluator.force(right)?;
+    match (&left, &right) {
+        (Value::Int(a), Value::Int(b)) => Ok(a.cmp(b)),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            Ok(as_float(&left).partial_cmp(&as_float(&right)).unwrap_or(Ordering::Equal))
+        }
+        (Value::String(a), Value::String(b)) => Ok(a.as_str().cmp(b.as_str())),
+        (Value::Path(a), Value::Path(b)) => Ok(a.cmp(b)),
+        (Value::List(a), Value::List(b)) => {
+            for (x, y) in a.iter().zip(b.iter()) {
+                if !equal(evaluator, x, y)? {
+                    return compare(evaluator, x, y);
+                }
+            }
+            Ok(a.len().cmp(&b.len()))
+        }
+        _ => Err(EvalError::msg(format!(
+            "cannot compare {} with {}",
+            left.type_with_article(),
+            right.type_with_article()
+        ))),
+    }
+}
+
+/// Turns a forced or unforced value into a string as `mode` allows.
+pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) -> EvalResult<NixString> {
+    let value = evaluator.force(value)?;
+    match &value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Path(path) => match mode {
+            Coerce::Interpolation => crate::builtins::copy_path_to_store(evaluator, path),
+            _ => Ok(NixString::new((**path).into())),
+        },
+        Value::Attrs(attrs) => {
+            if let Some(to_string) = attrs.get(evaluator.sym.to_string).cloned() {
+                let result = evaluator.call(to_string, &[value.clone()], None)?;
+                return coerce_to_string(evaluator, &result, mode);
+            }
+            if let Some(out_path) = attrs.get(evaluator.sym.out_path).cloned() {
+                return coerce_to_string(evaluator, &out_path, mode);
+            }
+            Err(cannot_coerce(&value))
+        }
+        _ if mode != Coerce::ToString => Err(cannot_coerce(&value)),
+        Value::Int(n) => Ok(NixString::new(n.to_string().into())),
+        Value::Float(f) => Ok(NixString::new(format!("{f:.6}").into())),
+        Value::Bool(true) => Ok(NixString::new("1".into())),
+        Value::Bool(false) | Value::Null => Ok(NixString::new("".into())),
+        Value::List(items) => {
+            let mut text = String::new();
+            let mut context = std::collections::BTreeSet::new();
+            for (idx, item) in items.iter().enumerate() {
+                let item = evaluator.force(item)?;
+                let piece = coerce_to_string(evaluator, &item, mode)?;
+                text.push_str(piece.as_str());
+                context.extend(piece.context().iter().cloned());
+                let empty_list = matches!(&item, Value::List(l) if l.is_empty());
+                if idx + 1 < items.len() && !empty_list {
+                    text.push(' ');
+                }
+            }
+            Ok(NixString::with_context(text.into(), context))
+        }
+        _ => Err(cannot_coerce(&value)),
+    }
+}
+
+fn cannot_coerce(value: &Value) -> EvalError {
+    EvalError::msg(format!(
+        "cannot coerce {} to a string: {}",
+        value.type_with_article(),
+        crate::print::short(value)
+    ))
+}

@@ -1,0 +1,236 @@
+//! Printing values as `nix-instantiate --eval` does, and short renderings for messages.
+//!
+//! Unevaluated thunks print as `<CODE>`, functions as `<LAMBDA>`, builtins as `<PRIMOP>` and
+//! `<PRIMOP-APP>`; a set or list met a second time prints as `«repeated»`. Floats use the
+//! C++ stream default (six significant digits, `%g`), which is what the reference prints.
+
+use crate::value::{Attrs, ThunkState, Value};
+use rustc_hash::FxHashSet;
+use std::fmt::Write;
+use std::rc::Rc;
+
+/// Prints a value the way `nix-instantiate --eval` prints it, without forcing anything.
+pub fn print_value(value: &Value) -> String {
+    let mut out = String::new();
+    let mut seen = FxHashSet::default();
+    print_into(&mut out, value, &mut seen);
+    out
+}
+
+fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Float(f) => out.push_str(&format_float(*f)),
+        Value::String(s) => escape_string_into(out, s.as_str()),
+        Value::Path(p) => out.push_str(p),
+        Value::Attrs(attrs) => {
+            if !attrs.is_empty() && !seen.insert(Rc::as_ptr(attrs) as *const u8 as usize) {
+                out.push_str("«repeated»");
+                return;
+            }
+            print_attrs(out, attrs, seen);
+        }
+        Value::List(items) => {
+            if !items.is_empty() && !seen.insert(Rc::as_ptr(items) as *const u8 as usize) {
+                out.push_str("«repeated»");
+                return;
+            }
+            out.push('[');
+            for item in items.iter() {
+                out.push(' ');
+                print_into(out, item, seen);
+            }
+            out.push_str(" ]");
+        }
+        Value::Lambda(_) => out.push_str("<LAMBDA>"),
+        Value::PrimOp(_) => out.push_str("<PRIMOP>"),
+        Value::PrimOpApp(_) => out.push_str("<PRIMOP-APP>"),
+        Value::Thunk(thunk) => match &*thunk.0.borrow() {
+            ThunkState::Done(inner) => print_into(out, inner, seen),
+            _ => out.push_str("<CODE>"),
+        },
+    }
+}
+
+fn print_attrs(out: &mut String, attrs: &Attrs, seen: &mut FxHashSet<usize>) {
+    out.push('{');
+    for attr in attrs.iter() {
+        out.push(' ');
+        print_attr_name(out, attr.name.as_str());
+        out.push_str(" = ");
+        print_into(out, &attr.value, seen);
+        out.push(';');
+    }
+    out.push_str(" }");
+}
+
+/// Prints an attribute name, quoting it unless it is a plain identifier.
+pub fn print_attr_name(out: &mut String, name: &str) {
+    if is_plain_identifier(name) {
+        out.push_str(name);
+    } else {
+        escape_string_into(out, name);
+    }
+}
+
+fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else { return false };
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return false;
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '\'' || c == '-') {
+        return false;
+    }
+    !matches!(name, "if" | "then" | "else" | "assert" | "with" | "let" | "in" | "rec" | "inherit" | "or")
+}
+
+/// Writes a string literal with Nix's escapes.
+pub fn escape_string_into(out: &mut String, text: &str) {
+    out.push('"');
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+}
+
+/// Formats a float like C++'s default stream output (`%g` with six significant digits).
+pub fn format_float(value: f64) -> String {
+    if value.is_nan() {
+        return if value.is_sign_negative() { "-nan".into() } else { "nan".into() };
+    }
+    if value.is_infinite() {
+        return if value < 0.0 { "-inf".into() } else { "inf".into() };
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    const PRECISION: i32 = 6;
+    let formatted = format!("{:.*e}", (PRECISION - 1) as usize, value);
+    let (mantissa, exponent) = formatted.split_once('e').unwrap_or((&formatted, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if exponent < -4 || exponent >= PRECISION {
+        let mantissa = strip_zeros(mantissa);
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.abs())
+    } else {
+        let decimals = (PRECISION - 1 - exponent).max(0) as usize;
+        strip_zeros(&format!("{value:.decimals$}")).to_string()
+    }
+}
+
+fn strip_zeros(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
+}
+
+/// "an integer: 1", as used in type errors.
+pub fn describe(value: &Value) -> String {
+    format!("{}: {}", value.type_with_article(), short(value))
+}
+
+/// A short rendering for messages: nothing is forced, thunks print as `«thunk»`.
+pub fn short(value: &Value) -> String {
+    let mut out = String::new();
+    short_into(&mut out, value, 0);
+    out
+}
+
+fn short_into(out: &mut String, value: &Value, depth: usize) {
+    const MAX_ITEMS: usize = 10;
+    match value {
+        Value::Attrs(attrs) => {
+            if depth > 3 {
+                out.push_str("{ ... }");
+                return;
+            }
+            out.push('{');
+            for attr in attrs.iter().take(MAX_ITEMS) {
+                out.push(' ');
+                print_attr_name(out, attr.name.as_str());
+                out.push_str(" = ");
+                short_into(out, &attr.value, depth + 1);
+                out.push(';');
+            }
+            if attrs.len() > MAX_ITEMS {
+                let _ = write!(out, " «{} attributes elided»", attrs.len() - MAX_ITEMS);
+            }
+            out.push_str(" }");
+        }
+        Value::List(items) => {
+            if depth > 3 {
+                out.push_str("[ ... ]");
+                return;
+            }
+            out.push('[');
+            for item in items.iter().take(MAX_ITEMS) {
+                out.push(' ');
+                short_into(out, item, depth + 1);
+            }
+            if items.len() > MAX_ITEMS {
+                let _ = write!(out, " «{} items elided»", items.len() - MAX_ITEMS);
+            }
+            out.push_str(" ]");
+        }
+        Value::Lambda(closure) => {
+            let location = crate::source::SourceMap::global().location(closure.def.span);
+            let name = closure.def.name.map_or(String::new(), |n| format!(" {n}"));
+            match location {
+                Some(l) => {
+                    let _ = write!(out, "«lambda{name} @ {}:{}:{}»", l.file, l.line, l.column);
+                }
+                None => {
+                    let _ = write!(out, "«lambda{name}»");
+                }
+            }
+        }
+        Value::PrimOp(op) => {
+            let _ = write!(out, "«primop {}»", op.name);
+        }
+        Value::PrimOpApp(app) => {
+            let _ = write!(out, "«partially applied primop {}»", app.op.name);
+        }
+        Value::Thunk(thunk) => match &*thunk.0.borrow() {
+            ThunkState::Done(inner) => short_into(out, inner, depth),
+            _ => out.push_str("«thunk»"),
+        },
+        other => {
+            let mut seen = FxHashSet::default();
+            print_into(out, other, &mut seen);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_float;
+
+    #[test]
+    fn floats_print_like_the_cpp_stream_default() {
+        assert_eq!(format_float(0.1), "0.1");
+        assert_eq!(format_float(1.0), "1");
+        assert_eq!(format_float(1e20), "1e+20");
+        assert_eq!(format_float(123456789.0), "1.23457e+08");
+        assert_eq!(format_float(1.5e-7), "1.5e-07");
+        assert_eq!(format_float(0.0001), "0.0001");
+        assert_eq!(format_float(100000.0), "100000");
+        assert_eq!(format_float(1000000.0), "1e+06");
+        assert_eq!(format_float(-2.5), "-2.5");
+    }
+}

@@ -1,0 +1,129 @@
+//! Source files and positions.
+//!
+//! Every file or `-E` expression the evaluator compiles is registered in one process-wide
+//! [`SourceMap`] and gets a [`FileId`]. Positions inside compiled code are [`Span`]s: a file id
+//! and a byte range. Only a renderer turns a span into `file:line:col` with a snippet, so the
+//! hot path never computes line numbers.
+
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Identifies one registered source text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A byte range inside one source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Span {
+    /// The file the range is in.
+    pub file: FileId,
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+/// One registered source text.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The name shown to users: an absolute path, or `«string»` for `-E` text.
+    pub name: String,
+    /// The full text.
+    pub text: String,
+    /// Byte offsets of the start of every line.
+    line_starts: Vec<u32>,
+}
+
+/// A resolved position: 1-based line and column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// File name as shown to users.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, counted in characters.
+    pub column: u32,
+}
+
+/// The process-wide table of source texts.
+pub struct SourceMap {
+    files: RwLock<Vec<Arc<SourceFile>>>,
+}
+
+impl SourceMap {
+    /// The one source map of this process.
+    pub fn global() -> &'static SourceMap {
+        static MAP: OnceLock<SourceMap> = OnceLock::new();
+        MAP.get_or_init(|| SourceMap { files: RwLock::new(Vec::new()) })
+    }
+
+    /// Registers a text and returns its id.
+    pub fn add(&self, name: String, text: String) -> FileId {
+        let mut line_starts = vec![0u32];
+        for (idx, byte) in text.bytes().enumerate() {
+            if byte == b'\n' {
+                line_starts.push(idx as u32 + 1);
+            }
+        }
+        let file = Arc::new(SourceFile { name, text, line_starts });
+        let mut files = match self.files.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        files.push(file);
+        FileId(files.len() as u32 - 1)
+    }
+
+    /// The file behind an id.
+    pub fn file(&self, id: FileId) -> Option<Arc<SourceFile>> {
+        let files = match self.files.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        files.get(id.0 as usize).cloned()
+    }
+
+    /// Resolves the start of a span to a line and column.
+    pub fn location(&self, span: Span) -> Option<Location> {
+        let file = self.file(span.file)?;
+        let (line, column) = file.line_col(span.start);
+        Some(Location { file: file.name.clone(), line, column })
+    }
+}
+
+impl SourceFile {
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, offset: u32) -> (u32, u32) {
+        let line_idx = match self.line_starts.binary_search(&offset) {
+            Ok(idx) => idx,
+            Err(idx) => idx.saturating_sub(1),
+        };
+        let line_start = self.line_starts[line_idx] as usize;
+        let end = (offset as usize).min(self.text.len());
+        let column = self.text.get(line_start..end).map_or(0, |s| s.chars().count());
+        (line_idx as u32 + 1, column as u32 + 1)
+    }
+
+    /// The text of a 1-based line, without its newline.
+    pub fn line_text(&self, line: u32) -> &str {
+        let idx = line.saturating_sub(1) as usize;
+        let Some(&start) = self.line_starts.get(idx) else { return "" };
+        let end = self.line_starts.get(idx + 1).map_or(self.text.len(), |&e| e as usize - 1);
+        self.text.get(start as usize..end).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_map_to_lines_and_columns() {
+        let id = SourceMap::global().add("t.nix".into(), "a\nbc\n  d".into());
+        let file = SourceMap::global().file(id).expect("registered");
+        assert_eq!(file.line_col(0), (1, 1));
+        assert_eq!(file.line_col(3), (2, 2));
+        assert_eq!(file.line_col(7), (3, 3));
+        assert_eq!(file.line_text(2), "bc");
+        assert_eq!(file.line_text(3), "  d");
+    }
+}

@@ -1,0 +1,180 @@
+//! Derivations and their ATerm text (the contents of `.drv` files).
+//!
+//! The text is
+//! `Derive([outputs],[input drvs],[input srcs],"platform","builder",[args],[env])`
+//! with outputs as `("name","path","hashAlgo","hash")`, input derivations as
+//! `("drv path",["output",...])` and environment pairs as `("key","value")`,
+//! all sorted, no whitespace. Strings are double-quoted with `"`, `\`,
+//! newline, carriage return and tab escaped by a backslash.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One output of a derivation, as stored in the ATerm.
+///
+/// For an input-addressed output `hash_algo` and `hash` are empty; for a
+/// fixed output `hash_algo` is the method prefix plus the algorithm
+/// (`sha256`, `r:sha256`, `text:sha256`) and `hash` the digest in hex.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Output {
+    /// The absolute output path (empty while it is being computed).
+    pub path: String,
+    /// `[r:|text:]<algo>` for fixed outputs, empty otherwise.
+    pub hash_algo: String,
+    /// The expected digest in base16 for fixed outputs, empty otherwise.
+    pub hash: String,
+}
+
+impl Output {
+    /// An input-addressed output with the given path.
+    pub fn input_addressed(path: impl Into<String>) -> Output {
+        Output {
+            path: path.into(),
+            ..Output::default()
+        }
+    }
+
+    /// A fixed output of `hash` ingested with `method`, path not yet known.
+    pub fn fixed(method: crate::ContentAddressMethod, hash: &crate::Hash) -> Output {
+        Output {
+            path: String::new(),
+            hash_algo: format!("{}{}", method.prefix(), hash.algo()),
+            hash: hash.to_base16(),
+        }
+    }
+
+    /// Whether this output carries an expected hash.
+    pub fn is_fixed(&self) -> bool {
+        !self.hash.is_empty()
+    }
+}
+
+/// A store derivation: everything needed to build its outputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Derivation {
+    /// Outputs by name (`out`, `dev`, ...).
+    pub outputs: BTreeMap<String, Output>,
+    /// Input derivations (absolute `.drv` paths) and the outputs used from each.
+    pub input_drvs: BTreeMap<String, BTreeSet<String>>,
+    /// Input sources (absolute store paths).
+    pub input_srcs: BTreeSet<String>,
+    /// The system type, e.g. `x86_64-linux`.
+    pub platform: String,
+    /// The program to run.
+    pub builder: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its environment.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Derivation {
+    /// The ATerm text, exactly as Nix writes it into the `.drv` file.
+    pub fn to_aterm(&self) -> String {
+        let mut s = String::new();
+        self.write_aterm(&mut s, &self.input_drvs);
+        s
+    }
+
+    /// Writes the ATerm with `input_drvs` in place of the real input
+    /// derivations (hash-modulo computation substitutes digests for paths).
+    pub(crate) fn write_aterm(
+        &self,
+        s: &mut String,
+        input_drvs: &BTreeMap<String, BTreeSet<String>>,
+    ) {
+        s.push_str("Derive([");
+        for (i, (name, out)) in self.outputs.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push('(');
+            write_str(s, name);
+            s.push(',');
+            write_str(s, &out.path);
+            s.push(',');
+            write_str(s, &out.hash_algo);
+            s.push(',');
+            write_str(s, &out.hash);
+            s.push(')');
+        }
+        s.push_str("],[");
+        for (i, (path, outputs)) in input_drvs.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push('(');
+            write_str(s, path);
+            s.push(',');
+            write_list(s, outputs);
+            s.push(')');
+        }
+        s.push_str("],");
+        write_list(s, &self.input_srcs);
+        s.push(',');
+        write_str(s, &self.platform);
+        s.push(',');
+        write_str(s, &self.builder);
+        s.push(',');
+        write_list(s, &self.args);
+        s.push_str(",[");
+        for (i, (k, v)) in self.env.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push('(');
+            write_str(s, k);
+            s.push(',');
+            write_str(s, v);
+            s.push(')');
+        }
+        s.push_str("])");
+    }
+}
+
+/// Appends `v` as a quoted, escaped ATerm string.
+fn write_str(s: &mut String, v: &str) {
+    s.reserve(v.len() + 2);
+    s.push('"');
+    for c in v.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+}
+
+fn write_list<'a>(s: &mut String, items: impl IntoIterator<Item = &'a String>) {
+    s.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        write_str(s, item);
+    }
+    s.push(']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        let mut s = String::new();
+        write_str(&mut s, "a\"b\\c\nd\re\tf$g\u{1}é");
+        assert_eq!(s, "\"a\\\"b\\\\c\\nd\\re\\tf$g\u{1}é\"");
+    }
+
+    #[test]
+    fn empty_derivation() {
+        assert_eq!(
+            Derivation::default().to_aterm(),
+            "Derive([],[],[],\"\",\"\",[],[])"
+        );
+    }
+}
