@@ -29,10 +29,13 @@ fn snippet(out: &mut String, span: Span, indent: &str) {
     let (Some(location), Some(file)) = (map.location(span), map.file(span.file)) else { return };
     let _ = writeln!(out, "{indent}at {}:{}:{}:", location.file, location.line, location.column);
     let line = file.line_text(location.line);
-    let number = location.line.to_string();
-    let pad = " ".repeat(number.len());
-    let _ = writeln!(out, "{indent}{pad}  |");
+    let number = format!("{:>6}", location.line);
+    let gutter = " ".repeat(number.len());
     let _ = writeln!(out, "{indent}{number}| {line}");
-    let caret_pad = " ".repeat(location.column.saturating_sub(1) as usize);
-    let _ = writeln!(out, "{indent}{pad} | {caret_pad}^");
+    let caret_pad: String = line
+        .chars()
+        .take(location.column.saturating_sub(1) as usize)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let _ = writeln!(out, "{indent}{gutter}| {caret_pad}^");
 }

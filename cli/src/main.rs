@@ -6,6 +6,7 @@
 mod diagnostics;
 
 use clap::{Args, Parser, Subcommand};
+use nxe_evaluator::compile::LintLevel;
 use nxe_evaluator::{run_with_big_stack, AutoArg, EvalRequest, EvalSettings, Evaluation, OutputMode, Source};
 use std::process::ExitCode;
 
@@ -49,8 +50,38 @@ struct EvalArgs {
     #[arg(short = 'E', long = "expr")]
     expr: Option<String>,
     /// Show the full chain of evaluation steps on errors.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_show_trace")]
     show_trace: bool,
+    /// Do not show the chain of evaluation steps on errors (the default).
+    #[arg(long)]
+    no_show_trace: bool,
+    /// Print the result as XML, like `builtins.toXML`.
+    #[arg(long)]
+    xml: bool,
+    /// Omit source positions from XML output (they are never included).
+    #[arg(long)]
+    no_location: bool,
+    /// Accepted for compatibility: evaluation is always impure.
+    #[arg(long)]
+    impure: bool,
+    /// Nix's `max-call-depth`: how deeply functions may call each other.
+    #[arg(long, value_name = "N")]
+    max_call_depth: Option<usize>,
+    /// Enable experimental features of the language (e.g. `parse-toml-timestamps`).
+    #[arg(long = "extra-experimental-features", value_name = "FEATURES")]
+    experimental_features: Vec<String>,
+    /// Set a Nix option: `max-call-depth`, `extra-experimental-features`, `lint-*`.
+    #[arg(long = "option", num_args = 2, value_names = ["NAME", "VALUE"])]
+    option: Vec<String>,
+    /// Lint URL literals: ignore, warn or fatal.
+    #[arg(long, value_name = "LEVEL")]
+    lint_url_literals: Option<String>,
+    /// Lint relative path literals without `./`: ignore, warn or fatal.
+    #[arg(long, value_name = "LEVEL")]
+    lint_short_path_literals: Option<String>,
+    /// Lint absolute and home path literals: ignore, warn or fatal.
+    #[arg(long, value_name = "LEVEL")]
+    lint_absolute_path_literals: Option<String>,
     /// The file to evaluate (a directory means its default.nix).
     file: Option<String>,
 }
@@ -70,14 +101,12 @@ fn main() -> ExitCode {
 
 fn nix_path(includes: &[String], env_nix_path: Option<String>) -> Vec<(String, String)> {
     let mut entries = Vec::new();
-    let cwd = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|_| "/".into());
     let mut add = |entry: &str| {
         let (prefix, path) = match entry.split_once('=') {
             Some((prefix, path)) => (prefix.to_string(), path.to_string()),
             None => (String::new(), entry.to_string()),
         };
-        let path = if path.starts_with('/') || path.contains("://") { path } else { format!("{cwd}/{path}") };
-        entries.push((prefix, nxe_evaluator::paths::canonicalize(&path)));
+        entries.push((prefix, path));
     };
     for include in includes {
         add(include);
@@ -90,6 +119,50 @@ fn nix_path(includes: &[String], env_nix_path: Option<String>) -> Vec<(String, S
     entries
 }
 
+/// Evaluation settings from the command line and the environment.
+fn settings_from(args: &EvalArgs, cwd: &str) -> Result<EvalSettings, String> {
+    let mut settings = EvalSettings {
+        nix_path: nix_path(&args.include, std::env::var("NIX_PATH").ok()),
+        cwd: cwd.to_string(),
+        ..EvalSettings::default()
+    };
+    let mut options: Vec<(String, String)> = args.option.chunks(2).filter_map(|pair| match pair {
+        [name, value] => Some((name.clone(), value.clone())),
+        _ => None,
+    }).collect();
+    for (name, value) in [
+        ("lint-url-literals", &args.lint_url_literals),
+        ("lint-short-path-literals", &args.lint_short_path_literals),
+        ("lint-absolute-path-literals", &args.lint_absolute_path_literals),
+    ] {
+        if let Some(value) = value {
+            options.push((name.to_string(), value.clone()));
+        }
+    }
+    if let Some(depth) = args.max_call_depth {
+        options.push(("max-call-depth".to_string(), depth.to_string()));
+    }
+    for features in &args.experimental_features {
+        options.push(("extra-experimental-features".to_string(), features.clone()));
+    }
+    for (name, value) in options {
+        let lint = || LintLevel::parse(&value).ok_or_else(|| format!("invalid value '{value}' for option '{name}' (expected ignore, warn or fatal)"));
+        match name.as_str() {
+            "max-call-depth" => {
+                settings.max_call_depth = value.parse().map_err(|_| format!("invalid value '{value}' for option '{name}'"))?
+            }
+            "extra-experimental-features" | "experimental-features" => {
+                settings.experimental_features.extend(value.split_whitespace().map(str::to_string))
+            }
+            "lint-url-literals" => settings.lints.url_literals = lint()?,
+            "lint-short-path-literals" => settings.lints.short_path_literals = lint()?,
+            "lint-absolute-path-literals" => settings.lints.absolute_path_literals = lint()?,
+            _ => eprintln!("warning: unknown setting '{name}'"),
+        }
+    }
+    Ok(settings)
+}
+
 fn run_eval(args: EvalArgs) -> ExitCode {
     let cwd = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|_| "/".into());
     let source = match (&args.expr, &args.file) {
@@ -100,7 +173,16 @@ fn run_eval(args: EvalArgs) -> ExitCode {
         }
         (None, None) => Source::File(format!("{cwd}/default.nix")),
     };
-    let mode = if args.json {
+    let settings = match settings_from(&args, &cwd) {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mode = if args.xml {
+        OutputMode::Xml
+    } else if args.json {
         OutputMode::Json
     } else if args.raw {
         OutputMode::Raw
@@ -121,7 +203,6 @@ fn run_eval(args: EvalArgs) -> ExitCode {
         }
     }
     let request = EvalRequest { source, attr_paths: args.attr.clone(), auto_args, mode };
-    let settings = EvalSettings { nix_path: nix_path(&args.include, std::env::var("NIX_PATH").ok()), ..EvalSettings::default() };
     let show_trace = args.show_trace;
     let result = std::panic::catch_unwind(move || {
         run_with_big_stack(move || {

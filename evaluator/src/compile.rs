@@ -26,9 +26,46 @@ pub struct CompileError {
     pub message: String,
 }
 
+/// How a lint reports what it finds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LintLevel {
+    /// Say nothing.
+    #[default]
+    Ignore,
+    /// Report a warning and go on.
+    Warn,
+    /// Report an error.
+    Fatal,
+}
+
+impl LintLevel {
+    /// Parses `ignore`, `warn` or `fatal`.
+    pub fn parse(text: &str) -> Option<LintLevel> {
+        match text {
+            "ignore" => Some(LintLevel::Ignore),
+            "warn" => Some(LintLevel::Warn),
+            "fatal" => Some(LintLevel::Fatal),
+            _ => None,
+        }
+    }
+}
+
+/// The reference's lints on literals (`--lint-url-literals` and friends).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lints {
+    /// `http://example.com` without quotes.
+    pub url_literals: LintLevel,
+    /// `foo/bar` instead of `./foo/bar`.
+    pub short_path_literals: LintLevel,
+    /// `/abs/path` and `~/path` literals.
+    pub absolute_path_literals: LintLevel,
+}
+
 /// Options that change how a file compiles.
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
+    /// Lints on literals.
+    pub lints: Lints,
     /// The directory relative paths are resolved against.
     pub base_dir: String,
     /// The home directory for `~/` paths.
@@ -47,14 +84,23 @@ struct Compiler<'a> {
     options: &'a CompileOptions,
     scopes: Vec<Scope>,
     errors: Vec<CompileError>,
+    warnings: Vec<CompileError>,
+}
+
+/// A successful compilation: the code and the lint warnings.
+pub struct Compiled {
+    /// The compiled tree, leaked: see [`crate::ir`].
+    pub expr: &'static Expr,
+    /// Warnings to show the user.
+    pub warnings: Vec<CompileError>,
 }
 
 /// Parses and compiles a source text. The returned tree is leaked: see [`crate::ir`].
-pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<&'static Expr, Vec<CompileError>> {
+pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Compiled, Vec<CompileError>> {
     let parse = rnix::Root::parse(text);
-    let mut compiler = Compiler { file, options, scopes: Vec::new(), errors: Vec::new() };
+    let mut compiler = Compiler { file, options, scopes: Vec::new(), errors: Vec::new(), warnings: Vec::new() };
     for error in parse.errors() {
-        compiler.errors.push(parse_error(file, error, text.len()));
+        compiler.errors.push(parse_error(file, error, text));
     }
     if !compiler.errors.is_empty() {
         return Err(compiler.errors);
@@ -71,27 +117,36 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<&'s
         }
     };
     if compiler.errors.is_empty() {
-        Ok(Box::leak(Box::new(expr)))
+        Ok(Compiled { expr: Box::leak(Box::new(expr)), warnings: compiler.warnings })
     } else {
         Err(compiler.errors)
     }
 }
 
-fn parse_error(file: FileId, error: &rnix::ParseError, len: usize) -> CompileError {
+fn parse_error(file: FileId, error: &rnix::ParseError, text: &str) -> CompileError {
     use rnix::ParseError as P;
     let at = |range: rnix::TextRange| Span { file, start: range.start().into(), end: range.end().into() };
-    let eof = Span { file, start: len as u32, end: len as u32 };
+    let eof = Span { file, start: text.len() as u32, end: text.len() as u32 };
+    let found = |range: rnix::TextRange| {
+        let start: usize = range.start().into();
+        let rest = text.get(start..).unwrap_or("");
+        match rnix::tokenize(rest).find(|(k, _)| !matches!(k, rnix::SyntaxKind::TOKEN_WHITESPACE | rnix::SyntaxKind::TOKEN_COMMENT)) {
+            Some((kind, _)) => token_name(kind).to_string(),
+            None => "end of file".to_string(),
+        }
+    };
     let (span, message) = match error {
-        P::Unexpected(range) => (at(*range), "syntax error, unexpected input".to_string()),
-        P::UnexpectedExtra(range) => (at(*range), "syntax error, unexpected input after the expression".to_string()),
+        P::Unexpected(range) => (at(*range), format!("syntax error, unexpected {}", found(*range))),
+        P::UnexpectedExtra(range) => {
+            (at(*range), format!("syntax error, unexpected {}, expecting end of file", found(*range)))
+        }
         P::UnexpectedWanted(got, range, wanted) => {
-            (at(*range), format!("syntax error, unexpected {got:?}, expecting {}", wanted_list(wanted)))
+            let got = token_name(*got);
+            (at(*range), format!("syntax error, unexpected {got}{}", expecting(wanted)))
         }
-        P::UnexpectedDoubleBind(range) => (at(*range), "syntax error, unexpected double '@' binding".to_string()),
+        P::UnexpectedDoubleBind(range) => (at(*range), "syntax error, unexpected '@'".to_string()),
         P::UnexpectedEOF => (eof, "syntax error, unexpected end of file".to_string()),
-        P::UnexpectedEOFWanted(wanted) => {
-            (eof, format!("syntax error, unexpected end of file, expecting {}", wanted_list(wanted)))
-        }
+        P::UnexpectedEOFWanted(wanted) => (eof, format!("syntax error, unexpected end of file{}", expecting(wanted))),
         P::DuplicatedArgs(range, name) => (at(*range), format!("duplicate formal function argument '{name}'")),
         P::RecursionLimitExceeded => (eof, "syntax error, expression nested too deeply".to_string()),
         other => (eof, format!("syntax error, {other:?}")),
@@ -99,8 +154,69 @@ fn parse_error(file: FileId, error: &rnix::ParseError, len: usize) -> CompileErr
     CompileError { span, message }
 }
 
-fn wanted_list(wanted: &[rnix::SyntaxKind]) -> String {
-    wanted.iter().map(|kind| format!("{kind:?}")).collect::<Vec<_>>().join(" or ")
+/// ", expecting …" as the reference's parser words it; nothing for the generic list of
+/// tokens that can start an expression, which the reference does not spell out either.
+fn expecting(wanted: &[rnix::SyntaxKind]) -> String {
+    use rnix::SyntaxKind as K;
+    if wanted.contains(&K::TOKEN_L_PAREN) && wanted.contains(&K::TOKEN_REC) {
+        return String::new();
+    }
+    if wanted.contains(&K::TOKEN_IDENT) && wanted.contains(&K::TOKEN_OR) {
+        return ", expecting identifier or 'or' or '${' or '\"'".to_string();
+    }
+    if wanted.contains(&K::TOKEN_STRING_END) {
+        return ", expecting '\"'".to_string();
+    }
+    let names: Vec<&str> = wanted.iter().map(|k| token_name(*k)).collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    format!(", expecting {}", names.join(" or "))
+}
+
+/// The reference parser's name for a token.
+fn token_name(kind: rnix::SyntaxKind) -> &'static str {
+    use rnix::SyntaxKind as K;
+    match kind {
+        K::TOKEN_SEMICOLON => "';'",
+        K::TOKEN_ASSIGN => "'='",
+        K::TOKEN_DOT => "'.'",
+        K::TOKEN_IDENT => "identifier",
+        K::TOKEN_OR => "'or'",
+        K::TOKEN_L_BRACE => "'{'",
+        K::TOKEN_R_BRACE => "'}'",
+        K::TOKEN_L_PAREN => "'('",
+        K::TOKEN_R_PAREN => "')'",
+        K::TOKEN_L_BRACK => "'['",
+        K::TOKEN_R_BRACK => "']'",
+        K::TOKEN_COLON => "':'",
+        K::TOKEN_COMMA => "','",
+        K::TOKEN_ELLIPSIS => "'...'",
+        K::TOKEN_AT => "'@'",
+        K::TOKEN_QUESTION => "'?'",
+        K::TOKEN_IN => "'in'",
+        K::TOKEN_LET => "'let'",
+        K::TOKEN_IF => "'if'",
+        K::TOKEN_THEN => "'then'",
+        K::TOKEN_ELSE => "'else'",
+        K::TOKEN_ASSERT => "'assert'",
+        K::TOKEN_WITH => "'with'",
+        K::TOKEN_REC => "'rec'",
+        K::TOKEN_INHERIT => "'inherit'",
+        K::TOKEN_SUB => "'-'",
+        K::TOKEN_ADD => "'+'",
+        K::TOKEN_MUL => "'*'",
+        K::TOKEN_DIV => "'/'",
+        K::TOKEN_CONCAT => "'++'",
+        K::TOKEN_UPDATE => "'//'",
+        K::TOKEN_STRING_START | K::TOKEN_STRING_END => "'\"'",
+        K::TOKEN_INTERPOL_START => "'${'",
+        K::TOKEN_INTERPOL_END => "'}'",
+        K::TOKEN_INTEGER => "integer",
+        K::TOKEN_FLOAT => "floating-point number",
+        K::TOKEN_ERROR => "invalid token",
+        _ => "token",
+    }
 }
 
 fn leak_str(text: &str) -> &'static str {
@@ -118,6 +234,7 @@ enum Binding {
 
 #[derive(Default)]
 struct Pending {
+    rec: bool,
     statics: Vec<(Symbol, Binding, Span)>,
     index: FxHashMap<Symbol, usize>,
     dynamics: Vec<(ast::Attr, Binding, Span)>,
@@ -258,13 +375,34 @@ impl Compiler<'_> {
                 }
             },
             ast::LiteralKind::Float(float) => match float.value() {
-                Ok(value) => Expr::Float(value),
+                Ok(value)
+                    if value.is_finite()
+                        && (value.is_normal() || (value == 0.0 && !has_nonzero_digit(float.syntax().text()))) =>
+                {
+                    Expr::Float(value)
+                }
+                Ok(_) => {
+                    self.error(literal.syntax(), format!("invalid float '{}'", float.syntax().text()));
+                    Expr::Float(0.0)
+                }
                 Err(_) => {
                     self.error(literal.syntax(), format!("invalid float '{}'", float.syntax().text()));
                     Expr::Float(0.0)
                 }
             },
-            ast::LiteralKind::Uri(uri) => Expr::Str(leak_str(uri.syntax().text())),
+            ast::LiteralKind::Uri(uri) => {
+                let text = uri.syntax().text();
+                let verb = match self.options.lints.url_literals {
+                    LintLevel::Fatal => "disallowed",
+                    _ => "discouraged",
+                };
+                self.lint(
+                    self.options.lints.url_literals,
+                    literal.syntax(),
+                    format!("URL literals are {verb}. Consider using a string literal \"{text}\" instead (lint-url-literals)"),
+                );
+                Expr::Str(leak_str(text))
+            }
         }
     }
 
@@ -297,6 +435,19 @@ impl Compiler<'_> {
     }
 
     fn string(&mut self, string: ast::Str, span: Span) -> Expr {
+        let raw = string.syntax().text().to_string();
+        if raw.contains('\0') {
+            let shown = raw.trim_matches(|c| c == '"' || c == '\'').replace('\0', "␀");
+            self.error(
+                string.syntax(),
+                format!("input string '{shown}' cannot be represented as Nix string because it contains null bytes"),
+            );
+            return Expr::Str("");
+        }
+        let indented = string.syntax().first_token().is_some_and(|t| t.text() == "''");
+        if indented {
+            return self.indented_string(string, span);
+        }
         let parts = string.normalized_parts();
         let mut out = Vec::with_capacity(parts.len());
         for part in parts {
@@ -315,8 +466,73 @@ impl Compiler<'_> {
         }
     }
 
+    /// An indented string, with Nix's indentation stripping: escapes (`''$`, `'''`, `''\x`)
+    /// end the leading whitespace of a line when the minimum indentation is measured, but
+    /// the text they produce takes part in stripping, as in the reference
+    /// (see eval-okay-indented-escapes.nix).
+    fn indented_string(&mut self, string: ast::Str, span: Span) -> Expr {
+        let mut pieces = Vec::new();
+        for (idx, part) in string.parts().enumerate() {
+            match part {
+                InterpolPart::Literal(content) => {
+                    let mut raw = content.syntax().text();
+                    if idx == 0 {
+                        let spaces = raw.len() - raw.trim_start_matches(' ').len();
+                        if raw[spaces..].starts_with('\n') {
+                            raw = &raw[spaces + 1..];
+                        }
+                    }
+                    split_indented(raw, &mut pieces);
+                }
+                InterpolPart::Interpolation(interp) => {
+                    let expr = self.opt_expr(interp.expr(), interp.syntax());
+                    pieces.push(IndPiece::Interp(expr));
+                }
+            }
+        }
+        let parts = strip_indentation(pieces);
+        match parts.as_slice() {
+            [] => Expr::Str(""),
+            [StrPart::Literal(text)] => Expr::Str(text),
+            _ => Expr::Interp(parts.into(), span),
+        }
+    }
+
+    fn lint(&mut self, level: LintLevel, node: &rnix::SyntaxNode, message: String) {
+        let span = self.span(node);
+        match level {
+            LintLevel::Ignore => {}
+            LintLevel::Warn => self.warnings.push(CompileError { span, message }),
+            LintLevel::Fatal => self.errors.push(CompileError { span, message }),
+        }
+    }
+
+    fn lint_path(&mut self, path: &ast::Path, node: &rnix::SyntaxNode) {
+        let text = node.text().to_string();
+        let lints = self.options.lints;
+        match path {
+            ast::Path::PathAbs(_) => self.lint(
+                lints.absolute_path_literals,
+                node,
+                format!("absolute path literals are not portable. Consider replacing path literal '{text}' by a string, relative path, or parameter (lint-absolute-path-literals)"),
+            ),
+            ast::Path::PathHome(_) => self.lint(
+                lints.absolute_path_literals,
+                node,
+                format!("home path literals are not portable. Consider replacing path literal '{text}' by a string, relative path, or parameter (lint-absolute-path-literals)"),
+            ),
+            ast::Path::PathRel(_) if !text.starts_with("./") && !text.starts_with("../") => self.lint(
+                lints.short_path_literals,
+                node,
+                format!("relative path literal '{text}' should be prefixed with '.' for clarity: './{text}' (lint-short-path-literals)"),
+            ),
+            _ => {}
+        }
+    }
+
     fn path(&mut self, expr: ast::Expr, span: Span) -> Expr {
         let Some(path) = ast::Path::cast(expr.syntax().clone()) else { return self.missing(expr.syntax()) };
+        self.lint_path(&path, expr.syntax());
         if let ast::Path::PathSearch(search) = &path {
             let text = search.content().map_or(String::new(), |c| c.text().to_string());
             let inner = text.trim_start_matches('<').trim_end_matches('>');
@@ -408,6 +624,7 @@ impl Compiler<'_> {
 
     fn lambda(&mut self, lambda: ast::Lambda, name: Option<Symbol>, span: Span) -> Expr {
         let mut names = FxHashMap::default();
+        let mut formal_spans = Vec::new();
         let param = match lambda.param() {
             Some(ast::Param::IdentParam(ident)) => {
                 let sym = ident.ident().map_or(Symbol::intern(""), |i| ident_name(&i));
@@ -417,6 +634,8 @@ impl Compiler<'_> {
             Some(ast::Param::Pattern(pattern)) => {
                 let mut formal_names = Vec::new();
                 for entry in pattern.pat_entries() {
+                    let entry_span = entry.ident().map_or_else(|| self.span(entry.syntax()), |i| self.span(i.syntax()));
+                    formal_spans.push(entry_span);
                     let sym = entry.ident().map_or(Symbol::intern(""), |i| ident_name(&i));
                     if names.insert(sym, formal_names.len() as u32).is_some() {
                         self.error(entry.syntax(), format!("duplicate formal function argument '{sym}'"));
@@ -461,7 +680,7 @@ impl Compiler<'_> {
         self.scopes.push(Scope::Static(scope_names));
         let body = self.opt_expr(lambda.body(), lambda.syntax());
         self.scopes.pop();
-        Expr::Lambda(Box::new(LambdaDef { name, param, body, n_slots, span }))
+        Expr::Lambda(Box::new(LambdaDef { name, param, body, n_slots, span, formal_spans }))
     }
 
     fn attr_key(&mut self, attr: &ast::Attr) -> Key {
@@ -613,9 +832,12 @@ impl Compiler<'_> {
         let binding = &pending.statics[idx].1;
         match binding {
             Binding::Nested(_) => true,
-            Binding::Expr(ast::Expr::AttrSet(set), _) if set.rec_token().is_none() => {
+            Binding::Expr(ast::Expr::AttrSet(set), _) => {
                 let set = set.clone();
-                let nested = self.collect(&set, true);
+                let mut nested = self.collect(&set, true);
+                // A `rec` set merged with other definitions stays recursive and the merged
+                // attributes join its scope (see eval-okay-regrettable-rec-attrset-merge.nix).
+                nested.rec = set.rec_token().is_some();
                 pending.statics[idx].1 = Binding::Nested(Box::new(nested));
                 true
             }
@@ -702,7 +924,10 @@ impl Compiler<'_> {
     fn binding(&mut self, binding: Binding, inherit_skip: usize) -> AttrValue {
         match binding {
             Binding::Expr(expr, name) => AttrValue::Expr(self.expr_named(expr, name)),
-            Binding::Nested(nested) => AttrValue::Expr(Expr::Attrs(Box::new(self.compile_pending(*nested, false, 0)))),
+            Binding::Nested(nested) => {
+                let rec = nested.rec;
+                AttrValue::Expr(Expr::Attrs(Box::new(self.attrs_def(*nested, rec))))
+            }
             Binding::InheritVar(name, span) => AttrValue::Expr(self.variable(name, span, inherit_skip)),
             Binding::InheritFrom(idx, name, _) => {
                 let _ = name;
@@ -710,6 +935,12 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+/// Whether a float literal's mantissa has a non-zero digit (so a zero result is an underflow).
+fn has_nonzero_digit(text: &str) -> bool {
+    let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+    mantissa.chars().any(|c| c.is_ascii_digit() && c != '0')
 }
 
 /// The name of an identifier node (`or` is an identifier too).
@@ -731,4 +962,136 @@ fn static_string(string: &ast::Str) -> Option<String> {
         }
     }
     Some(text)
+}
+
+/// A piece of an indented string before indentation stripping.
+enum IndPiece {
+    /// Literal text from the source.
+    Text(String),
+    /// The text an escape stands for.
+    Escape(String),
+    /// An interpolation.
+    Interp(Expr),
+}
+
+/// Splits the raw text of an indented string into literal runs and escapes.
+fn split_indented(raw: &str, pieces: &mut Vec<IndPiece>) {
+    let mut text = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' && chars.peek() == Some(&'\'') {
+            chars.next();
+            let escaped = match chars.next() {
+                Some('$') => "$".to_string(),
+                Some('\'') => "''".to_string(),
+                Some('\\') => match chars.next() {
+                    Some('n') => "\n".to_string(),
+                    Some('r') => "\r".to_string(),
+                    Some('t') => "\t".to_string(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                },
+                Some(other) => format!("''{other}"),
+                None => "''".to_string(),
+            };
+            if !text.is_empty() {
+                pieces.push(IndPiece::Text(std::mem::take(&mut text)));
+            }
+            pieces.push(IndPiece::Escape(escaped));
+        } else {
+            text.push(c);
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(IndPiece::Text(text));
+    }
+}
+
+/// Nix's indentation stripping over the pieces of an indented string.
+fn strip_indentation(pieces: Vec<IndPiece>) -> Vec<StrPart> {
+    let mut at_line_start = true;
+    let mut min_indent = usize::MAX;
+    let mut indent = 0;
+    for piece in &pieces {
+        let IndPiece::Text(text) = piece else {
+            if at_line_start {
+                at_line_start = false;
+                min_indent = min_indent.min(indent);
+            }
+            continue;
+        };
+        for c in text.chars() {
+            if at_line_start {
+                match c {
+                    ' ' => indent += 1,
+                    '\n' => indent = 0,
+                    _ => {
+                        at_line_start = false;
+                        min_indent = min_indent.min(indent);
+                    }
+                }
+            } else if c == '\n' {
+                at_line_start = true;
+                indent = 0;
+            }
+        }
+    }
+    let mut out: Vec<StrPart> = Vec::new();
+    let mut current = String::new();
+    let mut at_line_start = true;
+    let mut dropped = 0;
+    let n_pieces = pieces.len();
+    for (idx, piece) in pieces.into_iter().enumerate() {
+        let text = match piece {
+            IndPiece::Interp(expr) => {
+                at_line_start = false;
+                dropped = 0;
+                if !current.is_empty() {
+                    out.push(StrPart::Literal(leak_str(&std::mem::take(&mut current))));
+                }
+                out.push(StrPart::Interp(expr));
+                continue;
+            }
+            IndPiece::Text(text) | IndPiece::Escape(text) => text,
+        };
+        let mut stripped = String::with_capacity(text.len());
+        for c in text.chars() {
+            if at_line_start {
+                match c {
+                    ' ' => {
+                        if dropped >= min_indent {
+                            stripped.push(c);
+                        }
+                        dropped += 1;
+                    }
+                    '\n' => {
+                        dropped = 0;
+                        stripped.push(c);
+                    }
+                    _ => {
+                        at_line_start = false;
+                        dropped = 0;
+                        stripped.push(c);
+                    }
+                }
+            } else {
+                stripped.push(c);
+                if c == '\n' {
+                    at_line_start = true;
+                }
+            }
+        }
+        if idx + 1 == n_pieces {
+            if let Some(p) = stripped.rfind('\n') {
+                if stripped[p + 1..].chars().all(|c| c == ' ') {
+                    stripped.truncate(p + 1);
+                }
+            }
+        }
+        current.push_str(&stripped);
+    }
+    if !current.is_empty() {
+        out.push(StrPart::Literal(leak_str(&current)));
+    }
+    out
 }

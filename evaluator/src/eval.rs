@@ -8,7 +8,7 @@
 //! bounded too, so deep recursion ends in an error, never a stack overflow.
 
 use crate::builtins;
-use crate::compile::{compile, CompileError, CompileOptions};
+use crate::compile::{compile, CompileError, CompileOptions, Lints};
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::io::EvalIo;
 use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Param, StrPart};
@@ -37,6 +37,14 @@ pub struct EvalSettings {
     pub system: String,
     /// `builtins.currentTime`.
     pub current_time: i64,
+    /// The directory relative search path entries are resolved against.
+    pub cwd: String,
+    /// Nix's `max-call-depth`.
+    pub max_call_depth: usize,
+    /// Enabled experimental features (`--extra-experimental-features`).
+    pub experimental_features: Vec<String>,
+    /// Lints on literals.
+    pub lints: Lints,
 }
 
 impl Default for EvalSettings {
@@ -45,7 +53,13 @@ impl Default for EvalSettings {
             nix_path: Vec::new(),
             store_dir: "/nix/store".to_string(),
             system: "x86_64-linux".to_string(),
-            current_time: 0,
+            current_time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+            cwd: "/".to_string(),
+            max_call_depth: MAX_CALL_DEPTH,
+            experimental_features: Vec::new(),
+            lints: Lints::default(),
         }
     }
 }
@@ -62,10 +76,12 @@ pub struct Evaluator {
     pub(crate) settings: EvalSettings,
     pub(crate) globals: Vec<Value>,
     code: Arc<CodeCache>,
-    import_cache: FxHashMap<String, Value>,
+    import_cache: FxHashMap<String, Option<Value>>,
     call_depth: usize,
     eval_depth: usize,
     pub(crate) sym: builtins::Syms,
+    /// What the evaluation put in the (logical) store: derivations, sources, text files.
+    pub(crate) store_writes: StoreWrites,
 }
 
 impl Evaluator {
@@ -80,6 +96,7 @@ impl Evaluator {
             call_depth: 0,
             eval_depth: 0,
             sym: builtins::Syms::new(),
+            store_writes: StoreWrites::default(),
         };
         evaluator.globals = builtins::make_globals(&mut evaluator);
         evaluator
@@ -90,6 +107,16 @@ impl Evaluator {
         &self.settings
     }
 
+    /// Every derivation this evaluator created, by `.drv` path.
+    pub fn derivations(&self) -> &std::collections::BTreeMap<String, nxe_store::Derivation> {
+        &self.store_writes.derivations
+    }
+
+    /// Everything this evaluator added to the store: derivations, sources and text files.
+    pub fn store_writes(&self) -> &StoreWrites {
+        &self.store_writes
+    }
+
     /// Compiles source text (cached by `cache_key` when given).
     pub fn compile_source(
         &mut self,
@@ -98,10 +125,23 @@ impl Evaluator {
         base_dir: &str,
         scoped: bool,
     ) -> Result<&'static Expr, Vec<CompileError>> {
-        let options = CompileOptions { base_dir: base_dir.to_string(), home: self.io.get_env("HOME"), scoped };
+        let options = CompileOptions {
+            lints: self.settings.lints,
+            base_dir: base_dir.to_string(),
+            home: self.io.get_env("HOME"),
+            scoped,
+        };
         let file = SourceMap::global().add(name.to_string(), text);
-        let text = SourceMap::global().file(file).map(|f| f.text.clone()).unwrap_or_default();
-        compile(file, &text, &options)
+        let source = SourceMap::global().file(file);
+        let text = source.as_ref().map_or("", |f| f.text.as_str());
+        let compiled = compile(file, text, &options)?;
+        for warning in &compiled.warnings {
+            let location = SourceMap::global()
+                .location(warning.span)
+                .map_or(String::new(), |l| format!("\n         at {}:{}:{}:", l.file, l.line, l.column));
+            self.io.trace(&format!("warning: {}{location}", warning.message));
+        }
+        Ok(compiled.expr)
     }
 
     /// Compiles a file, reusing the process-wide cache.
@@ -117,7 +157,7 @@ impl Evaluator {
                 let bytes = self
                     .io
                     .read_file(std::path::Path::new(path))
-                    .map_err(|e| EvalError::msg(format!("opening file '{path}': {}", io_message(&e))))?;
+                    .map_err(|e| crate::builtins::io_error("opening file", path, &e))?;
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let dir = crate::paths::dir_of(path).to_string();
                 let result = self.compile_source(path, text, &dir, scoped).map_err(Arc::new);
@@ -136,24 +176,25 @@ impl Evaluator {
     pub fn import(&mut self, path: &str) -> EvalResult<Value> {
         let path = self.resolve_import_path(path)?;
         if let Some(value) = self.import_cache.get(&path) {
-            return Ok(value.clone());
+            return match value {
+                Some(value) => Ok(value.clone()),
+                None => Err(ErrorKind::InfiniteRecursion.into()),
+            };
         }
         let expr = self.compile_file(&path, false)?;
         let env = Env::new(Vec::new(), None);
-        let value = self.eval(expr, &env)?;
-        self.import_cache.insert(path, value.clone());
-        Ok(value)
+        self.import_cache.insert(path.clone(), None);
+        let result = self.eval(expr, &env);
+        match &result {
+            Ok(value) => self.import_cache.insert(path, Some(value.clone())),
+            Err(_) => self.import_cache.remove(&path),
+        };
+        result
     }
 
     /// A directory means its `default.nix`.
     pub(crate) fn resolve_import_path(&mut self, path: &str) -> EvalResult<String> {
-        let kind = self.io.file_kind(std::path::Path::new(path));
-        let is_dir = match kind {
-            Ok(crate::io::FileKind::Directory) => true,
-            Ok(crate::io::FileKind::Symlink) => std::path::Path::new(path).is_dir(),
-            _ => false,
-        };
-        if is_dir {
+        if self.io.is_directory(std::path::Path::new(path)) {
             Ok(format!("{}/default.nix", path.trim_end_matches('/')))
         } else {
             Ok(path.to_string())
@@ -406,7 +447,8 @@ impl Evaluator {
                 .map(|(attr, value)| Attr { name: attr.name, value: value.clone(), pos: Some(attr.span) })
                 .collect();
             drop(slots);
-            return self.add_dynamics(Attrs::from_sorted(entries), def, &scope);
+            let attrs = self.apply_overrides(def, &scope, Attrs::from_sorted(entries))?;
+            return self.add_dynamics(attrs, def, &scope);
         }
         let sources: Vec<Value> = def.inherit_from.iter().map(|e| self.lazy(e, env)).collect();
         let entries = def
@@ -468,6 +510,24 @@ impl Evaluator {
         Ok(scope)
     }
 
+    /// `rec { __overrides = { … }; … }`: the overriding attributes replace the set's own,
+    /// in the scope too (a legacy feature the reference still honours).
+    fn apply_overrides(&mut self, def: &'static AttrsDef, scope: &Rc<Env>, attrs: Attrs) -> EvalResult<Attrs> {
+        let overrides_sym = Symbol::intern("__overrides");
+        let Some(slot) = def.statics.iter().position(|a| a.name == overrides_sym) else { return Ok(attrs) };
+        let overrides = scope.slots.borrow()[slot].clone();
+        let overrides = match self.force(&overrides)? {
+            Value::Attrs(overrides) => overrides,
+            other => return Err(type_error("a set", &other)),
+        };
+        for attr in overrides.iter() {
+            if let Some(idx) = def.statics.iter().position(|a| a.name == attr.name) {
+                scope.slots.borrow_mut()[idx] = attr.value.clone();
+            }
+        }
+        Ok(attrs.update(&overrides))
+    }
+
     fn select(
         &mut self,
         target: &'static Expr,
@@ -508,10 +568,11 @@ impl Evaluator {
 
     fn has_attr(&mut self, target: &'static Expr, path: &'static [AttrKey], env: &Rc<Env>) -> EvalResult<Value> {
         let mut value = self.eval(target, env)?;
-        for key in path {
+        for (idx, key) in path.iter().enumerate() {
             let name = self.attr_name(key, env)?;
             let Value::Attrs(attrs) = &value else { return Ok(Value::Bool(false)) };
             match attrs.get(name).cloned() {
+                Some(_) if idx + 1 == path.len() => return Ok(Value::Bool(true)),
                 Some(next) => value = self.force(&next)?,
                 None => return Ok(Value::Bool(false)),
             }
@@ -534,6 +595,16 @@ impl Evaluator {
 
     /// Applies a function value to arguments.
     pub fn call(&mut self, func: Value, args: &[Value], span: Option<Span>) -> EvalResult<Value> {
+        if self.eval_depth >= MAX_EVAL_DEPTH {
+            return Err(ErrorKind::DepthLimit.into());
+        }
+        self.eval_depth += 1;
+        let result = self.call_inner(func, args, span);
+        self.eval_depth -= 1;
+        result
+    }
+
+    fn call_inner(&mut self, func: Value, args: &[Value], span: Option<Span>) -> EvalResult<Value> {
         let mut func = self.force(&func)?;
         let mut rest = args;
         while !rest.is_empty() {
@@ -579,10 +650,13 @@ impl Evaluator {
                     result
                 }
                 other => {
-                    let error = EvalError::msg(format!(
-                        "attempt to call something which is not a function but {}",
-                        crate::print::describe(&other)
-                    ));
+                    let error = match span {
+                        Some(_) => EvalError::msg(format!(
+                            "attempt to call something which is not a function but {}",
+                            crate::print::describe(&other)
+                        )),
+                        None => type_error("a function", &other),
+                    };
                     return Err(match span {
                         Some(span) => error.at(span),
                         None => error,
@@ -595,7 +669,7 @@ impl Evaluator {
 
     fn call_lambda(&mut self, closure: &Closure, arg: Value, span: Option<Span>) -> EvalResult<Value> {
         let def: &'static LambdaDef = closure.def;
-        if self.call_depth >= MAX_CALL_DEPTH {
+        if self.call_depth >= self.settings.max_call_depth {
             return Err(ErrorKind::DepthLimit.into());
         }
         let scope = match &def.param {
@@ -645,7 +719,13 @@ impl Evaluator {
                     slots.push(value.clone());
                 }
                 None => match default {
-                    Some(default) => slots.push(self.lazy(default, &scope)),
+                    // A default may name formals bound after it, so it is always a thunk.
+                    Some(default) => slots.push(match default {
+                        Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Path(_) | Expr::Global(_) => {
+                            self.lazy(default, &scope)
+                        }
+                        _ => Thunk::pending(default, scope.clone()),
+                    }),
                     None => {
                         let error = EvalError::msg(format!(
                             "function '{}' called without required argument '{name}'",
@@ -773,14 +853,6 @@ pub fn type_error(expected: &'static str, found: &Value) -> EvalError {
     EvalError::new(ErrorKind::TypeMismatch { expected, found: crate::print::describe(found) })
 }
 
-fn io_message(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
-        _ => error.to_string(),
-    }
-}
-
 /// Turns compile errors into one evaluation error (the first, with a count of the rest).
 pub(crate) fn compile_errors_to_eval(errors: &[CompileError]) -> EvalError {
     match errors.first() {
@@ -795,4 +867,45 @@ pub(crate) fn compile_errors_to_eval(errors: &[CompileError]) -> EvalError {
         }
         None => EvalError::new(ErrorKind::Bug("compilation failed without an error")),
     }
+}
+
+/// A store object an evaluation added, other than a derivation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddedPath {
+    /// A text file (`builtins.toFile`): its contents and the store paths it refers to.
+    Text {
+        /// The file's contents.
+        contents: String,
+        /// Store paths the file refers to.
+        references: std::collections::BTreeSet<String>,
+    },
+    /// A file or directory copied from the file system (path interpolation, `builtins.path`,
+    /// `filterSource`, local `fetchurl`).
+    Source {
+        /// The file system path it was copied from (symlinks resolved as Nix does).
+        source: String,
+        /// NAR serialisation (`true`) or the bytes of a single file (`false`).
+        recursive: bool,
+        /// Paths under `source` that a filter excluded (with everything below them).
+        excluded: std::collections::BTreeSet<String>,
+    },
+    /// A path known only by its content hash (a download given with its hash); its contents
+    /// are not available to nxe.
+    Fetched {
+        /// Where it would be downloaded from.
+        url: String,
+    },
+}
+
+/// The evaluator's record of what it put in the store (nothing is written by the evaluator).
+#[derive(Default)]
+pub struct StoreWrites {
+    /// Derivations by `.drv` path.
+    pub derivations: std::collections::BTreeMap<String, nxe_store::Derivation>,
+    /// Other store objects by store path.
+    pub paths: std::collections::BTreeMap<String, AddedPath>,
+    /// Hash modulo of each derivation in `derivations`, by `.drv` path.
+    pub(crate) drv_hashes: FxHashMap<String, [u8; 32]>,
+    /// Store path of each file system path copied by interpolation.
+    pub(crate) copied: FxHashMap<String, String>,
 }

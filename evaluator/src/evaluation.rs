@@ -44,6 +44,8 @@ pub enum OutputMode {
     Json,
     /// The raw string (`--raw`).
     Raw,
+    /// XML, as `builtins.toXML` renders it (`--xml`).
+    Xml,
 }
 
 /// One evaluation request, as given on a command line.
@@ -140,8 +142,9 @@ impl Evaluation {
                 AutoArg::Str(text) => Value::string(text.as_str()),
                 AutoArg::Expr(text) => {
                     let ev = &mut self.evaluator;
+                    let cwd = ev.settings().cwd.clone();
                     let expr = ev
-                        .compile_source("«string»", text.clone(), "/", false)
+                        .compile_source("«string»", text.clone(), &cwd, false)
                         .map_err(|errors| crate::eval::compile_errors_to_eval(&errors))?;
                     ev.eval_root(expr)?
                 }
@@ -155,6 +158,9 @@ impl Evaluation {
     fn auto_call(&mut self, value: Value, args: &Rc<Attrs>) -> EvalResult<Value> {
         let ev = &mut self.evaluator;
         let value = ev.force(&value)?;
+        if args.is_empty() {
+            return Ok(value);
+        }
         let Value::Lambda(closure) = &value else {
             if let Value::Attrs(attrs) = &value {
                 if attrs.contains(ev.sym.functor) {
@@ -238,6 +244,10 @@ impl Evaluation {
                 Ok(crate::print::print_value(&value))
             }
             OutputMode::Json => crate::builtins::value_to_json(ev, value),
+            OutputMode::Xml => {
+                let value = ev.force_deep(value)?;
+                crate::builtins::value_to_xml(ev, &value)
+            }
             OutputMode::Raw => {
                 let text = crate::ops::coerce_to_string(ev, value, crate::ops::Coerce::Interpolation)?;
                 Ok(text.as_str().to_string())

@@ -51,6 +51,26 @@ pub trait EvalIo {
     fn get_env(&self, name: &str) -> Option<String>;
     /// A message of `builtins.trace` or `builtins.warn`, meant for standard error.
     fn trace(&self, message: &str);
+
+    /// Whether a path is a directory, following symlinks (at most 40 of them).
+    fn is_directory(&self, path: &Path) -> bool {
+        let mut current = path.to_path_buf();
+        for _ in 0..40 {
+            match self.file_kind(&current) {
+                Ok(FileKind::Directory) => return true,
+                Ok(FileKind::Symlink) => {
+                    let Ok(target) = self.read_link(&current) else { return false };
+                    let parent = current.parent().map(Path::to_path_buf).unwrap_or_default();
+                    current = parent.join(target);
+                }
+                _ => return false,
+            }
+        }
+        false
+    }
+    /// Records a path filter's decision on a path (`builtins.path`, `filterSource`), so the
+    /// engine knows which files an evaluation's result depends on.
+    fn record_filter(&self, _path: &Path, _included: bool) {}
 }
 
 /// The real file system and process environment.

@@ -137,6 +137,8 @@ pub struct LambdaDef {
     pub n_slots: usize,
     /// The whole function.
     pub span: Span,
+    /// Where each formal of a set pattern is declared, in the order of the formals.
+    pub formal_spans: Vec<Span>,
 }
 
 /// A compiled expression.

@@ -167,8 +167,14 @@ fn as_float(value: &Value) -> f64 {
 /// Nix's `==`: forces as deep as needed; numbers compare across int and float; derivations
 /// compare by `outPath`; functions are never equal.
 pub fn equal(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResult<bool> {
+    // Both sides are forced before the identity shortcut, as in the reference, so a shared
+    // throwing element still throws (see eval-fail-equal-no-identity-shortcut.nix).
+    let same_cell = same_thunk(left, right);
     let left = evaluator.force(left)?;
     let right = evaluator.force(right)?;
+    if same_cell {
+        return Ok(true);
+    }
     Ok(match (&left, &right) {
         (Value::Null, Value::Null) => true,
         (Value::Bool(a), Value::Bool(b)) => a == b,
@@ -177,23 +183,17 @@ pub fn equal(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResu
         (Value::String(a), Value::String(b)) => a.as_str() == b.as_str(),
         (Value::Path(a), Value::Path(b)) => a == b,
         (Value::List(a), Value::List(b)) => {
-            if Rc::ptr_eq(a, b) {
-                return Ok(true);
-            }
             if a.len() != b.len() {
                 return Ok(false);
             }
             for (x, y) in a.iter().zip(b.iter()) {
-                if !same_thunk(x, y) && !equal(evaluator, x, y)? {
+                if !equal(evaluator, x, y)? {
                     return Ok(false);
                 }
             }
             true
         }
         (Value::Attrs(a), Value::Attrs(b)) => {
-            if Rc::ptr_eq(a, b) {
-                return Ok(true);
-            }
             if crate::builtins::is_derivation(evaluator, a)? && crate::builtins::is_derivation(evaluator, b)? {
                 let out = evaluator.sym.out_path;
                 if let (Some(x), Some(y)) = (a.get(out).cloned(), b.get(out).cloned()) {
@@ -209,7 +209,7 @@ pub fn equal(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResu
                 }
             }
             for (x, y) in a.iter().zip(b.iter()) {
-                if !same_thunk(&x.value, &y.value) && !equal(evaluator, &x.value, &y.value)? {
+                if !equal(evaluator, &x.value, &y.value)? {
                     return Ok(false);
                 }
             }
@@ -224,8 +224,6 @@ pub fn equal(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResu
 fn same_thunk(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Thunk(x), Value::Thunk(y)) => Rc::ptr_eq(&x.0, &y.0),
-        (Value::Attrs(x), Value::Attrs(y)) => Rc::ptr_eq(x, y),
-        (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
         (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y),
         (Value::PrimOp(x), Value::PrimOp(y)) => std::ptr::eq(*x, *y),
         _ => false,
@@ -252,11 +250,20 @@ pub fn compare(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalRe
             }
             Ok(a.len().cmp(&b.len()))
         }
-        _ => Err(EvalError::msg(format!(
-            "cannot compare {} with {}",
-            left.type_with_article(),
-            right.type_with_article()
-        ))),
+        _ => Err(incomparable(&left, &right)),
+    }
+}
+
+/// Nix's message for values that `<` cannot order.
+pub fn incomparable(left: &Value, right: &Value) -> EvalError {
+    let (a, b) = (left.type_with_article(), right.type_with_article());
+    let (x, y) = (crate::print::short(left), crate::print::short(right));
+    if std::mem::discriminant(left) == std::mem::discriminant(right) {
+        EvalError::msg(format!(
+            "cannot compare {a} with {b}; values of that type are incomparable (values are {x} and {y})"
+        ))
+    } else {
+        EvalError::msg(format!("cannot compare {a} with {b}; values are {x} and {y}"))
     }
 }
 
@@ -304,6 +311,9 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
 }
 
 fn cannot_coerce(value: &Value) -> EvalError {
+    if let Value::PrimOp(op) = value {
+        return EvalError::msg(format!("cannot coerce the built-in function '{}' to a string: «primop {}»", op.name, op.name));
+    }
     EvalError::msg(format!(
         "cannot coerce {} to a string: {}",
         value.type_with_article(),

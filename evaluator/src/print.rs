@@ -13,11 +13,14 @@ use std::rc::Rc;
 pub fn print_value(value: &Value) -> String {
     let mut out = String::new();
     let mut seen = FxHashSet::default();
-    print_into(&mut out, value, &mut seen);
+    print_into(&mut out, value, &mut seen, None);
     out
 }
 
-fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>) {
+/// Prints a value; `cell` is the thunk it was reached through, which identifies short
+/// lists: the reference stores lists of up to two elements inside the value cell itself,
+/// so their identity is the cell's, not the storage's (see eval-okay-print-list-cycle.nix).
+fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>, cell: Option<usize>) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -35,14 +38,17 @@ fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>) {
             print_attrs(out, attrs, seen);
         }
         Value::List(items) => {
-            if !items.is_empty() && !seen.insert(Rc::as_ptr(items) as *const u8 as usize) {
-                out.push_str("«repeated»");
-                return;
+            let identity = if items.len() <= 2 { cell } else { Some(Rc::as_ptr(items) as *const u8 as usize) };
+            if let Some(identity) = identity.filter(|_| !items.is_empty()) {
+                if !seen.insert(identity) {
+                    out.push_str("«repeated»");
+                    return;
+                }
             }
             out.push('[');
             for item in items.iter() {
                 out.push(' ');
-                print_into(out, item, seen);
+                print_into(out, item, seen, None);
             }
             out.push_str(" ]");
         }
@@ -50,7 +56,7 @@ fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>) {
         Value::PrimOp(_) => out.push_str("<PRIMOP>"),
         Value::PrimOpApp(_) => out.push_str("<PRIMOP-APP>"),
         Value::Thunk(thunk) => match &*thunk.0.borrow() {
-            ThunkState::Done(inner) => print_into(out, inner, seen),
+            ThunkState::Done(inner) => print_into(out, inner, seen, Some(Rc::as_ptr(&thunk.0) as *const u8 as usize)),
             _ => out.push_str("<CODE>"),
         },
     }
@@ -62,7 +68,7 @@ fn print_attrs(out: &mut String, attrs: &Attrs, seen: &mut FxHashSet<usize>) {
         out.push(' ');
         print_attr_name(out, attr.name.as_str());
         out.push_str(" = ");
-        print_into(out, &attr.value, seen);
+        print_into(out, &attr.value, seen, None);
         out.push(';');
     }
     out.push_str(" }");
@@ -212,7 +218,7 @@ fn short_into(out: &mut String, value: &Value, depth: usize) {
         },
         other => {
             let mut seen = FxHashSet::default();
-            print_into(out, other, &mut seen);
+            print_into(out, other, &mut seen, None);
         }
     }
 }

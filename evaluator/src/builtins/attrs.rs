@@ -2,9 +2,9 @@
 //! intersection and zipping, and the introspection builtins `functionArgs` and
 //! `unsafeGetAttrPos`.
 
-use super::{force_attrs, force_function, force_list, force_string};
+use super::{force_attrs, force_list, force_string};
 use crate::error::{EvalError, EvalResult};
-use crate::eval::{type_error, Evaluator};
+use crate::eval::Evaluator;
 use crate::ir::Param;
 use crate::source::Span;
 use crate::symbol::Symbol;
@@ -150,19 +150,24 @@ fn builtin_zip_attrs_with(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
 }
 
 fn builtin_function_args(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let func = force_function(ev, &args[0])?;
+    let func = ev.force(&args[0])?;
     let Value::Lambda(closure) = &func else {
         if let Value::PrimOp(_) | Value::PrimOpApp(_) = func {
             return Ok(Value::attrs(Attrs::new()));
         }
-        return Err(type_error("a function", &func));
+        return Err(EvalError::msg("'functionArgs' requires a function"));
     };
     match &closure.def.param {
         Param::Ident(_) => Ok(Value::attrs(Attrs::new())),
         Param::Pattern { formals, .. } => {
             let entries = formals
                 .iter()
-                .map(|(name, default)| Attr { name: *name, value: Value::Bool(default.is_some()), pos: None })
+                .enumerate()
+                .map(|(idx, (name, default))| Attr {
+                    name: *name,
+                    value: Value::Bool(default.is_some()),
+                    pos: closure.def.formal_spans.get(idx).copied(),
+                })
                 .collect();
             Ok(Value::attrs(Attrs::from_unsorted(entries)))
         }

@@ -240,10 +240,13 @@ fn builtin_get_env(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Va
     Ok(Value::string(ev.io.get_env(name.as_str()).unwrap_or_default()))
 }
 
-fn io_error(what: &str, path: &str, error: &std::io::Error) -> EvalError {
+/// An I/O failure worded like the reference: a missing path "does not exist".
+pub(crate) fn io_error(what: &str, path: &str, error: &std::io::Error) -> EvalError {
     let reason = match error.kind() {
-        std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+        std::io::ErrorKind::NotFound => return EvalError::msg(format!("path '{path}' does not exist")),
         std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
+        std::io::ErrorKind::NotADirectory => "Not a directory".to_string(),
+        std::io::ErrorKind::IsADirectory => "Is a directory".to_string(),
         _ => error.to_string(),
     };
     EvalError::msg(format!("{what} '{path}': {reason}"))
@@ -261,7 +264,10 @@ fn builtin_read_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 
 fn builtin_read_dir(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let path = force_path(ev, &args[0])?;
-    let entries = ev.io.read_dir(Path::new(&path)).map_err(|e| io_error("opening directory", &path, &e))?;
+    let entries = ev.io.read_dir(Path::new(&path)).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotADirectory => EvalError::msg(format!("cannot read directory \"{path}\": Not a directory")),
+        _ => io_error("opening directory", &path, &e),
+    })?;
     let attrs = entries
         .into_iter()
         .map(|(name, kind)| Attr { name: Symbol::intern(&name), value: Value::string(kind.nix_name()), pos: None })
@@ -284,7 +290,7 @@ fn builtin_path_exists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
     };
     let path = force_path(ev, &forced)?;
     let exists = if must_be_dir {
-        matches!(ev.io.file_kind(Path::new(&path)), Ok(FileKind::Directory))
+        ev.io.is_directory(Path::new(&path))
     } else {
         ev.io.path_exists(Path::new(&path))
     };
@@ -313,15 +319,17 @@ fn builtin_find_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
             wanted.strip_prefix(&prefix).and_then(|r| r.strip_prefix('/'))
         };
         let Some(rest) = rest else { continue };
+        let path = if path.starts_with('/') { path } else { format!("{}/{path}", ev.settings.cwd) };
         let candidate = if rest.is_empty() { path.clone() } else { format!("{path}/{rest}") };
         let candidate = crate::paths::canonicalize(&candidate);
         if ev.io.path_exists(Path::new(&candidate)) {
             return Ok(Value::Path(candidate.into()));
         }
     }
-    Err(EvalError::msg(format!(
+    // The reference throws this as a catchable error (see eval-okay-redefine-builtin.nix).
+    Err(EvalError::new(ErrorKind::Throw(format!(
         "file '{wanted}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
-    )))
+    ))))
 }
 
 fn builtin_to_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

@@ -1,5 +1,183 @@
-//! Builtins of the `fetch` family (being written).
+//! The fetchers: `fetchurl`, `fetchTarball`, `fetchGit` and `fetchMercurial`.
+//!
+//! nxe has no network access and no store to download into, so only what can be decided
+//! locally is accepted, with the store paths Nix 2.34 would give:
+//!
+//! * `fetchurl` of a `file://` URL hashes the local file (flat SHA-256);
+//! * `fetchurl` and `fetchTarball` given a `sha256` yield the path that hash determines, as
+//!   Nix does when the path is already in its store (the contents are not checked, except
+//!   for local files);
+//! * anything else fails with a clear error saying network access is not available.
+//!
+//! Argument checking (unsupported attributes, a missing `url`, store path names) follows
+//! Nix's order and wording. `fetchTree` needs an experimental feature in Nix 2.34 and is not
+//! provided.
 
-use crate::value::PrimOp;
+use super::context::force_string_no_ctx;
+use super::derivation;
+use crate::error::{EvalError, EvalResult};
+use crate::eval::Evaluator;
+use crate::source::Span;
+use crate::value::{PrimOp, Value};
+use nxe_store::HashAlgo;
 
-pub(super) static PRIMOPS: &[PrimOp] = &[];
+pub(super) static PRIMOPS: &[PrimOp] = &[
+    PrimOp { name: "fetchurl", arity: 1, func: builtin_fetchurl },
+    PrimOp { name: "fetchTarball", arity: 1, func: builtin_fetch_tarball },
+    PrimOp { name: "fetchGit", arity: 1, func: builtin_fetch_git },
+    PrimOp { name: "fetchMercurial", arity: 1, func: builtin_fetch_mercurial },
+];
+
+fn builtin_fetchurl(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    fetch(ev, &args[0], "fetchurl", false, "")
+}
+
+fn builtin_fetch_tarball(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    fetch(ev, &args[0], "fetchTarball", true, "source")
+}
+
+/// Nix's `baseNameOf` on a URL: the text after the last `/`, ignoring one trailing `/`.
+fn url_base_name(url: &str) -> &str {
+    crate::paths::base_name_of(url)
+}
+
+/// `channel:NAME` as `fetchTarball` resolves it.
+fn resolve_pseudo_url(url: &str) -> String {
+    match url.strip_prefix("channel:") {
+        Some(channel) => format!("https://channels.nixos.org/{channel}/nixexprs.tar.xz"),
+        None => url.to_string(),
+    }
+}
+
+/// Decodes `%XX` escapes of a `file://` URL's path.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut idx = 0;
+    while idx < bytes.len() {
+        if bytes[idx] == b'%' && idx + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[idx + 1]), hex(bytes[idx + 2])) {
+                out.push((hi * 16 + lo) as u8);
+                idx += 3;
+                continue;
+            }
+        }
+        out.push(bytes[idx]);
+        idx += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn no_network(who: &str, url: &str) -> EvalError {
+    EvalError::msg(format!(
+        "cannot {who} '{url}': network access is not available in nxe (give the expected 'sha256' to use the store path it determines)"
+    ))
+}
+
+fn fetch(ev: &mut Evaluator, arg: &Value, who: &str, unpack: bool, default_name: &str) -> EvalResult<Value> {
+    let arg = ev.force(arg)?;
+    let mut url = None;
+    let mut expected = None;
+    let mut name = default_name.to_string();
+    let mut name_passed = false;
+    let is_attrs = matches!(arg, Value::Attrs(_));
+    if let Value::Attrs(attrs) = &arg {
+        for attr in attrs.iter() {
+            match attr.name.as_str() {
+                "url" => {
+                    url = Some(
+                        force_string_no_ctx(ev, &attr.value)
+                            .map_err(|e| e.note(attr.pos, "while evaluating the url we should fetch"))?,
+                    )
+                }
+                "sha256" => {
+                    let text = force_string_no_ctx(ev, &attr.value).map_err(|e| {
+                        e.note(attr.pos, "while evaluating the sha256 of the content we should fetch")
+                    })?;
+                    expected = Some(derivation::parse_hash_allow_empty(ev, &text, HashAlgo::Sha256)?);
+                }
+                "name" => {
+                    name_passed = true;
+                    name = force_string_no_ctx(ev, &attr.value)
+                        .map_err(|e| e.note(attr.pos, "while evaluating the name of the content we should fetch"))?;
+                }
+                other => return Err(EvalError::msg(format!("unsupported argument '{other}' to '{who}'"))),
+            }
+        }
+    } else {
+        url = Some(
+            force_string_no_ctx(ev, &arg).map_err(|e| e.note(None, "while evaluating the url we should fetch"))?,
+        );
+    }
+    let Some(mut url) = url else {
+        return Err(EvalError::msg("'url' argument required"));
+    };
+    if who == "fetchTarball" {
+        url = resolve_pseudo_url(&url);
+    }
+    if name.is_empty() {
+        name = url_base_name(&url).to_string();
+    }
+    if let Err(error) = nxe_store::validate_name(&name) {
+        let message = match error {
+            nxe_store::StoreError::InvalidName { message, .. } => message,
+            other => other.to_string(),
+        };
+        let resolution = if name_passed {
+            format!("Please change the value for the 'name' attribute passed to '{who}', so that it can create a valid store path.")
+        } else if is_attrs {
+            format!("Please add a valid 'name' attribute to the argument for '{who}', so that it can create a valid store path.")
+        } else {
+            format!("Please pass an attribute set with 'url' and 'name' attributes to '{who}',  so that it can create a valid store path.")
+        };
+        return Err(EvalError::msg(format!(
+            "invalid store path name when fetching URL '{url}': {message}. {resolution}"
+        )));
+    }
+    if let Some(hash) = &expected {
+        let path = derivation::expected_fixed_path(ev, &name, hash, unpack)?;
+        if !(url.starts_with("file://") && !unpack) {
+            return Ok(derivation::fetched_path(ev, path, &url));
+        }
+    }
+    if let Some(file) = url.strip_prefix("file://") {
+        if unpack {
+            return Err(EvalError::msg(format!(
+                "cannot unpack '{url}': unpacking tarballs is not available in nxe (give the expected 'sha256' to use the store path it determines)"
+            )));
+        }
+        let file = percent_decode(file);
+        return derivation::add_local_file(ev, &name, &file, expected);
+    }
+    Err(no_network(if unpack { "download and unpack" } else { "download" }, &url))
+}
+
+fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let url = fetch_url_of(ev, &args[0], "fetchGit")?;
+    Err(EvalError::msg(format!(
+        "cannot fetch Git repository '{url}': fetching Git repositories is not available in nxe (no network access, no Git support)"
+    )))
+}
+
+fn builtin_fetch_mercurial(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let url = fetch_url_of(ev, &args[0], "fetchMercurial")?;
+    Err(EvalError::msg(format!(
+        "cannot fetch Mercurial repository '{url}': fetching Mercurial repositories is not available in nxe (no network access, no Mercurial support)"
+    )))
+}
+
+/// The URL a Git or Mercurial fetch is about, for the error message.
+fn fetch_url_of(ev: &mut Evaluator, arg: &Value, who: &str) -> EvalResult<String> {
+    let arg = ev.force(arg)?;
+    let url_value = match &arg {
+        Value::Attrs(attrs) => match attrs.get(crate::symbol::Symbol::intern("url")).cloned() {
+            Some(url) => url,
+            None => return Err(EvalError::msg(format!("attribute 'url' is missing in call to '{who}'"))),
+        },
+        other => other.clone(),
+    };
+    let text = crate::ops::coerce_to_string(ev, &url_value, crate::ops::Coerce::PathPart)
+        .map_err(|e| e.note(None, format!("while evaluating the first argument passed to '{who}'")))?;
+    Ok(text.as_str().to_string())
+}

@@ -1,4 +1,4 @@
-//! Builtins of the `flake` family (being written).
+//! Flake builtins (being written).
 
 use crate::value::PrimOp;
 

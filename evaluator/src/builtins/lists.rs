@@ -76,7 +76,10 @@ fn builtin_elem_at(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Va
     let index = force_int(ev, &args[1])?;
     match usize::try_from(index).ok().and_then(|i| items.get(i)) {
         Some(item) => ev.force(item),
-        None => Err(EvalError::msg(format!("list index {index} is out of bounds"))),
+        None => Err(EvalError::msg(format!(
+            "'builtins.elemAt' called with index {index} on a list of size {}",
+            items.len()
+        ))),
     }
 }
 
@@ -134,10 +137,10 @@ fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
 
 fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let items = force_list(ev, &args[1])?;
+    let func = force_function(ev, &args[0])?;
     if items.len() <= 1 {
         return Ok(Value::List(items));
     }
-    let func = force_function(ev, &args[0])?;
     let mut values: Vec<Value> = Vec::with_capacity(items.len());
     for item in items.iter() {
         values.push(ev.force(item)?);
@@ -241,6 +244,19 @@ enum KeyRepr {
     Str(String),
     Path(String),
     List(Vec<KeyRepr>),
+    /// A value `<` cannot order: only ever alone in the set.
+    Unordered,
+}
+
+/// Which keys `<` can compare with each other.
+fn key_class(repr: &KeyRepr) -> u8 {
+    match repr {
+        KeyRepr::Int(_) | KeyRepr::Float(_) => 0,
+        KeyRepr::Str(_) => 1,
+        KeyRepr::Path(_) => 2,
+        KeyRepr::List(_) => 3,
+        KeyRepr::Unordered => 4,
+    }
 }
 
 fn key_repr(ev: &mut Evaluator, value: &Value) -> EvalResult<KeyRepr> {
@@ -258,13 +274,7 @@ fn key_repr(ev: &mut Evaluator, value: &Value) -> EvalResult<KeyRepr> {
             }
             KeyRepr::List(out)
         }
-        other => {
-            return Err(EvalError::msg(format!(
-                "cannot compare {} with {}",
-                other.type_with_article(),
-                other.type_with_article()
-            )))
-        }
+        _ => KeyRepr::Unordered,
     })
 }
 
@@ -281,13 +291,23 @@ fn builtin_generic_closure(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
     let mut work: std::collections::VecDeque<Value> = force_list(ev, &start)?.iter().cloned().collect();
     let mut seen = FxHashSet::default();
     let mut out = Vec::new();
+    let mut first_key: Option<(Value, u8)> = None;
     let key_sym = ev.sym.key;
     while let Some(item) = work.pop_front() {
         let attrs = force_attrs(ev, &item)?;
         let Some(key) = attrs.get(key_sym).cloned() else {
             return Err(EvalError::msg("attribute 'key' missing"));
         };
-        if !seen.insert(key_repr(ev, &key)?) {
+        let key = ev.force(&key)?;
+        let repr = key_repr(ev, &key)?;
+        if let Some((first, class)) = &first_key {
+            if *class != key_class(&repr) || *class == 4 {
+                return Err(crate::ops::incomparable(&key, first));
+            }
+        } else {
+            first_key = Some((key.clone(), key_class(&repr)));
+        }
+        if !seen.insert(repr) {
             continue;
         }
         out.push(Value::Attrs(attrs.clone()));

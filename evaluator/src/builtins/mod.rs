@@ -20,6 +20,8 @@ mod strings;
 mod versions;
 mod xml;
 
+pub(crate) use control::io_error;
+
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
 use crate::symbol::Symbol;
@@ -332,6 +334,23 @@ pub(crate) fn is_derivation(evaluator: &mut Evaluator, attrs: &Attrs) -> EvalRes
 /// its context.
 pub(crate) fn copy_path_to_store(evaluator: &mut Evaluator, path: &str) -> EvalResult<NixString> {
     derivation::copy_path_to_store(evaluator, path)
+}
+
+/// `--xml` output: the value as `builtins.toXML` renders it.
+pub(crate) fn value_to_xml(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
+    let args = [value.clone()];
+    let rendered = evaluator.call(Value::PrimOp(xml_primop()?), &args, None)?;
+    match rendered {
+        Value::String(text) => Ok(text.as_str().to_string()),
+        other => Err(crate::eval::type_error("a string", &other)),
+    }
+}
+
+fn xml_primop() -> EvalResult<&'static PrimOp> {
+    xml::PRIMOPS
+        .iter()
+        .find(|op| op.name == "toXML")
+        .ok_or_else(|| EvalError::msg("XML output is not available"))
 }
 
 /// `--json` output: the value as `builtins.toJSON` renders it.

@@ -1,0 +1,178 @@
+//! Differential tests against the reference Nix: every `eval-okay` case of the corpus and a
+//! table of one-liners are evaluated by nxe and by the reference's `nix-instantiate`, lazily
+//! and strictly, and the printed bytes must agree.
+//!
+//! The reference is found through `NXE_REFERENCE_NIX` (a launcher that takes the Nix
+//! command name as its first argument) or `nix-instantiate` on `PATH`. Without one the test
+//! is skipped with a message, except under `CI`, where that is a failure.
+
+mod common;
+
+use common::{cases, lang_dir, run_case, FixedEnvIo};
+use nxe_evaluator::{run_with_big_stack, CodeCache, EvalRequest, EvalSettings, Evaluation, OutputMode, Source};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// One-liners checked in both modes; each must evaluate successfully in the reference.
+const ONE_LINERS: &[&str] = &[
+    "1 + 2 * 3 - 4 / 2",
+    "[ 1 2.5 \"s\" null true false ]",
+    "{ a = 1; b = { c = [ 1 2 ]; }; }",
+    "let x = 1; y = x + 1; in { inherit x y; }",
+    "rec { a = 1; b = a + 1; c = { d = b; }; }",
+    "let f = { a, b ? a * 2, ... }@args: [ a b (args.c or 0) ]; in f { a = 3; c = 4; }",
+    "with { a = 1; }; with { a = 2; b = 3; }; [ a b ]",
+    "builtins.attrNames { b = 1; a = 2; \"c d\" = 3; }",
+    "builtins.map (x: x * x) (builtins.genList (x: x) 10)",
+    "builtins.foldl' (a: b: a + b) 0 (builtins.genList (x: x) 1000)",
+    "builtins.sort (a: b: a > b) [ 3 1 4 1 5 9 2 6 ]",
+    "builtins.concatStringsSep \", \" [ \"a\" \"b\" \"c\" ]",
+    "builtins.replaceStrings [ \"a\" \"b\" ] [ \"x\" \"\" ] \"abcab\"",
+    "builtins.substring 1 3 \"hello\"",
+    "builtins.listToAttrs [ { name = \"a\"; value = 1; } { name = \"a\"; value = 2; } ]",
+    "builtins.mapAttrs (n: v: n + v) { x = \"1\"; y = \"2\"; }",
+    "builtins.tryEval (throw \"no\")",
+    "builtins.tryEval (assert false; 1)",
+    "builtins.typeOf [ ]",
+    "builtins.intersectAttrs { a = 1; } { a = 2; b = 3; }",
+    "builtins.removeAttrs { a = 1; b = 2; } [ \"a\" \"z\" ]",
+    "builtins.genericClosure { startSet = [ { key = 1; } ]; operator = x: if x.key < 5 then [ { key = x.key + 1; } ] else [ ]; }",
+    "builtins.partition (x: x > 2) [ 1 2 3 4 ]",
+    "builtins.groupBy (x: if x > 2 then \"big\" else \"small\") [ 1 2 3 4 ]",
+    "builtins.zipAttrsWith (n: vs: vs) [ { a = 1; } { a = 2; b = 3; } ]",
+    "builtins.functionArgs ({ a, b ? 1 }: a)",
+    "builtins.toString [ 1 [ 2 null ] true false 1.5 ]",
+    "\"${toString 42}-${\"x\"}\"",
+    "''\n  a\n    b\n  c\n''",
+    "[ (1 == 1.0) ([ 1 ] == [ 1 ]) ({ } == { }) (\"a\" < \"b\") ([ 1 2 ] < [ 1 3 ]) ]",
+    "{ a = 0.1; b = 1.0e20; c = 123456.7; d = 1.0e-5; e = -0.0; }",
+    "let l = [ 1 l ]; in builtins.head l",
+    "let x = { a = 1; }; in [ x x ]",
+    "{ __functor = self: x: x + 1; } 41",
+    "{ __toString = self: \"str\"; } + \"ing\"",
+    "builtins.seq 1 (builtins.deepSeq [ 1 2 ] 3)",
+    "builtins.elemAt [ 1 2 3 ] 1",
+    "builtins.bitXor 5 3",
+    "builtins.ceil 1.5 + builtins.floor (-1.5)",
+    "builtins.isFunction builtins.map",
+    "[ builtins.map (builtins.map (x: x)) (x: x) ]",
+];
+
+/// The reference's `nix-instantiate` as a command prefix, if there is one.
+fn reference() -> Option<Vec<String>> {
+    if let Ok(launcher) = std::env::var("NXE_REFERENCE_NIX") {
+        if !launcher.is_empty() {
+            return Some(vec![launcher, "nix-instantiate".to_string()]);
+        }
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("nix-instantiate"))
+        .find(|candidate| candidate.is_file())
+        .map(|found| vec![found.to_string_lossy().into_owned()])
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Runs the reference in the corpus's fixed environment; `None` if it failed.
+fn run_reference(prefix: &[String], dir: &Path, args: &[&str]) -> Option<String> {
+    let mut command = Command::new(&prefix[0]);
+    command.args(&prefix[1..]).args(args).current_dir(dir).env_clear();
+    for name in ["PATH", "NIX_STATE_DIR"] {
+        if let Ok(value) = std::env::var(name) {
+            command.env(name, value);
+        }
+    }
+    for (name, value) in std::env::vars() {
+        if name.starts_with("NIX_") && name.ends_with("_HOME") {
+            command.env(name, value);
+        }
+    }
+    command
+        .env("HOME", "/fake-home")
+        .env("TEST_VAR", "foo")
+        .env("NIX_PATH", format!("lang={}/lib", dir.display()));
+    let output = command.output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&output.stdout).trim_end_matches('\n').to_string())
+}
+
+fn run_nxe_expression(text: &str, mode: OutputMode) -> Result<String, String> {
+    let text = text.to_string();
+    run_with_big_stack(move || {
+        let io = Rc::new(FixedEnvIo::new());
+        let mut evaluation = Evaluation::with_io(EvalSettings::default(), io, Arc::new(CodeCache::default()));
+        let request = EvalRequest {
+            source: Source::Expression { text, base_dir: "/".to_string() },
+            attr_paths: Vec::new(),
+            auto_args: Vec::new(),
+            mode,
+        };
+        evaluation.evaluate(&request).map_err(|e| e.to_string())
+    })
+}
+
+fn known_gaps() -> BTreeSet<String> {
+    std::fs::read_to_string(lang_dir().join("notyetpassing.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn nxe_agrees_with_the_reference_nix() {
+    let Some(prefix) = reference() else {
+        assert!(!in_ci(), "no reference Nix: set NXE_REFERENCE_NIX or put nix-instantiate on PATH");
+        eprintln!("differential tests skipped: no reference Nix (set NXE_REFERENCE_NIX or put nix-instantiate on PATH)");
+        return;
+    };
+    let dir = lang_dir();
+    let dir_text = dir.to_string_lossy().into_owned();
+    let gaps = known_gaps();
+    let mut mismatches = Vec::new();
+    let mut n_compared = 0;
+    for path in cases(&dir, "eval-okay-") {
+        let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        if gaps.contains(&name) || path.with_extension("flags").exists() {
+            continue;
+        }
+        let file = path.to_string_lossy().into_owned();
+        let Some(expected) = run_reference(&prefix, &dir, &["--eval", "--strict", &file]) else {
+            mismatches.push(format!("{name}: the reference failed on an eval-okay case"));
+            continue;
+        };
+        n_compared += 1;
+        let actual = run_case(&path);
+        if actual.as_deref() != Ok(expected.as_str()) {
+            let actual = actual.map_or_else(|e| format!("error: {e}"), |v| v.replace(&dir_text, "/pwd"));
+            mismatches.push(format!("{name}:\n  reference: {expected}\n  nxe:       {actual}"));
+        }
+    }
+    for (idx, text) in ONE_LINERS.iter().enumerate() {
+        for (mode, flags) in [(OutputMode::Lazy, vec!["--eval"]), (OutputMode::Strict, vec!["--eval", "--strict"])] {
+            let mut args = flags.clone();
+            args.extend(["-E", text]);
+            let Some(expected) = run_reference(&prefix, &dir, &args) else {
+                mismatches.push(format!("one-liner {idx} ({text}): the reference failed"));
+                continue;
+            };
+            n_compared += 1;
+            let actual = run_nxe_expression(text, mode);
+            if actual.as_deref() != Ok(expected.as_str()) {
+                mismatches.push(format!("one-liner {idx} {mode:?} ({text}):\n  reference: {expected}\n  nxe:       {actual:?}"));
+            }
+        }
+    }
+    eprintln!("differential: {n_compared} comparisons, {} mismatches", mismatches.len());
+    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+}

@@ -1,0 +1,83 @@
+//! The golden language corpus: every `eval-okay-*.nix` must print exactly its `.exp` (made
+//! by the reference Nix), every `eval-fail-*`/`parse-fail-*` case must fail. Cases listed in
+//! `lang/notyetpassing.txt` are known gaps: they must still fail, so that a fix is noticed.
+//! Failure messages are compared with the reference's and mismatches are counted.
+
+mod common;
+
+use common::{cases, lang_dir, reference_message, run_case};
+use std::collections::BTreeSet;
+
+fn not_yet_passing() -> BTreeSet<String> {
+    std::fs::read_to_string(lang_dir().join("notyetpassing.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn golden_corpus_matches_the_reference() {
+    let dir = lang_dir();
+    let dir_text = dir.to_string_lossy().into_owned();
+    let known = not_yet_passing();
+    let mut failures = Vec::new();
+    let mut now_passing = Vec::new();
+    let mut message_mismatches = 0;
+    let (mut n_passed, mut n_known) = (0, 0);
+    let all: Vec<_> = ["eval-okay-", "eval-fail-", "parse-fail-"].iter().flat_map(|p| cases(&dir, p)).collect();
+    assert!(all.len() > 100, "the corpus is missing");
+    for path in &all {
+        let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        if std::env::var_os("NXE_TEST_VERBOSE").is_some() {
+            eprintln!("case {name}");
+        }
+        let outcome = run_case(path);
+        let (ok, detail) = if name.starts_with("eval-okay-") {
+            let expected = std::fs::read_to_string(path.with_extension("exp")).unwrap_or_default();
+            let expected = expected.trim_end_matches('\n');
+            match &outcome {
+                Ok(actual) => {
+                    let actual = actual.replace(&dir_text, "/pwd");
+                    (actual == expected, format!("expected:\n  {expected}\nactual:\n  {actual}"))
+                }
+                Err(error) => (false, format!("expected:\n  {expected}\nerror:\n  {error}")),
+            }
+        } else {
+            let stderr = std::fs::read_to_string(path.with_extension("err.exp")).unwrap_or_default();
+            let expected = reference_message(&stderr);
+            match &outcome {
+                Ok(actual) => (false, format!("expected failure '{expected}', got:\n  {actual}")),
+                Err(error) if error == "PANIC" => (false, "panicked".to_string()),
+                Err(error) => {
+                    let actual = error.replace(&dir_text, "/pwd");
+                    if actual != expected {
+                        message_mismatches += 1;
+                        if std::env::var_os("NXE_SHOW_MESSAGES").is_some() {
+                            eprintln!("MSG {name}\n  want: {expected}\n  got:  {actual}");
+                        }
+                    }
+                    (true, String::new())
+                }
+            }
+        };
+        match (ok, known.contains(&name)) {
+            (true, false) => n_passed += 1,
+            (true, true) => now_passing.push(name),
+            (false, true) => n_known += 1,
+            (false, false) => failures.push(format!("{name}:\n{detail}")),
+        }
+    }
+    eprintln!(
+        "lang corpus: {} cases, {n_passed} pass, {n_known} known gaps, {message_mismatches} failure cases with a different message",
+        all.len()
+    );
+    assert!(
+        failures.is_empty() && now_passing.is_empty(),
+        "{} cases fail:\n\n{}\n\nnow passing, remove from notyetpassing.txt: {now_passing:?}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}

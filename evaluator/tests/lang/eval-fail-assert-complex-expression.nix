@@ -1,0 +1,1 @@
+let a = { x = 1; }; in assert a.x == 2 && true; a

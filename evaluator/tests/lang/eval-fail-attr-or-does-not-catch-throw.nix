@@ -1,0 +1,1 @@
+{ a = throw "in attr"; }.a or 1

@@ -1,0 +1,1 @@
+builtins.bitXor true 1

@@ -1,0 +1,1 @@
+builtins.break (throw "thrown under break")

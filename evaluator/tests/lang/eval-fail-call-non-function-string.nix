@@ -1,0 +1,1 @@
+let s = "str"; in s 1

@@ -1,0 +1,1 @@
+({ alpha, beta ? 1 }: alpha) { alpha = 1; betta = 2; }

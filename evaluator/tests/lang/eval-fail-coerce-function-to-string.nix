@@ -1,0 +1,1 @@
+toString builtins.add

@@ -1,0 +1,1 @@
+builtins.currentTime + "s"

@@ -1,0 +1,1 @@
+builtins.deepSeq [ 1 2 (throw "third") ] 0

@@ -1,0 +1,1 @@
+(import ./lib/fun.nix) { a = "s"; }

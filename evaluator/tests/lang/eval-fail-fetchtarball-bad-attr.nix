@@ -1,0 +1,1 @@
+builtins.fetchTarball { url = "file:///nonexistent.tar.gz"; colour = "red"; }

@@ -1,0 +1,1 @@
+builtins.findFile builtins.nixPath "nosuch/file.nix"

@@ -1,0 +1,1 @@
+builtins.fromJSON "{ not json }"

@@ -1,0 +1,1 @@
+builtins.genericClosure { startSet = [ { notKey = 1; } ]; operator = i: [ ]; }

@@ -1,0 +1,1 @@
+builtins.getFlake 1

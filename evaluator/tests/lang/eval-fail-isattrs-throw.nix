@@ -1,0 +1,1 @@
+builtins.isAttrs (throw "isAttrs forces its argument")

@@ -1,0 +1,1 @@
+builtins.isBool (abort "isBool forces its argument")

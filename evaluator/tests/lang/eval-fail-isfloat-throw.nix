@@ -1,0 +1,1 @@
+builtins.isFloat (throw "isFloat forces")

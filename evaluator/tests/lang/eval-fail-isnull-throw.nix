@@ -1,0 +1,1 @@
+builtins.isNull (throw "isNull forces its argument")

@@ -1,0 +1,1 @@
+builtins.isPath (throw "isPath forces")

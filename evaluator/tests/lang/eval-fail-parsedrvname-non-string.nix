@@ -1,0 +1,1 @@
+builtins.parseDrvName { name = "x"; }

@@ -1,0 +1,1 @@
+scopedImport { x = 1; } ./lib/scoped.nix

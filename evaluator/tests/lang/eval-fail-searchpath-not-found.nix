@@ -1,0 +1,1 @@
+<nosuchprefix/x.nix>

@@ -1,0 +1,1 @@
+builtins.storePath "/tmp-not-store/x"

@@ -1,0 +1,1 @@
+builtins.toFile "x" "${derivation { name = "hello"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo hello > $out" ]; }}"

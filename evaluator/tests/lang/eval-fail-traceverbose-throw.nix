@@ -1,0 +1,1 @@
+builtins.traceVerbose "x" (throw "after traceVerbose")

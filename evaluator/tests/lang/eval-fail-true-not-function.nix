@@ -1,0 +1,1 @@
+builtins.true 1

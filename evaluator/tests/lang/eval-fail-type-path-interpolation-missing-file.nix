@@ -1,0 +1,1 @@
+"${./lib/no-such-file}"

@@ -1,0 +1,1 @@
+"a" + ./lib/no-such-file

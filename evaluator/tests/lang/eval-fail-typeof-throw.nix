@@ -1,0 +1,1 @@
+builtins.typeOf (abort "typeof forces")

@@ -1,0 +1,1 @@
+let unused = nope; in 1

@@ -1,0 +1,1 @@
+builtins.addErrorContext "a" (builtins.addErrorContext "b" { x = 1; })

@@ -1,0 +1,1 @@
+[ (builtins.typeOf 7/2) (6 / 2) ]

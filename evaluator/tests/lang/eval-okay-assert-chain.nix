@@ -1,0 +1,1 @@
+assert true; assert 2 > 1; [ 1 ]

@@ -1,0 +1,1 @@
+[ (builtins.attrValues { }) (builtins.attrValues { z = [ 1 ]; a = { b = 2; }; }) ]

@@ -1,0 +1,1 @@
+map baseNameOf [ "/a/b" "/a/b/" "" "a" "/" "a/b.c" "//x//" ]

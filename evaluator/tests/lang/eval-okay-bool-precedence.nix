@@ -1,0 +1,1 @@
+[ (!true || true) (true || false && false) (false -> false -> false) (true && false -> false) ]

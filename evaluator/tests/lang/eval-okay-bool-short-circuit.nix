@@ -1,0 +1,1 @@
+[ (false && throw "x") (true || throw "y") (true && false) (false || true) ]

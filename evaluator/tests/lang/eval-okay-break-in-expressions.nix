@@ -1,0 +1,1 @@
+[ (builtins.break { a = 1; }).a (builtins.break 2 + 1) ]

@@ -1,0 +1,1 @@
+builtins.break "passes through"

@@ -1,0 +1,1 @@
+builtins.concatLists (map (s: [ s (s + s) ]) [ "a" "b" ])

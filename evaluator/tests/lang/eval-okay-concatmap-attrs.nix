@@ -1,0 +1,1 @@
+builtins.concatMap builtins.attrNames [ { b = 1; a = 2; } { } { c = 3; } ]

@@ -1,0 +1,1 @@
+let d = derivation { name = "hello"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo hello > $out" ]; }; s = builtins.addDrvOutputDependencies (builtins.unsafeDiscardOutputDependency d.drvPath); in [ s (builtins.hasContext s) ]

@@ -1,0 +1,1 @@
+let d = derivation { name = "hello"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo hello > $out" ]; }; p = builtins.unsafeDiscardStringContext d.drvPath; in builtins.getContext (builtins.appendContext "x" { ${p} = { outputs = [ "out" ]; }; })

@@ -1,0 +1,1 @@
+let f = builtins.toFile "j" "k"; in builtins.hasContext (builtins.toJSON { a = "${f}"; })

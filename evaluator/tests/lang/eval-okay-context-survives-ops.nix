@@ -1,0 +1,1 @@
+let f = builtins.toFile "c" "d"; in map builtins.hasContext [ (builtins.substring 0 5 "${f}") (builtins.replaceStrings [ "nix" ] [ "x" ] "${f}") (builtins.concatStringsSep "," [ "${f}" ]) (builtins.unsafeDiscardStringContext "${f}") ]

@@ -1,0 +1,1 @@
+[ (builtins.convertHash { hash = builtins.hashString "md5" "x"; hashAlgo = "md5"; toHashFormat = "nix32"; }) (builtins.convertHash { hash = builtins.hashString "sha1" "x"; hashAlgo = "sha1"; toHashFormat = "sri"; }) ]

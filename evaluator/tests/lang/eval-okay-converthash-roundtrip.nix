@@ -1,0 +1,1 @@
+let h = builtins.hashString "sha1" "round"; n = builtins.convertHash { hash = h; hashAlgo = "sha1"; toHashFormat = "nix32"; }; in builtins.convertHash { hash = n; hashAlgo = "sha1"; toHashFormat = "base16"; } == h

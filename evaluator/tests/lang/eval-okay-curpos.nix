@@ -1,0 +1,1 @@
+[ __curPos (import ./lib/curpos.nix) ]

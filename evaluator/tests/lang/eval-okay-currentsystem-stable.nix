@@ -1,0 +1,1 @@
+builtins.currentSystem == builtins.currentSystem

@@ -1,0 +1,1 @@
+let a = derivation { name = "hello"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo hello > $out" ]; }; b = derivation { name = "b"; system = "x86_64-linux"; builder = "/bin/sh"; dep = a; }; in [ b.drvPath b.outPath ]

@@ -1,0 +1,1 @@
+let d = derivation { name = "multi"; system = "x86_64-linux"; builder = "/bin/sh"; outputs = [ "out" "dev" "doc" ]; }; in [ d.outputs d.out.outPath d.dev.outPath d.doc.outPath d.outPath d.dev.outputName (d.dev.drvPath == d.drvPath) ]

@@ -1,0 +1,1 @@
+[ (dirOf ./lib/data.txt) (dirOf /a/b) (dirOf /a) (dirOf /.) ]

@@ -1,0 +1,1 @@
+[ (1 == "1") (null == false) ("a" == ./a) ([ ] == { }) (null == null) (true == true) ]

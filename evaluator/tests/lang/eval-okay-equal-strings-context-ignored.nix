@@ -1,0 +1,1 @@
+let s = "${builtins.toFile "f" "x"}"; in s == builtins.unsafeDiscardStringContext s

@@ -1,0 +1,1 @@
+builtins.filterSource (path: type: type == "directory" || baseNameOf path == "c.txt") ./dir

@@ -1,0 +1,1 @@
+builtins.flakeRefToString (builtins.parseFlakeRef "github:owner/repo/rev-branch")

@@ -1,0 +1,1 @@
+[ (builtins.flakeRefToString { type = "github"; owner = "NixOS"; repo = "nixpkgs"; }) (builtins.flakeRefToString { type = "github"; owner = "NixOS"; repo = "nixpkgs"; ref = "nixos-24.05"; }) (builtins.flakeRefToString { type = "path"; path = "/some/where"; }) ]

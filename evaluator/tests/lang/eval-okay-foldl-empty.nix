@@ -1,0 +1,1 @@
+builtins.foldl' (a: b: throw "not called") "init" [ ]

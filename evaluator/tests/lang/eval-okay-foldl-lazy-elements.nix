@@ -1,0 +1,1 @@
+builtins.foldl' (acc: x: acc + 1) 0 [ (throw "a") (throw "b") ]

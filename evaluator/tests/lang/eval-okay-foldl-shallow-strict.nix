@@ -1,0 +1,1 @@
+builtins.length (builtins.foldl' (acc: x: acc ++ [ (throw "elem") ]) [ ] [ 1 2 ])

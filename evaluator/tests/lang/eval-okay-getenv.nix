@@ -1,0 +1,1 @@
+[ (builtins.getEnv "TEST_VAR") (builtins.getEnv "HOME") (builtins.getEnv "NXE_SURELY_UNSET_VARIABLE") ]

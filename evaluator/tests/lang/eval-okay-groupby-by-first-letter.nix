@@ -1,0 +1,1 @@
+builtins.groupBy (builtins.substring 0 1) [ "apple" "avocado" "banana" "cherry" "blueberry" ]

@@ -1,0 +1,1 @@
+map (n: builtins.hasAttr n { x = 1; "y z" = 2; }) [ "x" "y z" "y" ]

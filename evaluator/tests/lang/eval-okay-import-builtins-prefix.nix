@@ -1,0 +1,1 @@
+(builtins.import ./lib/list.nix) ++ [ 4 ]

@@ -1,0 +1,5 @@
+let x = ''
+    inner
+  ''; in ''
+  outer ${x} end
+''

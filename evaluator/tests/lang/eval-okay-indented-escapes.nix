@@ -1,0 +1,3 @@
+''
+  dollar ''$ quote ''' newline ''\n tab ''\t back ''\\ other ''\x
+''

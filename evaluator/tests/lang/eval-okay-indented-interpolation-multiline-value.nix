@@ -1,0 +1,5 @@
+let v = "one\n  two"; in ''
+    start
+    ${v}
+    end
+''

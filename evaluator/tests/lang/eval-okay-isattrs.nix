@@ -1,0 +1,1 @@
+map builtins.isAttrs [ { } (derivation { name = "hello"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo hello > $out" ]; }) [ ] null ]

@@ -1,0 +1,1 @@
+map builtins.isFunction [ (x: x) builtins.add (builtins.add 1) { __functor = s: x: x; } map ]

@@ -1,0 +1,1 @@
+map builtins.isPath [ ./a /b "/c" (toString ./d) (./e + "/f") ]

@@ -1,0 +1,1 @@
+map builtins.isString [ "" ''ind'' ./p (toString ./p) http://x.y null ]

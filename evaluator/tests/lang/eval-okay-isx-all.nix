@@ -1,0 +1,1 @@
+let vals = [ 1 1.0 "s" true null [ ] { } (x: x) ./p builtins.add ]; preds = with builtins; { inherit isInt isFloat isString isBool isNull isList isAttrs isFunction isPath; }; in builtins.mapAttrs (n: p: map p vals) preds

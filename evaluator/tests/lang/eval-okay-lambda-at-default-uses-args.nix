@@ -1,0 +1,1 @@
+(args@{ a, b ? builtins.attrNames args }: b) { a = 1; }

@@ -1,0 +1,1 @@
+let x = "outer"; in (x@{ y ? x }: y) { }

@@ -1,0 +1,1 @@
+let xs = [ 1 ] ++ (throw "tail"); in builtins.length [ xs ]

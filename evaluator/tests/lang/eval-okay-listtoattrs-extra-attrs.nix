@@ -1,0 +1,1 @@
+builtins.listToAttrs [ { name = "x"; value = 1; extra = throw "ignored"; } ]

@@ -1,0 +1,1 @@
+map (s: builtins.match "(foo|bar)baz" s) [ "foobaz" "barbaz" "bazbaz" ]

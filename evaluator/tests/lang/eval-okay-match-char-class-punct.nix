@@ -1,0 +1,1 @@
+[ (builtins.match "[[:punct:]]+" "!?.,") (builtins.match "[[:xdigit:]]+" "deadBEEF") (builtins.match "[[:blank:]]" "\t") ]

@@ -1,0 +1,1 @@
+[ (builtins.match "[^a-c]+" "xyz") (builtins.match "[^a-c]+" "xaz") ]

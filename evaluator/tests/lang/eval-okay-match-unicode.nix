@@ -1,0 +1,1 @@
+[ (builtins.match "h(.*)o" "héllo") (builtins.match "(日)(.)" "日本") ]

@@ -1,0 +1,1 @@
+builtins.typeOf 2/3

@@ -1,0 +1,1 @@
+builtins.path { path = ./dir; name = "filtered"; filter = path: type: type != "symlink" && baseNameOf path != ".hidden"; }

@@ -1,0 +1,1 @@
+builtins.path { path = ./dir; name = "dir-copy"; }

@@ -1,0 +1,1 @@
+let base = ./lib; name = "simple.nix"; in import (base + "/${name}")

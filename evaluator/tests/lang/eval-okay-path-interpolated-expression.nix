@@ -1,0 +1,1 @@
+let n = 1; in ./file-${toString (n + 1)}.txt

@@ -1,0 +1,1 @@
+[ (/a + /b) (./lib + /simple.nix) ]

@@ -1,0 +1,1 @@
+[ ./foo ./foo/bar.nix ./. ./lib/../dir ]

@@ -1,0 +1,1 @@
+[ <extra> (builtins.readFile <extra/a.txt>) ]

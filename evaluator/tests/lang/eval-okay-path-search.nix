@@ -1,0 +1,1 @@
+[ <lang> <lang/simple.nix> (import <lang/simple.nix>).y ]

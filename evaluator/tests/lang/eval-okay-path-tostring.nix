@@ -1,0 +1,1 @@
+[ (toString ./lib) (toString /a/b) (toString ~/x) ]

@@ -1,0 +1,1 @@
+map builtins.typeOf [ ./a /b ~/c <lang> ]

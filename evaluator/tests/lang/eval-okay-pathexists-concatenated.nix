@@ -1,0 +1,1 @@
+[ (builtins.pathExists (./dir + "/sub/c.txt")) (builtins.pathExists (./dir + "/sub/nope")) (builtins.pathExists /.) ]

@@ -1,0 +1,1 @@
+[ 1 "two" 3.5 null true ./p [ ] { } (x: x) ]

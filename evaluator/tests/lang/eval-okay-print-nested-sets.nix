@@ -1,0 +1,1 @@
+{ a = { b = { c = [ 1 { d = null; } ]; }; }; e = true; f = false; }

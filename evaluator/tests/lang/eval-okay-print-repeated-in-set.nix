@@ -1,0 +1,1 @@
+let x = { v = "shared"; }; in { p = x; q = x; r = { s = x; }; }

@@ -1,0 +1,1 @@
+[ "with \"quotes\"" "dollar ${"$"}{brace}" "back\\slash" "tab\t" "$" "${"$"}" ]

@@ -1,0 +1,1 @@
+builtins.readFile (toString ./dir/a.txt)

@@ -1,0 +1,1 @@
+builtins.readFileType (toString ./dir/b.nix)

@@ -1,0 +1,1 @@
+map builtins.readFileType [ ./dir ./dir/a.txt ./dir/link ./dir/sub ]

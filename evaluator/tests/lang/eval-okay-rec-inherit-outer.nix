@@ -1,0 +1,1 @@
+let y = 2; in rec { inherit y; z = y + 1; }

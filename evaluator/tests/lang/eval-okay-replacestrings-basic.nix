@@ -1,0 +1,1 @@
+builtins.replaceStrings [ "o" ] [ "0" ] "foo boo"

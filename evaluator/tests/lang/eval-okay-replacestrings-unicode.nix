@@ -1,0 +1,1 @@
+builtins.replaceStrings [ "é" "日" ] [ "e" "sun" ] "café 日"

@@ -1,0 +1,1 @@
+scopedImport { scopedVar = "from scope"; } ./lib/uses-scoped-var.nix

@@ -1,0 +1,1 @@
+scopedImport { x = "a"; y = "b"; } ./lib/scoped.nix

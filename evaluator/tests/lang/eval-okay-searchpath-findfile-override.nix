@@ -1,0 +1,1 @@
+let __findFile = nixPath: name: "found ${name}"; in [ <anything> <x/y/z> ]

@@ -1,0 +1,1 @@
+builtins.nixPath == __nixPath

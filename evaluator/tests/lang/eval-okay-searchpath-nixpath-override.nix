@@ -1,0 +1,1 @@
+let __nixPath = [ { prefix = "p"; path = toString ./dir; } ]; in <p/a.txt>

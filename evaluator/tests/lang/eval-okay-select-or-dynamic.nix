@@ -1,0 +1,1 @@
+let k = "z"; in { a = 1; }.${k} or "nothing"

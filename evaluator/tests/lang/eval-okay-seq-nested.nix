@@ -1,0 +1,1 @@
+[ (builtins.seq (builtins.seq 1 2) 3) (builtins.seq null null) ]

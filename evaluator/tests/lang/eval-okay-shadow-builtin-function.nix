@@ -1,0 +1,1 @@
+let map = f: xs: "shadowed"; in map (x: x) [ 1 ]

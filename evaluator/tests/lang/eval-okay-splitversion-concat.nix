@@ -1,0 +1,1 @@
+builtins.concatStringsSep "." (builtins.splitVersion "1.2-3pre4")

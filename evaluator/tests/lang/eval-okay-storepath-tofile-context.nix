@@ -1,0 +1,1 @@
+builtins.getContext (builtins.storePath (builtins.toFile "ctx2" "z"))

@@ -1,0 +1,1 @@
+[ "tab\there" "nl\nx" "cr\r" "bs\\" "q\"" "d\$" "unknown\x\q" ]

@@ -1,0 +1,1 @@
+[ "${{ outPath = "/some/where"; }}" "${{ outPath = { outPath = "deep"; }; }}" ]

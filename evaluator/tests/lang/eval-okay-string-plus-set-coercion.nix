@@ -1,0 +1,1 @@
+[ ("a" + { outPath = "/x"; }) ("b" + { __toString = s: "y"; }) ]

@@ -1,0 +1,1 @@
+builtins.toFile "outer" "see ${builtins.toFile "inner" "i"}"

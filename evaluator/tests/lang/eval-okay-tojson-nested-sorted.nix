@@ -1,0 +1,1 @@
+builtins.toJSON { z = { y = [ { b = 1; a = 2; } ]; }; a = { }; m = [ ]; }

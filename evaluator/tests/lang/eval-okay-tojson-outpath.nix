@@ -1,0 +1,1 @@
+builtins.toJSON [ { outPath = "/x"; other = 1; } { __toString = s: "ts"; } ]

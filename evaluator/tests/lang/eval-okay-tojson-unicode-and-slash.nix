@@ -1,0 +1,1 @@
+builtins.toJSON { "ключ" = "значение"; path = "a/b"; }

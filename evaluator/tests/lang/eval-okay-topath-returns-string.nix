@@ -1,0 +1,1 @@
+[ (builtins.typeOf (builtins.toPath "/x")) (builtins.toPath "/x//y/") ]

@@ -1,0 +1,1 @@
+{ x, y ? "default" }: [ x y ]

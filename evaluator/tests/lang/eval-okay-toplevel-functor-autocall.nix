@@ -1,0 +1,1 @@
+{ __functor = self: { a ? 2 }: a * 10; }

@@ -1,0 +1,1 @@
+toString [ (derivation { name = "hello"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo hello > $out" ]; }) "x" ]

@@ -1,0 +1,1 @@
+"${toString [ 1 true false null 2.5 ]}"

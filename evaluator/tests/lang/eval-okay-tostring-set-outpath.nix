@@ -1,0 +1,1 @@
+[ (toString { outPath = "/out"; }) (toString { __toString = self: "str"; }) ]

@@ -1,0 +1,1 @@
+builtins.toXML [ "line\nbreak" "tab\there" "uni é" "'apos'" ]

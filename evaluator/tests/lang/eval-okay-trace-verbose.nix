@@ -1,0 +1,1 @@
+builtins.traceVerbose "only with trace-verbose" "v"

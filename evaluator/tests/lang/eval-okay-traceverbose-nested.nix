@@ -1,0 +1,1 @@
+builtins.traceVerbose "outer" (builtins.traceVerbose "inner" [ 1 ])

@@ -1,0 +1,1 @@
+builtins.unsafeGetAttrPos "inner" (import ./lib/pos.nix).second

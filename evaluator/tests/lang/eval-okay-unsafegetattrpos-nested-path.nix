@@ -1,0 +1,1 @@
+builtins.unsafeGetAttrPos "c" { a.b.c = 1; }.a.b

@@ -1,0 +1,1 @@
+builtins.warn "first" (builtins.warn "second" "value")

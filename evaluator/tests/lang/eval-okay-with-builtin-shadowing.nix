@@ -1,0 +1,1 @@
+with { toString = x: "mine"; }; toString 1

@@ -1,0 +1,1 @@
+with { a = throw "lazy"; b = 3; }; b

@@ -1,0 +1,1 @@
+with { x = 1; }; let x = 2; in x

@@ -1,0 +1,1 @@
+with (throw "never forced"); 1

@@ -1,0 +1,1 @@
+{ name = "pkg"; version = "1.0"; }

@@ -1,0 +1,6 @@
+{
+  first = 1;
+  second = {
+    inner = "x";
+  };
+}

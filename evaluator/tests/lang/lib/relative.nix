@@ -1,0 +1,1 @@
+(import ./simple.nix).x + (import ./nested/inner.nix)

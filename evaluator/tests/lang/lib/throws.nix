@@ -1,0 +1,1 @@
+throw "thrown from a helper file"

@@ -1,0 +1,1 @@
+undefinedInHelper + 1
