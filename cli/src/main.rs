@@ -5,6 +5,10 @@
 
 mod diagnostics;
 
+/// mimalloc: the evaluator allocates many small, short-lived objects.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 use nxe_evaluator::compile::LintLevel;
 use nxe_evaluator::{run_with_big_stack, AutoArg, EvalRequest, EvalSettings, Evaluation, OutputMode, Source};

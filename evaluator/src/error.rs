@@ -19,6 +19,9 @@ pub enum ErrorKind {
     /// `assert e; ...` with a false condition: catchable.
     #[error("assertion '{0}' failed")]
     AssertionFailed(String),
+    /// A failed `assert a == b`, with the reference's explanation: catchable.
+    #[error("{1}")]
+    AssertionExplained(String, String),
     /// `abort "msg"`.
     #[error("evaluation aborted with the following error message: '{0}'")]
     Abort(String),
@@ -56,7 +59,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// Whether `builtins.tryEval` catches this error.
     pub fn is_catchable(&self) -> bool {
-        matches!(self, ErrorKind::Throw(_) | ErrorKind::AssertionFailed(_))
+        matches!(self, ErrorKind::Throw(_) | ErrorKind::AssertionFailed(_) | ErrorKind::AssertionExplained(..))
     }
 }
 
@@ -99,6 +102,14 @@ impl EvalError {
     /// Trace notes, innermost first.
     pub fn trace(&self) -> &[(Option<Span>, String)] {
         &self.0.trace
+    }
+
+    /// Replaces the message of a failed assertion with an explanation.
+    pub fn with_message(mut self, reason: String) -> EvalError {
+        if let ErrorKind::AssertionFailed(text) = &self.0.kind {
+            self.0.kind = ErrorKind::AssertionExplained(text.clone(), reason);
+        }
+        self
     }
 
     /// Sets the position unless one is already known.

@@ -305,7 +305,7 @@ impl Evaluator {
             Expr::Lambda(def) => Ok(Value::Lambda(Rc::new(Closure { def, env: env.clone() }))),
             Expr::Apply(func, args, span) => {
                 let func = self.eval(func, env)?;
-                let args: Vec<Value> = args.iter().map(|arg| self.lazy(arg, env)).collect();
+                let args: smallvec::SmallVec<[Value; 4]> = args.iter().map(|arg| self.lazy(arg, env)).collect();
                 self.call(func, &args, Some(*span))
             }
             Expr::Select(target, path, default, span) => self.select(target, path, default.as_deref(), env, *span),
@@ -320,7 +320,7 @@ impl Evaluator {
             }
             Expr::Assert(cond, body, text, span) => match self.eval(cond, env)? {
                 Value::Bool(true) => self.eval(body, env),
-                Value::Bool(false) => Err(EvalError::new(ErrorKind::AssertionFailed(text.to_string())).at(*span)),
+                Value::Bool(false) => Err(self.assertion_failure(cond, text, env, *span)),
                 other => Err(type_error("a Boolean", &other).at(*span)),
             },
             Expr::With(namespace, body, _) => {
@@ -339,6 +339,25 @@ impl Evaluator {
             Expr::BinOp(op, lhs, rhs, span) => self.binop(*op, lhs, rhs, env, *span),
             Expr::CurPos(span) => Ok(self.position_attrs(*span)),
         }
+    }
+
+    /// The error of a failed `assert`; for `assert a == b` it explains the difference.
+    fn assertion_failure(&mut self, cond: &'static Expr, text: &str, env: &Rc<Env>, span: Span) -> EvalError {
+        if let Expr::BinOp(BinOp::Eq, lhs, rhs, eq_span) = cond {
+            let left = self.lazy(lhs, env);
+            let right = self.lazy(rhs, env);
+            match crate::ops::explain_inequality(self, &left, &right) {
+                Ok(Some(reason)) => {
+                    return EvalError::new(ErrorKind::AssertionFailed(text.to_string()))
+                        .with_message(reason)
+                        .at(*eq_span)
+                        .note(Some(span), format!("while evaluating the condition of the assertion '{text}'"));
+                }
+                Ok(None) => {}
+                Err(error) => return error,
+            }
+        }
+        EvalError::new(ErrorKind::AssertionFailed(text.to_string())).at(span)
     }
 
     fn binop(&mut self, op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
@@ -506,7 +525,7 @@ impl Evaluator {
                 AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
             })
             .collect();
-        *scope.slots.borrow_mut() = values;
+        *scope.slots.borrow_mut() = values.into();
         Ok(scope)
     }
 
@@ -673,7 +692,7 @@ impl Evaluator {
             return Err(ErrorKind::DepthLimit.into());
         }
         let scope = match &def.param {
-            Param::Ident(_) => Env::new(vec![arg], Some(closure.env.clone())),
+            Param::Ident(_) => Env::new(smallvec::smallvec![arg], Some(closure.env.clone())),
             Param::Pattern { formals, ellipsis, bind } => {
                 self.bind_formals(def, formals, *ellipsis, bind.is_some(), arg, &closure.env, span)?
             }
@@ -757,7 +776,7 @@ impl Evaluator {
         if has_bind {
             slots.push(forced.clone());
         }
-        *scope.slots.borrow_mut() = slots;
+        *scope.slots.borrow_mut() = slots.into();
         Ok(scope)
     }
 

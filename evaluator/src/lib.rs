@@ -26,13 +26,14 @@ pub mod ir;
 pub mod ops;
 pub mod paths;
 pub mod print;
+pub mod show;
 pub mod source;
 pub mod symbol;
 pub mod value;
 mod evaluation;
 
 pub use error::{ErrorKind, EvalError, EvalResult};
-pub use eval::{CodeCache, EvalSettings, Evaluator};
+pub use eval::{AddedPath, CodeCache, EvalSettings, Evaluator, StoreWrites};
 pub use evaluation::{run_with_big_stack, AutoArg, EvalRequest, Evaluation, OutputMode, Source};
 pub use io::{EvalIo, FileKind, RealIo};
 pub use value::Value;

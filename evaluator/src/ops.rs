@@ -8,7 +8,7 @@ use crate::error::{EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
 use crate::ir::BinOp;
 use crate::paths::canonicalize;
-use crate::value::{NixString, Value};
+use crate::value::{Attrs, NixString, Value};
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -42,7 +42,7 @@ pub fn binary(evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -
                 } else if a.is_empty() {
                     Ok(right.clone())
                 } else {
-                    Ok(Value::attrs(a.update(b)))
+                    Ok(Value::attrs(Attrs::update_shared(a, b)))
                 }
             }
             (Value::Attrs(_), other) | (other, _) => Err(type_error("a set", other)),
@@ -167,9 +167,16 @@ fn as_float(value: &Value) -> f64 {
 /// Nix's `==`: forces as deep as needed; numbers compare across int and float; derivations
 /// compare by `outPath`; functions are never equal.
 pub fn equal(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResult<bool> {
-    // Both sides are forced before the identity shortcut, as in the reference, so a shared
-    // throwing element still throws (see eval-fail-equal-no-identity-shortcut.nix).
-    let same_cell = same_thunk(left, right);
+    equal_inner(evaluator, left, right, false)
+}
+
+/// `nested` is true for elements of lists and sets: only those can be the very same value
+/// cell in the reference, whose top-level operands are always fresh copies (so `f == f` is
+/// false while `[ f ] == [ f ]` is true; see eval-okay-equal-functions.nix). Both sides are
+/// forced before the identity shortcut, so a shared throwing element still throws (see
+/// eval-fail-equal-no-identity-shortcut.nix).
+fn equal_inner(evaluator: &mut Evaluator, left: &Value, right: &Value, nested: bool) -> EvalResult<bool> {
+    let same_cell = nested && same_thunk(left, right);
     let left = evaluator.force(left)?;
     let right = evaluator.force(right)?;
     if same_cell {
@@ -187,7 +194,7 @@ pub fn equal(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResu
                 return Ok(false);
             }
             for (x, y) in a.iter().zip(b.iter()) {
-                if !equal(evaluator, x, y)? {
+                if !equal_inner(evaluator, x, y, true)? {
                     return Ok(false);
                 }
             }
@@ -197,7 +204,7 @@ pub fn equal(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResu
             if crate::builtins::is_derivation(evaluator, a)? && crate::builtins::is_derivation(evaluator, b)? {
                 let out = evaluator.sym.out_path;
                 if let (Some(x), Some(y)) = (a.get(out).cloned(), b.get(out).cloned()) {
-                    return equal(evaluator, &x, &y);
+                    return equal_inner(evaluator, &x, &y, true);
                 }
             }
             if a.len() != b.len() {
@@ -209,7 +216,7 @@ pub fn equal(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResu
                 }
             }
             for (x, y) in a.iter().zip(b.iter()) {
-                if !equal(evaluator, &x.value, &y.value)? {
+                if !equal_inner(evaluator, &x.value, &y.value, true)? {
                     return Ok(false);
                 }
             }
@@ -244,7 +251,7 @@ pub fn compare(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalRe
         (Value::Path(a), Value::Path(b)) => Ok(a.cmp(b)),
         (Value::List(a), Value::List(b)) => {
             for (x, y) in a.iter().zip(b.iter()) {
-                if !equal(evaluator, x, y)? {
+                if !equal_inner(evaluator, x, y, true)? {
                     return compare(evaluator, x, y);
                 }
             }
@@ -319,4 +326,92 @@ fn cannot_coerce(value: &Value) -> EvalError {
         value.type_with_article(),
         crate::print::short(value)
     ))
+}
+
+/// Why `left == right` is false, worded as the reference explains a failed `assert a == b`.
+/// `None` when the values are equal after all.
+pub fn explain_inequality(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResult<Option<String>> {
+    let same_cell = same_thunk(left, right);
+    let v1 = evaluator.force(left)?;
+    let v2 = evaluator.force(right)?;
+    if same_cell {
+        return Ok(None);
+    }
+    let show = crate::print::short;
+    let numeric = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_));
+    if numeric(&v1) && numeric(&v2) {
+        if equal(evaluator, &v1, &v2)? {
+            return Ok(None);
+        }
+        return Ok(Some(format!(
+            "{} with value '{}' is not equal to {} with value '{}'",
+            v1.type_with_article(),
+            show(&v1),
+            v2.type_with_article(),
+            show(&v2)
+        )));
+    }
+    if std::mem::discriminant(&v1) != std::mem::discriminant(&v2) && !(v1.is_function() && v2.is_function()) {
+        return Ok(Some(format!(
+            "{} of value '{}' is not equal to {} of value '{}'",
+            v1.type_with_article(),
+            show(&v1),
+            v2.type_with_article(),
+            show(&v2)
+        )));
+    }
+    Ok(match (&v1, &v2) {
+        (Value::Bool(a), Value::Bool(b)) if a != b => Some(format!("boolean '{a}' is not equal to boolean '{b}'")),
+        (Value::String(a), Value::String(b)) if a.as_str() != b.as_str() => {
+            Some(format!("string '{}' is not equal to string '{}'", show(&v1), show(&v2)))
+        }
+        (Value::Path(a), Value::Path(b)) if a != b => {
+            Some(format!("path '{}' is not equal to path '{}'", show(&v1), show(&v2)))
+        }
+        (Value::List(a), Value::List(b)) => {
+            if a.len() != b.len() {
+                return Ok(Some(format!(
+                    "list of size '{}' is not equal to list of size '{}', left hand side is '{}', right hand side is '{}'",
+                    a.len(),
+                    b.len(),
+                    show(&v1),
+                    show(&v2)
+                )));
+            }
+            for (x, y) in a.iter().zip(b.iter()) {
+                if let Some(reason) = explain_inequality(evaluator, x, y)? {
+                    return Ok(Some(reason));
+                }
+            }
+            None
+        }
+        (Value::Attrs(a), Value::Attrs(b)) => {
+            if a.len() != b.len() {
+                return Ok(Some(format!(
+                    "attribute names of attribute set '{}' differs from attribute set '{}'",
+                    show(&v1),
+                    show(&v2)
+                )));
+            }
+            for (x, y) in a.iter().zip(b.iter()) {
+                if x.name != y.name {
+                    let (missing, text) = if b.get(x.name).is_none() {
+                        (x.name, "is contained in '{1}', but not in '{2}'")
+                    } else {
+                        (y.name, "is missing in '{1}', but is contained in '{2}'")
+                    };
+                    let text = text.replace("{1}", &show(&v1)).replace("{2}", &show(&v2));
+                    return Ok(Some(format!("attribute name '{missing}' {text}")));
+                }
+                if let Some(reason) = explain_inequality(evaluator, &x.value, &y.value)? {
+                    return Ok(Some(reason));
+                }
+            }
+            None
+        }
+        _ if v1.is_function() => {
+            Some("distinct functions and immediate comparisons of identical functions compare as unequal".to_string())
+        }
+        _ => None,
+    })
 }

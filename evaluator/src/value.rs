@@ -153,59 +153,79 @@ pub struct Attr {
 
 /// An attribute set: attributes sorted by name, so that lookups are binary searches and
 /// iteration is already in the order Nix prints and lists names.
+///
+/// `a // b` with a small `b` does not copy `a`: the result keeps `a` as a shared `base` and
+/// only the (small) overriding entries in `top`. When `top` grows past about the square
+/// root of the base, the set is flattened again, so lookups stay at two binary searches and
+/// a chain of `//` costs O(n√n) instead of O(n²) copies.
 #[derive(Clone, Default)]
 pub struct Attrs {
-    entries: Vec<Attr>,
+    /// Own entries, sorted by name; they shadow entries of `base` with the same name.
+    top: Vec<Attr>,
+    /// The flat set this one extends; never itself layered.
+    base: Option<Rc<Attrs>>,
+    /// Number of distinct names.
+    len: usize,
 }
 
 /// Below this size a linear scan comparing symbol pointers beats a binary search comparing text.
 const LINEAR_SCAN_MAX: usize = 8;
 
+/// Searches a sorted run of entries.
+#[inline]
+fn find_in(entries: &[Attr], name: Symbol) -> Option<&Attr> {
+    if entries.len() <= LINEAR_SCAN_MAX {
+        return entries.iter().find(|attr| attr.name == name);
+    }
+    let text = name.as_str();
+    entries.binary_search_by(|attr| attr.name.as_str().cmp(text)).ok().map(|idx| &entries[idx])
+}
+
 impl Attrs {
     /// The empty set.
     pub fn new() -> Attrs {
-        Attrs { entries: Vec::new() }
+        Attrs { top: Vec::new(), base: None, len: 0 }
     }
 
     /// Builds a set from entries in any order; for duplicate names the first one wins.
     pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         entries.dedup_by(|later, earlier| later.name == earlier.name);
-        Attrs { entries }
+        Attrs::from_sorted(entries)
     }
 
     /// Builds a set from entries already sorted by name without duplicates.
     pub fn from_sorted(entries: Vec<Attr>) -> Attrs {
         debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
-        Attrs { entries }
+        let len = entries.len();
+        Attrs { top: entries, base: None, len }
     }
 
     /// Number of attributes.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// The attributes in name order.
-    pub fn iter(&self) -> std::slice::Iter<'_, Attr> {
-        self.entries.iter()
+    pub fn iter(&self) -> AttrsIter<'_> {
+        match &self.base {
+            None => AttrsIter::Flat(self.top.iter()),
+            Some(base) => AttrsIter::Layered { top: self.top.iter().peekable(), base: base.top.iter().peekable() },
+        }
     }
 
     /// The entry of a name.
     #[inline]
     pub fn get_entry(&self, name: Symbol) -> Option<&Attr> {
-        if self.entries.len() <= LINEAR_SCAN_MAX {
-            return self.entries.iter().find(|attr| attr.name == name);
+        match find_in(&self.top, name) {
+            Some(attr) => Some(attr),
+            None => self.base.as_ref().and_then(|base| find_in(&base.top, name)),
         }
-        let text = name.as_str();
-        self.entries
-            .binary_search_by(|attr| attr.name.as_str().cmp(text))
-            .ok()
-            .map(|idx| &self.entries[idx])
     }
 
     /// The value of a name.
@@ -219,40 +239,105 @@ impl Attrs {
         self.get_entry(name).is_some()
     }
 
-    /// `self // other`: one merge of two sorted runs.
+    /// `self // other`, copying all of `self` (see [`Attrs::update_shared`] for the cheap form).
     pub fn update(&self, other: &Attrs) -> Attrs {
-        let mut entries = Vec::with_capacity(self.entries.len() + other.entries.len());
-        let (mut left, mut right) = (self.entries.iter().peekable(), other.entries.iter().peekable());
-        loop {
-            match (left.peek(), right.peek()) {
-                (Some(l), Some(r)) => match l.name.cmp(&r.name) {
-                    std::cmp::Ordering::Less => entries.push((*l).clone()),
-                    std::cmp::Ordering::Greater => {
-                        entries.push((*r).clone());
-                        right.next();
-                        continue;
-                    }
-                    std::cmp::Ordering::Equal => {
-                        entries.push((*r).clone());
-                        right.next();
-                    }
-                },
-                (Some(l), None) => entries.push((*l).clone()),
-                (None, Some(r)) => {
-                    entries.push((*r).clone());
-                    right.next();
-                    continue;
-                }
-                (None, None) => break,
-            }
-            left.next();
-        }
-        Attrs { entries }
+        Attrs::from_sorted(merge_runs(self.iter(), other.iter()))
     }
 
-    /// The entries, consumed.
+    /// `left // right`, sharing `left` when `right` is small next to it.
+    pub fn update_shared(left: &Rc<Attrs>, right: &Attrs) -> Attrs {
+        let (base_len, new_top_len) = match &left.base {
+            Some(base) => (base.len, left.top.len() + right.len),
+            None => (left.len, right.len),
+        };
+        let limit = 16 + 2 * (base_len as f64).sqrt() as usize;
+        if base_len < 64 || new_top_len > limit {
+            return left.update(right);
+        }
+        let added = right.iter().filter(|attr| !left.contains(attr.name)).count();
+        let (base, top) = match &left.base {
+            Some(base) => (base.clone(), merge_runs(left.top.iter(), right.iter())),
+            None => (left.clone(), right.iter().cloned().collect()),
+        };
+        Attrs { top, base: Some(base), len: left.len + added }
+    }
+
+    /// The entries, consumed, in name order.
     pub fn into_entries(self) -> Vec<Attr> {
-        self.entries
+        match self.base {
+            None => self.top,
+            Some(_) => self.iter().cloned().collect(),
+        }
+    }
+}
+
+/// Merges two sorted runs; on equal names the entry of `right` wins.
+fn merge_runs<'a>(left: impl Iterator<Item = &'a Attr>, right: impl Iterator<Item = &'a Attr>) -> Vec<Attr> {
+    let (mut left, mut right) = (left.peekable(), right.peekable());
+    let mut out = Vec::with_capacity(left.size_hint().0 + right.size_hint().0);
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (Some(l), Some(r)) => match l.name.cmp(&r.name) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => {
+                    left.next();
+                    false
+                }
+            },
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_left { left.next() } else { right.next() };
+        out.extend(next.cloned());
+    }
+    out
+}
+
+/// Iterator over the attributes of a set in name order.
+pub enum AttrsIter<'a> {
+    /// A flat set.
+    Flat(std::slice::Iter<'a, Attr>),
+    /// A layered set: `top` shadows `base`.
+    Layered {
+        /// The overriding entries.
+        top: std::iter::Peekable<std::slice::Iter<'a, Attr>>,
+        /// The shared base.
+        base: std::iter::Peekable<std::slice::Iter<'a, Attr>>,
+    },
+}
+
+impl<'a> Iterator for AttrsIter<'a> {
+    type Item = &'a Attr;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a Attr> {
+        match self {
+            AttrsIter::Flat(iter) => iter.next(),
+            AttrsIter::Layered { top, base } => match (top.peek(), base.peek()) {
+                (Some(t), Some(b)) => match t.name.cmp(&b.name) {
+                    std::cmp::Ordering::Less => top.next(),
+                    std::cmp::Ordering::Greater => base.next(),
+                    std::cmp::Ordering::Equal => {
+                        base.next();
+                        top.next()
+                    }
+                },
+                (Some(_), None) => top.next(),
+                (None, _) => base.next(),
+            },
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            AttrsIter::Flat(iter) => iter.size_hint(),
+            AttrsIter::Layered { top, base } => {
+                let (t, b) = (top.size_hint().0, base.size_hint().0);
+                (t.max(b), Some(t + b))
+            }
+        }
     }
 }
 
@@ -264,19 +349,23 @@ pub struct Closure {
     pub env: Rc<Env>,
 }
 
+/// The slots of a scope: up to two live inside the scope's own allocation, which covers
+/// every single-parameter function call.
+pub type Slots = smallvec::SmallVec<[Value; 2]>;
+
 /// A runtime scope: the slots of one static scope (a `let`, a `rec` set, a function's
 /// parameters, a `with`), and the scope around it.
 pub struct Env {
     /// The slot values, filled when the scope is entered.
-    pub slots: RefCell<Vec<Value>>,
+    pub slots: RefCell<Slots>,
     /// The enclosing scope.
     pub parent: Option<Rc<Env>>,
 }
 
 impl Env {
     /// A new scope with the given slots.
-    pub fn new(slots: Vec<Value>, parent: Option<Rc<Env>>) -> Rc<Env> {
-        Rc::new(Env { slots: RefCell::new(slots), parent })
+    pub fn new(slots: impl Into<Slots>, parent: Option<Rc<Env>>) -> Rc<Env> {
+        Rc::new(Env { slots: RefCell::new(slots.into()), parent })
     }
 }
 

@@ -103,6 +103,7 @@ fn evaluate(dir: &Path, file: &str, words: &[String]) -> Outcome {
     let mut auto_args = Vec::new();
     let mut attr_paths = Vec::new();
     let mut mode = OutputMode::Strict;
+    let mut features = Vec::new();
     let mut idx = 0;
     while idx < words.len() {
         let word = words[idx].as_str();
@@ -130,7 +131,11 @@ fn evaluate(dir: &Path, file: &str, words: &[String]) -> Outcome {
                 mode = OutputMode::Json;
                 idx += 1;
             }
-            "--extra-experimental-features" | "--option" => idx += if word == "--option" { 3 } else { 2 },
+            "--extra-experimental-features" => {
+                features.extend(next(1).split_whitespace().map(str::to_string));
+                idx += 2;
+            }
+            "--option" => idx += 3,
             _ => idx += 1,
         }
     }
@@ -143,7 +148,8 @@ fn evaluate(dir: &Path, file: &str, words: &[String]) -> Outcome {
     .into_iter()
     .collect();
     let io = Rc::new(FixedEnvIo { real: RealIo, env });
-    let settings = EvalSettings { nix_path, cwd: dir_text.clone(), ..EvalSettings::default() };
+    let settings =
+        EvalSettings { nix_path, cwd: dir_text.clone(), experimental_features: features, ..EvalSettings::default() };
     let mut evaluation = Evaluation::with_io(settings, io, Arc::new(CodeCache::default()));
     let request = EvalRequest { source: Source::File(file.to_string()), attr_paths, auto_args, mode };
     evaluation.evaluate(&request).map_err(|e| e.to_string())

@@ -119,9 +119,8 @@ fn builtin_unsafe_discard_string_context(ev: &mut Evaluator, args: &[Value], _: 
 }
 
 fn builtin_unsafe_discard_output_dependency(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let s = super::coerce_string(ev, &args[0]).map_err(|e| {
-        e.note(None, "while evaluating the argument passed to builtins.unsafeDiscardOutputDependency")
-    })?;
+    let s = super::coerce_string(ev, &args[0])
+        .map_err(|e| e.note(None, "while evaluating the argument passed to builtins.unsafeDiscardOutputDependency"))?;
     let context: BTreeSet<ContextElem> = s
         .context()
         .iter()
@@ -134,9 +133,8 @@ fn builtin_unsafe_discard_output_dependency(ev: &mut Evaluator, args: &[Value], 
 }
 
 fn builtin_add_drv_output_dependencies(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let s = super::coerce_string(ev, &args[0]).map_err(|e| {
-        e.note(None, "while evaluating the argument passed to builtins.addDrvOutputDependencies")
-    })?;
+    let s = super::coerce_string(ev, &args[0])
+        .map_err(|e| e.note(None, "while evaluating the argument passed to builtins.addDrvOutputDependencies"))?;
     let count = s.context().len();
     let Some(elem) = s.context().iter().next().filter(|_| count == 1) else {
         return Err(EvalError::msg(format!(
@@ -202,11 +200,7 @@ fn builtin_get_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
             let list = info.outputs.into_iter().map(Value::string).collect();
             inner.push(Attr { name: sym_outputs, value: Value::list(list), pos: None });
         }
-        entries.push(Attr {
-            name: Symbol::intern(&path),
-            value: Value::attrs(Attrs::from_unsorted(inner)),
-            pos: None,
-        });
+        entries.push(Attr { name: Symbol::intern(&path), value: Value::attrs(Attrs::from_unsorted(inner)), pos: None });
     }
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
 }
@@ -224,7 +218,7 @@ fn builtin_append_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
     for attr in attrs.iter() {
         let name = attr.name.as_str();
         if store_dir.parse_path(name).is_err() {
-            let error = EvalError::msg(format!("context key '{name}' is not a store path"));
+            let error = EvalError::msg(format!("context key '\"{name}\"' is not a store path"));
             return Err(match attr.pos {
                 Some(pos) => error.at(pos),
                 None => error,
@@ -247,7 +241,7 @@ fn builtin_append_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
             {
                 if !name.ends_with(".drv") {
                     return Err(EvalError::msg(format!(
-                        "tried to add all-outputs context of {name}, which is not a derivation, to a string"
+                        "tried to add all-outputs context of \"{name}\", which is not a derivation, to a string"
                     )));
                 }
                 context.insert(deep_elem(name));
@@ -259,7 +253,7 @@ fn builtin_append_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
                 .map_err(|e| e.note(None, "while evaluating the `outputs` attribute of a string context"))?;
             if !outputs.is_empty() && !name.ends_with(".drv") {
                 return Err(EvalError::msg(format!(
-                    "tried to add derivation output context of {name}, which is not a derivation, to a string"
+                    "tried to add derivation output context of \"{name}\", which is not a derivation, to a string"
                 )));
             }
             for output in outputs.iter() {

@@ -62,7 +62,10 @@ let
 in (builtins.head perOutput).value
 "#;
 
-fn builtin_derivation(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
+/// The `derivation` function as a Nix lambda (compiled once per process). The base
+/// environment can bind `derivation` and `builtins.derivation` to this value directly so that
+/// they print and behave as a lambda, as in Nix; the `derivation` primop calls it.
+pub(crate) fn derivation_lambda(ev: &mut Evaluator) -> EvalResult<Value> {
     static WRAPPER: OnceLock<&'static Expr> = OnceLock::new();
     let expr = match WRAPPER.get() {
         Some(expr) => *expr,
@@ -73,7 +76,11 @@ fn builtin_derivation(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalRes
             *WRAPPER.get_or_init(|| expr)
         }
     };
-    let func = ev.eval_root(expr)?;
+    ev.eval_root(expr)
+}
+
+fn builtin_derivation(ev: &mut Evaluator, args: &[Value], span: Span) -> EvalResult<Value> {
+    let func = derivation_lambda(ev)?;
     ev.call(func, &args[..1], Some(span))
 }
 
@@ -243,10 +250,7 @@ fn derivation_strict(ev: &mut Evaluator, name: &str, attrs: &Attrs) -> EvalResul
     ev.store_writes.drv_hashes.insert(drv_path.clone(), hash);
     let mut entries = vec![Attr {
         name: ev.sym.drv_path,
-        value: Value::String(NixString::with_context(
-            drv_path.as_str().into(),
-            BTreeSet::from([deep_elem(&drv_path)]),
-        )),
+        value: Value::String(NixString::with_context(drv_path.as_str().into(), BTreeSet::from([deep_elem(&drv_path)]))),
         pos: None,
     }];
     for (output_name, output) in &drv.outputs {
@@ -529,10 +533,11 @@ pub(crate) fn copy_path_to_store(ev: &mut Evaluator, path: &str) -> EvalResult<N
     let store_dir = store::store_dir(ev)?;
     let store_path = store::fixed_path(ContentAddressMethod::Recursive, &hash, &name, &BTreeSet::new(), &store_dir)?;
     let store_path = store_dir.display_path(&store_path);
-    ev.store_writes
-        .paths
-        .entry(store_path.clone())
-        .or_insert(AddedPath::Source { source: resolved, recursive: true, excluded: BTreeSet::new() });
+    ev.store_writes.paths.entry(store_path.clone()).or_insert(AddedPath::Source {
+        source: resolved,
+        recursive: true,
+        excluded: BTreeSet::new(),
+    });
     ev.store_writes.copied.insert(path.to_string(), store_path.clone());
     Ok(store_string(store_path))
 }
@@ -587,10 +592,7 @@ fn coerce_to_path(ev: &mut Evaluator, value: &Value, context: &mut BTreeSet<Cont
             let text = crate::ops::coerce_to_string(ev, &value, crate::ops::Coerce::PathPart)?;
             context.extend(text.context().iter().cloned());
             if !text.as_str().starts_with('/') {
-                return Err(EvalError::msg(format!(
-                    "string '{}' doesn't represent an absolute path",
-                    text.as_str()
-                )));
+                return Err(EvalError::msg(format!("string '{}' doesn't represent an absolute path", text.as_str())));
             }
             Ok(crate::paths::canonicalize(text.as_str()))
         }
@@ -622,8 +624,8 @@ fn builtin_filter_source(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
 }
 
 fn builtin_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let attrs =
-        force_attrs(ev, &args[0]).map_err(|e| e.note(None, "while evaluating the argument passed to 'builtins.path'"))?;
+    let attrs = force_attrs(ev, &args[0])
+        .map_err(|e| e.note(None, "while evaluating the argument passed to 'builtins.path'"))?;
     let mut context = BTreeSet::new();
     let mut path = None;
     let mut name = String::new();
@@ -633,19 +635,20 @@ fn builtin_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
     for attr in attrs.iter() {
         match attr.name.as_str() {
             "path" => {
-                path = Some(coerce_to_path(ev, &attr.value, &mut context).map_err(|e| {
-                    e.note(attr.pos, "while evaluating the 'path' attribute passed to 'builtins.path'")
-                })?)
+                path =
+                    Some(coerce_to_path(ev, &attr.value, &mut context).map_err(|e| {
+                        e.note(attr.pos, "while evaluating the 'path' attribute passed to 'builtins.path'")
+                    })?)
             }
             "name" => {
-                name = force_string_no_ctx(ev, &attr.value).map_err(|e| {
-                    e.note(attr.pos, "while evaluating the `name` attribute passed to builtins.path")
-                })?
+                name = force_string_no_ctx(ev, &attr.value)
+                    .map_err(|e| e.note(attr.pos, "while evaluating the `name` attribute passed to builtins.path"))?
             }
             "filter" => {
-                filter = Some(force_function(ev, &attr.value).map_err(|e| {
-                    e.note(attr.pos, "while evaluating the `filter` parameter passed to builtins.path")
-                })?)
+                filter =
+                    Some(force_function(ev, &attr.value).map_err(|e| {
+                        e.note(attr.pos, "while evaluating the `filter` parameter passed to builtins.path")
+                    })?)
             }
             "recursive" => {
                 recursive = force_bool(ev, &attr.value).map_err(|e| {
@@ -653,9 +656,8 @@ fn builtin_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
                 })?
             }
             "sha256" => {
-                let text = force_string_no_ctx(ev, &attr.value).map_err(|e| {
-                    e.note(attr.pos, "while evaluating the `sha256` attribute passed to builtins.path")
-                })?;
+                let text = force_string_no_ctx(ev, &attr.value)
+                    .map_err(|e| e.note(attr.pos, "while evaluating the `sha256` attribute passed to builtins.path"))?;
                 expected = Some(new_hash_allow_empty(ev, &text, Some(HashAlgo::Sha256))?);
             }
             other => {
@@ -720,13 +722,15 @@ fn add_path_inner(
     if let Some(expected) = expected {
         let expected_path = store::fixed_path(method, &expected, name, &BTreeSet::new(), &store_dir)?;
         if expected_path != store_path {
-            return Err(EvalError::msg(format!(
-                "store path mismatch in (possibly filtered) path added from '{path}'"
-            )));
+            return Err(EvalError::msg(format!("store path mismatch in (possibly filtered) path added from '{path}'")));
         }
     }
     let store_path = store_dir.display_path(&store_path);
-    ev.store_writes.paths.entry(store_path.clone()).or_insert(AddedPath::Source { source: resolved, recursive, excluded });
+    ev.store_writes.paths.entry(store_path.clone()).or_insert(AddedPath::Source {
+        source: resolved,
+        recursive,
+        excluded,
+    });
     Ok(Value::String(store_string(store_path)))
 }
 
@@ -740,6 +744,11 @@ pub(super) fn fetched_path(ev: &mut Evaluator, store_path: String, url: &str) ->
 /// Records a local file added flat (a `file://` download) and returns it as a string with
 /// its context.
 pub(super) fn add_local_file(ev: &mut Evaluator, name: &str, file: &str, expected: Option<Hash>) -> EvalResult<Value> {
+    if !ev.io.path_exists(std::path::Path::new(file)) {
+        return Err(EvalError::msg(format!(
+            "unable to download 'file://{file}': Could not read a file:// file (37) Could not open file {file}"
+        )));
+    }
     let hash = nar::flat_hash(ev, file)?;
     if let Some(expected) = expected {
         if expected != hash {

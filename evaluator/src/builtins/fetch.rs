@@ -92,9 +92,8 @@ fn fetch(ev: &mut Evaluator, arg: &Value, who: &str, unpack: bool, default_name:
                     )
                 }
                 "sha256" => {
-                    let text = force_string_no_ctx(ev, &attr.value).map_err(|e| {
-                        e.note(attr.pos, "while evaluating the sha256 of the content we should fetch")
-                    })?;
+                    let text = force_string_no_ctx(ev, &attr.value)
+                        .map_err(|e| e.note(attr.pos, "while evaluating the sha256 of the content we should fetch"))?;
                     expected = Some(derivation::parse_hash_allow_empty(ev, &text, HashAlgo::Sha256)?);
                 }
                 "name" => {
@@ -106,9 +105,8 @@ fn fetch(ev: &mut Evaluator, arg: &Value, who: &str, unpack: bool, default_name:
             }
         }
     } else {
-        url = Some(
-            force_string_no_ctx(ev, &arg).map_err(|e| e.note(None, "while evaluating the url we should fetch"))?,
-        );
+        url =
+            Some(force_string_no_ctx(ev, &arg).map_err(|e| e.note(None, "while evaluating the url we should fetch"))?);
     }
     let Some(mut url) = url else {
         return Err(EvalError::msg("'url' argument required"));
@@ -137,7 +135,7 @@ fn fetch(ev: &mut Evaluator, arg: &Value, who: &str, unpack: bool, default_name:
     }
     if let Some(hash) = &expected {
         let path = derivation::expected_fixed_path(ev, &name, hash, unpack)?;
-        if !(url.starts_with("file://") && !unpack) {
+        if !url.starts_with("file://") || unpack {
             return Ok(derivation::fetched_path(ev, path, &url));
         }
     }
@@ -153,31 +151,127 @@ fn fetch(ev: &mut Evaluator, arg: &Value, who: &str, unpack: bool, default_name:
     Err(no_network(if unpack { "download and unpack" } else { "download" }, &url))
 }
 
+/// Attributes the Git input scheme accepts (besides `type`).
+const GIT_ATTRS: &[&str] = &[
+    "allRefs",
+    "dirtyRev",
+    "dirtyShortRev",
+    "exportIgnore",
+    "keytype",
+    "lastModified",
+    "lfs",
+    "name",
+    "narHash",
+    "publicKey",
+    "publicKeys",
+    "ref",
+    "rev",
+    "revCount",
+    "shallow",
+    "submodules",
+    "url",
+    "verifyCommit",
+];
+
 fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let url = fetch_url_of(ev, &args[0], "fetchGit")?;
+    let arg = ev.force(&args[0])?;
+    let url = match &arg {
+        Value::Attrs(attrs) => {
+            if attrs.contains(crate::symbol::Symbol::intern("type")) {
+                return Err(EvalError::msg("unexpected argument 'type'"));
+            }
+            let mut url = None;
+            for attr in attrs.iter() {
+                let name = attr.name.as_str();
+                let value = ev.force(&attr.value)?;
+                match &value {
+                    Value::String(_) | Value::Path(_) => {
+                        let text = crate::ops::coerce_to_string(ev, &value, crate::ops::Coerce::PathPart)?;
+                        if name == "url" {
+                            url = Some(text.as_str().to_string());
+                        }
+                    }
+                    Value::Bool(_) => {}
+                    Value::Int(n) if *n < 0 => {
+                        return Err(EvalError::msg(format!(
+                            "negative value given for 'fetchGit' argument '{name}': {n}"
+                        )))
+                    }
+                    Value::Int(_) => {}
+                    _ if name == "publicKeys" => {}
+                    other => {
+                        return Err(EvalError::msg(format!(
+                            "argument '{name}' to 'fetchGit' is {} while a string, Boolean or integer is expected",
+                            other.type_with_article()
+                        )))
+                    }
+                }
+            }
+            for attr in attrs.iter() {
+                if !GIT_ATTRS.contains(&attr.name.as_str()) {
+                    return Err(EvalError::msg(format!(
+                        "input attribute '{}' not supported by scheme 'git'",
+                        attr.name
+                    )));
+                }
+            }
+            match url {
+                Some(url) => url,
+                None => return Err(EvalError::msg("attribute 'url' is missing")),
+            }
+        }
+        other => crate::ops::coerce_to_string(ev, other, crate::ops::Coerce::PathPart)
+            .map_err(|e| e.note(None, "while evaluating the first argument passed to 'fetchGit'"))?
+            .as_str()
+            .to_string(),
+    };
     Err(EvalError::msg(format!(
         "cannot fetch Git repository '{url}': fetching Git repositories is not available in nxe (no network access, no Git support)"
     )))
 }
 
 fn builtin_fetch_mercurial(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let url = fetch_url_of(ev, &args[0], "fetchMercurial")?;
+    let arg = ev.force(&args[0])?;
+    let url = match &arg {
+        Value::Attrs(attrs) => {
+            let mut url = String::new();
+            for attr in attrs.iter() {
+                match attr.name.as_str() {
+                    "url" => {
+                        url = crate::ops::coerce_to_string(ev, &attr.value, crate::ops::Coerce::PathPart)
+                            .map_err(|e| {
+                                e.note(
+                                    attr.pos,
+                                    "while evaluating the `url` attribute passed to builtins.fetchMercurial",
+                                )
+                            })?
+                            .as_str()
+                            .to_string()
+                    }
+                    "rev" => {
+                        force_string_no_ctx(ev, &attr.value).map_err(|e| {
+                            e.note(attr.pos, "while evaluating the `rev` attribute passed to builtins.fetchMercurial")
+                        })?;
+                    }
+                    "name" => {
+                        force_string_no_ctx(ev, &attr.value).map_err(|e| {
+                            e.note(attr.pos, "while evaluating the `name` attribute passed to builtins.fetchMercurial")
+                        })?;
+                    }
+                    other => return Err(EvalError::msg(format!("unsupported argument '{other}' to 'fetchMercurial'"))),
+                }
+            }
+            if url.is_empty() {
+                return Err(EvalError::msg("'url' argument required"));
+            }
+            url
+        }
+        other => crate::ops::coerce_to_string(ev, other, crate::ops::Coerce::PathPart)
+            .map_err(|e| e.note(None, "while evaluating the first argument passed to builtins.fetchMercurial"))?
+            .as_str()
+            .to_string(),
+    };
     Err(EvalError::msg(format!(
         "cannot fetch Mercurial repository '{url}': fetching Mercurial repositories is not available in nxe (no network access, no Mercurial support)"
     )))
-}
-
-/// The URL a Git or Mercurial fetch is about, for the error message.
-fn fetch_url_of(ev: &mut Evaluator, arg: &Value, who: &str) -> EvalResult<String> {
-    let arg = ev.force(arg)?;
-    let url_value = match &arg {
-        Value::Attrs(attrs) => match attrs.get(crate::symbol::Symbol::intern("url")).cloned() {
-            Some(url) => url,
-            None => return Err(EvalError::msg(format!("attribute 'url' is missing in call to '{who}'"))),
-        },
-        other => other.clone(),
-    };
-    let text = crate::ops::coerce_to_string(ev, &url_value, crate::ops::Coerce::PathPart)
-        .map_err(|e| e.note(None, format!("while evaluating the first argument passed to '{who}'")))?;
-    Ok(text.as_str().to_string())
 }

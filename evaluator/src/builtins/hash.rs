@@ -79,7 +79,12 @@ fn builtin_hash_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 }
 
 /// A string attribute of `convertHash`'s argument, `None` when absent and optional.
-fn string_attr(ev: &mut Evaluator, attrs: &crate::value::Attrs, name: &str, required: bool) -> EvalResult<Option<String>> {
+fn string_attr(
+    ev: &mut Evaluator,
+    attrs: &crate::value::Attrs,
+    name: &str,
+    required: bool,
+) -> EvalResult<Option<String>> {
     let Some(value) = attrs.get(Symbol::intern(name)).cloned() else {
         if !required {
             return Ok(None);

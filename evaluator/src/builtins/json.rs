@@ -85,9 +85,16 @@ impl JsonWriter {
                 let error = EvalError::msg("cannot convert a function to JSON");
                 return Err(error.at(closure.def.span));
             }
-            other => {
-                return Err(EvalError::msg(format!("cannot convert {} to JSON", other.type_with_article())));
+            Value::PrimOp(op) => {
+                return Err(EvalError::msg(format!("cannot convert the built-in function '{}' to JSON", op.name)));
             }
+            Value::PrimOpApp(app) => {
+                let name = app.op.name;
+                return Err(EvalError::msg(format!(
+                    "cannot convert the partially applied built-in function '{name}' to JSON"
+                )));
+            }
+            Value::Thunk(_) => return Err(EvalError::msg("cannot convert a thunk to JSON")),
         }
         Ok(())
     }
@@ -195,7 +202,7 @@ fn layout_float(out: &mut String, digits: &str, exponent: i32) {
         out.extend(std::iter::repeat_n('0', (-n) as usize));
         out.push_str(digits);
     } else {
-        let (first, rest) = digits.split_at(1);
+        let (first, rest) = digits.split_at(digits.len().min(1));
         out.push_str(first);
         if !rest.is_empty() {
             out.push('.');
@@ -336,7 +343,8 @@ mod grisu {
         };
         let lower_closer = fraction == 0 && biased > 1;
         let plus = DiyFp { f: 2 * v.f + 1, e: v.e - 1 };
-        let minus = if lower_closer { DiyFp { f: 4 * v.f - 1, e: v.e - 2 } } else { DiyFp { f: 2 * v.f - 1, e: v.e - 1 } };
+        let minus =
+            if lower_closer { DiyFp { f: 4 * v.f - 1, e: v.e - 2 } } else { DiyFp { f: 2 * v.f - 1, e: v.e - 1 } };
         let plus = plus.normalize();
         (v.normalize(), minus.normalize_to(plus.e), plus)
     }
@@ -418,8 +426,8 @@ mod grisu {
         let w = v.mul(cached);
         let w_minus = minus.mul(cached);
         let w_plus = plus.mul(cached);
-        let lower = DiyFp { f: w_minus.f + 1, e: w_minus.e };
-        let upper = DiyFp { f: w_plus.f - 1, e: w_plus.e };
+        let lower = DiyFp { f: w_minus.f.wrapping_add(1), e: w_minus.e };
+        let upper = DiyFp { f: w_plus.f.wrapping_sub(1), e: w_plus.e };
         let (digits, adjust) = digit_gen(lower, w, upper);
         (String::from_utf8_lossy(&digits).into_owned(), -k + adjust)
     }
@@ -835,6 +843,12 @@ enum Frame {
     Object(Vec<Attr>, Symbol),
 }
 
+/// What follows a member of a container: another member, or the container's end.
+enum Member {
+    More(Frame),
+    Done(Value),
+}
+
 /// The parser: the reference's state machine over the lexer's tokens.
 struct JsonParser<'a> {
     lexer: Lexer<'a>,
@@ -858,7 +872,10 @@ impl JsonParser<'_> {
         if expected != Token::Uninitialized {
             let _ = write!(message, "; expected {}", expected.name());
         }
-        JsonError::Syntax(format!("[json.exception.parse_error.101] parse error at {}: {message}", self.lexer.position()))
+        JsonError::Syntax(format!(
+            "[json.exception.parse_error.101] parse error at {}: {message}",
+            self.lexer.position()
+        ))
     }
 
     fn parse(&mut self) -> Result<Value, JsonError> {
@@ -894,37 +911,43 @@ impl JsonParser<'_> {
                 _ => self.scalar()?,
             };
             loop {
-                match stack.last_mut() {
-                    None => return Ok(value),
-                    Some(Frame::List(items)) => {
-                        items.push(value);
-                        match self.next_token() {
-                            Token::ValueSeparator => {
-                                self.next_token();
-                                break;
-                            }
-                            Token::EndArray => {}
-                            _ => return Err(self.syntax_error(Token::EndArray, "array")),
-                        }
+                let Some(frame) = stack.pop() else { return Ok(value) };
+                match self.add_to_frame(frame, value)? {
+                    Member::More(frame) => {
+                        stack.push(frame);
+                        break;
                     }
-                    Some(Frame::Object(attrs, key)) => {
-                        attrs.push(Attr { name: *key, value, pos: None });
-                        match self.next_token() {
-                            Token::ValueSeparator => {
-                                *key = self.object_key(true)?;
-                                self.next_token();
-                                break;
-                            }
-                            Token::EndObject => {}
-                            _ => return Err(self.syntax_error(Token::EndObject, "object")),
-                        }
-                    }
+                    Member::Done(done) => value = done,
                 }
-                value = match stack.pop() {
-                    Some(Frame::List(items)) => Value::list(items),
-                    Some(Frame::Object(attrs, _)) => object_value(attrs),
-                    None => return Ok(value),
-                };
+            }
+        }
+    }
+
+    /// Adds a finished value to its container and reads what follows it.
+    fn add_to_frame(&mut self, frame: Frame, value: Value) -> Result<Member, JsonError> {
+        match frame {
+            Frame::List(mut items) => {
+                items.push(value);
+                match self.next_token() {
+                    Token::ValueSeparator => {
+                        self.next_token();
+                        Ok(Member::More(Frame::List(items)))
+                    }
+                    Token::EndArray => Ok(Member::Done(Value::list(items))),
+                    _ => Err(self.syntax_error(Token::EndArray, "array")),
+                }
+            }
+            Frame::Object(mut attrs, key) => {
+                attrs.push(Attr { name: key, value, pos: None });
+                match self.next_token() {
+                    Token::ValueSeparator => {
+                        let key = self.object_key(true)?;
+                        self.next_token();
+                        Ok(Member::More(Frame::Object(attrs, key)))
+                    }
+                    Token::EndObject => Ok(Member::Done(object_value(attrs))),
+                    _ => Err(self.syntax_error(Token::EndObject, "object")),
+                }
             }
         }
     }
@@ -957,7 +980,8 @@ impl JsonParser<'_> {
         let text = String::from_utf8_lossy(&self.lexer.buffer).into_owned();
         if text.contains('\0') {
             let shown = text.replace('\0', "\u{2400}");
-            let message = format!("input string '{shown}' cannot be represented as Nix string because it contains null bytes");
+            let message =
+                format!("input string '{shown}' cannot be represented as Nix string because it contains null bytes");
             return Err(JsonError::Eval(EvalError::msg(message)));
         }
         Ok(text)
@@ -971,7 +995,8 @@ impl JsonParser<'_> {
             Token::Str => Value::string(self.string_buffer()?),
             Token::Integer => Value::Int(self.lexer.int_value),
             Token::Unsigned => {
-                let message = format!("unsigned json number {} outside of Nix integer range", self.lexer.int_value as u64);
+                let message =
+                    format!("unsigned json number {} outside of Nix integer range", self.lexer.int_value as u64);
                 return Err(JsonError::Eval(EvalError::msg(message)));
             }
             Token::Float => {
@@ -1006,69 +1031,180 @@ fn builtin_from_toml(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
     let text = force_string_no_ctx(ev, &args[0], what)?;
     let table: toml::Table =
         text.as_str().parse().map_err(|e: toml::de::Error| toml_error(&toml_message(&e, text.as_str())))?;
-    toml_table(&table)
+    let timestamps = ev.settings.experimental_features.iter().any(|f| f == "parse-toml-timestamps");
+    toml_table(&table, timestamps)
 }
 
 fn toml_error(message: &str) -> EvalError {
     EvalError::msg(format!("while parsing TOML: {message}"))
 }
 
-fn toml_table(table: &toml::Table) -> EvalResult<Value> {
+/// Refuses text with NUL bytes, which Nix strings cannot hold.
+fn toml_no_null(text: &str) -> EvalResult<()> {
+    if !text.contains('\0') {
+        return Ok(());
+    }
+    let shown = text.replace('\0', "\u{2400}");
+    Err(toml_error(&format!(
+        "error: input string '{shown}' cannot be represented as Nix string because it contains null bytes"
+    )))
+}
+
+fn toml_table(table: &toml::Table, timestamps: bool) -> EvalResult<Value> {
     let mut entries = Vec::with_capacity(table.len());
     for (key, value) in table {
-        if key.contains('\0') {
-            return Err(EvalError::msg(format!(
-                "input string '{}' cannot be represented as Nix string because it contains null bytes",
-                key.replace('\0', "\u{2400}")
-            )));
-        }
-        entries.push(Attr { name: Symbol::intern(key), value: toml_value(value)?, pos: None });
+        toml_no_null(key)?;
+        entries.push(Attr { name: Symbol::intern(key), value: toml_value(value, timestamps)?, pos: None });
     }
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
 }
 
-fn toml_value(value: &toml::Value) -> EvalResult<Value> {
+fn toml_value(value: &toml::Value, timestamps: bool) -> EvalResult<Value> {
     Ok(match value {
         toml::Value::String(s) => {
-            if s.contains('\0') {
-                return Err(EvalError::msg(format!(
-                    "input string '{}' cannot be represented as Nix string because it contains null bytes",
-                    s.replace('\0', "\u{2400}")
-                )));
-            }
+            toml_no_null(s)?;
             Value::string(s.as_str())
         }
         toml::Value::Integer(n) => Value::Int(*n),
         toml::Value::Float(f) => Value::Float(*f),
         toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(datetime) if timestamps => super::make_attrs(vec![
+            ("_type", Value::string("timestamp")),
+            ("value", Value::string(toml_datetime_text(datetime))),
+        ]),
         toml::Value::Datetime(_) => return Err(toml_error("Dates and times are not supported")),
-        toml::Value::Array(items) => Value::list(items.iter().map(toml_value).collect::<EvalResult<Vec<_>>>()?),
-        toml::Value::Table(table) => toml_table(table)?,
+        toml::Value::Array(items) => {
+            Value::list(items.iter().map(|item| toml_value(item, timestamps)).collect::<EvalResult<Vec<_>>>()?)
+        }
+        toml::Value::Table(table) => toml_table(table, timestamps)?,
     })
 }
 
-/// A TOML syntax error in the reference's words where the kind of error is recognised,
-/// followed by a pointer at the offending line.
-fn toml_message(error: &toml::de::Error, text: &str) -> String {
-    let detail = error.message();
-    let headline = if detail.starts_with("duplicate key") || detail.contains("already defined") {
-        "[error] toml::insert_value: failed to insert a value, value already exists"
-    } else if detail.contains("string") && detail.contains("expected `\"`") {
-        "[error] toml::parse_basic_string: missing closing quote"
-    } else {
-        "[error] bad format: unknown value appeared"
-    };
-    let mut message = headline.to_string();
-    if let Some(span) = error.span() {
-        let line_start = text.get(..span.start).map_or(0, |before| before.rfind('\n').map_or(0, |i| i + 1));
-        let line_no = text.get(..line_start).map_or(0, |before| before.matches('\n').count()) + 1;
-        let line = text.get(line_start..).and_then(|rest| rest.lines().next()).unwrap_or("");
-        let column = span.start.saturating_sub(line_start);
-        let width = line_no.to_string().len();
-        let pad = " ".repeat(width);
-        let _ = write!(message, "\n {pad}--> fromTOML\n {pad} |\n {line_no} | {line}\n {pad} | {}^-- here", " ".repeat(column));
+/// A date/time as the reference prints it: `T` between date and time, seconds always,
+/// fractions with 3, 6 or 9 digits as needed, and `Z` for a zero offset.
+fn toml_datetime_text(datetime: &toml::value::Datetime) -> String {
+    let mut out = String::new();
+    if let Some(date) = &datetime.date {
+        let _ = write!(out, "{:04}-{:02}-{:02}", date.year, date.month, date.day);
     }
+    if let Some(time) = &datetime.time {
+        if datetime.date.is_some() {
+            out.push('T');
+        }
+        let _ = write!(out, "{:02}:{:02}:{:02}", time.hour, time.minute, time.second);
+        let nanos = time.nanosecond;
+        if nanos % 1000 != 0 {
+            let _ = write!(out, ".{nanos:09}");
+        } else if nanos % 1_000_000 != 0 {
+            let _ = write!(out, ".{:06}", nanos / 1000);
+        } else if nanos != 0 {
+            let _ = write!(out, ".{:03}", nanos / 1_000_000);
+        }
+    }
+    match datetime.offset {
+        Some(toml::value::Offset::Z) | Some(toml::value::Offset::Custom { minutes: 0 }) => out.push('Z'),
+        Some(toml::value::Offset::Custom { minutes }) => {
+            let sign = if minutes < 0 { '-' } else { '+' };
+            let minutes = minutes.unsigned_abs();
+            let _ = write!(out, "{sign}{:02}:{:02}", minutes / 60, minutes % 60);
+        }
+        None => {}
+    }
+    out
+}
+
+/// A TOML syntax error in the reference's words (its TOML library's headline for the
+/// kind of error, as far as it can be told from the `toml` crate's), followed by a
+/// pointer at the offending line.
+fn toml_message(error: &toml::de::Error, text: &str) -> String {
+    let span = error.span().unwrap_or(text.len()..text.len());
+    let at = text.get(span.start..).unwrap_or("");
+    let mut message = format!("[error] {}", toml_headline(error.message(), text, span.start, at));
+    let line_start = text.get(..span.start).map_or(0, |before| before.rfind('\n').map_or(0, |i| i + 1));
+    let line_no = text.get(..line_start).map_or(0, |before| before.matches('\n').count()) + 1;
+    let line = text.get(line_start..).and_then(|rest| rest.lines().next()).unwrap_or("");
+    let pad = " ".repeat(line_no.to_string().len());
+    let column = " ".repeat(span.start.saturating_sub(line_start));
+    let _ = write!(message, "\n --> fromTOML\n {pad} |\n {line_no} | {line}\n {pad} | {column}^-- here\n");
     message
+}
+
+/// The reference's headline for a `toml` crate error `detail` found at byte `offset`,
+/// where the remaining text is `at`.
+fn toml_headline(detail: &str, text: &str, offset: usize, at: &str) -> &'static str {
+    const TABLE: &[(&str, &str)] = &[
+        ("invalid table header\nduplicate key", "toml::insert_value: failed to insert a table, table already defined"),
+        ("duplicate key", "toml::insert_value: failed to insert a value, value already exists"),
+        ("(inline table)", "toml::insert_value: failed to insert a value: inline table is immutable"),
+        ("attempted to extend", "toml::insert_value: failed to insert a value, value already exists"),
+        ("invalid multiline basic string", "toml::parse_ml_basic_string: invalid string format"),
+        ("invalid multiline literal string", "toml::parse_ml_literal_string: invalid string format"),
+        ("invalid basic string", "toml::parse_basic_string: invalid string format"),
+        ("invalid escape sequence", "toml::parse_basic_string: invalid string format"),
+        ("invalid unicode", "toml::parse_basic_string: invalid string format"),
+        ("invalid literal string", "toml::parse_literal_string: invalid string format"),
+        ("expected `.`, `=`", "toml::parse_key_value_pair: invalid key value separator `=`"),
+        ("invalid key", "toml::parse_simple_key: invalid key: key must be \"quoted\", 'quoted-literal', or bare key."),
+        ("expected `.`, `]]`", "toml::parse_file: invalid array-table key"),
+        ("invalid table header", "toml::parse_file: invalid table key"),
+        ("number too large", "toml::parse_dec_integer: too large integer: current max digits = 2^63"),
+        (
+            "invalid hexadecimal",
+            "toml::parse_hex_integer: invalid integer: hex_int must be like: 0xC0FFEE, 0xdead_beef",
+        ),
+        ("invalid octal", "toml::parse_oct_integer: invalid integer: oct_int must be like: 0o775, 0o04_44"),
+        ("invalid binary", "toml::parse_bin_integer: invalid integer: bin_int must be like: 0b0101, 0b1111_0000"),
+        ("invalid integer\nexpected digit", "bad integer: `_` must be surrounded by digits"),
+        ("expected leading digit", "bad float: integer part is required before decimal point"),
+        ("invalid date-time", "toml::parse_local_date: invalid date."),
+    ];
+    let previous = text.get(..offset).and_then(|before| before.bytes().last());
+    if detail.starts_with("expected newline") {
+        return match (previous, at.bytes().next()) {
+            (Some(b'0'), Some(b'0'..=b'9')) => "bad integer: invalid digit after an integer",
+            _ if text.get(..offset).and_then(|b| b.rsplit('\n').next()).is_some_and(|l| l.starts_with('[')) => {
+                "toml::parse_file: newline (or EOF) expected"
+            }
+            _ => "toml::parse_table: newline (LF / CRLF) or EOF is expected",
+        };
+    }
+    if detail.starts_with("invalid array") {
+        return if at.is_empty() {
+            "toml::parse_array: missing closing bracket `]`"
+        } else {
+            "toml::parse_array: expected value-separator `,` or closing `]`"
+        };
+    }
+    if detail.starts_with("invalid inline table") {
+        return if at.starts_with(',') {
+            "toml::parse_inline_table: trailing comma is not allowed in TOML-v1.0.0)"
+        } else {
+            "toml::parse_inline_table: expected value-separator `,` or closing `}`"
+        };
+    }
+    if detail.starts_with("invalid floating-point number") && !detail.contains("leading digit") {
+        return if detail.contains('\n') || at.is_empty() {
+            "bad float: invalid format"
+        } else {
+            "toml::parse_floating: failed to read floating point value from stream"
+        };
+    }
+    if detail.starts_with("invalid string\nexpected") {
+        return unknown_value_headline(at);
+    }
+    TABLE.iter().find(|(needle, _)| detail.contains(needle)).map_or("bad format: unknown value appeared", |(_, h)| h)
+}
+
+/// The headline for a value that is no value: the reference guesses from its first letter.
+fn unknown_value_headline(at: &str) -> &'static str {
+    match at.bytes().next() {
+        Some(b't' | b'f') => "toml::parse_boolean: invalid boolean: boolean must be `true` or `false`, in lowercase. string must be surrounded by `\"`",
+        Some(b'T') => "toml::parse_value: `true` must be in lowercase. A string must be surrounded by quotes.",
+        Some(b'F') => "toml::parse_value: `false` must be in lowercase. A string must be surrounded by quotes.",
+        Some(b'n' | b'N') => "toml::parse_value: `nan` must be in lowercase. A string must be surrounded by quotes.",
+        Some(b'i' | b'I') => "toml::parse_value: `inf` must be in lowercase. A string must be surrounded by quotes.",
+        _ => "bad format: unknown value appeared",
+    }
 }
 
 #[cfg(test)]

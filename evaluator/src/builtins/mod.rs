@@ -85,6 +85,7 @@ const UNPREFIXED: &[&str] = &[
     "baseNameOf",
     "break",
     "derivation",
+    "derivationStrict",
     "dirOf",
     "fetchGit",
     "fetchMercurial",
@@ -207,6 +208,19 @@ pub(crate) fn make_globals(evaluator: &mut Evaluator) -> Vec<Value> {
     }
     for op in all_primops() {
         entries.push(Attr { name: Symbol::intern(op.name), value: Value::PrimOp(op), pos: None });
+    }
+    // `derivation` is a Nix function in the reference (it prints as `<LAMBDA>`), so both the
+    // global and `builtins.derivation` are the compiled wrapper, not the primop.
+    let wrapper = Thunk::native(derivation::derivation_lambda);
+    for (idx, (name, _)) in table.names.iter().enumerate() {
+        if *name == "derivation" || *name == "__derivation" {
+            values[idx] = wrapper.clone();
+        }
+    }
+    for entry in &mut entries {
+        if entry.name.as_str() == "derivation" {
+            entry.value = wrapper.clone();
+        }
     }
     values[builtins_index as usize] = Value::attrs(Attrs::from_unsorted(entries));
     values

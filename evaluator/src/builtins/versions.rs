@@ -34,10 +34,8 @@ pub(super) fn force_string_no_ctx(ev: &mut Evaluator, value: &Value, what: &str)
             Some((output, drv)) => format!("{drv}^{output}"),
             None => elem.trim_start_matches('=').to_string(),
         };
-        let message = format!(
-            "the string '{}' is not allowed to refer to a store path (such as '{shown}')",
-            text.as_str()
-        );
+        let message =
+            format!("the string '{}' is not allowed to refer to a store path (such as '{shown}')", text.as_str());
         return Err(EvalError::msg(message).note(None, what));
     }
     Ok(text)

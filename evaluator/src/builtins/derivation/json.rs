@@ -155,8 +155,8 @@ pub(super) fn format_float(value: f64) -> String {
 
 /// Re-renders JSON text (a `__json` attribute) the way Nix does after parsing it.
 pub(super) fn normalize(text: &str) -> EvalResult<String> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| EvalError::msg(format!("cannot process __json attribute: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| EvalError::msg(format!("cannot process __json attribute: {e}")))?;
     let mut out = String::new();
     write_json(&mut out, &value);
     Ok(out)

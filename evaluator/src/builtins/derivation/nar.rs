@@ -29,7 +29,10 @@ fn io_error(action: &str, path: &str, error: &std::io::Error) -> EvalError {
 
 /// The kind of `path`, not following a final symlink.
 pub(super) fn kind_of(io: &dyn EvalIo, path: &str) -> EvalResult<FileKind> {
-    io.file_kind(Path::new(path)).map_err(|e| io_error("getting status of", path, &e))
+    io.file_kind(Path::new(path)).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => EvalError::msg(format!("path '{path}' does not exist")),
+        _ => io_error("getting status of", path, &e),
+    })
 }
 
 /// Resolves symlinks in `path`: in every component but the last one, and in the last one too
@@ -48,13 +51,15 @@ pub(super) fn resolve_symlinks(io: &dyn EvalIo, path: &str, final_component: boo
             _ => {}
         }
         let is_last = todo.is_empty();
-        let candidate = format!("/{}", done.iter().chain(std::iter::once(&component)).cloned().collect::<Vec<_>>().join("/"));
+        let candidate =
+            format!("/{}", done.iter().chain(std::iter::once(&component)).cloned().collect::<Vec<_>>().join("/"));
         if (final_component || !is_last) && matches!(io.file_kind(Path::new(&candidate)), Ok(FileKind::Symlink)) {
             links += 1;
             if links > MAX_SYMLINKS {
                 return Err(EvalError::msg(format!("infinite symlink recursion in path '{path}'")));
             }
-            let target = io.read_link(Path::new(&candidate)).map_err(|e| io_error("reading symbolic link", &candidate, &e))?;
+            let target =
+                io.read_link(Path::new(&candidate)).map_err(|e| io_error("reading symbolic link", &candidate, &e))?;
             if target.starts_with('/') {
                 done.clear();
             }
@@ -121,8 +126,7 @@ fn dump(
             write_all(sink, &[b"(", b"type", b"symlink", b"target", target.as_bytes(), b")"])
         }
         FileKind::Directory => {
-            let mut entries =
-                io.read_dir(Path::new(path)).map_err(|e| io_error("opening directory", path, &e))?;
+            let mut entries = io.read_dir(Path::new(path)).map_err(|e| io_error("opening directory", path, &e))?;
             entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
             write_all(sink, &[b"(", b"type", b"directory"])?;
             for (name, child_kind) in entries {

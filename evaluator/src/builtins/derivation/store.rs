@@ -33,8 +33,7 @@ pub(crate) fn store_dir(ev: &Evaluator) -> EvalResult<StoreDir> {
 
 /// `make_store_path`, but with Nix's message for a bad name: the would-be path is shown.
 pub(super) fn make_path(kind: &str, inner: &Hash, name: &str, store_dir: &StoreDir) -> EvalResult<StorePath> {
-    let fingerprint =
-        format!("{kind}:{}:{}:{name}", inner.to_string_as(HashFormat::Base16, true), store_dir.as_str());
+    let fingerprint = format!("{kind}:{}:{}:{name}", inner.to_string_as(HashFormat::Base16, true), store_dir.as_str());
     let digest: [u8; 20] = compress_hash(&sha256(fingerprint.as_bytes()));
     StorePath::new(digest, name).map_err(|error| match error {
         StoreError::InvalidName { message, .. } => EvalError::msg(format!(
@@ -96,10 +95,8 @@ pub(super) fn read_derivation(ev: &mut Evaluator, drv_path: &str) -> EvalResult<
     if let Some(drv) = ev.store_writes.derivations.get(drv_path) {
         return Ok(drv.clone());
     }
-    let bytes = ev
-        .io
-        .read_file(Path::new(drv_path))
-        .map_err(|_| EvalError::msg(format!("path '{drv_path}' is not valid")))?;
+    let bytes =
+        ev.io.read_file(Path::new(drv_path)).map_err(|_| EvalError::msg(format!("path '{drv_path}' is not valid")))?;
     let text = String::from_utf8_lossy(&bytes);
     Derivation::parse(&text).map_err(|e| EvalError::msg(format!("while reading derivation '{drv_path}': {e}")))
 }

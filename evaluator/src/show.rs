@@ -1,0 +1,351 @@
+//! Rendering of expressions as the reference shows them in messages, for instance in
+//! "assertion '(((a).x == 2) && true)' failed": fully parenthesised, with the operators the
+//! reference desugars into calls (`-`, `*`, `/`, `<` and friends) shown as those calls.
+
+use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rowan::ast::AstNode;
+
+/// Shows an expression in the reference's notation.
+pub fn show(expr: &ast::Expr) -> String {
+    let mut out = String::new();
+    show_into(&mut out, expr);
+    out
+}
+
+fn show_opt(out: &mut String, expr: Option<ast::Expr>) {
+    if let Some(expr) = expr {
+        show_into(out, &expr);
+    }
+}
+
+fn show_into(out: &mut String, expr: &ast::Expr) {
+    match expr {
+        ast::Expr::Paren(paren) => show_opt(out, paren.expr()),
+        ast::Expr::Root(root) => show_opt(out, root.expr()),
+        ast::Expr::Literal(literal) => match literal.kind() {
+            ast::LiteralKind::Integer(int) => out.push_str(int.syntax().text()),
+            ast::LiteralKind::Float(float) => {
+                out.push_str(&crate::print::format_float(float.value().unwrap_or(0.0)));
+            }
+            ast::LiteralKind::Uri(uri) => crate::print::escape_string_into(out, uri.syntax().text()),
+        },
+        ast::Expr::Ident(ident) => out.push_str(&ident.syntax().text().to_string()),
+        ast::Expr::Str(string) => show_string(out, string),
+        ast::Expr::PathSearch(search) => {
+            let text = search.content().map_or(String::new(), |c| c.text().to_string());
+            out.push_str("(__findFile __nixPath ");
+            crate::print::escape_string_into(out, text.trim_start_matches('<').trim_end_matches('>'));
+            out.push(')');
+        }
+        ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => {
+            out.push_str(&expr.syntax().text().to_string());
+        }
+        ast::Expr::List(list) => {
+            out.push_str("[ ");
+            for item in list.items() {
+                out.push('(');
+                show_into(out, &item);
+                out.push_str(") ");
+            }
+            out.push(']');
+        }
+        ast::Expr::AttrSet(set) => {
+            if set.rec_token().is_some() {
+                out.push_str("rec ");
+            }
+            out.push_str("{ ");
+            show_bindings(out, set);
+            out.push('}');
+        }
+        ast::Expr::LetIn(let_in) => {
+            out.push_str("(let ");
+            show_bindings(out, let_in);
+            out.push_str("in ");
+            show_opt(out, let_in.body());
+            out.push(')');
+        }
+        ast::Expr::Lambda(lambda) => show_lambda(out, lambda),
+        ast::Expr::Apply(apply) => {
+            let mut args = Vec::new();
+            let mut current = apply.clone();
+            let func = loop {
+                args.push(current.argument());
+                match current.lambda() {
+                    Some(ast::Expr::Apply(inner)) => current = inner,
+                    other => break other,
+                }
+            };
+            out.push('(');
+            show_opt(out, func);
+            for arg in args.into_iter().rev() {
+                out.push(' ');
+                show_opt(out, arg);
+            }
+            out.push(')');
+        }
+        ast::Expr::Select(select) => {
+            out.push('(');
+            show_opt(out, select.expr());
+            out.push_str(").");
+            show_attrpath(out, select.attrpath());
+            if let Some(default) = select.default_expr() {
+                out.push_str(" or (");
+                show_into(out, &default);
+                out.push(')');
+            }
+        }
+        ast::Expr::HasAttr(has) => {
+            out.push_str("((");
+            show_opt(out, has.expr());
+            out.push_str(") ? ");
+            show_attrpath(out, has.attrpath());
+            out.push(')');
+        }
+        ast::Expr::IfElse(if_else) => {
+            out.push_str("(if ");
+            show_opt(out, if_else.condition());
+            out.push_str(" then ");
+            show_opt(out, if_else.body());
+            out.push_str(" else ");
+            show_opt(out, if_else.else_body());
+            out.push(')');
+        }
+        ast::Expr::Assert(assert) => {
+            out.push_str("assert ");
+            show_opt(out, assert.condition());
+            out.push_str("; ");
+            show_opt(out, assert.body());
+        }
+        ast::Expr::With(with) => {
+            out.push_str("(with ");
+            show_opt(out, with.namespace());
+            out.push_str("; ");
+            show_opt(out, with.body());
+            out.push(')');
+        }
+        ast::Expr::UnaryOp(unary) => match unary.operator() {
+            Some(ast::UnaryOpKind::Invert) => {
+                out.push_str("(! ");
+                show_opt(out, unary.expr());
+                out.push(')');
+            }
+            _ => {
+                out.push_str("(__sub 0 ");
+                show_opt(out, unary.expr());
+                out.push(')');
+            }
+        },
+        ast::Expr::BinOp(binop) => show_binop(out, binop),
+        ast::Expr::CurPos(_) => out.push_str("__curPos"),
+        ast::Expr::LegacyLet(_) | ast::Expr::Error(_) => out.push_str(&expr.syntax().text().to_string()),
+    }
+}
+
+fn show_binop(out: &mut String, binop: &ast::BinOp) {
+    use ast::BinOpKind as K;
+    let (lhs, rhs) = (binop.lhs(), binop.rhs());
+    let call = |out: &mut String, name: &str, a: Option<ast::Expr>, b: Option<ast::Expr>| {
+        out.push('(');
+        out.push_str(name);
+        out.push(' ');
+        show_opt(out, a);
+        out.push(' ');
+        show_opt(out, b);
+        out.push(')');
+    };
+    match binop.operator() {
+        Some(K::Sub) => call(out, "__sub", lhs, rhs),
+        Some(K::Mul) => call(out, "__mul", lhs, rhs),
+        Some(K::Div) => call(out, "__div", lhs, rhs),
+        Some(K::Less) => call(out, "__lessThan", lhs, rhs),
+        Some(K::More) => call(out, "__lessThan", rhs, lhs),
+        Some(K::LessOrEq) => {
+            out.push_str("(! ");
+            call(out, "__lessThan", rhs, lhs);
+            out.push(')');
+        }
+        Some(K::MoreOrEq) => {
+            out.push_str("(! ");
+            call(out, "__lessThan", lhs, rhs);
+            out.push(')');
+        }
+        other => {
+            let symbol = match other {
+                Some(K::Add) => "+",
+                Some(K::Equal) => "==",
+                Some(K::NotEqual) => "!=",
+                Some(K::And) => "&&",
+                Some(K::Or) => "||",
+                Some(K::Implication) => "->",
+                Some(K::Concat) => "++",
+                Some(K::Update) => "//",
+                Some(K::PipeLeft) => "<|",
+                Some(K::PipeRight) => "|>",
+                _ => "?",
+            };
+            out.push('(');
+            show_opt(out, lhs);
+            out.push(' ');
+            out.push_str(symbol);
+            out.push(' ');
+            show_opt(out, rhs);
+            out.push(')');
+        }
+    }
+}
+
+fn show_string(out: &mut String, string: &ast::Str) {
+    let parts = string.normalized_parts();
+    let only_literal = parts.iter().all(|p| matches!(p, InterpolPart::Literal(_)));
+    if only_literal {
+        let text: String = parts
+            .into_iter()
+            .map(|p| match p {
+                InterpolPart::Literal(text) => text,
+                InterpolPart::Interpolation(_) => String::new(),
+            })
+            .collect();
+        crate::print::escape_string_into(out, &text);
+        return;
+    }
+    out.push('(');
+    for (idx, part) in parts.into_iter().enumerate() {
+        if idx > 0 {
+            out.push_str(" + ");
+        }
+        match part {
+            InterpolPart::Literal(text) => crate::print::escape_string_into(out, &text),
+            InterpolPart::Interpolation(interp) => show_opt(out, interp.expr()),
+        }
+    }
+    out.push(')');
+}
+
+fn show_attrpath(out: &mut String, path: Option<ast::Attrpath>) {
+    let Some(path) = path else { return };
+    for (idx, attr) in path.attrs().enumerate() {
+        if idx > 0 {
+            out.push('.');
+        }
+        show_attr_name(out, &attr);
+    }
+}
+
+fn show_attr_name(out: &mut String, attr: &ast::Attr) {
+    match attr {
+        ast::Attr::Ident(ident) => out.push_str(&ident.syntax().text().to_string()),
+        ast::Attr::Str(string) => {
+            let parts = string.normalized_parts();
+            let mut text = String::new();
+            for part in &parts {
+                match part {
+                    InterpolPart::Literal(literal) => text.push_str(literal),
+                    InterpolPart::Interpolation(_) => {
+                        out.push_str("\"${");
+                        show_string(out, string);
+                        out.push_str("}\"");
+                        return;
+                    }
+                }
+            }
+            out.push_str(&text);
+        }
+        ast::Attr::Dynamic(dynamic) => {
+            out.push_str("\"${");
+            show_opt(out, dynamic.expr());
+            out.push_str("}\"");
+        }
+    }
+}
+
+fn show_bindings(out: &mut String, node: &impl HasEntry) {
+    let mut inherits = Vec::new();
+    let mut inherit_from = Vec::new();
+    let mut plain = Vec::new();
+    for entry in node.entries() {
+        match entry {
+            ast::Entry::Inherit(inherit) => {
+                let names: Vec<String> = inherit.attrs().map(|a| a.syntax().text().to_string()).collect();
+                match inherit.from().and_then(|f| f.expr()) {
+                    Some(from) => inherit_from.push((show(&from), names)),
+                    None => inherits.extend(names),
+                }
+            }
+            ast::Entry::AttrpathValue(binding) => {
+                let mut name = String::new();
+                show_attrpath(&mut name, binding.attrpath());
+                let value = binding.value().map_or(String::new(), |v| show(&v));
+                plain.push((name, value));
+            }
+        }
+    }
+    inherits.sort();
+    if !inherits.is_empty() {
+        out.push_str("inherit");
+        for name in &inherits {
+            out.push(' ');
+            out.push_str(name);
+        }
+        out.push_str("; ");
+    }
+    for (from, mut names) in inherit_from {
+        names.sort();
+        out.push_str("inherit (");
+        out.push_str(&from);
+        out.push(')');
+        for name in &names {
+            out.push(' ');
+            out.push_str(name);
+        }
+        out.push_str("; ");
+    }
+    plain.sort();
+    for (name, value) in plain {
+        out.push_str(&name);
+        out.push_str(" = ");
+        out.push_str(&value);
+        out.push_str("; ");
+    }
+}
+
+fn show_lambda(out: &mut String, lambda: &ast::Lambda) {
+    out.push('(');
+    match lambda.param() {
+        Some(ast::Param::IdentParam(ident)) => out.push_str(&ident.syntax().text().to_string()),
+        Some(ast::Param::Pattern(pattern)) => {
+            let mut formals: Vec<(String, Option<String>)> = pattern
+                .pat_entries()
+                .map(|e| (e.ident().map_or(String::new(), |i| i.syntax().text().to_string()), e.default().map(|d| show(&d))))
+                .collect();
+            formals.sort();
+            out.push_str("{ ");
+            let mut first = true;
+            for (name, default) in formals {
+                if !first {
+                    out.push_str(", ");
+                }
+                first = false;
+                out.push_str(&name);
+                if let Some(default) = default {
+                    out.push_str(" ? ");
+                    out.push_str(&default);
+                }
+            }
+            if pattern.ellipsis_token().is_some() {
+                if !first {
+                    out.push_str(", ");
+                }
+                out.push_str("...");
+            }
+            out.push_str(" }");
+            if let Some(bind) = pattern.pat_bind().and_then(|b| b.ident()) {
+                out.push_str(" @ ");
+                out.push_str(&bind.syntax().text().to_string());
+            }
+        }
+        None => {}
+    }
+    out.push_str(": ");
+    show_opt(out, lambda.body());
+    out.push(')');
+}

@@ -1,0 +1,1 @@
+derivation { name = "sys"; builder = "/bin/sh"; system = "x86_64-freebsd"; }

@@ -1,0 +1,1 @@
+derivation { name = "bld"; builder = "./relative"; system = "x86_64-linux"; }

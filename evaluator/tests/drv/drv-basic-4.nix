@@ -1,0 +1,1 @@
+derivation { name = "x.y.z"; builder = "/bin/sh"; system = "x86_64-linux"; }

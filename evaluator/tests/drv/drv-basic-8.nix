@@ -1,0 +1,1 @@
+derivation { name = "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"; builder = "/bin/sh"; system = "x86_64-linux"; }

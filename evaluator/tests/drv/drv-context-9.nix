@@ -1,0 +1,4 @@
+let
+  mk = attrs: derivation ({ name = "t"; builder = "/bin/sh"; system = "x86_64-linux"; } // attrs);
+in
+mk { name = "ctx8"; v = builtins.appendContext "plain" { "${builtins.unsafeDiscardStringContext (mk { name = "cdep"; outputs = [ "out" "dev" ]; }).drvPath}" = { path = true; allOutputs = true; outputs = [ "out" "dev" ]; }; }; }

@@ -1,0 +1,4 @@
+let
+  mk = attrs: derivation ({ name = "t"; builder = "/bin/sh"; system = "x86_64-linux"; } // attrs);
+in
+let a = mk { name = "a"; }; b = mk { name = "b"; }; in mk { name = "ab"; x = a + ""; y = "" + b; }

@@ -1,0 +1,7 @@
+let
+  mk = attrs: derivation ({ name = "t"; builder = "/bin/sh"; system = "x86_64-linux"; } // attrs);
+in
+mk { name = "env10"; value = ''
+    multi
+    line
+  ''; }
