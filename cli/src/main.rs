@@ -130,10 +130,14 @@ fn settings_from(args: &EvalArgs, cwd: &str) -> Result<EvalSettings, String> {
         cwd: cwd.to_string(),
         ..EvalSettings::default()
     };
-    let mut options: Vec<(String, String)> = args.option.chunks(2).filter_map(|pair| match pair {
-        [name, value] => Some((name.clone(), value.clone())),
-        _ => None,
-    }).collect();
+    let mut options: Vec<(String, String)> = args
+        .option
+        .chunks(2)
+        .filter_map(|pair| match pair {
+            [name, value] => Some((name.clone(), value.clone())),
+            _ => None,
+        })
+        .collect();
     for (name, value) in [
         ("lint-url-literals", &args.lint_url_literals),
         ("lint-short-path-literals", &args.lint_short_path_literals),
@@ -150,10 +154,14 @@ fn settings_from(args: &EvalArgs, cwd: &str) -> Result<EvalSettings, String> {
         options.push(("extra-experimental-features".to_string(), features.clone()));
     }
     for (name, value) in options {
-        let lint = || LintLevel::parse(&value).ok_or_else(|| format!("invalid value '{value}' for option '{name}' (expected ignore, warn or fatal)"));
+        let lint = || {
+            LintLevel::parse(&value)
+                .ok_or_else(|| format!("invalid value '{value}' for option '{name}' (expected ignore, warn or fatal)"))
+        };
         match name.as_str() {
             "max-call-depth" => {
-                settings.max_call_depth = value.parse().map_err(|_| format!("invalid value '{value}' for option '{name}'"))?
+                settings.max_call_depth =
+                    value.parse().map_err(|_| format!("invalid value '{value}' for option '{name}'"))?
             }
             "extra-experimental-features" | "experimental-features" => {
                 settings.experimental_features.extend(value.split_whitespace().map(str::to_string))

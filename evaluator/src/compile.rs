@@ -130,7 +130,9 @@ fn parse_error(file: FileId, error: &rnix::ParseError, text: &str) -> CompileErr
     let found = |range: rnix::TextRange| {
         let start: usize = range.start().into();
         let rest = text.get(start..).unwrap_or("");
-        match rnix::tokenize(rest).find(|(k, _)| !matches!(k, rnix::SyntaxKind::TOKEN_WHITESPACE | rnix::SyntaxKind::TOKEN_COMMENT)) {
+        match rnix::tokenize(rest)
+            .find(|(k, _)| !matches!(k, rnix::SyntaxKind::TOKEN_WHITESPACE | rnix::SyntaxKind::TOKEN_COMMENT))
+        {
             Some((kind, _)) => token_name(kind).to_string(),
             None => "end of file".to_string(),
         }
@@ -650,10 +652,8 @@ impl Compiler<'_> {
                     names.insert(bind, formal_names.len() as u32);
                 }
                 self.scopes.push(Scope::Static(names));
-                let formals = formal_names
-                    .into_iter()
-                    .map(|(sym, default)| (sym, default.map(|d| self.expr(d))))
-                    .collect();
+                let formals =
+                    formal_names.into_iter().map(|(sym, default)| (sym, default.map(|d| self.expr(d)))).collect();
                 self.scopes.pop();
                 Param::Pattern { formals, ellipsis: pattern.ellipsis_token().is_some(), bind }
             }
@@ -884,7 +884,7 @@ impl Compiler<'_> {
 
     /// Pushes the scope of a `rec` set or `let`, compiles its bindings and `inner` in it.
     fn with_rec_scope<T>(&mut self, mut pending: Pending, inner: impl FnOnce(&mut Self) -> T) -> (AttrsDef, T) {
-        pending.statics.sort_by(|a, b| a.0.cmp(&b.0));
+        pending.statics.sort_by_key(|a| a.0);
         let names = pending.statics.iter().enumerate().map(|(i, (sym, _, _))| (*sym, i as u32)).collect();
         self.scopes.push(Scope::Static(names));
         let def = self.compile_pending(pending, true, 1);
@@ -895,7 +895,7 @@ impl Compiler<'_> {
 
     fn compile_pending(&mut self, mut pending: Pending, rec: bool, inherit_skip: usize) -> AttrsDef {
         if !rec {
-            pending.statics.sort_by(|a, b| a.0.cmp(&b.0));
+            pending.statics.sort_by_key(|a| a.0);
         }
         let inherit_from = pending.inherit_from.into_iter().map(|e| self.expr(e)).collect();
         let statics = pending

@@ -67,8 +67,11 @@ impl Default for EvalSettings {
 /// Compiled files shared by every evaluator of a process, keyed by path and mode.
 #[derive(Default)]
 pub struct CodeCache {
-    files: Mutex<FxHashMap<(String, bool), Result<&'static Expr, Arc<Vec<CompileError>>>>>,
+    files: Mutex<FxHashMap<(String, bool), CompiledFile>>,
 }
+
+/// A compiled file, or the errors that stopped its compilation.
+type CompiledFile = Result<&'static Expr, Arc<Vec<CompileError>>>;
 
 /// One evaluator: per worker thread, with its own values, sharing compiled code.
 pub struct Evaluator {
@@ -360,7 +363,14 @@ impl Evaluator {
         EvalError::new(ErrorKind::AssertionFailed(text.to_string())).at(span)
     }
 
-    fn binop(&mut self, op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
+    fn binop(
+        &mut self,
+        op: BinOp,
+        lhs: &'static Expr,
+        rhs: &'static Expr,
+        env: &Rc<Env>,
+        span: Span,
+    ) -> EvalResult<Value> {
         let bool_of = |value: Value| match value {
             Value::Bool(b) => Ok(b),
             other => Err(type_error("a Boolean", &other).at(span)),
@@ -398,7 +408,14 @@ impl Evaluator {
         }
     }
 
-    fn with_var(&mut self, name: Symbol, withs: &[u32], global: Option<u32>, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
+    fn with_var(
+        &mut self,
+        name: Symbol,
+        withs: &[u32],
+        global: Option<u32>,
+        env: &Rc<Env>,
+        span: Span,
+    ) -> EvalResult<Value> {
         for &depth in withs {
             let namespace = lookup(env, depth, 0);
             let namespace = self.force(&namespace).map_err(|e| e.at(span))?;
@@ -501,7 +518,9 @@ impl Evaluator {
                     .pos
                     .and_then(|p| SourceMap::global().location(p))
                     .map_or(String::new(), |l| format!(" at {}:{}:{}", l.file, l.line, l.column));
-                return Err(EvalError::msg(format!("dynamic attribute '{name}' already defined{location}")).at(dynamic.span));
+                return Err(
+                    EvalError::msg(format!("dynamic attribute '{name}' already defined{location}")).at(dynamic.span)
+                );
             }
             let value = self.lazy(&dynamic.value, env);
             entries.push(Attr { name, value, pos: Some(dynamic.span) });

@@ -21,6 +21,7 @@ pub mod builtins;
 pub mod compile;
 pub mod error;
 pub mod eval;
+mod evaluation;
 pub mod io;
 pub mod ir;
 pub mod ops;
@@ -30,7 +31,6 @@ pub mod show;
 pub mod source;
 pub mod symbol;
 pub mod value;
-mod evaluation;
 
 pub use error::{ErrorKind, EvalError, EvalResult};
 pub use eval::{AddedPath, CodeCache, EvalSettings, Evaluator, StoreWrites};

@@ -62,7 +62,9 @@ pub fn binary(evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -
             }
             (Value::List(_), other) | (other, _) => Err(type_error("a list", other)),
         },
-        BinOp::And | BinOp::Or | BinOp::Impl => Err(EvalError::msg("internal error: short-circuit operator in binary()")),
+        BinOp::And | BinOp::Or | BinOp::Impl => {
+            Err(EvalError::msg("internal error: short-circuit operator in binary()"))
+        }
     }
 }
 
@@ -89,11 +91,9 @@ fn add(evaluator: &mut Evaluator, left: Value, right: Value) -> EvalResult<Value
             let b = coerce_to_string(evaluator, &right, Coerce::Interpolation)?;
             Ok(Value::String(concat(&a, &b)))
         }
-        (Value::Int(_) | Value::Float(_), other) => Err(EvalError::msg(format!(
-            "cannot add {} to {}",
-            other.type_with_article(),
-            left.type_with_article()
-        ))),
+        (Value::Int(_) | Value::Float(_), other) => {
+            Err(EvalError::msg(format!("cannot add {} to {}", other.type_with_article(), left.type_with_article())))
+        }
         (other, _) => Err(EvalError::msg(format!(
             "cannot coerce {} to a string: {}",
             other.type_with_article(),
@@ -132,9 +132,7 @@ pub fn arith(_evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -
                     (a.checked_div(b), "dividing", "/")
                 }
             };
-            result
-                .map(Value::Int)
-                .ok_or_else(|| EvalError::msg(format!("integer overflow in {verb} {a} {sign} {b}")))
+            result.map(Value::Int).ok_or_else(|| EvalError::msg(format!("integer overflow in {verb} {a} {sign} {b}")))
         }
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
             let a = as_float(&left);
@@ -285,7 +283,7 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
         },
         Value::Attrs(attrs) => {
             if let Some(to_string) = attrs.get(evaluator.sym.to_string).cloned() {
-                let result = evaluator.call(to_string, &[value.clone()], None)?;
+                let result = evaluator.call(to_string, std::slice::from_ref(&value), None)?;
                 return coerce_to_string(evaluator, &result, mode);
             }
             if let Some(out_path) = attrs.get(evaluator.sym.out_path).cloned() {
@@ -319,13 +317,12 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
 
 fn cannot_coerce(value: &Value) -> EvalError {
     if let Value::PrimOp(op) = value {
-        return EvalError::msg(format!("cannot coerce the built-in function '{}' to a string: «primop {}»", op.name, op.name));
+        return EvalError::msg(format!(
+            "cannot coerce the built-in function '{}' to a string: «primop {}»",
+            op.name, op.name
+        ));
     }
-    EvalError::msg(format!(
-        "cannot coerce {} to a string: {}",
-        value.type_with_article(),
-        crate::print::short(value)
-    ))
+    EvalError::msg(format!("cannot coerce {} to a string: {}", value.type_with_article(), crate::print::short(value)))
 }
 
 /// Why `left == right` is false, worded as the reference explains a failed `assert a == b`.

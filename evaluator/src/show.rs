@@ -315,7 +315,9 @@ fn show_lambda(out: &mut String, lambda: &ast::Lambda) {
         Some(ast::Param::Pattern(pattern)) => {
             let mut formals: Vec<(String, Option<String>)> = pattern
                 .pat_entries()
-                .map(|e| (e.ident().map_or(String::new(), |i| i.syntax().text().to_string()), e.default().map(|d| show(&d))))
+                .map(|e| {
+                    (e.ident().map_or(String::new(), |i| i.syntax().text().to_string()), e.default().map(|d| show(&d)))
+                })
                 .collect();
             formals.sort();
             out.push_str("{ ");

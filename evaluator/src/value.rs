@@ -189,7 +189,7 @@ impl Attrs {
 
     /// Builds a set from entries in any order; for duplicate names the first one wins.
     pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.sort_by_key(|a| a.name);
         entries.dedup_by(|later, earlier| later.name == earlier.name);
         Attrs::from_sorted(entries)
     }
@@ -395,6 +395,9 @@ pub struct PrimOpApp {
 #[derive(Clone)]
 pub struct Thunk(pub Rc<RefCell<ThunkState>>);
 
+/// Native code computing a thunk's value.
+pub type NativeThunk = Box<dyn FnOnce(&mut crate::eval::Evaluator) -> crate::error::EvalResult<Value>>;
+
 /// What a thunk holds.
 pub enum ThunkState {
     /// Evaluate an expression in an environment.
@@ -402,7 +405,7 @@ pub enum ThunkState {
     /// Apply a function to an argument (lazy results of `map` and friends).
     Apply(Value, Value),
     /// Run native code (lazy results of builtins).
-    Native(Box<dyn FnOnce(&mut crate::eval::Evaluator) -> crate::error::EvalResult<Value>>),
+    Native(NativeThunk),
     /// Being evaluated now: forcing it again is an infinite recursion.
     Blackhole,
     /// Evaluated.

@@ -93,10 +93,7 @@ fn run_reference(prefix: &[String], dir: &Path, args: &[&str]) -> Option<String>
             command.env(name, value);
         }
     }
-    command
-        .env("HOME", "/fake-home")
-        .env("TEST_VAR", "foo")
-        .env("NIX_PATH", format!("lang={}/lib", dir.display()));
+    command.env("HOME", "/fake-home").env("TEST_VAR", "foo").env("NIX_PATH", format!("lang={}/lib", dir.display()));
     let output = command.output().ok()?;
     if !output.status.success() {
         return None;
@@ -133,7 +130,9 @@ fn known_gaps() -> BTreeSet<String> {
 fn nxe_agrees_with_the_reference_nix() {
     let Some(prefix) = reference() else {
         assert!(!in_ci(), "no reference Nix: set NXE_REFERENCE_NIX or put nix-instantiate on PATH");
-        eprintln!("differential tests skipped: no reference Nix (set NXE_REFERENCE_NIX or put nix-instantiate on PATH)");
+        eprintln!(
+            "differential tests skipped: no reference Nix (set NXE_REFERENCE_NIX or put nix-instantiate on PATH)"
+        );
         return;
     };
     let dir = lang_dir();
@@ -169,7 +168,9 @@ fn nxe_agrees_with_the_reference_nix() {
             n_compared += 1;
             let actual = run_nxe_expression(text, mode);
             if actual.as_deref() != Ok(expected.as_str()) {
-                mismatches.push(format!("one-liner {idx} {mode:?} ({text}):\n  reference: {expected}\n  nxe:       {actual:?}"));
+                mismatches.push(format!(
+                    "one-liner {idx} {mode:?} ({text}):\n  reference: {expected}\n  nxe:       {actual:?}"
+                ));
             }
         }
     }

@@ -12,10 +12,7 @@ impl Derivation {
     /// wrote, `Derivation::parse(t)?.to_aterm() == t`. Errors carry the byte
     /// offset of the problem.
     pub fn parse(text: &str) -> Result<Derivation> {
-        let mut p = Parser {
-            s: text.as_bytes(),
-            pos: 0,
-        };
+        let mut p = Parser { s: text.as_bytes(), pos: 0 };
         let drv = p.derivation()?;
         if p.pos != p.s.len() {
             return Err(p.err("trailing data after the derivation"));
@@ -31,10 +28,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, message: impl Into<String>) -> StoreError {
-        StoreError::DerivationParse {
-            offset: self.pos,
-            message: message.into(),
-        }
+        StoreError::DerivationParse { offset: self.pos, message: message.into() }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -42,11 +36,7 @@ impl Parser<'_> {
     }
 
     fn consume(&mut self, lit: &str) -> Result<()> {
-        if self
-            .s
-            .get(self.pos..)
-            .is_some_and(|rest| rest.starts_with(lit.as_bytes()))
-        {
+        if self.s.get(self.pos..).is_some_and(|rest| rest.starts_with(lit.as_bytes())) {
             self.pos += lit.len();
             Ok(())
         } else {
@@ -122,13 +112,7 @@ impl Parser<'_> {
         Ok(set)
     }
 
-    fn insert_unique<V>(
-        &mut self,
-        map: &mut BTreeMap<String, V>,
-        at: usize,
-        k: String,
-        v: V,
-    ) -> Result<()> {
+    fn insert_unique<V>(&mut self, map: &mut BTreeMap<String, V>, at: usize, k: String, v: V) -> Result<()> {
         if map.insert(k, v).is_some() {
             self.pos = at;
             return Err(self.err("duplicate key"));
@@ -150,11 +134,7 @@ impl Parser<'_> {
             p.consume(",")?;
             let hash = p.string()?;
             p.consume(")")?;
-            let out = Output {
-                path,
-                hash_algo,
-                hash,
-            };
+            let out = Output { path, hash_algo, hash };
             p.insert_unique(&mut outputs, at, name, out)
         })?;
         self.consume(",")?;
@@ -191,15 +171,7 @@ impl Parser<'_> {
             p.insert_unique(&mut env, at, k, v)
         })?;
         self.consume(")")?;
-        Ok(Derivation {
-            outputs,
-            input_drvs,
-            input_srcs,
-            platform,
-            builder,
-            args,
-            env,
-        })
+        Ok(Derivation { outputs, input_drvs, input_srcs, platform, builder, args, env })
     }
 }
 
@@ -238,20 +210,11 @@ mod tests {
         assert_eq!(offset_of(r#"Derive([],[],[],"s","b",[],[])x"#), Some(30));
         assert_eq!(offset_of(r#"Derive([],[],[],"s,"b",[],[])"#), Some(20));
         assert_eq!(offset_of(r#"Derive([],[],[],"s","b",[],[)"#), Some(28));
-        assert_eq!(
-            offset_of(r#"Derive([],[],[],"s","b",["a" "b"],[])"#),
-            Some(28)
-        );
+        assert_eq!(offset_of(r#"Derive([],[],[],"s","b",["a" "b"],[])"#), Some(28));
         // Unterminated string.
         assert_eq!(offset_of(r#"Derive([],[],[],"s"#), Some(18));
         // Duplicate env key: offset of the second pair.
-        assert_eq!(
-            offset_of(r#"Derive([],[],[],"s","b",[],[("k","1"),("k","2")])"#),
-            Some(38)
-        );
-        assert_eq!(
-            offset_of(r#"Derive([],[],["/a","/a"],"s","b",[],[])"#),
-            Some(19)
-        );
+        assert_eq!(offset_of(r#"Derive([],[],[],"s","b",[],[("k","1"),("k","2")])"#), Some(38));
+        assert_eq!(offset_of(r#"Derive([],[],["/a","/a"],"s","b",[],[])"#), Some(19));
     }
 }

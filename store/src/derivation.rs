@@ -27,19 +27,12 @@ pub struct Output {
 impl Output {
     /// An input-addressed output with the given path.
     pub fn input_addressed(path: impl Into<String>) -> Output {
-        Output {
-            path: path.into(),
-            ..Output::default()
-        }
+        Output { path: path.into(), ..Output::default() }
     }
 
     /// A fixed output of `hash` ingested with `method`, path not yet known.
     pub fn fixed(method: crate::ContentAddressMethod, hash: &crate::Hash) -> Output {
-        Output {
-            path: String::new(),
-            hash_algo: format!("{}{}", method.prefix(), hash.algo()),
-            hash: hash.to_base16(),
-        }
+        Output { path: String::new(), hash_algo: format!("{}{}", method.prefix(), hash.algo()), hash: hash.to_base16() }
     }
 
     /// Whether this output carries an expected hash.
@@ -77,11 +70,7 @@ impl Derivation {
 
     /// Writes the ATerm with `input_drvs` in place of the real input
     /// derivations (hash-modulo computation substitutes digests for paths).
-    pub(crate) fn write_aterm(
-        &self,
-        s: &mut String,
-        input_drvs: &BTreeMap<String, BTreeSet<String>>,
-    ) {
+    pub(crate) fn write_aterm(&self, s: &mut String, input_drvs: &BTreeMap<String, BTreeSet<String>>) {
         s.push_str("Derive([");
         for (i, (name, out)) in self.outputs.iter().enumerate() {
             if i > 0 {
@@ -172,9 +161,6 @@ mod tests {
 
     #[test]
     fn empty_derivation() {
-        assert_eq!(
-            Derivation::default().to_aterm(),
-            "Derive([],[],[],\"\",\"\",[],[])"
-        );
+        assert_eq!(Derivation::default().to_aterm(), "Derive([],[],[],\"\",\"\",[],[])");
     }
 }

@@ -18,17 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::derivation::{Derivation, Output};
 use crate::error::{Result, StoreError};
 use crate::hash::{base16_encode, sha256, Hash};
-use crate::make_path::{
-    make_fixed_output_path, make_output_path, make_text_path, ContentAddressMethod,
-};
+use crate::make_path::{make_fixed_output_path, make_output_path, make_text_path, ContentAddressMethod};
 use crate::path::{StoreDir, StorePath};
 
 impl Derivation {
     fn invalid(&self, reason: impl Into<String>) -> StoreError {
-        StoreError::InvalidDerivation {
-            name: self.env.get("name").cloned().unwrap_or_default(),
-            reason: reason.into(),
-        }
+        StoreError::InvalidDerivation { name: self.env.get("name").cloned().unwrap_or_default(), reason: reason.into() }
     }
 
     /// The single fixed output `out`, if this is a fixed-output derivation;
@@ -67,9 +62,7 @@ impl Derivation {
             return Ok(());
         }
         if self.outputs.values().any(|o| !o.hash_algo.is_empty()) {
-            return Err(self
-                .invalid("floating content-addressed outputs are not supported")
-                .into());
+            return Err(self.invalid("floating content-addressed outputs are not supported").into());
         }
         let names: Vec<String> = self.outputs.keys().cloned().collect();
         for o in &names {
@@ -119,10 +112,7 @@ pub fn hash_derivation_modulo<E: From<StoreError>>(
     let mut inputs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (path, outputs) in &drv.input_drvs {
         let h = lookup(path)?;
-        inputs
-            .entry(base16_encode(&h))
-            .or_default()
-            .extend(outputs.iter().cloned());
+        inputs.entry(base16_encode(&h)).or_default().extend(outputs.iter().cloned());
     }
     let mut text = String::new();
     drv.write_aterm(&mut text, &inputs);
@@ -134,25 +124,18 @@ mod tests {
     use super::*;
 
     fn no_inputs(_: &str) -> Result<[u8; 32]> {
-        Err(StoreError::InvalidDerivation {
-            name: String::new(),
-            reason: "unexpected lookup".to_owned(),
-        })
+        Err(StoreError::InvalidDerivation { name: String::new(), reason: "unexpected lookup".to_owned() })
     }
 
     #[test]
     fn inputs_with_equal_hashes_merge() -> Result<()> {
         let mut drv = Derivation::default();
         drv.outputs.insert("out".into(), Output::default());
-        drv.input_drvs
-            .insert("/nix/store/a.drv".into(), ["out".to_owned()].into());
-        drv.input_drvs
-            .insert("/nix/store/b.drv".into(), ["dev".to_owned()].into());
+        drv.input_drvs.insert("/nix/store/a.drv".into(), ["out".to_owned()].into());
+        drv.input_drvs.insert("/nix/store/b.drv".into(), ["dev".to_owned()].into());
         let h = hash_derivation_modulo(&drv, &mut |_| Ok::<_, StoreError>([7u8; 32]))?;
         let key = base16_encode(&[7u8; 32]);
-        let text = format!(
-            "Derive([(\"out\",\"\",\"\",\"\")],[(\"{key}\",[\"dev\",\"out\"])],[],\"\",\"\",[],[])"
-        );
+        let text = format!("Derive([(\"out\",\"\",\"\",\"\")],[(\"{key}\",[\"dev\",\"out\"])],[],\"\",\"\",[],[])");
         assert_eq!(h, sha256(text.as_bytes()));
         Ok(())
     }
@@ -160,19 +143,10 @@ mod tests {
     #[test]
     fn mixed_fixed_outputs_are_rejected() {
         let mut drv = Derivation::default();
-        drv.outputs.insert(
-            "out".into(),
-            Output {
-                path: String::new(),
-                hash_algo: "sha256".into(),
-                hash: "00".into(),
-            },
-        );
+        drv.outputs.insert("out".into(), Output { path: String::new(), hash_algo: "sha256".into(), hash: "00".into() });
         drv.outputs.insert("dev".into(), Output::default());
         assert!(hash_derivation_modulo(&drv, &mut no_inputs).is_err());
         let mut d2 = drv.clone();
-        assert!(d2
-            .fill_output_paths("x", &StoreDir::default(), &mut no_inputs)
-            .is_err());
+        assert!(d2.fill_output_paths("x", &StoreDir::default(), &mut no_inputs).is_err());
     }
 }

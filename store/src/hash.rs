@@ -29,12 +29,7 @@ pub enum HashAlgo {
 
 impl HashAlgo {
     /// All algorithms, in the order Nix lists them.
-    pub const ALL: [HashAlgo; 4] = [
-        HashAlgo::Md5,
-        HashAlgo::Sha1,
-        HashAlgo::Sha256,
-        HashAlgo::Sha512,
-    ];
+    pub const ALL: [HashAlgo; 4] = [HashAlgo::Md5, HashAlgo::Sha1, HashAlgo::Sha256, HashAlgo::Sha512];
 
     /// The lower-case name Nix uses (`md5`, `sha1`, `sha256`, `sha512`).
     pub fn name(self) -> &'static str {
@@ -58,10 +53,7 @@ impl HashAlgo {
 
     /// Parses an algorithm name; names are case-sensitive, as in Nix.
     pub fn parse(name: &str) -> Result<Self> {
-        HashAlgo::ALL
-            .into_iter()
-            .find(|a| a.name() == name)
-            .ok_or_else(|| StoreError::UnknownHashAlgo(name.to_owned()))
+        HashAlgo::ALL.into_iter().find(|a| a.name() == name).ok_or_else(|| StoreError::UnknownHashAlgo(name.to_owned()))
     }
 
     /// Hashes `data` with this algorithm.
@@ -272,7 +264,5 @@ pub fn base16_decode(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    s.chunks_exact(2)
-        .map(|p| Some((val(p[0])? << 4) | val(p[1])?))
-        .collect()
+    s.chunks_exact(2).map(|p| Some((val(p[0])? << 4) | val(p[1])?)).collect()
 }

@@ -55,10 +55,7 @@ impl Hash {
                 let algo = HashAlgo::parse(algo_name)?;
                 if let Some(e) = expected {
                     if e != algo {
-                        return Err(StoreError::HashAlgoMismatch {
-                            hash: s.to_owned(),
-                            expected: e,
-                        });
+                        return Err(StoreError::HashAlgoMismatch { hash: s.to_owned(), expected: e });
                     }
                 }
                 Hash::parse_body(rest, algo, is_sri)
@@ -77,9 +74,7 @@ impl Hash {
 
     /// Parses an SRI hash (`algo-base64`) only.
     pub fn parse_sri(s: &str) -> Result<Hash> {
-        let (algo_name, rest) = s
-            .split_once('-')
-            .ok_or_else(|| StoreError::HashWithoutAlgo(s.to_owned()))?;
+        let (algo_name, rest) = s.split_once('-').ok_or_else(|| StoreError::HashWithoutAlgo(s.to_owned()))?;
         Hash::parse_body(rest, HashAlgo::parse(algo_name)?, true)
     }
 
@@ -90,12 +85,8 @@ impl Hash {
 
     fn parse_body(s: &str, algo: HashAlgo, is_sri: bool) -> Result<Hash> {
         let size = algo.size();
-        let decode_err = |encoding, actual| StoreError::HashDecode {
-            encoding,
-            hash: s.to_owned(),
-            actual,
-            expected: size,
-        };
+        let decode_err =
+            |encoding, actual| StoreError::HashDecode { encoding, hash: s.to_owned(), actual, expected: size };
         let (bytes, encoding) = if is_sri {
             (lenient_base64_decode(s), "SRI")
         } else if s.len() == size * 2 {
@@ -109,10 +100,7 @@ impl Hash {
         } else if s.len() == base64_len(size) {
             (lenient_base64_decode(s), "base64")
         } else {
-            return Err(StoreError::HashWrongLength {
-                hash: s.to_owned(),
-                algo,
-            });
+            return Err(StoreError::HashWrongLength { hash: s.to_owned(), algo });
         };
         if bytes.len() != size {
             return Err(decode_err(encoding, bytes.len()));

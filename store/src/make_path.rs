@@ -73,31 +73,16 @@ pub fn compress_hash<const N: usize>(bytes: &[u8]) -> [u8; N] {
 }
 
 /// The store path for fingerprint `<kind>:<algo>:<hex inner>:<store dir>:<name>`.
-pub fn make_store_path(
-    kind: &str,
-    inner_hash: &Hash,
-    name: &str,
-    store_dir: &StoreDir,
-) -> Result<StorePath> {
-    let fingerprint = format!(
-        "{}:{}:{}:{}",
-        kind,
-        inner_hash.to_string_as(HashFormat::Base16, true),
-        store_dir.as_str(),
-        name
-    );
+pub fn make_store_path(kind: &str, inner_hash: &Hash, name: &str, store_dir: &StoreDir) -> Result<StorePath> {
+    let fingerprint =
+        format!("{}:{}:{}:{}", kind, inner_hash.to_string_as(HashFormat::Base16, true), store_dir.as_str(), name);
     let digest: [u8; DIGEST_LEN] = compress_hash(&sha256(fingerprint.as_bytes()));
     StorePath::new(digest, name)
 }
 
 /// The `kind` for paths with references: `<kind>:<ref1>:<ref2>...[:self]`,
 /// references as absolute paths, in store path order.
-pub fn make_type(
-    kind: &str,
-    references: &BTreeSet<StorePath>,
-    self_reference: bool,
-    store_dir: &StoreDir,
-) -> String {
+pub fn make_type(kind: &str, references: &BTreeSet<StorePath>, self_reference: bool, store_dir: &StoreDir) -> String {
     let mut t = kind.to_owned();
     for r in references {
         t.push(':');
@@ -169,15 +154,10 @@ pub fn make_fixed_output_path(
             if !references.is_empty() {
                 return Err(StoreError::InvalidContentAddress {
                     name: name.to_owned(),
-                    reason: "a fixed output is not allowed to refer to other store paths"
-                        .to_owned(),
+                    reason: "a fixed output is not allowed to refer to other store paths".to_owned(),
                 });
             }
-            let inner = format!(
-                "fixed:out:{}{}:",
-                method.prefix(),
-                hash.to_string_as(HashFormat::Base16, true)
-            );
+            let inner = format!("fixed:out:{}{}:", method.prefix(), hash.to_string_as(HashFormat::Base16, true));
             let inner_hash = Hash::sha256_from(sha256(inner.as_bytes()));
             make_store_path("output:out", &inner_hash, name, store_dir)
         }
@@ -225,16 +205,9 @@ mod tests {
 
     #[test]
     fn method_prefix_round_trip() -> Result<()> {
-        for m in [
-            ContentAddressMethod::Flat,
-            ContentAddressMethod::Recursive,
-            ContentAddressMethod::Text,
-        ] {
+        for m in [ContentAddressMethod::Flat, ContentAddressMethod::Recursive, ContentAddressMethod::Text] {
             let s = format!("{}sha1", m.prefix());
-            assert_eq!(
-                ContentAddressMethod::parse_with_algo(&s)?,
-                (m, HashAlgo::Sha1)
-            );
+            assert_eq!(ContentAddressMethod::parse_with_algo(&s)?, (m, HashAlgo::Sha1));
         }
         assert!(ContentAddressMethod::parse_with_algo("r:sha3").is_err());
         Ok(())

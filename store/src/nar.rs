@@ -62,10 +62,7 @@ impl NarNode {
 
     fn write_node<W: Write + ?Sized>(&self, w: &mut NarWriter<'_, W>) -> Result<()> {
         match self {
-            NarNode::File {
-                executable,
-                contents,
-            } => w.regular(*executable, contents),
+            NarNode::File { executable, contents } => w.regular(*executable, contents),
             NarNode::Symlink(target) => w.symlink(target.as_bytes()),
             NarNode::Directory(entries) => {
                 w.begin_directory()?;
@@ -82,11 +79,8 @@ impl NarNode {
 
 /// Checks a directory entry name as Nix does when reading a NAR.
 pub(crate) fn check_entry_name(name: &[u8]) -> Result<()> {
-    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0)
-    {
-        return Err(StoreError::InvalidNarEntryName(
-            String::from_utf8_lossy(name).into_owned(),
-        ));
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
+        return Err(StoreError::InvalidNarEntryName(String::from_utf8_lossy(name).into_owned()));
     }
     Ok(())
 }
@@ -195,10 +189,7 @@ pub struct HashingSink {
 impl HashingSink {
     /// A sink hashing with `algo`.
     pub fn new(algo: HashAlgo) -> Self {
-        HashingSink {
-            hasher: Hasher::new(algo),
-            size: 0,
-        }
+        HashingSink { hasher: Hasher::new(algo), size: 0 }
     }
 
     /// The digest and the number of bytes written.
@@ -231,22 +222,9 @@ mod tests {
 
     #[test]
     fn single_file_layout() -> Result<()> {
-        let node = NarNode::File {
-            executable: true,
-            contents: b"hi".to_vec(),
-        };
+        let node = NarNode::File { executable: true, contents: b"hi".to_vec() };
         let mut expect = Vec::new();
-        for part in [
-            &b"nix-archive-1"[..],
-            b"(",
-            b"type",
-            b"regular",
-            b"executable",
-            b"",
-            b"contents",
-            b"hi",
-            b")",
-        ] {
+        for part in [&b"nix-archive-1"[..], b"(", b"type", b"regular", b"executable", b"", b"contents", b"hi", b")"] {
             expect.extend(s(part));
         }
         assert_eq!(node.to_nar()?, expect);

@@ -49,10 +49,7 @@ impl FileKind {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| StoreError::Io { path: path.to_owned(), source }
 }
 
 #[cfg(unix)]
@@ -63,9 +60,7 @@ fn os_bytes(s: &std::ffi::OsStr, _path: &Path) -> Result<Vec<u8>> {
 
 #[cfg(not(unix))]
 fn os_bytes(s: &std::ffi::OsStr, path: &Path) -> Result<Vec<u8>> {
-    s.to_str()
-        .map(|s| s.as_bytes().to_vec())
-        .ok_or_else(|| StoreError::NonUtf8Path(path.to_owned()))
+    s.to_str().map(|s| s.as_bytes().to_vec()).ok_or_else(|| StoreError::NonUtf8Path(path.to_owned()))
 }
 
 #[cfg(unix)]
@@ -144,11 +139,7 @@ where
     Ok(())
 }
 
-fn dump_file<W: Write + ?Sized>(
-    w: &mut NarWriter<'_, W>,
-    path: &Path,
-    meta: &Metadata,
-) -> Result<()> {
+fn dump_file<W: Write + ?Sized>(w: &mut NarWriter<'_, W>, path: &Path, meta: &Metadata) -> Result<()> {
     let len = meta.len();
     let file = fs::File::open(path).map_err(io_err(path))?;
     w.begin_regular(is_executable(meta), len)?;
@@ -156,10 +147,7 @@ fn dump_file<W: Write + ?Sized>(
     if copied != len {
         return Err(StoreError::Io {
             path: path.to_owned(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "file shrank while it was being read",
-            ),
+            source: std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "file shrank while it was being read"),
         });
     }
     w.end_regular(len)

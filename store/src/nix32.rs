@@ -69,10 +69,7 @@ pub fn encode(bytes: &[u8]) -> String {
 /// The string must have exactly [`encoded_len`]`(out.len())` characters, all
 /// from the alphabet, and must not set bits beyond the output size.
 pub fn decode_into(input: &str, out: &mut [u8]) -> Result<()> {
-    let bad = |reason| StoreError::InvalidNix32 {
-        input: input.to_owned(),
-        reason,
-    };
+    let bad = |reason| StoreError::InvalidNix32 { input: input.to_owned(), reason };
     let s = input.as_bytes();
     if s.len() != encoded_len(out.len()) {
         return Err(bad("wrong length"));
@@ -107,10 +104,7 @@ pub fn decode_into(input: &str, out: &mut [u8]) -> Result<()> {
 pub fn decode(input: &str) -> Result<Vec<u8>> {
     let n = decoded_len(input.len());
     if encoded_len(n) != input.len() {
-        return Err(StoreError::InvalidNix32 {
-            input: input.to_owned(),
-            reason: "wrong length",
-        });
+        return Err(StoreError::InvalidNix32 { input: input.to_owned(), reason: "wrong length" });
     }
     let mut out = vec![0u8; n];
     decode_into(input, &mut out)?;

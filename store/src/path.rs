@@ -31,11 +31,7 @@ impl StoreDir {
     pub fn new(dir: &str) -> Result<StoreDir> {
         let bad = || StoreError::InvalidStoreDir(dir.to_owned());
         let rest = dir.strip_prefix('/').ok_or_else(bad)?;
-        if rest.is_empty()
-            || rest
-                .split('/')
-                .any(|c| c.is_empty() || c == "." || c == "..")
-        {
+        if rest.is_empty() || rest.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
             return Err(bad());
         }
         Ok(StoreDir(dir.to_owned()))
@@ -58,24 +54,15 @@ impl StoreDir {
             .strip_prefix(self.0.as_str())
             .and_then(|r| r.strip_prefix('/'))
             .filter(|b| !b.contains('/'))
-            .ok_or_else(|| StoreError::NotInStore {
-                path: path.to_owned(),
-                store_dir: self.0.clone(),
-            })?;
+            .ok_or_else(|| StoreError::NotInStore { path: path.to_owned(), store_dir: self.0.clone() })?;
         StorePath::from_base_name(base)
     }
 
     /// Splits an absolute path inside a store object into the object and the
     /// rest of the path (empty, or starting with `/`).
     pub fn split_path<'a>(&self, path: &'a str) -> Result<(StorePath, &'a str)> {
-        let not_in_store = || StoreError::NotInStore {
-            path: path.to_owned(),
-            store_dir: self.0.clone(),
-        };
-        let rest = path
-            .strip_prefix(self.0.as_str())
-            .and_then(|r| r.strip_prefix('/'))
-            .ok_or_else(not_in_store)?;
+        let not_in_store = || StoreError::NotInStore { path: path.to_owned(), store_dir: self.0.clone() };
+        let rest = path.strip_prefix(self.0.as_str()).and_then(|r| r.strip_prefix('/')).ok_or_else(not_in_store)?;
         let (base, tail) = match rest.find('/') {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
@@ -85,8 +72,7 @@ impl StoreDir {
 
     /// Whether `path` lies in this store directory (without validating it).
     pub fn is_in_store(&self, path: &str) -> bool {
-        path.strip_prefix(self.0.as_str())
-            .is_some_and(|r| r.starts_with('/') && r.len() > 1)
+        path.strip_prefix(self.0.as_str()).is_some_and(|r| r.starts_with('/') && r.len() > 1)
     }
 }
 
@@ -111,36 +97,24 @@ impl StorePath {
     /// Builds a store path from a digest and a name, validating the name.
     pub fn new(digest: [u8; DIGEST_LEN], name: &str) -> Result<StorePath> {
         validate_name(name)?;
-        Ok(StorePath {
-            digest,
-            name: name.to_owned(),
-        })
+        Ok(StorePath { digest, name: name.to_owned() })
     }
 
     /// Parses a base name `<32 nix32 chars>-<name>`.
     pub fn from_base_name(base: &str) -> Result<StorePath> {
-        let bad = |reason: String| StoreError::InvalidStorePath {
-            path: base.to_owned(),
-            reason,
-        };
+        let bad = |reason: String| StoreError::InvalidStorePath { path: base.to_owned(), reason };
         if base.len() < HASH_PART_LEN + 1 {
             return Err(bad("too short to be a valid store path".to_owned()));
         }
         let bytes = base.as_bytes();
-        if let Some(i) = bytes
-            .iter()
-            .take(HASH_PART_LEN)
-            .position(|&c| !nix32::is_digit(c))
-        {
+        if let Some(i) = bytes.iter().take(HASH_PART_LEN).position(|&c| !nix32::is_digit(c)) {
             // Every byte before `i` is ASCII, so `i` is a character boundary.
             let c = base.get(i..).and_then(|r| r.chars().next()).unwrap_or('?');
             return Err(bad(format!("contains illegal base-32 character '{c}'")));
         }
         // The first HASH_PART_LEN bytes are ASCII digits: a valid split point.
         let (hash_part, rest) = base.split_at(HASH_PART_LEN);
-        let name = rest
-            .strip_prefix('-')
-            .ok_or_else(|| bad("expected '-' after the hash part".to_owned()))?;
+        let name = rest.strip_prefix('-').ok_or_else(|| bad("expected '-' after the hash part".to_owned()))?;
         let mut digest = [0u8; DIGEST_LEN];
         nix32::decode_into(hash_part, &mut digest)?;
         StorePath::new(digest, name).map_err(|e| bad(e.to_string()))
@@ -175,9 +149,7 @@ impl fmt::Display for StorePath {
 
 impl Ord for StorePath {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.hash_part()
-            .cmp(&other.hash_part())
-            .then_with(|| self.name.cmp(&other.name))
+        self.hash_part().cmp(&other.hash_part()).then_with(|| self.name.cmp(&other.name))
     }
 }
 
@@ -190,17 +162,12 @@ impl PartialOrd for StorePath {
 /// Checks a store path name the way Nix does: 1 to 211 bytes from
 /// `A-Za-z0-9+-._?=`, and not `.`, `..`, nor starting with `.-` or `..-`.
 pub fn validate_name(name: &str) -> Result<()> {
-    let bad = |message: String| StoreError::InvalidName {
-        name: name.to_owned(),
-        message,
-    };
+    let bad = |message: String| StoreError::InvalidName { name: name.to_owned(), message };
     if name.is_empty() {
         return Err(bad("name must not be empty".to_owned()));
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(bad(format!(
-            "name '{name}' must be no longer than {MAX_NAME_LEN} characters"
-        )));
+        return Err(bad(format!("name '{name}' must be no longer than {MAX_NAME_LEN} characters")));
     }
     if name == "." || name == ".." {
         return Err(bad(format!("name '{name}' is not valid")));
@@ -212,13 +179,8 @@ pub fn validate_name(name: &str) -> Result<()> {
             )));
         }
     }
-    if let Some(c) = name
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || "+-._?=".contains(c)))
-    {
-        return Err(bad(format!(
-            "name '{name}' contains illegal character '{c}'"
-        )));
+    if let Some(c) = name.chars().find(|&c| !(c.is_ascii_alphanumeric() || "+-._?=".contains(c))) {
+        return Err(bad(format!("name '{name}' contains illegal character '{c}'")));
     }
     Ok(())
 }
@@ -242,14 +204,7 @@ mod tests {
     fn store_dir_validation() {
         assert!(StoreDir::new("/nix/store").is_ok());
         assert!(StoreDir::new("/a").is_ok());
-        for bad in [
-            "",
-            "/",
-            "nix/store",
-            "/nix/store/",
-            "/nix//store",
-            "/nix/./store",
-        ] {
+        for bad in ["", "/", "nix/store", "/nix/store/", "/nix//store", "/nix/./store"] {
             assert!(StoreDir::new(bad).is_err(), "{bad}");
         }
     }

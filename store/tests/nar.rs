@@ -10,8 +10,8 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
 use nxe_store::{
-    dump_path, dump_path_filtered, make_source_path, nar_hash_path, nar_hash_path_filtered,
-    FileKind, Hash, HashAlgo, NarNode, StoreDir, StoreError,
+    dump_path, dump_path_filtered, make_source_path, nar_hash_path, nar_hash_path_filtered, FileKind, Hash, HashAlgo,
+    NarNode, StoreDir, StoreError,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -21,8 +21,7 @@ const TREE_NAR_SIZE: u64 = 3328;
 const TREE_NAR_NIX32: &str = "0ryvhqs74hbh7ld3h79ayd8bvh17bw2s3s727b7351npx0vkazrh";
 const TREE_PATH: &str = "/nix/store/piapp7g4x8w3px4875p6msspxzc530lj-tree";
 /// The tree without `nested` and without symlinks.
-const FILTERED_NAR_SHA256: &str =
-    "d202557ee90f2b578e029c02563b6db3220eb002e9123a5ac1c271b67c6afa93";
+const FILTERED_NAR_SHA256: &str = "d202557ee90f2b578e029c02563b6db3220eb002e9123a5ac1c271b67c6afa93";
 const FILTERED_NAR_SIZE: u64 = 2408;
 const FILTERED_PATH: &str = "/nix/store/ycaqm6bhc0g00rzn9vc7gkdrfrkv81b5-tree";
 
@@ -92,13 +91,9 @@ fn filtered_tree_matches_reference() -> TestResult {
 
     let mut seen = Vec::new();
     let (hash, size) = nar_hash_path_filtered(&root, &mut |p: &Path, kind: FileKind| {
-        let rel = p
-            .strip_prefix(&root)
-            .map_err(|e| StoreError::NonUtf8Path(e.to_string().into()))?;
+        let rel = p.strip_prefix(&root).map_err(|e| StoreError::NonUtf8Path(e.to_string().into()))?;
         seen.push((rel.to_string_lossy().into_owned(), kind.as_str()));
-        Ok::<_, StoreError>(
-            p.file_name().is_some_and(|n| n != "nested") && kind != FileKind::Symlink,
-        )
+        Ok::<_, StoreError>(p.file_name().is_some_and(|n| n != "nested") && kind != FileKind::Symlink)
     })?;
     assert_eq!(hash.to_base16(), FILTERED_NAR_SHA256);
     assert_eq!(size, FILTERED_NAR_SIZE);
@@ -161,13 +156,8 @@ fn filter_errors_propagate() -> TestResult {
     });
     assert!(matches!(r, Err(FilterError::Refused(p)) if p.ends_with("nested/deeper")));
 
-    let missing = dump_path_filtered(&root.join("missing"), &mut out, &mut |_, _| {
-        Ok::<_, FilterError>(true)
-    });
-    assert!(matches!(
-        missing,
-        Err(FilterError::Store(StoreError::Io { .. }))
-    ));
+    let missing = dump_path_filtered(&root.join("missing"), &mut out, &mut |_, _| Ok::<_, FilterError>(true));
+    assert!(matches!(missing, Err(FilterError::Store(StoreError::Io { .. }))));
     Ok(())
 }
 
@@ -178,41 +168,24 @@ fn single_file_and_symlink_roots() -> TestResult {
     make_tree(&root)?;
     let mut nar = Vec::new();
     dump_path(&root.join("exec.sh"), &mut nar)?;
-    assert_eq!(
-        sha256_hex(&nar),
-        "5e0accf02cedede5e4119ffa15e79e79a5fb1fb9bc43c3d434f33227a14477a0"
-    );
+    assert_eq!(sha256_hex(&nar), "5e0accf02cedede5e4119ffa15e79e79a5fb1fb9bc43c3d434f33227a14477a0");
     let (hash, _) = nar_hash_path(&root.join("exec.sh"))?;
     let store = StoreDir::default();
     let path = make_source_path("exec.sh", &hash, &BTreeSet::new(), false, &store)?;
-    assert_eq!(
-        store.display_path(&path),
-        "/nix/store/5c04552vhn4sp0x18q5gryqhfnya0aji-exec.sh"
-    );
+    assert_eq!(store.display_path(&path), "/nix/store/5c04552vhn4sp0x18q5gryqhfnya0aji-exec.sh");
 
     let mut nar = Vec::new();
     dump_path(&root.join("link"), &mut nar)?;
-    assert_eq!(
-        sha256_hex(&nar),
-        "8d3c00cfa866e4d1b809772afeac240786246221eb2c574d69c4bba168834e81"
-    );
+    assert_eq!(sha256_hex(&nar), "8d3c00cfa866e4d1b809772afeac240786246221eb2c574d69c4bba168834e81");
     Ok(())
 }
 
 fn file(contents: &str, executable: bool) -> NarNode {
-    NarNode::File {
-        executable,
-        contents: contents.as_bytes().to_vec(),
-    }
+    NarNode::File { executable, contents: contents.as_bytes().to_vec() }
 }
 
 fn dir<const N: usize>(entries: [(&str, NarNode); N]) -> NarNode {
-    NarNode::Directory(
-        entries
-            .into_iter()
-            .map(|(n, e)| (n.to_owned(), e))
-            .collect::<BTreeMap<_, _>>(),
-    )
+    NarNode::Directory(entries.into_iter().map(|(n, e)| (n.to_owned(), e)).collect::<BTreeMap<_, _>>())
 }
 
 #[test]
@@ -224,21 +197,10 @@ fn in_memory_tree_matches_reference_dump() -> TestResult {
         .collect();
     entries.push(("B", dir([("x", file("12345678", false))])));
     entries.push(("empty", dir([])));
-    entries.push((
-        "nested",
-        dir([("deeper", dir([("file", file("", false))]))]),
-    ));
+    entries.push(("nested", dir([("deeper", dir([("file", file("", false))]))])));
     entries.push(("link", NarNode::Symlink("a.txt".to_owned())));
-    entries.push((
-        "dangling",
-        NarNode::Symlink("/nonexistent/target".to_owned()),
-    ));
-    let tree = NarNode::Directory(
-        entries
-            .into_iter()
-            .map(|(n, e)| (n.to_owned(), e))
-            .collect(),
-    );
+    entries.push(("dangling", NarNode::Symlink("/nonexistent/target".to_owned())));
+    let tree = NarNode::Directory(entries.into_iter().map(|(n, e)| (n.to_owned(), e)).collect());
 
     let (hash, size) = tree.nar_hash()?;
     assert_eq!(hash.to_base16(), TREE_NAR_SHA256);

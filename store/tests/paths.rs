@@ -5,18 +5,13 @@
 use std::collections::BTreeSet;
 
 use nxe_store::{
-    make_fixed_output_path, make_output_path, make_source_path, make_store_path, make_text_path,
-    validate_name, ContentAddressMethod, Hash, HashAlgo, StoreDir, StoreError, StorePath,
+    make_fixed_output_path, make_output_path, make_source_path, make_store_path, make_text_path, validate_name,
+    ContentAddressMethod, Hash, HashAlgo, StoreDir, StoreError, StorePath,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-fn text_path(
-    name: &str,
-    text: &str,
-    refs: &BTreeSet<StorePath>,
-    dir: &StoreDir,
-) -> Result<String, StoreError> {
+fn text_path(name: &str, text: &str, refs: &BTreeSet<StorePath>, dir: &StoreDir) -> Result<String, StoreError> {
     let h = Hash::compute(HashAlgo::Sha256, text.as_bytes());
     Ok(dir.display_path(&make_text_path(name, &h, refs, dir)?))
 }
@@ -50,44 +45,16 @@ fn other_store_dir() -> TestResult {
 fn names_as_the_reference_judges_them() {
     let long_ok = "a".repeat(211);
     let long_bad = "a".repeat(212);
-    for ok in [
-        ".a",
-        "..a",
-        "...",
-        "-a",
-        "a.",
-        "a?b=c+d_e",
-        "A-Z.0-9",
-        long_ok.as_str(),
-    ] {
+    for ok in [".a", "..a", "...", "-a", "a.", "a?b=c+d_e", "A-Z.0-9", long_ok.as_str()] {
         assert!(validate_name(ok).is_ok(), "{ok:?} should be valid");
     }
-    for bad in [
-        ".",
-        "..",
-        ".-a",
-        "..-a",
-        ".-",
-        "",
-        "a b",
-        "é",
-        "a/b",
-        long_bad.as_str(),
-    ] {
+    for bad in [".", "..", ".-a", "..-a", ".-", "", "a b", "é", "a/b", long_bad.as_str()] {
         assert!(validate_name(bad).is_err(), "{bad:?} should be invalid");
     }
-    let msg = |n: &str| {
-        validate_name(n)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default()
-    };
+    let msg = |n: &str| validate_name(n).err().map(|e| e.to_string()).unwrap_or_default();
     assert_eq!(msg(""), "name must not be empty");
     assert_eq!(msg("."), "name '.' is not valid");
-    assert_eq!(
-        msg("..-a"),
-        "name '..-a' is not valid: first dash-separated component must not be '..'"
-    );
+    assert_eq!(msg("..-a"), "name '..-a' is not valid: first dash-separated component must not be '..'");
     assert_eq!(msg("a b"), "name 'a b' contains illegal character ' '");
     assert!(msg(&long_bad).ends_with("must be no longer than 211 characters"));
 }
@@ -161,35 +128,14 @@ fn fixed_output_paths_of_reference_derivations() -> TestResult {
         assert_eq!(store.display_path(&p), want);
     }
     // Text ingestion is a text path.
-    let p = make_fixed_output_path(
-        ContentAddressMethod::Text,
-        &hello(HashAlgo::Sha256),
-        "x",
-        &none,
-        &store,
-    )?;
-    assert_eq!(
-        store.display_path(&p),
-        "/nix/store/4g4g9i669dl63abpww0djbl2jxl6bwiz-x"
-    );
+    let p = make_fixed_output_path(ContentAddressMethod::Text, &hello(HashAlgo::Sha256), "x", &none, &store)?;
+    assert_eq!(store.display_path(&p), "/nix/store/4g4g9i669dl63abpww0djbl2jxl6bwiz-x");
     // Only source paths may have references.
     let refs = [p].into();
-    assert!(make_fixed_output_path(
-        ContentAddressMethod::Flat,
-        &hello(HashAlgo::Sha256),
-        "y",
-        &refs,
-        &store
-    )
-    .is_err());
-    assert!(make_fixed_output_path(
-        ContentAddressMethod::Recursive,
-        &hello(HashAlgo::Sha256),
-        "y",
-        &refs,
-        &store
-    )
-    .is_ok());
+    assert!(make_fixed_output_path(ContentAddressMethod::Flat, &hello(HashAlgo::Sha256), "y", &refs, &store).is_err());
+    assert!(
+        make_fixed_output_path(ContentAddressMethod::Recursive, &hello(HashAlgo::Sha256), "y", &refs, &store).is_ok()
+    );
     assert!(make_text_path("y", &hello(HashAlgo::Sha1), &none, &store).is_err());
     assert!(make_source_path("y", &hello(HashAlgo::Sha512), &none, false, &store).is_err());
     Ok(())
@@ -203,10 +149,7 @@ fn output_paths_of_the_trivial_derivation() -> TestResult {
     let masked = r#"Derive([("out","","","")],[],[],"x86_64-linux","/bin/sh",[],[("builder","/bin/sh"),("name","a"),("out",""),("system","x86_64-linux")])"#;
     let h = nxe_store::sha256(masked.as_bytes());
     let p = make_output_path(&h, "out", "a", &store)?;
-    assert_eq!(
-        store.display_path(&p),
-        "/nix/store/f37kxm5wf98b2s839zaiybv38zil0s40-a"
-    );
+    assert_eq!(store.display_path(&p), "/nix/store/f37kxm5wf98b2s839zaiybv38zil0s40-a");
     let q = make_store_path("output:out", &Hash::sha256_from(h), "a", &store)?;
     assert_eq!(p, q);
     Ok(())

@@ -9,8 +9,8 @@ use crate::eval::{type_error, Evaluator};
 use crate::io::FileKind;
 use crate::ir::BinOp;
 use crate::source::Span;
-use crate::value::{Attr, Attrs, Env, PrimOp, Value};
 use crate::symbol::Symbol;
+use crate::value::{Attr, Attrs, Env, PrimOp, Value};
 use std::path::Path;
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
@@ -265,7 +265,9 @@ fn builtin_read_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 fn builtin_read_dir(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let path = force_path(ev, &args[0])?;
     let entries = ev.io.read_dir(Path::new(&path)).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotADirectory => EvalError::msg(format!("cannot read directory \"{path}\": Not a directory")),
+        std::io::ErrorKind::NotADirectory => {
+            EvalError::msg(format!("cannot read directory \"{path}\": Not a directory"))
+        }
         _ => io_error("opening directory", &path, &e),
     })?;
     let attrs = entries
@@ -277,8 +279,7 @@ fn builtin_read_dir(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
 
 fn builtin_read_file_type(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let path = force_path(ev, &args[0])?;
-    let kind: FileKind =
-        ev.io.file_kind(Path::new(&path)).map_err(|e| io_error("getting status of", &path, &e))?;
+    let kind: FileKind = ev.io.file_kind(Path::new(&path)).map_err(|e| io_error("getting status of", &path, &e))?;
     Ok(Value::string(kind.nix_name()))
 }
 
@@ -289,11 +290,7 @@ fn builtin_path_exists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
         _ => false,
     };
     let path = force_path(ev, &forced)?;
-    let exists = if must_be_dir {
-        ev.io.is_directory(Path::new(&path))
-    } else {
-        ev.io.path_exists(Path::new(&path))
-    };
+    let exists = if must_be_dir { ev.io.is_directory(Path::new(&path)) } else { ev.io.path_exists(Path::new(&path)) };
     Ok(Value::Bool(exists))
 }
 

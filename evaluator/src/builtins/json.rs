@@ -13,9 +13,11 @@
 //! that fit 64 bits are integers, larger ones become floats unless they fit an unsigned
 //! 64-bit integer (an error), and duplicate keys keep the last value.
 //!
-//! `fromTOML` parses with the `toml` crate and rewords the errors the corpus meets like
-//! the reference's TOML library; dates and times are rejected as the reference does
-//! without its `parse-toml-timestamps` feature.
+//! `fromTOML` parses with the `toml` crate and rewords its errors with the headlines of
+//! the reference's TOML library where the kind of error can be told. Dates and times are
+//! rejected unless the `parse-toml-timestamps` experimental feature is on, in which case
+//! they become `{ _type = "timestamp"; value = "1979-05-27T07:32:00Z"; }` as in the
+//! reference.
 
 use super::versions::force_string_no_ctx;
 use crate::error::{EvalError, EvalResult};
@@ -37,14 +39,14 @@ pub(super) static PRIMOPS: &[PrimOp] = &[
 // toJSON
 
 fn builtin_to_json(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let mut writer = JsonWriter { out: String::new(), context: BTreeSet::new(), copy_to_store: true };
+    let mut writer = JsonWriter { out: String::new(), context: BTreeSet::new() };
     writer.value(ev, &args[0])?;
     Ok(Value::String(crate::value::NixString::with_context(writer.out.into(), writer.context)))
 }
 
 /// Renders a value as `builtins.toJSON` does.
 pub(crate) fn value_to_json(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
-    let mut writer = JsonWriter { out: String::new(), context: BTreeSet::new(), copy_to_store: true };
+    let mut writer = JsonWriter { out: String::new(), context: BTreeSet::new() };
     writer.value(evaluator, value)?;
     Ok(writer.out)
 }
@@ -53,7 +55,6 @@ pub(crate) fn value_to_json(evaluator: &mut Evaluator, value: &Value) -> EvalRes
 struct JsonWriter {
     out: String,
     context: BTreeSet<ContextElem>,
-    copy_to_store: bool,
 }
 
 impl JsonWriter {
@@ -71,13 +72,9 @@ impl JsonWriter {
                 escape_json_into(&mut self.out, s.as_str());
             }
             Value::Path(path) => {
-                if self.copy_to_store {
-                    let stored = super::copy_path_to_store(ev, path)?;
-                    self.context.extend(stored.context().iter().cloned());
-                    escape_json_into(&mut self.out, stored.as_str());
-                } else {
-                    escape_json_into(&mut self.out, path);
-                }
+                let stored = super::copy_path_to_store(ev, path)?;
+                self.context.extend(stored.context().iter().cloned());
+                escape_json_into(&mut self.out, stored.as_str());
             }
             Value::Attrs(attrs) => self.attrs(ev, &value, attrs)?,
             Value::List(items) => self.list(ev, items)?,
@@ -140,7 +137,7 @@ impl JsonWriter {
 }
 
 /// Writes a JSON string literal with the reference's escapes.
-fn escape_json_into(out: &mut String, text: &str) {
+pub(crate) fn escape_json_into(out: &mut String, text: &str) {
     out.push('"');
     for c in text.chars() {
         match c {

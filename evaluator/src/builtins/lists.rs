@@ -232,7 +232,8 @@ fn builtin_group_by(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
         let key = Symbol::intern(force_string(ev, &key)?.as_str());
         groups.entry(key).or_default().push(item.clone());
     }
-    let entries = groups.into_iter().map(|(name, values)| Attr { name, value: Value::list(values), pos: None }).collect();
+    let entries =
+        groups.into_iter().map(|(name, values)| Attr { name, value: Value::list(values), pos: None }).collect();
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
 }
 
@@ -280,14 +281,10 @@ fn key_repr(ev: &mut Evaluator, value: &Value) -> EvalResult<KeyRepr> {
 
 fn builtin_generic_closure(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let spec = force_attrs(ev, &args[0])?;
-    let start = spec
-        .get(Symbol::intern("startSet"))
-        .cloned()
-        .ok_or_else(|| EvalError::msg("attribute 'startSet' missing"))?;
-    let operator = spec
-        .get(Symbol::intern("operator"))
-        .cloned()
-        .ok_or_else(|| EvalError::msg("attribute 'operator' missing"))?;
+    let start =
+        spec.get(Symbol::intern("startSet")).cloned().ok_or_else(|| EvalError::msg("attribute 'startSet' missing"))?;
+    let operator =
+        spec.get(Symbol::intern("operator")).cloned().ok_or_else(|| EvalError::msg("attribute 'operator' missing"))?;
     let mut work: std::collections::VecDeque<Value> = force_list(ev, &start)?.iter().cloned().collect();
     let mut seen = FxHashSet::default();
     let mut out = Vec::new();

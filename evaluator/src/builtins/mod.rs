@@ -202,7 +202,9 @@ pub(crate) fn make_globals(evaluator: &mut Evaluator) -> Vec<Value> {
         .collect();
     let mut entries = Vec::new();
     for constant_name in CONSTANTS {
-        if let Some(idx) = table.names.iter().position(|(_, k)| matches!(k, GlobalKind::Constant(c) if c == constant_name)) {
+        if let Some(idx) =
+            table.names.iter().position(|(_, k)| matches!(k, GlobalKind::Constant(c) if c == constant_name))
+        {
             entries.push(Attr { name: Symbol::intern(constant_name), value: values[idx].clone(), pos: None });
         }
     }
@@ -323,10 +325,7 @@ pub(crate) fn force_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult
         _ => {
             let text = crate::ops::coerce_to_string(evaluator, &forced, crate::ops::Coerce::PathPart)?;
             if !text.as_str().starts_with('/') {
-                return Err(EvalError::msg(format!(
-                    "string '{}' doesn't represent an absolute path",
-                    text.as_str()
-                )));
+                return Err(EvalError::msg(format!("string '{}' doesn't represent an absolute path", text.as_str())));
             }
             Ok(crate::paths::canonicalize(text.as_str()))
         }
@@ -361,10 +360,7 @@ pub(crate) fn value_to_xml(evaluator: &mut Evaluator, value: &Value) -> EvalResu
 }
 
 fn xml_primop() -> EvalResult<&'static PrimOp> {
-    xml::PRIMOPS
-        .iter()
-        .find(|op| op.name == "toXML")
-        .ok_or_else(|| EvalError::msg("XML output is not available"))
+    xml::PRIMOPS.iter().find(|op| op.name == "toXML").ok_or_else(|| EvalError::msg("XML output is not available"))
 }
 
 /// `--json` output: the value as `builtins.toJSON` renders it.
@@ -374,7 +370,7 @@ pub(crate) fn value_to_json(evaluator: &mut Evaluator, value: &Value) -> EvalRes
 
 /// A set from name/value pairs in any order.
 pub(crate) fn make_attrs(pairs: Vec<(&str, Value)>) -> Value {
-    let entries = pairs.into_iter().map(|(name, value)| Attr { name: Symbol::intern(name), value, pos: None }).collect();
+    let entries =
+        pairs.into_iter().map(|(name, value)| Attr { name: Symbol::intern(name), value, pos: None }).collect();
     Value::attrs(Attrs::from_unsorted(entries))
 }
-

@@ -68,7 +68,9 @@ fn builtin_replace_strings(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
     let from = force_list(ev, &args[0])?;
     let to = force_list(ev, &args[1])?;
     if from.len() != to.len() {
-        return Err(EvalError::msg("'from' and 'to' arguments passed to builtins.replaceStrings have different lengths"));
+        return Err(EvalError::msg(
+            "'from' and 'to' arguments passed to builtins.replaceStrings have different lengths",
+        ));
     }
     let mut patterns = Vec::with_capacity(from.len());
     for pattern in from.iter() {

@@ -18,15 +18,18 @@ pub struct FixedEnvIo {
     env: BTreeMap<String, String>,
 }
 
+impl Default for FixedEnvIo {
+    fn default() -> FixedEnvIo {
+        FixedEnvIo::new()
+    }
+}
+
 impl FixedEnvIo {
     /// The fixed environment of the corpus, with the corpus's search path.
     pub fn new() -> FixedEnvIo {
-        let env = [
-            ("HOME".to_string(), "/fake-home".to_string()),
-            ("TEST_VAR".to_string(), "foo".to_string()),
-        ]
-        .into_iter()
-        .collect();
+        let env = [("HOME".to_string(), "/fake-home".to_string()), ("TEST_VAR".to_string(), "foo".to_string())]
+            .into_iter()
+            .collect();
         FixedEnvIo { real: RealIo, env }
     }
 }
@@ -88,9 +91,7 @@ pub fn run_case(path: &Path) -> Outcome {
     let flags = std::fs::read_to_string(path.with_extension("flags")).unwrap_or_default();
     let words: Vec<String> = flags.split_whitespace().map(str::to_string).collect();
     let file = path.to_string_lossy().into_owned();
-    let outcome = std::panic::catch_unwind(move || {
-        run_with_big_stack(move || evaluate(&dir, &file, &words))
-    });
+    let outcome = std::panic::catch_unwind(move || run_with_big_stack(move || evaluate(&dir, &file, &words)));
     match outcome {
         Ok(result) => result,
         Err(_) => Err("PANIC".to_string()),
@@ -111,7 +112,9 @@ fn evaluate(dir: &Path, file: &str, words: &[String]) -> Outcome {
         match word {
             "-I" => {
                 let entry = next(1);
-                let (prefix, target) = entry.split_once('=').map_or((String::new(), entry.clone()), |(p, t)| (p.to_string(), t.to_string()));
+                let (prefix, target) = entry
+                    .split_once('=')
+                    .map_or((String::new(), entry.clone()), |(p, t)| (p.to_string(), t.to_string()));
                 nix_path.push((prefix, target));
                 idx += 2;
             }
