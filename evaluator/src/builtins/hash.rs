@@ -20,9 +20,6 @@ pub(super) static PRIMOPS: &[PrimOp] = &[
     PrimOp { name: "convertHash", arity: 1, func: builtin_convert_hash },
 ];
 
-/// The second line the reference prints under usage errors.
-const USAGE_HINT: &str = "\nTry 'nix-instantiate --help' for more information.";
-
 /// Parses an algorithm name as the reference does.
 fn parse_algo(name: &str) -> EvalResult<HashAlgo> {
     if name == "blake3" {
@@ -32,7 +29,7 @@ fn parse_algo(name: &str) -> EvalResult<HashAlgo> {
     }
     HashAlgo::parse(name).map_err(|_| {
         EvalError::msg(format!(
-            "unknown hash algorithm '{name}', expect 'blake3', 'md5', 'sha1', 'sha256', or 'sha512'{USAGE_HINT}"
+            "unknown hash algorithm '{name}', expect 'blake3', 'md5', 'sha1', 'sha256', or 'sha512'"
         ))
     })
 }
@@ -48,9 +45,9 @@ fn parse_format(ev: &mut Evaluator, name: &str) -> EvalResult<HashFormat> {
         }
         "base64" => Ok(HashFormat::Base64),
         "sri" => Ok(HashFormat::Sri),
-        _ => Err(EvalError::msg(format!(
-            "unknown hash format '{name}', expect 'base16', 'base32', 'base64', or 'sri'{USAGE_HINT}"
-        ))),
+        _ => {
+            Err(EvalError::msg(format!("unknown hash format '{name}', expect 'base16', 'base32', 'base64', or 'sri'")))
+        }
     }
 }
 

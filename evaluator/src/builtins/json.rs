@@ -1110,20 +1110,13 @@ fn toml_datetime_text(datetime: &toml::value::Datetime) -> String {
     out
 }
 
-/// A TOML syntax error in the reference's words (its TOML library's headline for the
-/// kind of error, as far as it can be told from the `toml` crate's), followed by a
-/// pointer at the offending line.
+/// A TOML syntax error in the reference's words: its TOML library's headline for the kind
+/// of error, as far as it can be told from the `toml` crate's. (The reference adds lines
+/// pointing into the text, which nxe's error display has no room for.)
 fn toml_message(error: &toml::de::Error, text: &str) -> String {
-    let span = error.span().unwrap_or(text.len()..text.len());
-    let at = text.get(span.start..).unwrap_or("");
-    let mut message = format!("[error] {}", toml_headline(error.message(), text, span.start, at));
-    let line_start = text.get(..span.start).map_or(0, |before| before.rfind('\n').map_or(0, |i| i + 1));
-    let line_no = text.get(..line_start).map_or(0, |before| before.matches('\n').count()) + 1;
-    let line = text.get(line_start..).and_then(|rest| rest.lines().next()).unwrap_or("");
-    let pad = " ".repeat(line_no.to_string().len());
-    let column = " ".repeat(span.start.saturating_sub(line_start));
-    let _ = write!(message, "\n --> fromTOML\n {pad} |\n {line_no} | {line}\n {pad} | {column}^-- here\n");
-    message
+    let offset = error.span().map_or(text.len(), |span| span.start);
+    let at = text.get(offset..).unwrap_or("");
+    format!("[error] {}", toml_headline(error.message(), text, offset, at))
 }
 
 /// The reference's headline for a `toml` crate error `detail` found at byte `offset`,

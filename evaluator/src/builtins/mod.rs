@@ -13,7 +13,7 @@ mod derivation;
 mod fetch;
 mod flake;
 mod hash;
-mod json;
+pub(crate) mod json;
 mod lists;
 mod regex;
 mod strings;

@@ -82,75 +82,14 @@ pub(super) fn value_to_json(
 /// Appends `text` as a JSON string: `"` and `\` escaped, control characters as the short
 /// escapes or `\u00xx`, everything else (non-ASCII included) as is.
 pub(super) fn write_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::builtins::json::escape_json_into(out, text);
 }
 
 /// A float as JSON: the shortest digits that read back to `value`, laid out with a decimal
 /// point when the exponent is small and as `d.ddde+XX` otherwise; non-finite numbers are
 /// `null`.
 pub(super) fn format_float(value: f64) -> String {
-    if !value.is_finite() {
-        return "null".to_string();
-    }
-    if value == 0.0 {
-        return if value.is_sign_negative() { "-0.0".to_string() } else { "0.0".to_string() };
-    }
-    // `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
-    let sci = format!("{:e}", value.abs());
-    let (mantissa, exponent) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let k = digits.len() as i32;
-    // The value is 0.DIGITS * 10^n.
-    let n = exponent + 1;
-    let mut out = String::new();
-    if value < 0.0 {
-        out.push('-');
-    }
-    const MIN_EXP: i32 = -4;
-    const MAX_EXP: i32 = 15;
-    if k <= n && n <= MAX_EXP {
-        out.push_str(&digits);
-        out.push_str(&"0".repeat((n - k) as usize));
-        out.push_str(".0");
-    } else if 0 < n && n <= MAX_EXP {
-        out.push_str(&digits[..n as usize]);
-        out.push('.');
-        out.push_str(&digits[n as usize..]);
-    } else if MIN_EXP < n && n <= 0 {
-        out.push_str("0.");
-        out.push_str(&"0".repeat((-n) as usize));
-        out.push_str(&digits);
-    } else {
-        out.push_str(&digits[..1]);
-        if k > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        let e = n - 1;
-        out.push('e');
-        out.push(if e < 0 { '-' } else { '+' });
-        let e = e.abs();
-        if e < 10 {
-            out.push('0');
-        }
-        out.push_str(&e.to_string());
-    }
-    out
+    crate::builtins::json::format_json_float(value)
 }
 
 /// Re-renders JSON text (a `__json` attribute) the way Nix does after parsing it.
