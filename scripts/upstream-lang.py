@@ -45,6 +45,8 @@ def main():
         if flags_file.exists():
             flags = [w for line in flags_file.read_text().splitlines() for w in line.split("#")[0].split()]
         rel = f"lang/{case.name}"
+        # The suite's own configuration enables flakes for every case.
+        flags = ["--extra-experimental-features", "flakes", *flags]
         env = dict(base_env)
         if kind == "eval-okay":
             exp_xml = case.with_suffix(".exp.xml")

@@ -26,9 +26,8 @@ cat >"$shim/nix-instantiate" <<SHIM
 args=()
 while (( \$# )); do
   case \$1 in
-    --eval|--eval-only|--read-write-mode|--show-trace) ;;
+    --eval|--eval-only|--read-write-mode) ;;
     --timeout) shift ;;
-    --option) shift 2 ;;
     *) args+=("\$1") ;;
   esac
   shift

@@ -45,6 +45,8 @@ pub struct EvalSettings {
     pub experimental_features: Vec<String>,
     /// Lints on literals.
     pub lints: Lints,
+    /// Make `builtins.warn` fail (`abort-on-warn`).
+    pub abort_on_warn: bool,
 }
 
 impl Default for EvalSettings {
@@ -60,6 +62,7 @@ impl Default for EvalSettings {
             max_call_depth: MAX_CALL_DEPTH,
             experimental_features: Vec::new(),
             lints: Lints::default(),
+            abort_on_warn: false,
         }
     }
 }
@@ -115,6 +118,24 @@ impl Evaluator {
         &self.store_writes.derivations
     }
 
+    /// Reads a file, serving store objects this evaluator created itself (`toFile` texts,
+    /// `.drv` files) from memory, since nxe does not write the store while evaluating.
+    pub(crate) fn read_file_bytes(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        if let Some(AddedPath::Text { contents, .. }) = self.store_writes.paths.get(path) {
+            return Ok(contents.clone().into_bytes());
+        }
+        if let Some(drv) = self.store_writes.derivations.get(path) {
+            return Ok(drv.to_aterm().into_bytes());
+        }
+        self.io.read_file(std::path::Path::new(path))
+    }
+
+    /// Whether a path is a store object this evaluator created.
+    pub(crate) fn is_virtual_store_file(&self, path: &str) -> bool {
+        matches!(self.store_writes.paths.get(path), Some(AddedPath::Text { .. }))
+            || self.store_writes.derivations.contains_key(path)
+    }
+
     /// Everything this evaluator added to the store: derivations, sources and text files.
     pub fn store_writes(&self) -> &StoreWrites {
         &self.store_writes
@@ -157,10 +178,8 @@ impl Evaluator {
         let result = match cached {
             Some(result) => result,
             None => {
-                let bytes = self
-                    .io
-                    .read_file(std::path::Path::new(path))
-                    .map_err(|e| crate::builtins::io_error("opening file", path, &e))?;
+                let bytes =
+                    self.read_file_bytes(path).map_err(|e| crate::builtins::io_error("opening file", path, &e))?;
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let dir = crate::paths::dir_of(path).to_string();
                 let result = self.compile_source(path, text, &dir, scoped).map_err(Arc::new);
@@ -814,11 +833,29 @@ impl Evaluator {
     pub fn force_deep(&mut self, value: &Value) -> EvalResult<Value> {
         let mut seen = rustc_hash::FxHashSet::default();
         let value = self.force(value)?;
-        self.force_deep_inner(&value, &mut seen)?;
+        self.force_deep_inner(&value, &mut seen, 0)?;
         Ok(value)
     }
 
-    fn force_deep_inner(&mut self, value: &Value, seen: &mut rustc_hash::FxHashSet<usize>) -> EvalResult<()> {
+    /// Fails when `extra` more levels of nesting would pass `max-call-depth`: builtins that
+    /// walk nested data (`toJSON`, `deepSeq`) count each level as the reference does.
+    pub(crate) fn check_nesting(&self, extra: usize) -> EvalResult<()> {
+        if self.call_depth + extra >= self.settings.max_call_depth {
+            return Err(ErrorKind::DepthLimit.into());
+        }
+        Ok(())
+    }
+
+    /// Each level of nesting counts against `max-call-depth`, as in the reference.
+    fn force_deep_inner(
+        &mut self,
+        value: &Value,
+        seen: &mut rustc_hash::FxHashSet<usize>,
+        depth: usize,
+    ) -> EvalResult<()> {
+        if self.call_depth + depth >= self.settings.max_call_depth {
+            return Err(ErrorKind::DepthLimit.into());
+        }
         match value {
             Value::Attrs(attrs) => {
                 if !seen.insert(Rc::as_ptr(attrs) as *const u8 as usize) {
@@ -829,7 +866,7 @@ impl Evaluator {
                         let pos = attr.pos;
                         e.note(pos, format!("while evaluating the attribute '{}'", attr.name))
                     })?;
-                    self.force_deep_inner(&inner, seen)?;
+                    self.force_deep_inner(&inner, seen, depth + 1)?;
                 }
             }
             Value::List(items) => {
@@ -838,7 +875,7 @@ impl Evaluator {
                 }
                 for item in items.iter() {
                     let inner = self.force(item)?;
-                    self.force_deep_inner(&inner, seen)?;
+                    self.force_deep_inner(&inner, seen, depth + 1)?;
                 }
             }
             _ => {}

@@ -114,8 +114,33 @@ impl EvalIo for RealIo {
     }
 
     fn trace(&self, message: &str) {
-        eprintln!("{message}");
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            eprintln!("{message}");
+        } else {
+            eprintln!("{}", strip_ansi_escapes(message));
+        }
     }
+}
+
+/// Removes ANSI escape sequences (`ESC [ … letter`), as the reference does for messages
+/// that do not go to a terminal.
+pub fn strip_ansi_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for next in chars.by_ref() {
+                if next.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn kind_of(file_type: &std::fs::FileType) -> FileKind {

@@ -90,7 +90,9 @@ fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
         .map(|attr| {
             let name = Value::string(attr.name.as_str());
             let value = lazy_call2(func.clone(), name, attr.value.clone());
-            Attr { name: attr.name, value, pos: attr.pos }
+            // The reference's mapAttrs drops positions (see declaration-positions in
+            // nixpkgs' module tests).
+            Attr { name: attr.name, value, pos: None }
         })
         .collect();
     Ok(Value::attrs(Attrs::from_sorted(entries)))

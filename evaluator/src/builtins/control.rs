@@ -142,6 +142,9 @@ fn builtin_trace_verbose(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
 fn builtin_warn(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let message = force_string(ev, &args[0])?;
     ev.io.trace(&format!("evaluation warning: {}", message.as_str()));
+    if ev.settings.abort_on_warn {
+        return Err(EvalError::msg("aborting to reveal stack trace of warning, as abort-on-warn is set"));
+    }
     ev.force(&args[1])
 }
 
@@ -254,7 +257,7 @@ pub(crate) fn io_error(what: &str, path: &str, error: &std::io::Error) -> EvalEr
 
 fn builtin_read_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let path = force_path(ev, &args[0])?;
-    let bytes = ev.io.read_file(Path::new(&path)).map_err(|e| io_error("opening file", &path, &e))?;
+    let bytes = ev.read_file_bytes(&path).map_err(|e| io_error("opening file", &path, &e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let bytes = e.into_bytes();
         EvalError::msg(format!("file '{path}' is not valid UTF-8 ({} bytes)", bytes.len()))
@@ -290,7 +293,11 @@ fn builtin_path_exists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
         _ => false,
     };
     let path = force_path(ev, &forced)?;
-    let exists = if must_be_dir { ev.io.is_directory(Path::new(&path)) } else { ev.io.path_exists(Path::new(&path)) };
+    let exists = if must_be_dir {
+        ev.io.is_directory(Path::new(&path))
+    } else {
+        ev.is_virtual_store_file(&path) || ev.io.path_exists(Path::new(&path))
+    };
     Ok(Value::Bool(exists))
 }
 

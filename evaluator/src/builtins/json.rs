@@ -39,14 +39,14 @@ pub(super) static PRIMOPS: &[PrimOp] = &[
 // toJSON
 
 fn builtin_to_json(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let mut writer = JsonWriter { out: String::new(), context: BTreeSet::new() };
+    let mut writer = JsonWriter { out: String::new(), context: BTreeSet::new(), depth: 0 };
     writer.value(ev, &args[0])?;
     Ok(Value::String(crate::value::NixString::with_context(writer.out.into(), writer.context)))
 }
 
 /// Renders a value as `builtins.toJSON` does.
 pub(crate) fn value_to_json(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
-    let mut writer = JsonWriter { out: String::new(), context: BTreeSet::new() };
+    let mut writer = JsonWriter { out: String::new(), context: BTreeSet::new(), depth: 0 };
     writer.value(evaluator, value)?;
     Ok(writer.out)
 }
@@ -55,10 +55,20 @@ pub(crate) fn value_to_json(evaluator: &mut Evaluator, value: &Value) -> EvalRes
 struct JsonWriter {
     out: String,
     context: BTreeSet<ContextElem>,
+    /// Nesting depth, counted against `max-call-depth`.
+    depth: usize,
 }
 
 impl JsonWriter {
     fn value(&mut self, ev: &mut Evaluator, value: &Value) -> EvalResult<()> {
+        ev.check_nesting(self.depth)?;
+        self.depth += 1;
+        let result = self.value_inner(ev, value);
+        self.depth -= 1;
+        result
+    }
+
+    fn value_inner(&mut self, ev: &mut Evaluator, value: &Value) -> EvalResult<()> {
         let value = ev.force(value)?;
         match &value {
             Value::Null => self.out.push_str("null"),
