@@ -5,8 +5,19 @@ use nxe_evaluator::source::{SourceMap, Span};
 use nxe_evaluator::EvalError;
 use std::fmt::Write;
 
-/// Renders an error; with `show_trace`, every trace note with its position too.
+/// Renders an error; with `show_trace`, every trace note with its position too. ANSI escape
+/// sequences in messages are kept only when standard error is a terminal.
 pub fn render(error: &EvalError, show_trace: bool) -> String {
+    use std::io::IsTerminal;
+    let rendered = render_plain(error, show_trace);
+    if std::io::stderr().is_terminal() {
+        rendered
+    } else {
+        nxe_evaluator::io::strip_ansi_escapes(&rendered)
+    }
+}
+
+fn render_plain(error: &EvalError, show_trace: bool) -> String {
     let mut out = String::new();
     if show_trace {
         for (span, note) in error.trace().iter().rev() {

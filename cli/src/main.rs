@@ -4,6 +4,7 @@
 //! command line, `3` tests failed, `101` an internal error (a caught panic).
 
 mod diagnostics;
+mod instantiate;
 
 /// mimalloc: the evaluator allocates many small, short-lived objects.
 #[global_allocator]
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Evaluate a Nix file or expression, like `nix-instantiate --eval`.
     Eval(EvalArgs),
+    /// Compute the derivations an attribute path selects, like `nix-instantiate`.
+    Instantiate(instantiate::InstantiateArgs),
 }
 
 #[derive(Args)]
@@ -38,6 +41,19 @@ struct EvalArgs {
     /// Print the result, which must be a string, without quotes.
     #[arg(long)]
     raw: bool,
+    /// Print the result as XML, like `builtins.toXML`.
+    #[arg(long)]
+    xml: bool,
+    /// Omit source positions from XML output (they are never included).
+    #[arg(long)]
+    no_location: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// What to evaluate and how: the arguments `nxe eval` and `nxe instantiate` share.
+#[derive(Args)]
+struct CommonArgs {
     /// Add a search path entry: `name=path` or `path`.
     #[arg(short = 'I', value_name = "PATH")]
     include: Vec<String>,
@@ -59,12 +75,6 @@ struct EvalArgs {
     /// Do not show the chain of evaluation steps on errors (the default).
     #[arg(long)]
     no_show_trace: bool,
-    /// Print the result as XML, like `builtins.toXML`.
-    #[arg(long)]
-    xml: bool,
-    /// Omit source positions from XML output (they are never included).
-    #[arg(long)]
-    no_location: bool,
     /// Accepted for compatibility: evaluation is always impure.
     #[arg(long)]
     impure: bool,
@@ -100,6 +110,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Eval(args) => run_eval(args),
+        Command::Instantiate(args) => instantiate::run(args),
     }
 }
 
@@ -124,7 +135,7 @@ fn nix_path(includes: &[String], env_nix_path: Option<String>) -> Vec<(String, S
 }
 
 /// Evaluation settings from the command line and the environment.
-fn settings_from(args: &EvalArgs, cwd: &str) -> Result<EvalSettings, String> {
+fn settings_from(args: &CommonArgs, cwd: &str) -> Result<EvalSettings, String> {
     let mut settings = EvalSettings {
         nix_path: nix_path(&args.include, std::env::var("NIX_PATH").ok()),
         cwd: cwd.to_string(),
@@ -153,6 +164,9 @@ fn settings_from(args: &EvalArgs, cwd: &str) -> Result<EvalSettings, String> {
     for features in &args.experimental_features {
         options.push(("extra-experimental-features".to_string(), features.clone()));
     }
+    if std::env::var_os("NIX_ABORT_ON_WARN").is_some_and(|v| !v.is_empty() && v != "0") {
+        settings.abort_on_warn = true;
+    }
     for (name, value) in options {
         let lint = || {
             LintLevel::parse(&value)
@@ -169,23 +183,50 @@ fn settings_from(args: &EvalArgs, cwd: &str) -> Result<EvalSettings, String> {
             "lint-url-literals" => settings.lints.url_literals = lint()?,
             "lint-short-path-literals" => settings.lints.short_path_literals = lint()?,
             "lint-absolute-path-literals" => settings.lints.absolute_path_literals = lint()?,
+            "abort-on-warn" => settings.abort_on_warn = matches!(value.as_str(), "true" | "1" | "yes"),
             _ => eprintln!("warning: unknown setting '{name}'"),
         }
     }
     Ok(settings)
 }
 
-fn run_eval(args: EvalArgs) -> ExitCode {
-    let cwd = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|_| "/".into());
-    let source = match (&args.expr, &args.file) {
-        (Some(text), _) => Source::Expression { text: text.clone(), base_dir: cwd.clone() },
+/// The current directory, as evaluation sees it.
+fn current_dir() -> String {
+    std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|_| "/".into())
+}
+
+/// The file or expression to evaluate (no file means `default.nix` in `cwd`).
+fn source_from(args: &CommonArgs, cwd: &str) -> Source {
+    match (&args.expr, &args.file) {
+        (Some(text), _) => Source::Expression { text: text.clone(), base_dir: cwd.to_string() },
         (None, Some(file)) => {
             let path = if file.starts_with('/') { file.clone() } else { format!("{cwd}/{file}") };
             Source::File(path)
         }
         (None, None) => Source::File(format!("{cwd}/default.nix")),
-    };
-    let settings = match settings_from(&args, &cwd) {
+    }
+}
+
+/// `--arg` and `--argstr` values, in command-line order.
+fn auto_args_from(args: &CommonArgs) -> Vec<(String, AutoArg)> {
+    let mut auto_args = Vec::new();
+    for pair in args.arg.chunks(2) {
+        if let [name, expr] = pair {
+            auto_args.push((name.clone(), AutoArg::Expr(expr.clone())));
+        }
+    }
+    for pair in args.argstr.chunks(2) {
+        if let [name, text] = pair {
+            auto_args.push((name.clone(), AutoArg::Str(text.clone())));
+        }
+    }
+    auto_args
+}
+
+fn run_eval(args: EvalArgs) -> ExitCode {
+    let cwd = current_dir();
+    let source = source_from(&args.common, &cwd);
+    let settings = match settings_from(&args.common, &cwd) {
         Ok(settings) => settings,
         Err(message) => {
             eprintln!("error: {message}");
@@ -203,19 +244,9 @@ fn run_eval(args: EvalArgs) -> ExitCode {
     } else {
         OutputMode::Lazy
     };
-    let mut auto_args = Vec::new();
-    for pair in args.arg.chunks(2) {
-        if let [name, expr] = pair {
-            auto_args.push((name.clone(), AutoArg::Expr(expr.clone())));
-        }
-    }
-    for pair in args.argstr.chunks(2) {
-        if let [name, text] = pair {
-            auto_args.push((name.clone(), AutoArg::Str(text.clone())));
-        }
-    }
-    let request = EvalRequest { source, attr_paths: args.attr.clone(), auto_args, mode };
-    let show_trace = args.show_trace;
+    let request =
+        EvalRequest { source, attr_paths: args.common.attr.clone(), auto_args: auto_args_from(&args.common), mode };
+    let show_trace = args.common.show_trace;
     let result = std::panic::catch_unwind(move || {
         run_with_big_stack(move || {
             let mut evaluation = Evaluation::new(settings);

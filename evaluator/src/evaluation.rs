@@ -135,7 +135,8 @@ impl Evaluation {
         Ok(values)
     }
 
-    fn auto_args(&mut self, args: &[(String, AutoArg)]) -> EvalResult<Rc<Attrs>> {
+    /// The `--arg`/`--argstr` values as a set.
+    pub fn auto_args(&mut self, args: &[(String, AutoArg)]) -> EvalResult<Rc<Attrs>> {
         let mut entries = Vec::new();
         for (name, arg) in args {
             let value = match arg {
@@ -154,19 +155,26 @@ impl Evaluation {
         Ok(Rc::new(Attrs::from_unsorted(entries)))
     }
 
-    /// Calls a function whose parameter is a set pattern with the `--arg` values, as Nix does.
+    /// Calls a function whose parameter is a set pattern with the `--arg` values, as Nix does
+    /// for the final value of a request, and only when there are `--arg` values.
     fn auto_call(&mut self, value: Value, args: &Rc<Attrs>) -> EvalResult<Value> {
+        if args.is_empty() {
+            return self.evaluator.force(&value);
+        }
+        self.auto_call_always(value, args)
+    }
+
+    /// Calls a function whose parameter is a set pattern with the `--arg` values (possibly
+    /// none), as the reference does at every step of an attribute path.
+    pub fn auto_call_always(&mut self, value: Value, args: &Rc<Attrs>) -> EvalResult<Value> {
         let ev = &mut self.evaluator;
         let value = ev.force(&value)?;
-        if args.is_empty() {
-            return Ok(value);
-        }
         let Value::Lambda(closure) = &value else {
             if let Value::Attrs(attrs) = &value {
                 if attrs.contains(ev.sym.functor) {
                     let functor = attrs.get(ev.sym.functor).cloned().unwrap_or(Value::Null);
                     let inner = ev.call(functor, std::slice::from_ref(&value), None)?;
-                    return self.auto_call(inner, args);
+                    return self.auto_call_always(inner, args);
                 }
             }
             return Ok(value);
@@ -200,7 +208,7 @@ impl Evaluation {
     fn select_path(&mut self, root: Value, path: &str, args: &Rc<Attrs>) -> EvalResult<Value> {
         let mut value = root;
         for component in split_attr_path(path)? {
-            value = self.auto_call(value, args)?;
+            value = self.auto_call_always(value, args)?;
             let ev = &mut self.evaluator;
             value = ev.force(&value)?;
             value = match (&value, component.parse::<usize>()) {

@@ -17,9 +17,9 @@ pub fn print_value(value: &Value) -> String {
     out
 }
 
-/// Prints a value; `cell` is the thunk it was reached through, which identifies short
-/// lists: the reference stores lists of up to two elements inside the value cell itself,
-/// so their identity is the cell's, not the storage's (see eval-okay-print-list-cycle.nix).
+/// Prints a value; `cell` is the thunk it was reached through. The reference tracks lists
+/// by the value cell that holds them, not by their storage, so a list is `«repeated»` only
+/// when reached again through the same cell (see eval-okay-print-list-cycle.nix).
 fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>, cell: Option<usize>) {
     match value {
         Value::Null => out.push_str("null"),
@@ -38,8 +38,7 @@ fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>, cell
             print_attrs(out, attrs, seen);
         }
         Value::List(items) => {
-            let identity = if items.len() <= 2 { cell } else { Some(Rc::as_ptr(items) as *const u8 as usize) };
-            if let Some(identity) = identity.filter(|_| !items.is_empty()) {
+            if let Some(identity) = cell.filter(|_| !items.is_empty()) {
                 if !seen.insert(identity) {
                     out.push_str("«repeated»");
                     return;

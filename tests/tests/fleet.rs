@@ -1,24 +1,7 @@
 //! End-to-end runs of the `nxe` binary on the bundled example fleet, compared with output
 //! made by the reference Nix.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
-}
-
-/// The `nxe` binary, built by cargo for this workspace.
-fn nxe() -> Command {
-    let root = workspace();
-    let profile_dir = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().and_then(Path::parent).map(Path::to_path_buf))
-        .unwrap_or_else(|| root.join("target/debug"));
-    let mut command = Command::new(profile_dir.join("nxe"));
-    command.current_dir(&root);
-    command
-}
+use nxe_e2e::{nxe, workspace};
 
 #[test]
 fn eval_of_example_fleet_matches_the_reference() {
