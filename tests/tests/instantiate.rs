@@ -73,14 +73,14 @@ fn several_attribute_paths_print_in_order() {
 }
 
 #[test]
-fn whole_fleet_instantiates_every_check() {
+fn whole_fleet_instantiates_every_check_and_toplevel() {
+    // The top-level set descends into `checks` and `toplevels` (both have
+    // `recurseForDerivations`), in attribute order.
     let printed = stdout_of(&instantiate(&["fixtures/fleet"]));
-    let checks: Vec<String> = expected("fleet/expected-drvpaths.txt")
-        .into_iter()
-        .filter(|(a, _)| a == "checks")
-        .flat_map(|(_, d)| d)
-        .collect();
-    assert_eq!(printed.lines().collect::<Vec<_>>(), checks);
+    let groups = expected("fleet/expected-drvpaths.txt");
+    let group = |name: &str| groups.iter().filter(|(a, _)| a == name).flat_map(|(_, d)| d.clone()).collect::<Vec<_>>();
+    let wanted: Vec<String> = group("checks").into_iter().chain(group("toplevels")).collect();
+    assert_eq!(printed.lines().collect::<Vec<_>>(), wanted);
 }
 
 #[test]
