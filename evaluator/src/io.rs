@@ -8,30 +8,9 @@
 use std::io;
 use std::path::Path;
 
-/// The kind of a directory entry, as `builtins.readDir` reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FileKind {
-    /// A regular file.
-    Regular,
-    /// A directory.
-    Directory,
-    /// A symbolic link.
-    Symlink,
-    /// Anything else (sockets, devices, fifos).
-    Unknown,
-}
-
-impl FileKind {
-    /// The name Nix uses for the kind.
-    pub fn nix_name(self) -> &'static str {
-        match self {
-            FileKind::Regular => "regular",
-            FileKind::Directory => "directory",
-            FileKind::Symlink => "symlink",
-            FileKind::Unknown => "unknown",
-        }
-    }
-}
+/// The kind of a directory entry, as `builtins.readDir` reports it (`as_str` gives Nix's
+/// name for it); shared with the store crate's NAR code.
+pub use nxe_store::FileKind;
 
 /// What the evaluator may ask of the world.
 pub trait EvalIo {

@@ -275,7 +275,7 @@ fn builtin_read_dir(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     })?;
     let attrs = entries
         .into_iter()
-        .map(|(name, kind)| Attr { name: Symbol::intern(&name), value: Value::string(kind.nix_name()), pos: None })
+        .map(|(name, kind)| Attr { name: Symbol::intern(&name), value: Value::string(kind.as_str()), pos: None })
         .collect();
     Ok(Value::attrs(Attrs::from_unsorted(attrs)))
 }
@@ -283,7 +283,7 @@ fn builtin_read_dir(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
 fn builtin_read_file_type(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let path = force_path(ev, &args[0])?;
     let kind: FileKind = ev.io.file_kind(Path::new(&path)).map_err(|e| io_error("getting status of", &path, &e))?;
-    Ok(Value::string(kind.nix_name()))
+    Ok(Value::string(kind.as_str()))
 }
 
 fn builtin_path_exists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

@@ -50,7 +50,7 @@ fn resolve_pseudo_url(url: &str) -> String {
 }
 
 /// Decodes `%XX` escapes of a `file://` URL's path.
-fn percent_decode(text: &str) -> String {
+pub(super) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut idx = 0;

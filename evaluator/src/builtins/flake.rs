@@ -9,6 +9,7 @@
 //! (`extra-experimental-features = flakes`), as Nix does
 //! among its other configuration sources.
 
+use super::fetch::percent_decode;
 use super::{force_attrs, force_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
@@ -115,25 +116,6 @@ fn is_flake_id(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut idx = 0;
-    while idx < bytes.len() {
-        if bytes[idx] == b'%' && idx + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(hi), Some(lo)) = (hex(bytes[idx + 1]), hex(bytes[idx + 2])) {
-                out.push((hi * 16 + lo) as u8);
-                idx += 3;
-                continue;
-            }
-        }
-        out.push(bytes[idx]);
-        idx += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Percent-encodes everything but unreserved characters and `keep`.

@@ -132,7 +132,7 @@ fn dump(
             for (name, child_kind) in entries {
                 let child = if path.ends_with('/') { format!("{path}{name}") } else { format!("{path}/{name}") };
                 if let Some(filter) = filter.as_deref_mut() {
-                    let args = [Value::string(child.as_str()), Value::string(child_kind.nix_name())];
+                    let args = [Value::string(child.as_str()), Value::string(child_kind.as_str())];
                     let verdict = ev.call(filter.func.clone(), &args, None)?;
                     let keep = match ev.force(&verdict)? {
                         Value::Bool(b) => b,
