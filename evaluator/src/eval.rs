@@ -240,6 +240,10 @@ impl Evaluator {
             Expr::Path(p) => Value::Path(Rc::from(*p)),
             Expr::Global(index) => self.globals[*index as usize].clone(),
             Expr::Var { depth, slot } => lookup(env, *depth, *slot),
+            Expr::BinOp(op, lhs, rhs, _) => match speculate_int_op(*op, lhs, rhs, env) {
+                Some(value) => value,
+                None => Thunk::pending(expr, env.clone()),
+            },
             _ => Thunk::pending(expr, env.clone()),
         }
     }
@@ -422,6 +426,11 @@ impl Evaluator {
             _ => {
                 let left = self.eval(lhs, env)?;
                 let right = self.eval(rhs, env)?;
+                if let (Value::Int(a), Value::Int(b)) = (&left, &right) {
+                    if let Some(value) = int_op(op, *a, *b) {
+                        return Ok(value);
+                    }
+                }
                 crate::ops::binary(self, op, left, right).map_err(|e| e.at(span))
             }
         }
@@ -667,8 +676,8 @@ impl Evaluator {
         while !rest.is_empty() {
             func = match func {
                 Value::Lambda(closure) => {
-                    let result = self.call_lambda(&closure, rest[0].clone(), span)?;
-                    rest = &rest[1..];
+                    let (result, used) = self.call_lambda(&closure, rest, span)?;
+                    rest = &rest[used..];
                     result
                 }
                 Value::PrimOp(op) => {
@@ -724,17 +733,39 @@ impl Evaluator {
         Ok(func)
     }
 
-    fn call_lambda(&mut self, closure: &Closure, arg: Value, span: Option<Span>) -> EvalResult<Value> {
-        let def: &'static LambdaDef = closure.def;
+    /// Applies a closure to as many of `args` (at least one) as its curried body takes
+    /// directly: `a: b: body` applied to two arguments binds both without building the
+    /// intermediate function value. Returns the result and how many arguments were used.
+    fn call_lambda(&mut self, closure: &Closure, args: &[Value], span: Option<Span>) -> EvalResult<(Value, usize)> {
         if self.call_depth >= self.settings.max_call_depth {
             return Err(ErrorKind::DepthLimit.into());
         }
-        let scope = match &def.param {
-            Param::Ident(_) => Env::new(smallvec::smallvec![arg], Some(closure.env.clone())),
-            Param::Pattern { formals, ellipsis, bind } => {
-                self.bind_formals(def, formals, *ellipsis, bind.is_some(), arg, &closure.env, span)?
+        let mut def: &'static LambdaDef = closure.def;
+        let mut parent = closure.env.clone();
+        let mut used = 0;
+        let scope = loop {
+            let arg = args[used].clone();
+            used += 1;
+            let scope = match &def.param {
+                Param::Ident(_) => Env::new(smallvec::smallvec![arg], Some(parent)),
+                Param::Pattern { formals, ellipsis, bind } => {
+                    self.bind_formals(def, formals, *ellipsis, bind.is_some(), arg, &parent, span)?
+                }
+            };
+            match &def.body {
+                Expr::Lambda(inner) if used < args.len() => {
+                    def = inner;
+                    parent = scope;
+                }
+                _ => break scope,
             }
         };
+        self.eval_body(def, &scope).map(|value| (value, used))
+    }
+
+    /// Evaluates a function body in its new scope, counting the call depth.
+    fn eval_body(&mut self, def: &'static LambdaDef, scope: &Rc<Env>) -> EvalResult<Value> {
+        let scope = scope.clone();
         self.call_depth += 1;
         let result = self.eval(&def.body, &scope);
         self.call_depth -= 1;
@@ -882,6 +913,45 @@ impl Evaluator {
         }
         Ok(())
     }
+}
+
+/// Integer arithmetic and comparison that cannot fail; `None` on overflow, division and
+/// operators that are not about integers (the general path reports those).
+#[inline]
+fn int_op(op: BinOp, a: i64, b: i64) -> Option<Value> {
+    Some(match op {
+        BinOp::Add => Value::Int(a.checked_add(b)?),
+        BinOp::Sub => Value::Int(a.checked_sub(b)?),
+        BinOp::Mul => Value::Int(a.checked_mul(b)?),
+        BinOp::Less => Value::Bool(a < b),
+        BinOp::LessEq => Value::Bool(a <= b),
+        BinOp::Greater => Value::Bool(a > b),
+        BinOp::GreaterEq => Value::Bool(a >= b),
+        BinOp::Eq => Value::Bool(a == b),
+        BinOp::NotEq => Value::Bool(a != b),
+        _ => return None,
+    })
+}
+
+/// The value of `x - 1`, `a + b`, `n < 2` and the like when both operands are integer
+/// constants or variables already evaluated to integers: then computing it now cannot fail,
+/// diverge or be observed, and saves allocating a thunk (function arguments such as
+/// `fib (n - 1)` are the common case).
+#[inline]
+fn speculate_int_op(op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Rc<Env>) -> Option<Value> {
+    let operand = |expr: &'static Expr| match expr {
+        Expr::Int(n) => Some(*n),
+        Expr::Var { depth, slot } => match lookup(env, *depth, *slot) {
+            Value::Int(n) => Some(n),
+            Value::Thunk(thunk) => match thunk.value_if_done() {
+                Some(Value::Int(n)) => Some(n),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    int_op(op, operand(lhs)?, operand(rhs)?)
 }
 
 /// A placeholder span for calls from native code.

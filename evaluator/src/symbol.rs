@@ -24,9 +24,25 @@ fn table() -> &'static Mutex<FxHashMap<&'static str, Symbol>> {
     TABLE.get_or_init(|| Mutex::new(FxHashMap::default()))
 }
 
+thread_local! {
+    /// Each thread's view of the table, so that interning a known name (dynamic attribute
+    /// names, `getAttr`, `listToAttrs`) takes no lock.
+    static LOCAL: std::cell::RefCell<FxHashMap<&'static str, Symbol>> = std::cell::RefCell::new(FxHashMap::default());
+}
+
 impl Symbol {
     /// Interns `text`, returning the one symbol that stands for it.
     pub fn intern(text: &str) -> Symbol {
+        let cached = LOCAL.with(|local| local.borrow().get(text).copied());
+        if let Some(symbol) = cached {
+            return symbol;
+        }
+        let symbol = Symbol::intern_global(text);
+        LOCAL.with(|local| local.borrow_mut().insert(symbol.as_str(), symbol));
+        symbol
+    }
+
+    fn intern_global(text: &str) -> Symbol {
         let mut table = match table().lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

@@ -8,6 +8,7 @@
 use crate::ir::{Expr, LambdaDef};
 use crate::source::Span;
 use crate::symbol::Symbol;
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -166,7 +167,18 @@ pub struct Attrs {
     base: Option<Rc<Attrs>>,
     /// Number of distinct names.
     len: usize,
+    /// For large sets that are looked up often: position of each name in `top`, built after
+    /// [`INDEX_AFTER_LOOKUPS`] lookups, so a lookup hashes a pointer instead of comparing
+    /// text about log2(n) times.
+    index: std::cell::OnceCell<FxHashMap<Symbol, u32>>,
+    /// Lookups so far, until the index is built.
+    lookups: std::cell::Cell<u32>,
 }
+
+/// Sets with more entries than this get a hash index once they are looked up often.
+const INDEX_MIN_LEN: usize = 64;
+/// How many lookups a large set sees before it gets its hash index.
+const INDEX_AFTER_LOOKUPS: u32 = 32;
 
 /// Below this size a linear scan comparing symbol pointers beats a binary search comparing text.
 const LINEAR_SCAN_MAX: usize = 8;
@@ -184,7 +196,7 @@ fn find_in(entries: &[Attr], name: Symbol) -> Option<&Attr> {
 impl Attrs {
     /// The empty set.
     pub fn new() -> Attrs {
-        Attrs { top: Vec::new(), base: None, len: 0 }
+        Attrs::default()
     }
 
     /// Builds a set from entries in any order; for duplicate names the first one wins.
@@ -198,7 +210,7 @@ impl Attrs {
     pub fn from_sorted(entries: Vec<Attr>) -> Attrs {
         debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
         let len = entries.len();
-        Attrs { top: entries, base: None, len }
+        Attrs { top: entries, base: None, len, ..Attrs::default() }
     }
 
     /// Number of attributes.
@@ -222,10 +234,30 @@ impl Attrs {
     /// The entry of a name.
     #[inline]
     pub fn get_entry(&self, name: Symbol) -> Option<&Attr> {
-        match find_in(&self.top, name) {
+        match self.find_own(name) {
             Some(attr) => Some(attr),
-            None => self.base.as_ref().and_then(|base| find_in(&base.top, name)),
+            None => self.base.as_ref().and_then(|base| base.find_own(name)),
         }
+    }
+
+    /// Looks a name up in `top`, through the hash index where there is one.
+    #[inline]
+    fn find_own(&self, name: Symbol) -> Option<&Attr> {
+        if self.top.len() <= INDEX_MIN_LEN {
+            return find_in(&self.top, name);
+        }
+        if let Some(index) = self.index.get() {
+            return index.get(&name).map(|&idx| &self.top[idx as usize]);
+        }
+        let seen = self.lookups.get() + 1;
+        self.lookups.set(seen);
+        if seen >= INDEX_AFTER_LOOKUPS {
+            let index = self
+                .index
+                .get_or_init(|| self.top.iter().enumerate().map(|(idx, attr)| (attr.name, idx as u32)).collect());
+            return index.get(&name).map(|&idx| &self.top[idx as usize]);
+        }
+        find_in(&self.top, name)
     }
 
     /// The value of a name.
@@ -259,7 +291,7 @@ impl Attrs {
             Some(base) => (base.clone(), merge_runs(left.top.iter(), right.iter())),
             None => (left.clone(), right.iter().cloned().collect()),
         };
-        Attrs { top, base: Some(base), len: left.len + added }
+        Attrs { top, base: Some(base), len: left.len + added, ..Attrs::default() }
     }
 
     /// The entries, consumed, in name order.
