@@ -143,7 +143,9 @@ fn parse_error(file: FileId, error: &rnix::ParseError, text: &str) -> CompileErr
             (at(*range), format!("syntax error, unexpected {}, expecting end of file", found(*range)))
         }
         P::UnexpectedWanted(got, range, wanted) => {
-            let got = token_name(*got);
+            // An unterminated string or comment is one invalid token running to the end.
+            let at_end = usize::from(range.end()) >= text.len();
+            let got = if *got == rnix::SyntaxKind::TOKEN_ERROR && at_end { "end of file" } else { token_name(*got) };
             (at(*range), format!("syntax error, unexpected {got}{}", expecting(wanted)))
         }
         P::UnexpectedDoubleBind(range) => (at(*range), "syntax error, unexpected '@'".to_string()),
@@ -168,6 +170,9 @@ fn expecting(wanted: &[rnix::SyntaxKind]) -> String {
     }
     if wanted.contains(&K::TOKEN_STRING_END) {
         return ", expecting '\"'".to_string();
+    }
+    if wanted == [K::TOKEN_ASSIGN] {
+        return ", expecting '.' or '='".to_string();
     }
     let names: Vec<&str> = wanted.iter().map(|k| token_name(*k)).collect();
     if names.is_empty() {
