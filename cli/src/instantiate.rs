@@ -530,7 +530,7 @@ impl Json {
 
     fn write(&self, out: &mut String) {
         match self {
-            Json::String(text) => write_json_string(out, text),
+            Json::String(text) => nxe_evaluator::builtins::write_json_string(out, text),
             Json::Number(n) => out.push_str(&n.to_string()),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Raw(text) => out.push_str(text),
@@ -550,7 +550,7 @@ impl Json {
                     if i > 0 {
                         out.push(',');
                     }
-                    write_json_string(out, key);
+                    nxe_evaluator::builtins::write_json_string(out, key);
                     out.push(':');
                     value.write(out);
                 }
@@ -558,25 +558,6 @@ impl Json {
             }
         }
     }
-}
-
-/// A JSON string: `"` and `\` escaped, control characters as `\b \f \n \r \t` or `\u00xx`.
-fn write_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Writes every derivation and added store object into `dir` under its base name.
@@ -776,7 +757,7 @@ mod tests {
     #[test]
     fn json_strings_escape_as_nix_does() {
         let mut out = String::new();
-        write_json_string(&mut out, "a\"b\\c\nd\u{1}\u{7f}é");
+        nxe_evaluator::builtins::write_json_string(&mut out, "a\"b\\c\nd\u{1}\u{7f}é");
         assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0001\u{7f}é\"");
     }
 

@@ -8,9 +8,8 @@
 
 mod common;
 
-use common::{cases, lang_dir, run_case, FixedEnvIo};
+use common::{cases, lang_dir, not_yet_passing, run_case, FixedEnvIo};
 use nxe_evaluator::{run_with_big_stack, CodeCache, EvalRequest, EvalSettings, Evaluation, OutputMode, Source};
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::rc::Rc;
@@ -116,16 +115,6 @@ fn run_nxe_expression(text: &str, mode: OutputMode) -> Result<String, String> {
     })
 }
 
-fn known_gaps() -> BTreeSet<String> {
-    std::fs::read_to_string(lang_dir().join("notyetpassing.txt"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn nxe_agrees_with_the_reference_nix() {
     let Some(prefix) = reference() else {
@@ -137,7 +126,7 @@ fn nxe_agrees_with_the_reference_nix() {
     };
     let dir = lang_dir();
     let dir_text = dir.to_string_lossy().into_owned();
-    let gaps = known_gaps();
+    let gaps = not_yet_passing();
     let mut mismatches = Vec::new();
     let mut n_compared = 0;
     for path in cases(&dir, "eval-okay-") {

@@ -5,18 +5,7 @@
 
 mod common;
 
-use common::{cases, lang_dir, reference_message, run_case};
-use std::collections::BTreeSet;
-
-fn not_yet_passing() -> BTreeSet<String> {
-    std::fs::read_to_string(lang_dir().join("notyetpassing.txt"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
-}
+use common::{cases, lang_dir, not_yet_passing, reference_message, run_case};
 
 #[test]
 fn golden_corpus_matches_the_reference() {

@@ -363,6 +363,12 @@ fn xml_primop() -> EvalResult<&'static PrimOp> {
     xml::PRIMOPS.iter().find(|op| op.name == "toXML").ok_or_else(|| EvalError::msg("XML output is not available"))
 }
 
+/// Appends `text` as a JSON string literal, escaped exactly as the reference's JSON writer
+/// does (for other commands' JSON output).
+pub fn write_json_string(out: &mut String, text: &str) {
+    json::escape_json_into(out, text);
+}
+
 /// `--json` output: the value as `builtins.toJSON` renders it.
 pub(crate) fn value_to_json(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
     json::value_to_json(evaluator, value)
