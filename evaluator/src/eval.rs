@@ -121,6 +121,9 @@ impl Evaluator {
     /// Reads a file, serving store objects this evaluator created itself (`toFile` texts,
     /// `.drv` files) from memory, since nxe does not write the store while evaluating.
     pub(crate) fn read_file_bytes(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        if let Some(text) = crate::builtins::corepkg(path) {
+            return Ok(text.as_bytes().to_vec());
+        }
         if let Some(AddedPath::Text { contents, .. }) = self.store_writes.paths.get(path) {
             return Ok(contents.clone().into_bytes());
         }
@@ -132,7 +135,8 @@ impl Evaluator {
 
     /// Whether a path is a store object this evaluator created.
     pub(crate) fn is_virtual_store_file(&self, path: &str) -> bool {
-        matches!(self.store_writes.paths.get(path), Some(AddedPath::Text { .. }))
+        crate::builtins::corepkg(path).is_some()
+            || matches!(self.store_writes.paths.get(path), Some(AddedPath::Text { .. }))
             || self.store_writes.derivations.contains_key(path)
     }
 

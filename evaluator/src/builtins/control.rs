@@ -314,7 +314,7 @@ fn builtin_find_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
         let Some(path) = entry.get(Symbol::intern("path")).cloned() else {
             return Err(EvalError::msg("attribute 'path' missing"));
         };
-        let path = coerce_string(ev, &path)?.as_str().to_string();
+        let path = crate::ops::coerce_to_string(ev, &path, crate::ops::Coerce::PathPart)?.as_str().to_string();
         let rest = if prefix.is_empty() {
             Some(wanted)
         } else if wanted == prefix {
@@ -329,6 +329,11 @@ fn builtin_find_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
         if ev.io.path_exists(Path::new(&candidate)) {
             return Ok(Value::Path(candidate.into()));
         }
+    }
+    // Without a `nix` entry, `<nix/…>` names the reference's built-in files, whether or not
+    // the file exists (see eval-fail-corepkgs-missing.nix).
+    if wanted.starts_with("nix/") {
+        return Ok(Value::Path(format!("<{wanted}>").into()));
     }
     // The reference throws this as a catchable error (see eval-okay-redefine-builtin.nix).
     Err(EvalError::new(ErrorKind::Throw(format!(

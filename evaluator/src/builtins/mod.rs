@@ -116,6 +116,15 @@ const CONSTANTS: &[&str] = &[
     "true",
 ];
 
+/// Files the reference ships inside itself and finds under `<nix/…>` when the search path
+/// has no `nix` entry; their path values print as `<nix/…>`, as in the reference.
+const COREPKGS: &[(&str, &str)] = &[("<nix/fetchurl.nix>", include_str!("../corepkgs/fetchurl.nix"))];
+
+/// The source of a built-in `<nix/…>` file, if `path` names one.
+pub(crate) fn corepkg(path: &str) -> Option<&'static str> {
+    COREPKGS.iter().find(|(name, _)| *name == path).map(|(_, text)| *text)
+}
+
 /// The version reported by `builtins.nixVersion`: the language level nxe implements.
 pub const NIX_VERSION: &str = "2.34.0";
 

@@ -1,0 +1,1 @@
+builtins.tryEval (import <nix/no-such-file.nix>)
