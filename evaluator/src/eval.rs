@@ -261,6 +261,31 @@ impl Evaluator {
         }
     }
 
+    /// The forced value of a variable, without copying the thunk handle when the thunk is
+    /// already evaluated (the common case on every variable access).
+    #[inline]
+    fn force_var(&mut self, env: &Rc<Env>, depth: u32, slot: u32) -> EvalResult<Value> {
+        let mut scope = env;
+        for _ in 0..depth {
+            match &scope.parent {
+                Some(parent) => scope = parent,
+                None => return Ok(Value::Null),
+            }
+        }
+        let pending = {
+            let slots = scope.slots.borrow();
+            match slots.get(slot as usize) {
+                Some(Value::Thunk(thunk)) => match &*thunk.0.borrow() {
+                    ThunkState::Done(value) => return Ok(value.clone()),
+                    _ => thunk.clone(),
+                },
+                Some(value) => return Ok(value.clone()),
+                None => return Ok(Value::Null),
+            }
+        };
+        self.force_thunk(&pending)
+    }
+
     fn force_thunk(&mut self, thunk: &Thunk) -> EvalResult<Value> {
         if let ThunkState::Done(value) = &*thunk.0.borrow() {
             return Ok(value.clone());
@@ -316,10 +341,7 @@ impl Evaluator {
                 let value = self.globals[*index as usize].clone();
                 self.force(&value)
             }
-            Expr::Var { depth, slot } => {
-                let value = lookup(env, *depth, *slot);
-                self.force(&value)
-            }
+            Expr::Var { depth, slot } => self.force_var(env, *depth, *slot),
             Expr::WithVar { name, withs, span, global } => self.with_var(*name, withs, *global, env, *span),
             Expr::Interp(parts, span) => self.interpolate(parts, env).map_err(|e| e.at(*span)),
             Expr::PathInterp(parts, span) => self.path_interpolate(parts, env).map_err(|e| e.at(*span)),
@@ -542,7 +564,7 @@ impl Evaluator {
             let name = self.eval(&dynamic.name, env)?;
             let name = match name {
                 Value::Null => continue,
-                Value::String(s) => Symbol::intern(s.as_str()),
+                Value::String(s) => s.to_symbol(),
                 other => return Err(type_error("a string", &other).at(dynamic.span)),
             };
             if let Some(existing) = entries.iter().find(|attr| attr.name == name) {
@@ -656,7 +678,7 @@ impl Evaluator {
             AttrKey::Dynamic(expr) => {
                 let value = self.eval(expr, env)?;
                 match value {
-                    Value::String(s) => Ok(Symbol::intern(s.as_str())),
+                    Value::String(s) => Ok(s.to_symbol()),
                     other => Err(type_error("a string", &other)),
                 }
             }

@@ -112,22 +112,46 @@ pub struct StrInner {
     pub text: Box<str>,
     /// The context, empty for most strings.
     pub context: BTreeSet<ContextElem>,
+    /// The interned form of the text, once the string has been used as an attribute name:
+    /// names from `attrNames` are looked up again and again with `.${name}`.
+    symbol: std::cell::Cell<Option<Symbol>>,
 }
 
 impl NixString {
     /// A string without context.
     pub fn new(text: Box<str>) -> NixString {
-        NixString(Rc::new(StrInner { text, context: BTreeSet::new() }))
+        NixString(Rc::new(StrInner { text, context: BTreeSet::new(), symbol: std::cell::Cell::new(None) }))
     }
 
     /// A string with context.
     pub fn with_context(text: Box<str>, context: BTreeSet<ContextElem>) -> NixString {
-        NixString(Rc::new(StrInner { text, context }))
+        NixString(Rc::new(StrInner { text, context, symbol: std::cell::Cell::new(None) }))
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0.text
+    }
+
+    /// A string naming an attribute, with its symbol already known.
+    pub fn from_symbol(symbol: Symbol) -> NixString {
+        let inner = StrInner {
+            text: symbol.as_str().into(),
+            context: BTreeSet::new(),
+            symbol: std::cell::Cell::new(Some(symbol)),
+        };
+        NixString(Rc::new(inner))
+    }
+
+    /// The interned form of the text, computed once per string.
+    #[inline]
+    pub fn to_symbol(&self) -> Symbol {
+        if let Some(symbol) = self.0.symbol.get() {
+            return symbol;
+        }
+        let symbol = Symbol::intern(&self.0.text);
+        self.0.symbol.set(Some(symbol));
+        symbol
     }
 
     /// The context.

@@ -8,7 +8,7 @@ use crate::eval::Evaluator;
 use crate::ir::Param;
 use crate::source::Span;
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
+use crate::value::{Attr, Attrs, NixString, PrimOp, Thunk, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
@@ -28,7 +28,7 @@ pub(super) static PRIMOPS: &[PrimOp] = &[
 
 fn builtin_attr_names(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let attrs = force_attrs(ev, &args[0])?;
-    Ok(Value::list(attrs.iter().map(|a| Value::string(a.name.as_str())).collect()))
+    Ok(Value::list(attrs.iter().map(|a| Value::String(NixString::from_symbol(a.name))).collect()))
 }
 
 fn builtin_attr_values(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -39,7 +39,7 @@ fn builtin_attr_values(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
 fn builtin_get_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let name = force_string(ev, &args[0])?;
     let attrs = force_attrs(ev, &args[1])?;
-    let name = Symbol::intern(name.as_str());
+    let name = name.to_symbol();
     match attrs.get(name).cloned() {
         Some(value) => ev.force(&value),
         None => Err(ev.missing_attr(name, &args[1])),
@@ -49,7 +49,7 @@ fn builtin_get_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
 fn builtin_has_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let name = force_string(ev, &args[0])?;
     let attrs = force_attrs(ev, &args[1])?;
-    Ok(Value::Bool(attrs.contains(Symbol::intern(name.as_str()))))
+    Ok(Value::Bool(attrs.contains(name.to_symbol())))
 }
 
 fn builtin_remove_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -57,7 +57,7 @@ fn builtin_remove_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
     let names = force_list(ev, &args[1])?;
     let mut remove = FxHashSet::default();
     for name in names.iter() {
-        remove.insert(Symbol::intern(force_string(ev, name)?.as_str()));
+        remove.insert(force_string(ev, name)?.to_symbol());
     }
     let kept = attrs.iter().filter(|a| !remove.contains(&a.name)).cloned().collect();
     Ok(Value::attrs(Attrs::from_sorted(kept)))
@@ -77,7 +77,7 @@ fn builtin_list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
             return Err(EvalError::msg("attribute 'value' missing"));
         };
         let pos = item.get_entry(value_sym).and_then(|e| e.pos);
-        entries.push(Attr { name: Symbol::intern(name.as_str()), value, pos });
+        entries.push(Attr { name: name.to_symbol(), value, pos });
     }
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
 }
@@ -111,7 +111,7 @@ fn builtin_intersect_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
 }
 
 fn builtin_cat_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let name = Symbol::intern(force_string(ev, &args[0])?.as_str());
+    let name = force_string(ev, &args[0])?.to_symbol();
     let items = force_list(ev, &args[1])?;
     let mut out = Vec::new();
     for item in items.iter() {
@@ -177,7 +177,7 @@ fn builtin_function_args(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
 }
 
 fn builtin_unsafe_get_attr_pos(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let name = Symbol::intern(force_string(ev, &args[0])?.as_str());
+    let name = force_string(ev, &args[0])?.to_symbol();
     let attrs = force_attrs(ev, &args[1])?;
     match attrs.get_entry(name).and_then(|e| e.pos) {
         Some(span) => Ok(ev.position_attrs(span)),

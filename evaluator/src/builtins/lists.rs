@@ -229,7 +229,7 @@ fn builtin_group_by(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     let mut groups: FxHashMap<Symbol, Vec<Value>> = FxHashMap::default();
     for item in items.iter() {
         let key = ev.call(func.clone(), std::slice::from_ref(item), None)?;
-        let key = Symbol::intern(force_string(ev, &key)?.as_str());
+        let key = force_string(ev, &key)?.to_symbol();
         groups.entry(key).or_default().push(item.clone());
     }
     let entries =
