@@ -488,21 +488,37 @@ impl Evaluator {
         Err(EvalError::new(ErrorKind::UndefinedVariable(name.to_string())).at(span))
     }
 
+    /// `"…${e}…"`: the pieces are coerced first so that the text is allocated once, at its
+    /// exact size.
     fn interpolate(&mut self, parts: &'static [StrPart], env: &Rc<Env>) -> EvalResult<Value> {
-        let mut text = String::new();
-        let mut context = BTreeSet::new();
+        let mut pieces: smallvec::SmallVec<[NixString; 4]> = smallvec::SmallVec::new();
+        let mut len = 0;
         for part in parts {
             match part {
-                StrPart::Literal(literal) => text.push_str(literal),
+                StrPart::Literal(literal) => len += literal.len(),
                 StrPart::Interp(expr) => {
                     let value = self.eval(expr, env)?;
                     let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)?;
-                    text.push_str(piece.as_str());
-                    context.extend(piece.context().iter().cloned());
+                    len += piece.as_str().len();
+                    pieces.push(piece);
                 }
             }
         }
-        Ok(Value::String(NixString::with_context(text.into(), context)))
+        let mut text = String::with_capacity(len);
+        let mut context = BTreeSet::new();
+        let mut next_piece = pieces.iter();
+        for part in parts {
+            match part {
+                StrPart::Literal(literal) => text.push_str(literal),
+                StrPart::Interp(_) => {
+                    if let Some(piece) = next_piece.next() {
+                        text.push_str(piece.as_str());
+                        context.extend(piece.context().iter().cloned());
+                    }
+                }
+            }
+        }
+        Ok(Value::String(NixString::with_context(text.into_boxed_str(), context)))
     }
 
     fn path_interpolate(&mut self, parts: &'static [StrPart], env: &Rc<Env>) -> EvalResult<Value> {
