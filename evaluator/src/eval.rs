@@ -265,13 +265,7 @@ impl Evaluator {
     /// already evaluated (the common case on every variable access).
     #[inline]
     fn force_var(&mut self, env: &Rc<Env>, depth: u32, slot: u32) -> EvalResult<Value> {
-        let mut scope = env;
-        for _ in 0..depth {
-            match &scope.parent {
-                Some(parent) => scope = parent,
-                None => return Ok(Value::Null),
-            }
-        }
+        let Some(scope) = scope_at(env, depth) else { return Ok(Value::Null) };
         let pending = {
             let slots = scope.slots.borrow();
             match slots.get(slot as usize) {
@@ -999,15 +993,19 @@ fn speculate_int_op(op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Rc<
 /// A placeholder span for calls from native code.
 pub(crate) const DUMMY_SPAN: Span = Span { file: crate::source::FileId(u32::MAX), start: 0, end: 0 };
 
+/// The scope `depth` levels up; compilation guarantees it exists.
 #[inline]
-fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> Value {
+fn scope_at(env: &Rc<Env>, depth: u32) -> Option<&Rc<Env>> {
     let mut scope = env;
     for _ in 0..depth {
-        match &scope.parent {
-            Some(parent) => scope = parent,
-            None => return Value::Null,
-        }
+        scope = scope.parent.as_ref()?;
     }
+    Some(scope)
+}
+
+#[inline]
+fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> Value {
+    let Some(scope) = scope_at(env, depth) else { return Value::Null };
     let slots = scope.slots.borrow();
     slots.get(slot as usize).cloned().unwrap_or(Value::Null)
 }

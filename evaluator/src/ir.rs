@@ -205,26 +205,3 @@ pub enum Expr {
     /// `__curPos`.
     CurPos(Span),
 }
-
-impl Expr {
-    /// The best span for an expression, where it carries one.
-    pub fn span(&self) -> Option<Span> {
-        match self {
-            Expr::WithVar { span, .. }
-            | Expr::Interp(_, span)
-            | Expr::PathInterp(_, span)
-            | Expr::Apply(_, _, span)
-            | Expr::Select(_, _, _, span)
-            | Expr::HasAttr(_, _, span)
-            | Expr::If(_, _, _, span)
-            | Expr::Assert(_, _, _, span)
-            | Expr::With(_, _, span)
-            | Expr::Not(_, span)
-            | Expr::Negate(_, span)
-            | Expr::BinOp(_, _, _, span)
-            | Expr::CurPos(span) => Some(*span),
-            Expr::Lambda(def) => Some(def.span),
-            _ => None,
-        }
-    }
-}
