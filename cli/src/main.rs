@@ -5,11 +5,14 @@
 
 mod bench;
 mod diagnostics;
+mod fleet;
 mod instantiate;
 
-/// mimalloc: the evaluator allocates many small, short-lived objects.
+/// mimalloc: the evaluator allocates many small, short-lived objects; counted per thread
+/// for the fleet commands' per-worker memory budgets.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: nxe_engine::memory::CountingAllocator<mimalloc::MiMalloc> =
+    nxe_engine::memory::CountingAllocator(mimalloc::MiMalloc);
 
 use clap::{Args, Parser, Subcommand};
 use nxe_evaluator::compile::LintLevel;
@@ -29,6 +32,12 @@ enum Command {
     Eval(EvalArgs),
     /// Compute the derivations an attribute path selects, like `nix-instantiate`.
     Instantiate(instantiate::InstantiateArgs),
+    /// Evaluate every host of the repository in parallel and print its top-level drvPath.
+    Hosts(fleet::HostsArgs),
+    /// Export the derivation graph of every host and check, or its statistics.
+    Graph(fleet::GraphArgs),
+    /// Show, per host and check, which derivations differ between two revisions and why.
+    Diff(fleet::DiffArgs),
     /// Time evaluation workloads as whole processes, next to the reference `nix-instantiate`.
     Bench(bench::BenchArgs),
 }
@@ -142,8 +151,19 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Eval(args) => run_eval(args),
         Command::Instantiate(args) => instantiate::run(args),
+        Command::Hosts(args) => guarded(move || fleet::run_hosts(args)),
+        Command::Graph(args) => guarded(move || fleet::run_graph(args)),
+        Command::Diff(args) => guarded(move || fleet::run_diff(args)),
         Command::Bench(args) => bench::run(args),
     }
+}
+
+/// Runs a command, turning a panic into an internal error (exit status 101).
+fn guarded(command: impl FnOnce() -> ExitCode + std::panic::UnwindSafe) -> ExitCode {
+    std::panic::catch_unwind(command).unwrap_or_else(|_| {
+        eprintln!("error: internal error: nxe panicked (please report this)");
+        ExitCode::from(101)
+    })
 }
 
 fn nix_path(includes: &[String], env_nix_path: Option<String>) -> Vec<(String, String)> {

@@ -51,6 +51,9 @@ pub enum ErrorKind {
     /// Anything else, with Nix's message.
     #[error("{0}")]
     Other(String),
+    /// Evaluation was stopped from outside (see [`crate::EvalSettings::interrupt`]), with the reason.
+    #[error("evaluation interrupted: {0}")]
+    Interrupted(String),
     /// A broken invariant of the evaluator itself.
     #[error("internal error: {0} (please report this)")]
     Bug(&'static str),

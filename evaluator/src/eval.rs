@@ -47,6 +47,10 @@ pub struct EvalSettings {
     pub lints: Lints,
     /// Make `builtins.warn` fail (`abort-on-warn`).
     pub abort_on_warn: bool,
+    /// Asked every few thousand function calls whether evaluation must stop (a memory budget,
+    /// a cancelled run); a returned reason ends it with an uncatchable
+    /// [`ErrorKind::Interrupted`].
+    pub interrupt: Option<fn() -> Option<String>>,
 }
 
 impl Default for EvalSettings {
@@ -63,9 +67,13 @@ impl Default for EvalSettings {
             experimental_features: Vec::new(),
             lints: Lints::default(),
             abort_on_warn: false,
+            interrupt: None,
         }
     }
 }
+
+/// How many function calls pass between two calls of [`EvalSettings::interrupt`].
+const INTERRUPT_CHECK_INTERVAL: u32 = 4096;
 
 /// Compiled files shared by every evaluator of a process, keyed by path and mode.
 #[derive(Default)]
@@ -85,6 +93,8 @@ pub struct Evaluator {
     import_cache: FxHashMap<String, Option<Value>>,
     call_depth: usize,
     eval_depth: usize,
+    /// Function calls left before `settings.interrupt` is asked again.
+    calls_until_check: u32,
     pub(crate) sym: builtins::Syms,
     /// What the evaluation put in the (logical) store: derivations, sources, text files.
     pub(crate) store_writes: StoreWrites,
@@ -101,6 +111,7 @@ impl Evaluator {
             import_cache: FxHashMap::default(),
             call_depth: 0,
             eval_depth: 0,
+            calls_until_check: INTERRUPT_CHECK_INTERVAL,
             sym: builtins::Syms::new(),
             store_writes: StoreWrites::default(),
         };
@@ -143,6 +154,13 @@ impl Evaluator {
     /// Everything this evaluator added to the store: derivations, sources and text files.
     pub fn store_writes(&self) -> &StoreWrites {
         &self.store_writes
+    }
+
+    /// Takes the derivations made so far, for an evaluator that is about to be dropped
+    /// (later derivations could not find the hashes of these as inputs otherwise).
+    pub fn take_derivations(&mut self) -> std::collections::BTreeMap<String, nxe_store::Derivation> {
+        self.store_writes.drv_hashes.clear();
+        std::mem::take(&mut self.store_writes.derivations)
     }
 
     /// Compiles source text (cached by `cache_key` when given).
@@ -775,6 +793,13 @@ impl Evaluator {
     fn call_lambda(&mut self, closure: &Closure, args: &[Value], span: Option<Span>) -> EvalResult<(Value, usize)> {
         if self.call_depth >= self.settings.max_call_depth {
             return Err(ErrorKind::DepthLimit.into());
+        }
+        self.calls_until_check -= 1;
+        if self.calls_until_check == 0 {
+            self.calls_until_check = INTERRUPT_CHECK_INTERVAL;
+            if let Some(reason) = self.settings.interrupt.and_then(|interrupt| interrupt()) {
+                return Err(ErrorKind::Interrupted(reason).into());
+            }
         }
         let mut def: &'static LambdaDef = closure.def;
         let mut parent = closure.env.clone();

@@ -107,19 +107,7 @@ impl Evaluation {
 
     /// Evaluates a request to values (one per attribute path), auto-calling functions.
     pub fn values(&mut self, request: &EvalRequest) -> EvalResult<Vec<Value>> {
-        let ev = &mut self.evaluator;
-        let root = match &request.source {
-            Source::File(path) => {
-                let path = crate::paths::canonicalize(path);
-                ev.import(&path)?
-            }
-            Source::Expression { text, base_dir } => {
-                let expr = ev
-                    .compile_source("«string»", text.clone(), base_dir, false)
-                    .map_err(|errors| crate::eval::compile_errors_to_eval(&errors))?;
-                ev.eval_root(expr)?
-            }
-        };
+        let root = self.load(&request.source)?;
         let args = self.auto_args(&request.auto_args)?;
         let paths: Vec<&str> = if request.attr_paths.is_empty() {
             vec![""]
@@ -133,6 +121,23 @@ impl Evaluation {
             values.push(value);
         }
         Ok(values)
+    }
+
+    /// The value of a file (imported, so cached) or an expression, not auto-called.
+    pub fn load(&mut self, source: &Source) -> EvalResult<Value> {
+        let ev = &mut self.evaluator;
+        match source {
+            Source::File(path) => {
+                let path = crate::paths::canonicalize(path);
+                ev.import(&path)
+            }
+            Source::Expression { text, base_dir } => {
+                let expr = ev
+                    .compile_source("«string»", text.clone(), base_dir, false)
+                    .map_err(|errors| crate::eval::compile_errors_to_eval(&errors))?;
+                ev.eval_root(expr)
+            }
+        }
     }
 
     /// The `--arg`/`--argstr` values as a set.
@@ -206,8 +211,16 @@ impl Evaluation {
     }
 
     fn select_path(&mut self, root: Value, path: &str, args: &Rc<Attrs>) -> EvalResult<Value> {
+        self.select(root, &split_attr_path(path)?, args, path)
+    }
+
+    /// Selects an attribute path given as names, as `-A` does: before each step the value is
+    /// auto-called with `args`; `shown` is the path as messages show it. The result is not
+    /// forced.
+    pub fn select(&mut self, root: Value, names: &[String], args: &Rc<Attrs>, shown: &str) -> EvalResult<Value> {
+        let path = shown;
         let mut value = root;
-        for component in split_attr_path(path)? {
+        for component in names {
             value = self.auto_call_always(value, args)?;
             let ev = &mut self.evaluator;
             value = ev.force(&value)?;
@@ -220,7 +233,7 @@ impl Evaluation {
                         )))
                     }
                 },
-                (Value::Attrs(attrs), _) => match attrs.get(Symbol::intern(&component)) {
+                (Value::Attrs(attrs), _) => match attrs.get(Symbol::intern(component)) {
                     Some(found) => found.clone(),
                     None => {
                         return Err(EvalError::msg(format!(

@@ -19,6 +19,7 @@
 
 pub mod builtins;
 pub mod compile;
+pub mod diagnostics;
 pub mod error;
 pub mod eval;
 mod evaluation;

@@ -100,33 +100,33 @@ fn store_dir_changes_the_paths_as_the_reference_does() {
 
 #[test]
 fn json_is_what_nix_derivation_show_prints() {
-    let output = instantiate(&["--json", "fixtures/fleet", "-A", "hosts.web.toplevel"]);
+    let output = instantiate(&["--json", "fixtures/fleet", "-A", "hosts.web-01.toplevel"]);
     let text = stdout_of(&output);
-    assert_eq!(text, fixture("fleet/expected-web-toplevel.json"));
+    assert_eq!(text, fixture("fleet/expected-web-01-toplevel.json"));
 
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
     assert_eq!(json["version"], 4);
-    let toplevel = reference_drv("hosts.web.toplevel");
+    let toplevel = reference_drv("hosts.web-01.toplevel");
     let Some(derivations) = json["derivations"].as_object() else { panic!("no derivations: {text}") };
     assert_eq!(derivations.keys().collect::<Vec<_>>(), vec![base_name(&toplevel)]);
     let drv = &derivations[base_name(&toplevel)];
     let Some(fields) = drv.as_object() else { panic!("not an object: {drv}") };
     let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
     assert_eq!(keys, ["args", "builder", "env", "inputs", "name", "outputs", "system", "version"]);
-    assert_eq!(drv["name"], "fleet-system-web");
+    assert_eq!(drv["name"], "fleet-system-web-01");
     assert_eq!(drv["builder"], "/bin/sh");
     assert_eq!(drv["system"], "x86_64-linux");
-    assert_eq!(drv["env"]["hostName"], "web");
+    assert_eq!(drv["env"]["hostName"], "web-01");
     let out_path = drv["outputs"]["out"]["path"].as_str().unwrap_or_default();
-    assert!(out_path.ends_with("-fleet-system-web") && !out_path.contains('/'), "{out_path}");
+    assert!(out_path.ends_with("-fleet-system-web-01") && !out_path.contains('/'), "{out_path}");
     assert_eq!(drv["env"]["out"], format!("/nix/store/{out_path}"));
 
     // The shared packages are inputs, with the outputs used from each.
     let inputs = &drv["inputs"]["drvs"];
     for (attr, outputs) in [
         ("pkgs.backup-tools", vec!["man", "out"]),
-        ("pkgs.busybox", vec!["out"]),
         ("pkgs.monitoring-agent", vec!["out"]),
+        ("pkgs.webserver", vec!["out"]),
     ] {
         let input = &inputs[base_name(&reference_drv(attr))];
         assert_eq!(input["outputs"], serde_json::json!(outputs), "{attr} in {inputs}");
@@ -135,16 +135,22 @@ fn json_is_what_nix_derivation_show_prints() {
     let Some(inputs) = inputs.as_object() else { panic!("no input derivations: {drv}") };
     let names: BTreeSet<&str> = inputs.keys().map(|k| k.split_once('-').map_or(k.as_str(), |(_, n)| n)).collect();
     let wanted = [
-        "backup-job-web.drv",
         "backup-tools-1.4.0.drv",
-        "busybox-static-1.36.1.drv",
+        "etc-web-01.drv",
+        "fleet-httpd-1.25.3.drv",
+        "htop-3.3.0.drv",
         "monitoring-agent-0.9.2.drv",
-        "nginx-config.drv",
-        "users.drv",
+        "nftables-1.0.9.drv",
+        "openssh-9.6p1.drv",
+        "system-units-web-01.drv",
+        "tmux-3.4.drv",
     ];
     assert_eq!(names, BTreeSet::from(wanted));
+    // Secrets reach the system as a manifest of references (builtins.toFile), never as files.
     let srcs: Vec<&str> = drv["inputs"]["srcs"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
-    assert!(srcs.iter().any(|s| s.ends_with("-setup.sh")) && srcs.iter().any(|s| s.ends_with("-motd")), "{srcs:?}");
+    let has = |suffix: &str| srcs.iter().any(|s| s.ends_with(suffix));
+    assert!(has("-setup.sh") && has("-secrets-manifest") && has("-backup-manifest"), "{srcs:?}");
+    assert!(!srcs.iter().any(|s| s.ends_with(".age")), "an encrypted secret is in the system: {srcs:?}");
 }
 
 #[test]
@@ -180,7 +186,7 @@ fn store_receives_drv_files_and_added_objects() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
     let store_arg = dir.path().join("store");
     let store_arg = store_arg.to_string_lossy().into_owned();
-    let args = ["fixtures/fleet", "-A", "hosts.web.toplevel", "-A", "checks", "--store", &store_arg];
+    let args = ["fixtures/fleet", "-A", "hosts.web-01.toplevel", "-A", "checks", "--store", &store_arg];
     let printed = stdout_of(&instantiate(&args));
     let store = Path::new(&store_arg);
     let store_dir = StoreDir::default();
@@ -210,7 +216,7 @@ fn store_receives_drv_files_and_added_objects() {
         todo.extend(drv.input_drvs.keys().cloned());
         drv_files += 1;
     }
-    assert!(drv_files >= 15, "only {drv_files} .drv files");
+    assert!(drv_files >= 300, "only {drv_files} .drv files");
 
     let entries = snapshot(store);
     let find = |suffix: &str| -> Vec<String> {
@@ -218,20 +224,27 @@ fn store_receives_drv_files_and_added_objects() {
     };
     assert!(entries.keys().all(|name| !name.starts_with('.')), "temporary files left: {entries:?}");
 
-    // builtins.toFile texts.
+    // builtins.toFile texts: one motd per host.
     let motd = find("-motd");
-    assert_eq!(motd.len(), 3, "{motd:?}");
+    assert_eq!(motd.len(), 25, "{motd:?}");
     let web_motd = motd
         .iter()
         .map(|base| (base, std::fs::read_to_string(store.join(base)).unwrap_or_default()))
-        .find(|(_, text)| text.starts_with("web: "));
-    let Some((base, text)) = web_motd else { panic!("no motd of web in {motd:?}") };
+        .find(|(_, text)| text.starts_with("web-01 (web, production): "));
+    let Some((base, text)) = web_motd else { panic!("no motd of web-01 in {motd:?}") };
     let computed =
         make_text_path("motd", &Hash::compute(HashAlgo::Sha256, text.as_bytes()), &BTreeSet::new(), &store_dir);
     assert_eq!(computed.map(|p| p.base_name()).ok().as_deref(), Some(base.as_str()));
 
-    // Sources: a filtered directory with an executable and a symlink, a directory copied by
-    // interpolation, single files.
+    // Sources: filtered directories (one with an executable and a symlink), a directory
+    // copied by interpolation, single files; never an encrypted secret.
+    assert!(find(".age").is_empty(), "an encrypted secret was written: {:?}", find(".age"));
+    let [app] = &find("-storefront-src")[..] else { panic!("storefront-src not written: {entries:?}") };
+    let app_dir = store.join(app);
+    assert!(app_dir.join("server.sh").is_file() && app_dir.join("static/index.html").is_file());
+    for dropped in ["README.md", "tests", "server.sh~"] {
+        assert!(!app_dir.join(dropped).exists(), "the filter should drop {dropped}");
+    }
     let [src] = &find("-backup-tools-src")[..] else { panic!("backup-tools-src not written: {entries:?}") };
     let src_dir = store.join(src);
     assert!(!src_dir.join("secrets").exists(), "the filter should drop secrets/");
@@ -244,8 +257,8 @@ fn store_receives_drv_files_and_added_objects() {
     }
     for (base, method) in [
         (src.clone(), ContentAddressMethod::Recursive),
-        (find("-site").concat(), ContentAddressMethod::Recursive),
-        (find("-nginx.conf.in").concat(), ContentAddressMethod::Recursive),
+        (app.clone(), ContentAddressMethod::Recursive),
+        (find("-error-pages").concat(), ContentAddressMethod::Recursive),
         (find("-setup.sh").concat(), ContentAddressMethod::Recursive),
     ] {
         let path = store_path(&base);
@@ -254,7 +267,7 @@ fn store_receives_drv_files_and_added_objects() {
             .unwrap_or_else(|e| panic!("{base}: {e}"));
         assert_eq!(computed, path, "the contents of {base} do not hash to its name");
     }
-    assert!(store.join(find("-site").concat()).join("assets/style.css").is_file());
+    assert!(store.join(find("-error-pages").concat()).join("50x.html").is_file());
 
     // A second run changes nothing.
     let again = stdout_of(&instantiate(&args));
@@ -273,14 +286,14 @@ fn bad_attribute_path_exits_1() {
 
 #[test]
 fn value_that_is_no_derivation_exits_1() {
-    let output = instantiate(&["fixtures/fleet", "-A", "hosts.web.name"]);
+    let output = instantiate(&["fixtures/fleet", "-A", "hosts.web-01.config.networking.hostName"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("error: expression does not evaluate to a derivation (or a set or list of those)"));
     // A set selects the derivations at its top level, and looks no deeper without
     // `recurseForDerivations`.
-    let toplevel = reference_drv("hosts.web.toplevel");
-    assert_eq!(stdout_of(&instantiate(&["fixtures/fleet", "-A", "hosts.web"])), format!("{toplevel}\n"));
+    let toplevel = reference_drv("hosts.web-01.toplevel");
+    assert_eq!(stdout_of(&instantiate(&["fixtures/fleet", "-A", "hosts.web-01"])), format!("{toplevel}\n"));
     assert_eq!(stdout_of(&instantiate(&["fixtures/fleet", "-A", "hosts"])), "");
 }
 

@@ -304,7 +304,7 @@ pub(crate) fn force_list(evaluator: &mut Evaluator, value: &Value) -> EvalResult
 }
 
 /// Forces a string argument (a real string, not something coercible), keeping its context.
-pub(crate) fn force_string(evaluator: &mut Evaluator, value: &Value) -> EvalResult<NixString> {
+pub fn force_string(evaluator: &mut Evaluator, value: &Value) -> EvalResult<NixString> {
     match evaluator.force(value)? {
         Value::String(s) => Ok(s),
         other => Err(type_error("a string", &other)),
@@ -342,7 +342,7 @@ pub(crate) fn force_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult
 }
 
 /// Whether a set is a derivation (`type == "derivation"`).
-pub(crate) fn is_derivation(evaluator: &mut Evaluator, attrs: &Attrs) -> EvalResult<bool> {
+pub fn is_derivation(evaluator: &mut Evaluator, attrs: &Attrs) -> EvalResult<bool> {
     match attrs.get(evaluator.sym.type_).cloned() {
         Some(value) => match evaluator.force(&value)? {
             Value::String(s) => Ok(s.as_str() == "derivation"),

@@ -1,0 +1,63 @@
+//! Rendering of evaluation errors: the message, then `at FILE:LINE:COL` with the source line
+//! and a caret, as the reference Nix lays it out; or one line for reports.
+
+use crate::source::{SourceMap, Span};
+use crate::EvalError;
+use std::fmt::Write;
+
+/// Renders an error for a terminal; with `show_trace`, every trace note with its position
+/// too. ANSI escape sequences in messages are kept only with `keep_ansi`.
+pub fn render(error: &EvalError, show_trace: bool, keep_ansi: bool) -> String {
+    let rendered = render_plain(error, show_trace);
+    if keep_ansi {
+        rendered
+    } else {
+        crate::io::strip_ansi_escapes(&rendered)
+    }
+}
+
+/// The error in short for reports: the message, then ` at FILE:LINE:COL` of the error or,
+/// when it has none, of its innermost positioned trace note.
+pub fn summary(error: &EvalError) -> String {
+    let message = crate::io::strip_ansi_escapes(&error.to_string());
+    let first = message.trim_end().to_string();
+    let span = error.span().or_else(|| error.trace().iter().find_map(|(span, _)| *span));
+    match span.and_then(|span| SourceMap::global().location(span)) {
+        Some(location) => format!("{first} at {}:{}:{}", location.file, location.line, location.column),
+        None => first,
+    }
+}
+
+fn render_plain(error: &EvalError, show_trace: bool) -> String {
+    let mut out = String::new();
+    if show_trace {
+        for (span, note) in error.trace().iter().rev() {
+            let _ = writeln!(out, "       … {note}");
+            if let Some(span) = span {
+                snippet(&mut out, *span, "         ");
+            }
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(out, "error: {error}");
+    if let Some(span) = error.span() {
+        snippet(&mut out, span, "       ");
+    }
+    out
+}
+
+fn snippet(out: &mut String, span: Span, indent: &str) {
+    let map = SourceMap::global();
+    let (Some(location), Some(file)) = (map.location(span), map.file(span.file)) else { return };
+    let _ = writeln!(out, "{indent}at {}:{}:{}:", location.file, location.line, location.column);
+    let line = file.line_text(location.line);
+    let number = format!("{:>6}", location.line);
+    let gutter = " ".repeat(number.len());
+    let _ = writeln!(out, "{indent}{number}| {line}");
+    let caret_pad: String = line
+        .chars()
+        .take(location.column.saturating_sub(1) as usize)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let _ = writeln!(out, "{indent}{gutter}| {caret_pad}^");
+}
