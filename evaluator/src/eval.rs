@@ -259,7 +259,7 @@ impl Evaluator {
             Expr::Int(n) => Value::Int(*n),
             Expr::Float(f) => Value::Float(*f),
             Expr::Str(s) => Value::string(*s),
-            Expr::Path(p) => Value::Path(Rc::from(*p)),
+            Expr::Path(p) => Value::Path(Rc::new(p.to_string())),
             Expr::Global(index) => self.globals[*index as usize].clone(),
             Expr::Var { depth, slot } => lookup(env, *depth, *slot),
             Expr::BinOp(op, lhs, rhs, _) => match speculate_int_op(*op, lhs, rhs, env) {
@@ -311,8 +311,8 @@ impl Evaluator {
         }
         let result = match &state {
             ThunkState::Pending(expr, env) => self.eval(expr, env),
-            ThunkState::Apply(func, arg) => {
-                let (func, arg) = (func.clone(), arg.clone());
+            ThunkState::Apply(call) => {
+                let (func, arg) = (call.0.clone(), call.1.clone());
                 self.call(func, &[arg], None)
             }
             ThunkState::Native(_) => Ok(Value::Null),
@@ -348,7 +348,7 @@ impl Evaluator {
             Expr::Int(n) => Ok(Value::Int(*n)),
             Expr::Float(f) => Ok(Value::Float(*f)),
             Expr::Str(s) => Ok(Value::string(*s)),
-            Expr::Path(p) => Ok(Value::Path(Rc::from(*p))),
+            Expr::Path(p) => Ok(Value::Path(Rc::new(p.to_string()))),
             Expr::Global(index) => {
                 let value = self.globals[*index as usize].clone();
                 self.force(&value)

@@ -279,7 +279,7 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
         Value::String(s) => Ok(s.clone()),
         Value::Path(path) => match mode {
             Coerce::Interpolation => crate::builtins::copy_path_to_store(evaluator, path),
-            _ => Ok(NixString::new((**path).into())),
+            _ => Ok(NixString::new(path.as_str().into())),
         },
         Value::Attrs(attrs) => {
             if let Some(to_string) = attrs.get(evaluator.sym.to_string).cloned() {

@@ -27,7 +27,7 @@ pub enum Value {
     /// A string with its context.
     String(NixString),
     /// An absolute, canonical path.
-    Path(Rc<str>),
+    Path(Rc<String>),
     /// An attribute set.
     Attrs(Rc<Attrs>),
     /// A list.
@@ -407,7 +407,7 @@ pub struct Closure {
 
 /// The slots of a scope: up to two live inside the scope's own allocation, which covers
 /// every single-parameter function call.
-pub type Slots = smallvec::SmallVec<[Value; 2]>;
+pub type Slots = smallvec::SmallVec<[Value; 1]>;
 
 /// A runtime scope: the slots of one static scope (a `let`, a `rec` set, a function's
 /// parameters, a `with`), and the scope around it.
@@ -458,8 +458,9 @@ pub type NativeThunk = Box<dyn FnOnce(&mut crate::eval::Evaluator) -> crate::err
 pub enum ThunkState {
     /// Evaluate an expression in an environment.
     Pending(&'static Expr, Rc<Env>),
-    /// Apply a function to an argument (lazy results of `map` and friends).
-    Apply(Value, Value),
+    /// Apply a function to an argument (lazy results of `map` and friends); boxed so that
+    /// every thunk stays three words.
+    Apply(Box<(Value, Value)>),
     /// Run native code (lazy results of builtins).
     Native(NativeThunk),
     /// Being evaluated now: forcing it again is an infinite recursion.
@@ -476,7 +477,7 @@ impl Thunk {
 
     /// A thunk applying `func` to `arg`.
     pub fn apply(func: Value, arg: Value) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Apply(func, arg)))))
+        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Apply(Box::new((func, arg)))))))
     }
 
     /// A thunk running native code.
@@ -490,5 +491,18 @@ impl Thunk {
             ThunkState::Done(value) => Some(value.clone()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// The evaluator makes millions of these: their sizes are part of its performance.
+    #[test]
+    fn hot_types_stay_small() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<ThunkState>(), 24);
+        assert!(std::mem::size_of::<Attr>() <= 40, "{}", std::mem::size_of::<Attr>());
     }
 }

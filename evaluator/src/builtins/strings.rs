@@ -127,7 +127,7 @@ fn builtin_to_string(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 fn builtin_base_name_of(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let value = ev.force(&args[0])?;
     let text = match &value {
-        Value::Path(path) => NixString::new((**path).into()),
+        Value::Path(path) => NixString::new(path.as_str().into()),
         _ => coerce_to_string(ev, &value, Coerce::PathPart)?,
     };
     let base = crate::paths::base_name_of(text.as_str()).to_string();
@@ -137,7 +137,7 @@ fn builtin_base_name_of(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
 fn builtin_dir_of(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let value = ev.force(&args[0])?;
     match &value {
-        Value::Path(path) => Ok(Value::Path(crate::paths::dir_of(path).into())),
+        Value::Path(path) => Ok(Value::Path(std::rc::Rc::new(crate::paths::dir_of(path).to_string()))),
         _ => {
             let text = coerce_to_string(ev, &value, Coerce::PathPart)?;
             let dir = crate::paths::dir_of(text.as_str()).to_string();
