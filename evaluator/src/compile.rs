@@ -125,8 +125,8 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
 
 fn parse_error(file: FileId, error: &rnix::ParseError, text: &str) -> CompileError {
     use rnix::ParseError as P;
-    let at = |range: rnix::TextRange| Span { file, start: range.start().into(), end: range.end().into() };
-    let eof = Span { file, start: text.len() as u32, end: text.len() as u32 };
+    let at = |range: rnix::TextRange| Span { file, start: range.start().into() };
+    let eof = Span { file, start: text.len() as u32 };
     let found = |range: rnix::TextRange| {
         let start: usize = range.start().into();
         let rest = text.get(start..).unwrap_or("");
@@ -256,7 +256,7 @@ enum Key {
 impl Compiler<'_> {
     fn span(&self, node: &rnix::SyntaxNode) -> Span {
         let range = node.text_range();
-        Span { file: self.file, start: range.start().into(), end: range.end().into() }
+        Span { file: self.file, start: range.start().into() }
     }
 
     fn error(&mut self, node: &rnix::SyntaxNode, message: impl Into<String>) {
@@ -336,7 +336,7 @@ impl Compiler<'_> {
                 let body = self.opt_expr(assert.body(), assert.syntax());
                 let span = assert.assert_token().map_or(span, |t| {
                     let r = t.text_range();
-                    Span { file: self.file, start: r.start().into(), end: r.end().into() }
+                    Span { file: self.file, start: r.start().into() }
                 });
                 Expr::Assert(Box::new(cond), Box::new(body), leak_str(&text), span)
             }

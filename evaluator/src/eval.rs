@@ -1016,7 +1016,7 @@ fn speculate_int_op(op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Rc<
 }
 
 /// A placeholder span for calls from native code.
-pub(crate) const DUMMY_SPAN: Span = Span { file: crate::source::FileId(u32::MAX), start: 0, end: 0 };
+pub(crate) const DUMMY_SPAN: Span = Span { file: crate::source::FileId(std::num::NonZeroU32::MAX), start: 0 };
 
 /// The scope `depth` levels up; compilation guarantees it exists.
 #[inline]

@@ -190,11 +190,11 @@ pub struct Attrs {
     /// The flat set this one extends; never itself layered.
     base: Option<Rc<Attrs>>,
     /// Number of distinct names.
-    len: usize,
+    len: u32,
     /// For large sets that are looked up often: position of each name in `top`, built after
     /// [`INDEX_AFTER_LOOKUPS`] lookups, so a lookup hashes a pointer instead of comparing
     /// text about log2(n) times.
-    index: std::cell::OnceCell<FxHashMap<Symbol, u32>>,
+    index: std::cell::OnceCell<Box<FxHashMap<Symbol, u32>>>,
     /// Lookups so far, until the index is built.
     lookups: std::cell::Cell<u32>,
 }
@@ -233,13 +233,13 @@ impl Attrs {
     /// Builds a set from entries already sorted by name without duplicates.
     pub fn from_sorted(entries: Vec<Attr>) -> Attrs {
         debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
-        let len = entries.len();
+        let len = entries.len() as u32;
         Attrs { top: entries, base: None, len, ..Attrs::default() }
     }
 
     /// Number of attributes.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// Whether the set is empty.
@@ -276,9 +276,9 @@ impl Attrs {
         let seen = self.lookups.get() + 1;
         self.lookups.set(seen);
         if seen >= INDEX_AFTER_LOOKUPS {
-            let index = self
-                .index
-                .get_or_init(|| self.top.iter().enumerate().map(|(idx, attr)| (attr.name, idx as u32)).collect());
+            let index = self.index.get_or_init(|| {
+                Box::new(self.top.iter().enumerate().map(|(idx, attr)| (attr.name, idx as u32)).collect())
+            });
             return index.get(&name).map(|&idx| &self.top[idx as usize]);
         }
         find_in(&self.top, name)
@@ -303,8 +303,8 @@ impl Attrs {
     /// `left // right`, sharing `left` when `right` is small next to it.
     pub fn update_shared(left: &Rc<Attrs>, right: &Attrs) -> Attrs {
         let (base_len, new_top_len) = match &left.base {
-            Some(base) => (base.len, left.top.len() + right.len),
-            None => (left.len, right.len),
+            Some(base) => (base.len(), left.top.len() + right.len()),
+            None => (left.len(), right.len()),
         };
         let limit = 16 + 2 * (base_len as f64).sqrt() as usize;
         if base_len < 64 || new_top_len > limit {
@@ -315,7 +315,7 @@ impl Attrs {
             Some(base) => (base.clone(), merge_runs(left.top.iter(), right.iter())),
             None => (left.clone(), right.iter().cloned().collect()),
         };
-        Attrs { top, base: Some(base), len: left.len + added, ..Attrs::default() }
+        Attrs { top, base: Some(base), len: left.len + added as u32, ..Attrs::default() }
     }
 
     /// The entries, consumed, in name order.
@@ -503,6 +503,7 @@ mod size_tests {
     fn hot_types_stay_small() {
         assert_eq!(std::mem::size_of::<Value>(), 16);
         assert_eq!(std::mem::size_of::<ThunkState>(), 24);
-        assert!(std::mem::size_of::<Attr>() <= 40, "{}", std::mem::size_of::<Attr>());
+        assert_eq!(std::mem::size_of::<Attr>(), 32);
+        assert!(std::mem::size_of::<Attrs>() <= 48, "{}", std::mem::size_of::<Attrs>());
     }
 }
