@@ -305,9 +305,11 @@ pub struct DiffArgs {
     old: String,
     /// The new revision (default: the work tree as it is).
     new: Option<String>,
-    /// Only these hosts (default: every host and check).
-    #[arg(long = "host", value_name = "HOST")]
+    /// Only these hosts and checks (default: all), after both revisions.
     hosts: Vec<String>,
+    /// Only this host or check (repeatable; also when comparing with the work tree).
+    #[arg(long = "host", value_name = "NAME")]
+    host: Vec<String>,
     /// Print the differences as JSON.
     #[arg(long)]
     json: bool,
@@ -347,8 +349,9 @@ pub fn run_diff(args: DiffArgs) -> ExitCode {
         Err(code) => return code,
     };
     let mut diff = nxe_graph::diff(&old.graph, &new.graph);
-    if !args.hosts.is_empty() {
-        diff.roots.retain(|root| args.hosts.contains(&root.name));
+    let wanted: Vec<&String> = args.hosts.iter().chain(&args.host).collect();
+    if !wanted.is_empty() {
+        diff.roots.retain(|root| wanted.contains(&&root.name));
     }
     let text = if args.json {
         serde_json::to_string_pretty(&diff).map(|t| t + "\n").unwrap_or_default()

@@ -79,6 +79,10 @@ const INTERRUPT_CHECK_INTERVAL: u32 = 4096;
 #[derive(Default)]
 pub struct CodeCache {
     files: Mutex<FxHashMap<(String, bool), CompiledFile>>,
+    /// Held while a file is read and compiled, so that workers importing the same file at
+    /// the same moment (they follow the same imports) wait for one compilation instead of
+    /// each doing it.
+    compiling: Mutex<()>,
 }
 
 /// A compiled file, or the errors that stopped its compilation.
@@ -193,9 +197,19 @@ impl Evaluator {
     /// Compiles a file, reusing the process-wide cache.
     pub fn compile_file(&mut self, path: &str, scoped: bool) -> EvalResult<&'static Expr> {
         let key = (path.to_string(), scoped);
-        let cached = match self.code.files.lock() {
+        let lookup = |code: &CodeCache| match code.files.lock() {
             Ok(files) => files.get(&key).cloned(),
             Err(poisoned) => poisoned.into_inner().get(&key).cloned(),
+        };
+        let mut cached = lookup(&self.code);
+        let code = self.code.clone();
+        let _compiling = match cached {
+            Some(_) => None,
+            None => {
+                let guard = code.compiling.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                cached = lookup(&self.code);
+                Some(guard)
+            }
         };
         let result = match cached {
             Some(result) => result,

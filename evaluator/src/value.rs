@@ -407,7 +407,7 @@ pub struct Closure {
 
 /// The slots of a scope: up to two live inside the scope's own allocation, which covers
 /// every single-parameter function call.
-pub type Slots = smallvec::SmallVec<[Value; 1]>;
+pub type Slots = smallvec::SmallVec<[Value; 2]>;
 
 /// A runtime scope: the slots of one static scope (a `let`, a `rec` set, a function's
 /// parameters, a `with`), and the scope around it.

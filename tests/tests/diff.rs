@@ -72,9 +72,10 @@ fn a_changed_host_is_explained_by_the_derivation_that_changed() {
     let text = json.to_string();
     assert!(text.contains("listen 80;") && text.contains("listen 8080;"), "{text}");
 
-    let human = nxe().args(["diff", "HEAD~1", "HEAD", "--repo"]).arg(dir.path()).output().expect("run nxe");
+    let human = nxe().args(["diff", "HEAD~1", "HEAD", "a", "--repo"]).arg(dir.path()).output().expect("run nxe");
     let human = String::from_utf8_lossy(&human.stdout);
-    assert!(human.contains("conf"), "{human}");
+    assert!(human.contains("host a: changed") && human.contains("conf"), "{human}");
+    assert!(!human.contains("host b"), "{human}");
 }
 
 #[test]
