@@ -5,7 +5,6 @@
 use clap::Args;
 use nxe_engine::fleet::{default_max_memory, default_threads};
 use nxe_engine::{evaluate_fleet, memory, EngineError, Event, FleetEval, FleetOptions, Overrides, Repo};
-use nxe_evaluator::AutoArg;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,17 +42,7 @@ pub struct RepoArgs {
 
 impl RepoArgs {
     fn overrides(&self) -> Overrides {
-        let mut auto_args = Vec::new();
-        for pair in self.arg.chunks(2) {
-            if let [name, expr] = pair {
-                auto_args.push((name.clone(), AutoArg::Expr(expr.clone())));
-            }
-        }
-        for pair in self.argstr.chunks(2) {
-            if let [name, text] = pair {
-                auto_args.push((name.clone(), AutoArg::Str(text.clone())));
-            }
-        }
+        let auto_args = crate::auto_args(&self.arg, &self.argstr);
         let input_overrides = self
             .override_input
             .chunks(2)

@@ -312,20 +312,25 @@ fn source_from(args: &CommonArgs, cwd: &str) -> Source {
     }
 }
 
-/// `--arg` and `--argstr` values, in command-line order.
-fn auto_args_from(args: &CommonArgs) -> Vec<(String, AutoArg)> {
+/// `--arg` and `--argstr` values (flat name/value pairs), `--arg`s first.
+fn auto_args(arg: &[String], argstr: &[String]) -> Vec<(String, AutoArg)> {
     let mut auto_args = Vec::new();
-    for pair in args.arg.chunks(2) {
+    for pair in arg.chunks(2) {
         if let [name, expr] = pair {
             auto_args.push((name.clone(), AutoArg::Expr(expr.clone())));
         }
     }
-    for pair in args.argstr.chunks(2) {
+    for pair in argstr.chunks(2) {
         if let [name, text] = pair {
             auto_args.push((name.clone(), AutoArg::Str(text.clone())));
         }
     }
     auto_args
+}
+
+/// `--arg` and `--argstr` values of `nxe eval` and `nxe instantiate`.
+fn auto_args_from(args: &CommonArgs) -> Vec<(String, AutoArg)> {
+    auto_args(&args.arg, &args.argstr)
 }
 
 fn run_eval(args: EvalArgs) -> ExitCode {

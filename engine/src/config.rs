@@ -188,8 +188,8 @@ impl Repo {
         };
         let attr = |given: &Option<String>, default: &str, what: &str| -> Result<Vec<String>, EngineError> {
             let text = given.as_deref().unwrap_or(default);
-            split_attr_path(text)
-                .ok_or_else(|| EngineError::Config(format!("nxe.toml: {what} '{text}' is not an attribute path")))
+            nxe_evaluator::split_attr_path(text)
+                .map_err(|e| EngineError::Config(format!("nxe.toml: {what} '{text}' is not an attribute path: {e}")))
         };
         Ok(Repo {
             root: root.to_path_buf(),
@@ -241,31 +241,6 @@ fn split_search_entry(entry: &str, base: Option<&Path>) -> (String, String) {
     (prefix, path)
 }
 
-/// Splits an attribute path on dots, honouring double quotes; `None` when a part is empty.
-pub fn split_attr_path(path: &str) -> Option<Vec<String>> {
-    let mut parts = Vec::new();
-    if path.is_empty() {
-        return Some(parts);
-    }
-    let mut current = String::new();
-    let mut chars = path.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '.' => parts.push(std::mem::take(&mut current)),
-            '"' => loop {
-                match chars.next() {
-                    Some('"') => break,
-                    Some(inner) => current.push(inner),
-                    None => return None,
-                }
-            },
-            other => current.push(other),
-        }
-    }
-    parts.push(current);
-    (!parts.iter().any(String::is_empty)).then_some(parts)
-}
-
 /// Joins attribute names into a path, quoting names that need it.
 pub fn join_attr_path(parts: &[String]) -> String {
     parts
@@ -300,10 +275,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn attr_paths_split_and_join_with_quotes() {
-        assert_eq!(split_attr_path("a.\"b.c\".d"), Some(vec!["a".into(), "b.c".into(), "d".into()]));
-        assert_eq!(split_attr_path("a..b"), None);
-        assert_eq!(split_attr_path(""), Some(vec![]));
+    fn attr_paths_join_with_quotes() {
         let parts = vec!["hosts".to_string(), "web-01".to_string(), "a.b".to_string(), "1x".to_string()];
         assert_eq!(join_attr_path(&parts), "hosts.web-01.\"a.b\".\"1x\"");
     }

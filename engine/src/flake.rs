@@ -378,17 +378,17 @@ fn local_source(dir: &Path, store_dir: &StoreDir) -> Result<(Mount, BTreeMap<Str
     info.insert("narHash".into(), nix_string(&hash.to_sri()));
     let last_modified;
     if let Some(top) = &top {
-        let head = git_output(top, &["rev-parse", "--verify", "--quiet", "HEAD"]).ok();
-        let dirty = !git_output(top, &["status", "--porcelain", "--untracked-files=no"])?.is_empty();
+        let head = crate::git::git(top, &["rev-parse", "--verify", "--quiet", "HEAD"]).ok();
+        let dirty = !crate::git::git(top, &["status", "--porcelain", "--untracked-files=no"])?.is_empty();
         last_modified = match &head {
-            Some(_) => git_output(top, &["log", "-1", "--format=%ct", "HEAD"])?.parse().unwrap_or(0),
+            Some(_) => crate::git::git(top, &["log", "-1", "--format=%ct", "HEAD"])?.parse().unwrap_or(0),
             None => 0,
         };
         match (&head, dirty) {
             (Some(rev), false) => {
                 info.insert("rev".into(), nix_string(rev));
                 info.insert("shortRev".into(), nix_string(&rev[..rev.len().min(7)]));
-                let count = git_output(top, &["rev-list", "--count", "HEAD"])?;
+                let count = crate::git::git(top, &["rev-list", "--count", "HEAD"])?;
                 info.insert("revCount".into(), count.parse::<i64>().unwrap_or(0).to_string());
             }
             (Some(rev), true) => {
@@ -407,21 +407,6 @@ fn local_source(dir: &Path, store_dir: &StoreDir) -> Result<(Mount, BTreeMap<Str
     info.insert("lastModified".into(), last_modified.to_string());
     info.insert("lastModifiedDate".into(), nix_string(&format_date(last_modified)));
     Ok((Mount { store_path, dir: source_dir, tracked }, info, subdir))
-}
-
-fn git_output(dir: &Path, args: &[&str]) -> Result<String, EngineError> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|e| EngineError::Git(format!("cannot run git: {e}")))?;
-    if !output.status.success() {
-        return Err(EngineError::Git(format!("git {} failed in {}", args.join(" "), dir.display())));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 /// The files git tracks in a work tree that exist there (relative paths).

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Runs git in `dir` and returns its standard output, trimmed.
-fn git(dir: &Path, args: &[&str]) -> Result<String, EngineError> {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, EngineError> {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)

@@ -277,8 +277,8 @@ impl Evaluation {
     }
 }
 
-/// Splits an attribute path on dots, honouring double quotes.
-fn split_attr_path(path: &str) -> EvalResult<Vec<String>> {
+/// Splits an attribute path on dots, honouring double quotes (`a."b.c".d`).
+pub fn split_attr_path(path: &str) -> EvalResult<Vec<String>> {
     let mut out = Vec::new();
     if path.is_empty() {
         return Ok(out);

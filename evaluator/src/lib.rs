@@ -35,6 +35,6 @@ pub mod value;
 
 pub use error::{ErrorKind, EvalError, EvalResult};
 pub use eval::{AddedPath, CodeCache, EvalSettings, Evaluator, StoreWrites};
-pub use evaluation::{run_with_big_stack, AutoArg, EvalRequest, Evaluation, OutputMode, Source};
+pub use evaluation::{run_with_big_stack, split_attr_path, AutoArg, EvalRequest, Evaluation, OutputMode, Source};
 pub use io::{EvalIo, FileKind, RealIo};
 pub use value::Value;

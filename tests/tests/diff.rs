@@ -2,20 +2,8 @@
 //! between two revisions (or a revision and the work tree), and which derivation made them
 //! change.
 
-use nxe_e2e::nxe;
+use nxe_e2e::{git, nxe};
 use std::path::Path;
-use std::process::Command;
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid"])
-        .args(args)
-        .status()
-        .expect("run git");
-    assert!(status.success(), "git {args:?} failed");
-}
 
 fn host_file(port: u32) -> String {
     format!(

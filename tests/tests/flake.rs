@@ -4,9 +4,8 @@
 //! A flake's source is what git tracks, so each test copies the fixture into a fresh git
 //! repository, as the regeneration script does.
 
-use nxe_e2e::{nxe, workspace};
+use nxe_e2e::{copy_dir, git, nxe, workspace};
 use std::path::Path;
-use std::process::Command;
 
 /// The fixture in a fresh git repository (every file added, nothing committed).
 fn flake_checkout() -> tempfile::TempDir {
@@ -18,24 +17,6 @@ fn flake_checkout() -> tempfile::TempDir {
     git(dir.path(), &["init", "-q"]);
     git(dir.path(), &["add", "-A"]);
     dir
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git").arg("-C").arg(dir).args(args).status().expect("run git");
-    assert!(status.success(), "git {args:?} failed");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create directory");
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("directory entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
 }
 
 /// `ATTRPATH DRVPATH` lines of the reference.

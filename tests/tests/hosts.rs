@@ -2,7 +2,7 @@
 //! check's drvPath is the reference's (`fixtures/fleet/expected-drvpaths.txt`), output does
 //! not depend on the number of workers, and a broken host does not stop the others.
 
-use nxe_e2e::{nxe, workspace};
+use nxe_e2e::{copy_dir, nxe, workspace};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -102,23 +102,6 @@ fn the_graph_has_every_host_and_check_of_the_reference() {
     assert_eq!(checked, expected.len());
     // Hosts share the fleet's packages.
     assert!(stats["nSharedByAllHosts"].as_u64().is_some_and(|n| n > 0), "{stats}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create directory");
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("directory entry");
-        let target = to.join(entry.file_name());
-        let kind = entry.file_type().expect("file type");
-        if kind.is_symlink() {
-            let link = std::fs::read_link(entry.path()).expect("read link");
-            std::os::unix::fs::symlink(link, &target).expect("copy symlink");
-        } else if kind.is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
 }
 
 #[test]
