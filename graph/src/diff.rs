@@ -49,6 +49,42 @@ pub struct RootDiff {
     pub n_changed: usize,
     /// Why it changed, nearest to the root first (empty unless changed).
     pub causes: Vec<Cause>,
+    /// The side on which it failed to evaluate and the error, when it did (see
+    /// [`FleetDiff::record_failure`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<(Side, String)>,
+}
+
+impl FleetDiff {
+    /// Records that a root failed to evaluate on one side (so it is missing from that
+    /// graph): it counts as changed, with the error, instead of added or removed.
+    pub fn record_failure(&mut self, kind: RootKind, name: &str, side: Side, error: &str) {
+        let found = self.roots.iter_mut().find(|root| root.kind == kind && root.name == name);
+        let root = match found {
+            Some(root) => root,
+            None => {
+                self.roots.push(RootDiff {
+                    kind,
+                    name: name.to_owned(),
+                    status: RootStatus::Changed,
+                    old: None,
+                    new: None,
+                    n_changed: 0,
+                    causes: Vec::new(),
+                    error: None,
+                });
+                self.roots.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+                let Some(root) = self.roots.iter_mut().find(|root| root.kind == kind && root.name == name) else {
+                    return;
+                };
+                root
+            }
+        };
+        root.status = RootStatus::Changed;
+        if root.error.is_none() || side == Side::New {
+            root.error = Some((side, error.to_owned()));
+        }
+    }
 }
 
 /// What happened to a root.
@@ -230,7 +266,7 @@ pub fn diff(old: &DrvGraph, new: &DrvGraph) -> FleetDiff {
                 _ => (RootStatus::Added, 0, Vec::new()),
             };
             let (old, new) = (old_path.map(str::to_owned), new_path.map(str::to_owned));
-            RootDiff { kind, name, status, old, new, n_changed, causes }
+            RootDiff { kind, name, status, old, new, n_changed, causes, error: None }
         })
         .collect();
     FleetDiff { roots }

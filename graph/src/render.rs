@@ -43,6 +43,13 @@ impl fmt::Display for RootDiff {
             write!(f, " ({} {noun})", self.n_changed)?;
         }
         writeln!(f)?;
+        if let Some((side, error)) = &self.error {
+            let side = match side {
+                Side::Old => "old",
+                Side::New => "new",
+            };
+            writeln!(f, "  fails to evaluate ({side}): {}", error.replace('\n', "\n    "))?;
+        }
         for cause in &self.causes {
             for change in &cause.changes {
                 writeln!(f, "  {}: {change}", location(cause))?;

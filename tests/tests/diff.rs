@@ -76,6 +76,21 @@ fn the_work_tree_is_compared_when_one_revision_is_given() {
 }
 
 #[test]
+fn a_host_that_no_longer_evaluates_is_changed_with_its_error() {
+    let dir = repo();
+    std::fs::write(dir.path().join("b.nix"), "pkgs: { toplevel = throw \"b is broken\"; }\n").expect("write");
+    let output = nxe().args(["diff", "HEAD", "--json", "--repo"]).arg(dir.path()).output().expect("run nxe");
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    assert_eq!(status(&json, "a"), "unchanged");
+    assert_eq!(status(&json, "b"), "changed");
+    let roots = json["roots"].as_array().expect("roots");
+    let b = roots.iter().find(|r| r["name"] == "b").expect("b");
+    assert_eq!(b["error"][0], "new");
+    assert!(b["error"][1].as_str().is_some_and(|e| e.contains("b is broken") && e.contains("b.nix:1:")), "{b}");
+}
+
+#[test]
 fn an_unknown_revision_is_a_usage_error() {
     let dir = repo();
     let output = nxe().args(["diff", "no-such-rev", "--repo"]).arg(dir.path()).output().expect("run nxe");
