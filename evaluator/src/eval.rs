@@ -298,29 +298,29 @@ impl Evaluator {
     #[inline]
     fn force_var(&mut self, env: &Rc<Env>, depth: u32, slot: u32) -> EvalResult<Value> {
         let Some(scope) = scope_at(env, depth) else { return Ok(Value::Null) };
-        let pending = {
-            let slots = scope.slots.borrow();
-            match slots.get(slot as usize) {
-                Some(Value::Thunk(thunk)) => match &*thunk.0.borrow() {
-                    ThunkState::Done(value) => return Ok(value.clone()),
-                    _ => thunk.clone(),
-                },
-                Some(value) => return Ok(value.clone()),
-                None => return Ok(Value::Null),
-            }
-        };
-        self.force_thunk(&pending)
+        let read = scope.slots.with(|slots| match slots.get(slot as usize) {
+            Some(Value::Thunk(thunk)) => match thunk.0.done() {
+                Some(value) => Ok(value),
+                None => Err(thunk.clone()),
+            },
+            Some(value) => Ok(value.clone()),
+            None => Ok(Value::Null),
+        });
+        match read {
+            Ok(value) => Ok(value),
+            Err(pending) => self.force_thunk(&pending),
+        }
     }
 
     fn force_thunk(&mut self, thunk: &Thunk) -> EvalResult<Value> {
-        if let ThunkState::Done(value) = &*thunk.0.borrow() {
-            return Ok(value.clone());
+        if let Some(value) = thunk.0.done() {
+            return Ok(value);
         }
-        let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
+        let state = thunk.0.replace(ThunkState::Blackhole);
         self.eval_depth += 1;
         if self.eval_depth > MAX_EVAL_DEPTH {
             self.eval_depth -= 1;
-            *thunk.0.borrow_mut() = state;
+            thunk.0.replace(state);
             return Err(ErrorKind::DepthLimit.into());
         }
         let result = match &state {
@@ -341,15 +341,15 @@ impl Evaluator {
         self.eval_depth -= 1;
         match result {
             Ok(value) => {
-                *thunk.0.borrow_mut() = ThunkState::Done(value.clone());
+                drop(thunk.0.replace(ThunkState::Done(value.clone())));
                 Ok(value)
             }
             Err(error) => {
                 if let Some(state) = state {
-                    *thunk.0.borrow_mut() = state;
+                    drop(thunk.0.replace(state));
                 } else {
                     let again = error.clone();
-                    *thunk.0.borrow_mut() = ThunkState::Native(Box::new(move |_| Err(again)));
+                    drop(thunk.0.replace(ThunkState::Native(Box::new(move |_| Err(again)))));
                 }
                 Err(error)
             }
@@ -571,14 +571,13 @@ impl Evaluator {
     fn build_attrs(&mut self, def: &'static AttrsDef, env: &Rc<Env>) -> EvalResult<Value> {
         if def.rec {
             let scope = self.rec_scope(def, env)?;
-            let slots = scope.slots.borrow();
-            let entries = def
-                .statics
-                .iter()
-                .zip(slots.iter())
-                .map(|(attr, value)| Attr { name: attr.name, value: value.clone(), pos: Some(attr.span) })
-                .collect();
-            drop(slots);
+            let entries = scope.slots.with(|slots| {
+                def.statics
+                    .iter()
+                    .zip(slots.iter())
+                    .map(|(attr, value)| Attr { name: attr.name, value: value.clone(), pos: Some(attr.span) })
+                    .collect()
+            });
             let attrs = self.apply_overrides(def, &scope, Attrs::from_sorted(entries))?;
             return self.add_dynamics(attrs, def, &scope);
         }
@@ -640,7 +639,7 @@ impl Evaluator {
                 AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
             })
             .collect();
-        *scope.slots.borrow_mut() = values.into();
+        scope.slots.set_all(values.into());
         Ok(scope)
     }
 
@@ -649,14 +648,14 @@ impl Evaluator {
     fn apply_overrides(&mut self, def: &'static AttrsDef, scope: &Rc<Env>, attrs: Attrs) -> EvalResult<Attrs> {
         let overrides_sym = Symbol::intern("__overrides");
         let Some(slot) = def.statics.iter().position(|a| a.name == overrides_sym) else { return Ok(attrs) };
-        let overrides = scope.slots.borrow()[slot].clone();
+        let overrides = scope.slots.get(slot).unwrap_or(Value::Null);
         let overrides = match self.force(&overrides)? {
             Value::Attrs(overrides) => overrides,
             other => return Err(type_error("a set", &other)),
         };
         for attr in overrides.iter() {
             if let Some(idx) = def.statics.iter().position(|a| a.name == attr.name) {
-                scope.slots.borrow_mut()[idx] = attr.value.clone();
+                scope.slots.set(idx, attr.value.clone());
             }
         }
         Ok(attrs.update(&overrides))
@@ -920,7 +919,7 @@ impl Evaluator {
         if has_bind {
             slots.push(forced.clone());
         }
-        *scope.slots.borrow_mut() = slots.into();
+        scope.slots.set_all(slots.into());
         Ok(scope)
     }
 
@@ -1045,8 +1044,7 @@ fn scope_at(env: &Rc<Env>, depth: u32) -> Option<&Rc<Env>> {
 #[inline]
 fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> Value {
     let Some(scope) = scope_at(env, depth) else { return Value::Null };
-    let slots = scope.slots.borrow();
-    slots.get(slot as usize).cloned().unwrap_or(Value::Null)
+    scope.slots.get(slot as usize).unwrap_or(Value::Null)
 }
 
 fn lazy_select(source: Value, name: Symbol, span: Span) -> Value {

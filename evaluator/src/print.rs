@@ -4,7 +4,7 @@
 //! `<PRIMOP-APP>`; a set or list met a second time prints as `«repeated»`. Floats use the
 //! C++ stream default (six significant digits, `%g`), which is what the reference prints.
 
-use crate::value::{Attrs, ThunkState, Value};
+use crate::value::{Attrs, Value};
 use rustc_hash::FxHashSet;
 use std::fmt::Write;
 use std::rc::Rc;
@@ -54,9 +54,9 @@ fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>, cell
         Value::Lambda(_) => out.push_str("<LAMBDA>"),
         Value::PrimOp(_) => out.push_str("<PRIMOP>"),
         Value::PrimOpApp(_) => out.push_str("<PRIMOP-APP>"),
-        Value::Thunk(thunk) => match &*thunk.0.borrow() {
-            ThunkState::Done(inner) => print_into(out, inner, seen, Some(Rc::as_ptr(&thunk.0) as *const u8 as usize)),
-            _ => out.push_str("<CODE>"),
+        Value::Thunk(thunk) => match thunk.0.done() {
+            Some(inner) => print_into(out, &inner, seen, Some(Rc::as_ptr(&thunk.0) as *const u8 as usize)),
+            None => out.push_str("<CODE>"),
         },
     }
 }
@@ -211,9 +211,9 @@ fn short_into(out: &mut String, value: &Value, depth: usize) {
         Value::PrimOpApp(app) => {
             let _ = write!(out, "«partially applied primop {}»", app.op.name);
         }
-        Value::Thunk(thunk) => match &*thunk.0.borrow() {
-            ThunkState::Done(inner) => short_into(out, inner, depth),
-            _ => out.push_str("«thunk»"),
+        Value::Thunk(thunk) => match thunk.0.done() {
+            Some(inner) => short_into(out, &inner, depth),
+            None => out.push_str("«thunk»"),
         },
         other => {
             let mut seen = FxHashSet::default();

@@ -9,7 +9,6 @@ use crate::ir::{Expr, LambdaDef};
 use crate::source::Span;
 use crate::symbol::Symbol;
 use rustc_hash::FxHashMap;
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -205,7 +204,7 @@ const INDEX_MIN_LEN: usize = 64;
 const INDEX_AFTER_LOOKUPS: u32 = 32;
 
 /// Below this size a linear scan comparing symbol pointers beats a binary search comparing text.
-const LINEAR_SCAN_MAX: usize = 8;
+const LINEAR_SCAN_MAX: usize = 16;
 
 /// Searches a sorted run of entries.
 #[inline]
@@ -413,7 +412,7 @@ pub type Slots = smallvec::SmallVec<[Value; 2]>;
 /// parameters, a `with`), and the scope around it.
 pub struct Env {
     /// The slot values, filled when the scope is entered.
-    pub slots: RefCell<Slots>,
+    pub slots: SlotCell,
     /// The enclosing scope.
     pub parent: Option<Rc<Env>>,
 }
@@ -421,7 +420,41 @@ pub struct Env {
 impl Env {
     /// A new scope with the given slots.
     pub fn new(slots: impl Into<Slots>, parent: Option<Rc<Env>>) -> Rc<Env> {
-        Rc::new(Env { slots: RefCell::new(slots.into()), parent })
+        Rc::new(Env { slots: SlotCell(std::cell::UnsafeCell::new(slots.into())), parent })
+    }
+}
+
+/// The slots of a scope, behind an interface that lends no reference out except to a
+/// closure that only reads (see [`SlotCell::with`]); no borrow flag is needed.
+pub struct SlotCell(std::cell::UnsafeCell<Slots>);
+
+impl SlotCell {
+    /// A slot's value.
+    #[inline]
+    pub fn get(&self, idx: usize) -> Option<Value> {
+        self.with(|slots| slots.get(idx).cloned())
+    }
+
+    /// Reads the slots. `read` must not change this scope's slots (nothing in it can reach
+    /// them: it is given values to look at and clone, and must not evaluate anything).
+    #[inline]
+    pub(crate) fn with<R>(&self, read: impl FnOnce(&[Value]) -> R) -> R {
+        // SAFETY: the only writers are `set` and `set_all`, which hold no reference while
+        // they run; `read` does not call them (see above). Scopes never leave their thread.
+        read(unsafe { &*self.0.get() })
+    }
+
+    /// Replaces every slot (the previous ones are dropped after the swap).
+    pub fn set_all(&self, slots: Slots) {
+        // SAFETY: no reference into the cell is alive (see `with`).
+        drop(unsafe { std::mem::replace(&mut *self.0.get(), slots) });
+    }
+
+    /// Replaces one slot, if it exists (the previous value is dropped after the swap).
+    pub fn set(&self, idx: usize, value: Value) {
+        // SAFETY: as for `set_all`.
+        let old = unsafe { (&mut *self.0.get()).get_mut(idx).map(|slot| std::mem::replace(slot, value)) };
+        drop(old);
     }
 }
 
@@ -449,7 +482,40 @@ pub struct PrimOpApp {
 
 /// A lazily computed value that is computed at most once.
 #[derive(Clone)]
-pub struct Thunk(pub Rc<RefCell<ThunkState>>);
+pub struct Thunk(pub Rc<ThunkCell>);
+
+/// The state of a thunk, behind an interface that never lends a reference into it: the
+/// state is read by cloning a finished value out and changed by swapping a whole state in,
+/// so no borrow can be alive while evaluation changes it (and no borrow flag is needed:
+/// a thunk is 40 bytes with its reference counts instead of 48).
+pub struct ThunkCell(std::cell::UnsafeCell<ThunkState>);
+
+impl ThunkCell {
+    /// A cell holding `state`.
+    pub fn new(state: ThunkState) -> ThunkCell {
+        ThunkCell(std::cell::UnsafeCell::new(state))
+    }
+
+    /// The value, if the thunk has been evaluated.
+    #[inline]
+    pub fn done(&self) -> Option<Value> {
+        // SAFETY: the reference lives only inside this function, which calls nothing that
+        // could reach this cell (cloning a value only touches reference counts, which live
+        // outside the cell); cells are neither `Sync` nor reachable from other threads.
+        match unsafe { &*self.0.get() } {
+            ThunkState::Done(value) => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    /// Puts `state` in and returns the previous state (dropped by the caller, outside).
+    #[inline]
+    pub fn replace(&self, state: ThunkState) -> ThunkState {
+        // SAFETY: no reference into the cell exists outside `done` and this function, and
+        // neither calls out while holding one.
+        unsafe { std::mem::replace(&mut *self.0.get(), state) }
+    }
+}
 
 /// Native code computing a thunk's value.
 pub type NativeThunk = Box<dyn FnOnce(&mut crate::eval::Evaluator) -> crate::error::EvalResult<Value>>;
@@ -472,25 +538,22 @@ pub enum ThunkState {
 impl Thunk {
     /// A thunk for an expression in an environment.
     pub fn pending(expr: &'static Expr, env: Rc<Env>) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Pending(expr, env)))))
+        Value::Thunk(Thunk(Rc::new(ThunkCell::new(ThunkState::Pending(expr, env)))))
     }
 
     /// A thunk applying `func` to `arg`.
     pub fn apply(func: Value, arg: Value) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Apply(Box::new((func, arg)))))))
+        Value::Thunk(Thunk(Rc::new(ThunkCell::new(ThunkState::Apply(Box::new((func, arg)))))))
     }
 
     /// A thunk running native code.
     pub fn native(f: impl FnOnce(&mut crate::eval::Evaluator) -> crate::error::EvalResult<Value> + 'static) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Native(Box::new(f))))))
+        Value::Thunk(Thunk(Rc::new(ThunkCell::new(ThunkState::Native(Box::new(f))))))
     }
 
     /// The value if already evaluated.
     pub fn value_if_done(&self) -> Option<Value> {
-        match &*self.0.borrow() {
-            ThunkState::Done(value) => Some(value.clone()),
-            _ => None,
-        }
+        self.0.done()
     }
 }
 
@@ -503,6 +566,7 @@ mod size_tests {
     fn hot_types_stay_small() {
         assert_eq!(std::mem::size_of::<Value>(), 16);
         assert_eq!(std::mem::size_of::<ThunkState>(), 24);
+        assert_eq!(std::mem::size_of::<ThunkCell>(), 24);
         assert_eq!(std::mem::size_of::<Attr>(), 32);
         assert!(std::mem::size_of::<Attrs>() <= 48, "{}", std::mem::size_of::<Attrs>());
     }
