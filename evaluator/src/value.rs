@@ -109,8 +109,10 @@ pub struct NixString(Rc<StrInner>);
 pub struct StrInner {
     /// The text.
     pub text: Box<str>,
-    /// The context, empty for most strings.
-    pub context: BTreeSet<ContextElem>,
+    /// The context; most strings have none, so it costs a pointer until they do (an inline
+    /// empty `BTreeSet` would take three words in every string).
+    #[allow(clippy::box_collection)]
+    context: Option<Box<BTreeSet<ContextElem>>>,
     /// The interned form of the text, once the string has been used as an attribute name:
     /// names from `attrNames` are looked up again and again with `.${name}`.
     symbol: std::cell::Cell<Option<Symbol>>,
@@ -119,11 +121,12 @@ pub struct StrInner {
 impl NixString {
     /// A string without context.
     pub fn new(text: Box<str>) -> NixString {
-        NixString(Rc::new(StrInner { text, context: BTreeSet::new(), symbol: std::cell::Cell::new(None) }))
+        NixString(Rc::new(StrInner { text, context: None, symbol: std::cell::Cell::new(None) }))
     }
 
     /// A string with context.
     pub fn with_context(text: Box<str>, context: BTreeSet<ContextElem>) -> NixString {
+        let context = (!context.is_empty()).then(|| Box::new(context));
         NixString(Rc::new(StrInner { text, context, symbol: std::cell::Cell::new(None) }))
     }
 
@@ -134,11 +137,8 @@ impl NixString {
 
     /// A string naming an attribute, with its symbol already known.
     pub fn from_symbol(symbol: Symbol) -> NixString {
-        let inner = StrInner {
-            text: symbol.as_str().into(),
-            context: BTreeSet::new(),
-            symbol: std::cell::Cell::new(Some(symbol)),
-        };
+        let inner =
+            StrInner { text: symbol.as_str().into(), context: None, symbol: std::cell::Cell::new(Some(symbol)) };
         NixString(Rc::new(inner))
     }
 
@@ -155,7 +155,8 @@ impl NixString {
 
     /// The context.
     pub fn context(&self) -> &BTreeSet<ContextElem> {
-        &self.0.context
+        static EMPTY: BTreeSet<ContextElem> = BTreeSet::new();
+        self.0.context.as_deref().unwrap_or(&EMPTY)
     }
 
     /// Whether the two strings share one allocation.
@@ -404,9 +405,9 @@ pub struct Closure {
     pub env: Rc<Env>,
 }
 
-/// The slots of a scope: up to two live inside the scope's own allocation, which covers
+/// The slots of a scope: one lives inside the scope's own allocation, which covers
 /// every single-parameter function call.
-pub type Slots = smallvec::SmallVec<[Value; 2]>;
+pub type Slots = smallvec::SmallVec<[Value; 1]>;
 
 /// A runtime scope: the slots of one static scope (a `let`, a `rec` set, a function's
 /// parameters, a `with`), and the scope around it.
@@ -567,6 +568,7 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<Value>(), 16);
         assert_eq!(std::mem::size_of::<ThunkState>(), 24);
         assert_eq!(std::mem::size_of::<ThunkCell>(), 24);
+        assert_eq!(std::mem::size_of::<StrInner>(), 32);
         assert_eq!(std::mem::size_of::<Attr>(), 32);
         assert!(std::mem::size_of::<Attrs>() <= 48, "{}", std::mem::size_of::<Attrs>());
     }
