@@ -298,15 +298,7 @@ impl Evaluator {
     #[inline]
     fn force_var(&mut self, env: &Rc<Env>, depth: u32, slot: u32) -> EvalResult<Value> {
         let Some(scope) = scope_at(env, depth) else { return Ok(Value::Null) };
-        let read = scope.slots.with(|slots| match slots.get(slot as usize) {
-            Some(Value::Thunk(thunk)) => match thunk.0.done() {
-                Some(value) => Ok(value),
-                None => Err(thunk.clone()),
-            },
-            Some(value) => Ok(value.clone()),
-            None => Ok(Value::Null),
-        });
-        match read {
+        match scope.slots.value_or_thunk(slot as usize) {
             Ok(value) => Ok(value),
             Err(pending) => self.force_thunk(&pending),
         }

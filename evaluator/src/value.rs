@@ -436,6 +436,22 @@ impl SlotCell {
         self.with(|slots| slots.get(idx).cloned())
     }
 
+    /// A slot's value with an evaluated thunk replaced by its value; an unevaluated thunk as
+    /// `Err`, to be forced by the caller; `Null` for a missing slot.
+    #[inline]
+    pub fn value_or_thunk(&self, idx: usize) -> Result<Value, Thunk> {
+        // SAFETY: as for `with`: the reference does not outlive this function, which only
+        // clones (reference counts live outside the cell) and reads another cell.
+        match unsafe { (&*self.0.get()).get(idx) } {
+            Some(Value::Thunk(thunk)) => match thunk.0.done() {
+                Some(value) => Ok(value),
+                None => Err(thunk.clone()),
+            },
+            Some(value) => Ok(value.clone()),
+            None => Ok(Value::Null),
+        }
+    }
+
     /// Reads the slots. `read` must not change this scope's slots (nothing in it can reach
     /// them: it is given values to look at and clone, and must not evaluate anything).
     #[inline]
