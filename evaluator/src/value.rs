@@ -13,7 +13,12 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// A Nix value, possibly not yet evaluated ([`Value::Thunk`]).
+///
+/// The tag is a whole word, so every payload (even a `bool`) sits in the second word: values
+/// are copied as two aligned words, never byte by byte, which kept the processor from
+/// forwarding stores to loads on the interpreter's hottest paths.
 #[derive(Clone)]
+#[repr(u64)]
 pub enum Value {
     /// `null`.
     Null,
