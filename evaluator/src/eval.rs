@@ -375,8 +375,21 @@ impl Evaluator {
             Expr::Lambda(def) => Ok(Value::Lambda(Rc::new(Closure { def, env: env.clone() }))),
             Expr::Apply(func, args, span) => {
                 let func = self.eval(func, env)?;
-                let args: smallvec::SmallVec<[Value; 4]> = args.iter().map(|arg| self.lazy(arg, env)).collect();
-                self.call(func, &args, Some(*span))
+                match &args[..] {
+                    // Most calls pass one or two arguments: no collection needed.
+                    [arg] => {
+                        let arg = self.lazy(arg, env);
+                        self.call(func, std::slice::from_ref(&arg), Some(*span))
+                    }
+                    [first, second] => {
+                        let pair = [self.lazy(first, env), self.lazy(second, env)];
+                        self.call(func, &pair, Some(*span))
+                    }
+                    _ => {
+                        let args: Vec<Value> = args.iter().map(|arg| self.lazy(arg, env)).collect();
+                        self.call(func, &args, Some(*span))
+                    }
+                }
             }
             Expr::Select(target, path, default, span) => self.select(target, path, default.as_deref(), env, *span),
             Expr::HasAttr(target, path, span) => self.has_attr(target, path, env).map_err(|e| e.at(*span)),
