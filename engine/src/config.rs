@@ -108,6 +108,8 @@ pub struct Repo {
     pub input_overrides: Vec<(String, PathBuf)>,
     /// The system of flake outputs.
     pub system: String,
+    /// The logical store directory: `NIX_STORE_DIR`, as for Nix, else `/nix/store`.
+    pub store_dir: String,
     /// The `[impact]` table of `nxe.toml`, for the incremental engine.
     pub impact: toml::Table,
     /// The `[policy]` table of `nxe.toml`, for the test runner.
@@ -207,6 +209,11 @@ impl Repo {
             checks_explicit: file.tests.checks.is_some(),
             input_overrides: overrides.input_overrides.clone(),
             system,
+            store_dir: std::env::var("NIX_STORE_DIR")
+                .ok()
+                .filter(|dir| dir.starts_with('/'))
+                .map(|dir| dir.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| "/nix/store".to_string()),
             impact: file.impact.unwrap_or_default(),
             policy: file.policy.unwrap_or_default(),
             overrides: overrides.clone(),

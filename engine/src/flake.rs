@@ -75,7 +75,8 @@ pub struct FlakeSetup {
 impl FlakeSetup {
     /// Reads the repository's flake and lock file and resolves every input.
     pub fn new(repo: &Repo) -> Result<FlakeSetup, EngineError> {
-        let store_dir = StoreDir::new("/nix/store").map_err(|e| EngineError::Internal(e.to_string()))?;
+        let store_dir = StoreDir::new(&repo.store_dir)
+            .map_err(|e| EngineError::Config(format!("store directory '{}': {e}", repo.store_dir)))?;
         let mut setup = FlakeSetup { mounts: Vec::new(), nodes: BTreeMap::new(), root: "root".into() };
         let (root_mount, mut root_info, subdir) = local_source(&repo.root, &store_dir)?;
         let root_dir = join_store(&root_mount.store_path, &subdir);
@@ -127,7 +128,10 @@ impl FlakeSetup {
                 (info, flake_path)
             };
             // The directory as a string whose context is its source's store path.
-            let store_root = dir.split('/').take(4).collect::<Vec<_>>().join("/");
+            let store_root = match dir.strip_prefix(&format!("{}/", store_dir.as_str())) {
+                Some(rest) => format!("{}/{}", store_dir.as_str(), rest.split('/').next().unwrap_or(rest)),
+                None => dir.clone(),
+            };
             let flake_dir = with_context(&dir, &store_root);
             for (name, target) in &inputs {
                 pending.push((target.clone(), Some(name.clone())));

@@ -615,6 +615,7 @@ pub fn settings_for(repo: &Repo, interrupt: Option<fn() -> Option<String>>) -> E
         nix_path: repo.nix_path.clone(),
         cwd: repo.root.display().to_string(),
         system: repo.system.clone(),
+        store_dir: repo.store_dir.clone(),
         interrupt,
         ..EvalSettings::default()
     }

@@ -104,3 +104,78 @@ fn an_input_that_needs_the_network_is_named() {
     assert!(stderr.contains("flake input 'assets' (github:example/assets)"), "{stderr}");
     assert!(stderr.contains("--override-input assets"), "{stderr}");
 }
+
+/// Locks the `assets` input as a GitHub input whose `narHash` is that of the fixture's
+/// `assets` directory, and puts a copy where the store would hold it: returns the store
+/// directory and the copy.
+fn lock_assets_in_store(repo: &Path, store: &Path) -> std::path::PathBuf {
+    use nxe_store::{make_fixed_output_path, nar_hash_path, ContentAddressMethod, StoreDir};
+    let assets = repo.join("assets");
+    let (hash, _) = nar_hash_path(&assets).expect("NAR hash");
+    let store_dir = StoreDir::new(&store.to_string_lossy()).expect("store directory");
+    let path =
+        make_fixed_output_path(ContentAddressMethod::Recursive, &hash, "source", &Default::default(), &store_dir)
+            .expect("store path");
+    let copy = std::path::PathBuf::from(store_dir.display_path(&path));
+    copy_dir(&assets, &copy);
+    let lock_path = repo.join("flake.lock");
+    let mut lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock_path).expect("lock file")).expect("lock JSON");
+    lock["nodes"]["assets"] = serde_json::json!({
+        "flake": false,
+        "locked": { "type": "github", "owner": "example", "repo": "assets", "rev": "0123456789abcdef0123456789abcdef01234567",
+                    "lastModified": 1700000000, "narHash": hash.to_sri() },
+        "original": { "type": "github", "owner": "example", "repo": "assets" }
+    });
+    std::fs::write(&lock_path, lock.to_string()).expect("write lock");
+    copy
+}
+
+fn hosts_with_store(repo: &Path, store: &Path, extra: &[&str]) -> std::process::Output {
+    nxe()
+        .args(["hosts", "--json", "--no-timings", "--repo"])
+        .arg(repo)
+        .args(extra)
+        .env("NIX_STORE_DIR", store)
+        .output()
+        .expect("run nxe")
+}
+
+#[test]
+fn an_input_in_the_local_store_is_used_when_its_contents_match_the_lock() {
+    let repo = flake_checkout();
+    let store = tempfile::tempdir().expect("temporary directory");
+    let store_dir = store.path().join("store");
+    lock_assets_in_store(repo.path(), &store_dir);
+    let from_store = hosts_with_store(repo.path(), &store_dir, &[]);
+    assert!(
+        from_store.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&from_store.stderr),
+        String::from_utf8_lossy(&from_store.stdout)
+    );
+    // The same contents given directly (outside any git work tree) give the same store path,
+    // so the same drvPaths.
+    let elsewhere = tempfile::tempdir().expect("temporary directory");
+    copy_dir(&repo.path().join("assets"), elsewhere.path());
+    let assets = elsewhere.path().to_string_lossy().into_owned();
+    let overridden = hosts_with_store(repo.path(), &store_dir, &["--override-input", "assets", &assets]);
+    assert!(overridden.status.success(), "{}", String::from_utf8_lossy(&overridden.stderr));
+    assert_eq!(String::from_utf8_lossy(&from_store.stdout), String::from_utf8_lossy(&overridden.stdout));
+    let json: serde_json::Value = serde_json::from_slice(&from_store.stdout).expect("JSON output");
+    let drv = json["hosts"]["alpha"]["drvPath"].as_str().expect("a drvPath");
+    assert!(drv.starts_with(&*store_dir.to_string_lossy()), "{drv}");
+}
+
+#[test]
+fn an_input_in_the_local_store_that_does_not_match_its_hash_is_refused() {
+    let repo = flake_checkout();
+    let store = tempfile::tempdir().expect("temporary directory");
+    let store_dir = store.path().join("store");
+    let copy = lock_assets_in_store(repo.path(), &store_dir);
+    std::fs::write(copy.join("motd"), "tampered\n").expect("write");
+    let output = hosts_with_store(repo.path(), &store_dir, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("flake input 'assets'") && stderr.contains("but flake.lock expects sha256-"), "{stderr}");
+}
