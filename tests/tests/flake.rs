@@ -179,3 +179,16 @@ fn an_input_in_the_local_store_that_does_not_match_its_hash_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("flake input 'assets'") && stderr.contains("but flake.lock expects sha256-"), "{stderr}");
 }
+
+#[test]
+fn a_flake_in_a_subdirectory_of_its_repository_matches_the_reference() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    copy_dir(&workspace().join("fixtures/flake-subdir/repo"), dir.path());
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    let text = std::fs::read_to_string(workspace().join("fixtures/flake-subdir/expected-drvpaths.txt"))
+        .expect("expected file");
+    let expected = text.strip_prefix("nixosConfigurations.solo ").expect("expected line").trim();
+    let json = hosts_json(&dir.path().join("sub"), &[]);
+    assert_eq!(json["hosts"]["solo"]["drvPath"].as_str(), Some(expected), "{json}");
+}
