@@ -220,23 +220,14 @@ fn guarded(command: impl FnOnce() -> ExitCode + std::panic::UnwindSafe) -> ExitC
 }
 
 fn nix_path(includes: &[String], env_nix_path: Option<String>) -> Vec<(String, String)> {
-    let mut entries = Vec::new();
-    let mut add = |entry: &str| {
-        let (prefix, path) = match entry.split_once('=') {
-            Some((prefix, path)) => (prefix.to_string(), path.to_string()),
-            None => (String::new(), entry.to_string()),
-        };
-        entries.push((prefix, path));
-    };
-    for include in includes {
-        add(include);
-    }
-    if let Some(env_path) = env_nix_path {
-        for entry in env_path.split(':').filter(|e| !e.is_empty()) {
-            add(entry);
-        }
-    }
-    entries
+    let env_entries = env_nix_path.unwrap_or_default();
+    let env_entries = env_entries.split(':').filter(|e| !e.is_empty());
+    includes
+        .iter()
+        .map(String::as_str)
+        .chain(env_entries)
+        .map(|entry| nxe_engine::config::split_search_entry(entry, None))
+        .collect()
 }
 
 /// Evaluation settings from the command line and the environment.

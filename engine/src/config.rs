@@ -232,8 +232,9 @@ impl Repo {
     }
 }
 
-/// Splits `prefix=path` (or a bare path); relative paths are resolved against `base`.
-fn split_search_entry(entry: &str, base: Option<&Path>) -> (String, String) {
+/// Splits a search path entry, `prefix=path` or a bare path; relative paths are resolved
+/// against `base` when given.
+pub fn split_search_entry(entry: &str, base: Option<&Path>) -> (String, String) {
     let (prefix, path) = match entry.split_once('=') {
         Some((prefix, path)) => (prefix.to_string(), path.to_string()),
         None => (String::new(), entry.to_string()),

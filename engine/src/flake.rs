@@ -35,15 +35,15 @@ struct Mount {
 impl Mount {
     /// Whether `relative` (a file or a directory above one) is part of the source.
     fn contains(&self, relative: &Path) -> bool {
-        match &self.tracked {
-            None => true,
-            Some(files) => {
-                relative.as_os_str().is_empty()
-                    || files.contains(relative)
-                    || files.range(relative.to_path_buf()..).next().is_some_and(|f| f.starts_with(relative))
-            }
-        }
+        self.tracked.as_deref().is_none_or(|files| tracks(files, relative))
     }
+}
+
+/// Whether `relative` is a tracked file or a directory above one (the root is).
+fn tracks(files: &BTreeSet<PathBuf>, relative: &Path) -> bool {
+    relative.as_os_str().is_empty()
+        || files.contains(relative)
+        || files.range(relative.to_path_buf()..).next().is_some_and(|f| f.starts_with(relative))
 }
 
 /// One node of the lock file, resolved.
@@ -368,13 +368,7 @@ fn local_source(dir: &Path, store_dir: &StoreDir) -> Result<(Mount, BTreeMap<Str
     let subdir = dir.strip_prefix(&source_dir).map(|p| p.display().to_string()).unwrap_or_default();
     let mut filter = |path: &Path, _: FileKind| -> Result<bool, StoreError> {
         let relative = path.strip_prefix(&source_dir).unwrap_or(path);
-        Ok(match &tracked {
-            None => true,
-            Some(files) => {
-                files.contains(relative)
-                    || files.range(relative.to_path_buf()..).next().is_some_and(|f| f.starts_with(relative))
-            }
-        })
+        Ok(tracked.as_deref().is_none_or(|files| tracks(files, relative)))
     };
     let (hash, _) = nxe_store::nar_hash_path_filtered(&source_dir, &mut filter)
         .map_err(|e| EngineError::Config(format!("cannot read the flake's source {}: {e}", source_dir.display())))?;

@@ -524,9 +524,7 @@ impl Worker {
         let set = self.select(root, &path, &join_attr_path(&path)).map_err(render)?;
         let host = self.repo_has_host(name);
         let mut out = Vec::new();
-        let mut shown_path = path.clone();
-        shown_path.push(name.to_string());
-        self.walk_checks(set, vec![name.to_string()], &shown_path, host.as_deref(), &mut out);
+        self.walk_checks(set, vec![name.to_string()], host.as_deref(), &mut out);
         Ok(out)
     }
 
@@ -537,16 +535,10 @@ impl Worker {
         }
     }
 
-    /// Walks nested sets of checks; `parent` is the set holding the last name of `names`.
-    fn walk_checks(
-        &mut self,
-        parent: Value,
-        names: Vec<String>,
-        shown_path: &[String],
-        host: Option<&str>,
-        out: &mut Vec<CheckResult>,
-    ) {
-        let shown = join_attr_path(shown_path);
+    /// Walks nested sets of checks; `names` is the path below the checks' set and `parent`
+    /// the set holding its last name.
+    fn walk_checks(&mut self, parent: Value, names: Vec<String>, host: Option<&str>, out: &mut Vec<CheckResult>) {
+        let shown = join_attr_path(&[self.repo.checks_attr.as_slice(), names.as_slice()].concat());
         let last = names[names.len() - 1..].to_vec();
         let flake = self.flake.clone();
         let summary = move |error: &EvalError| summarize(flake.as_deref(), error);
@@ -584,9 +576,7 @@ impl Worker {
             }
             let mut inner = names.clone();
             inner.push(attr.name.as_str().to_string());
-            let mut inner_shown = shown_path.to_vec();
-            inner_shown.push(attr.name.as_str().to_string());
-            self.walk_checks(value.clone(), inner, &inner_shown, host, out);
+            self.walk_checks(value.clone(), inner, host, out);
         }
     }
 
