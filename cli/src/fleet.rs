@@ -41,7 +41,7 @@ pub struct RepoArgs {
 }
 
 impl RepoArgs {
-    fn overrides(&self) -> Overrides {
+    pub(crate) fn overrides(&self) -> Overrides {
         let auto_args = crate::auto_args(&self.arg, &self.argstr);
         let input_overrides = self
             .override_input
@@ -60,7 +60,7 @@ impl RepoArgs {
         }
     }
 
-    fn options(&self) -> Result<FleetOptions, String> {
+    pub(crate) fn options(&self) -> Result<FleetOptions, String> {
         let threads = match self.jobs {
             Some(0) => return Err("--jobs must be at least 1".into()),
             Some(n) => n,
@@ -96,7 +96,7 @@ pub struct HostsArgs {
 
 /// Reports an engine error: configuration and usage problems exit with 2, evaluation
 /// errors with 1.
-fn fail(error: EngineError) -> ExitCode {
+pub(crate) fn fail(error: EngineError) -> ExitCode {
     match &error {
         EngineError::Eval(rendered) => {
             eprint!("{rendered}");
@@ -116,13 +116,13 @@ fn fail(error: EngineError) -> ExitCode {
     }
 }
 
-fn usage(message: String) -> ExitCode {
+pub(crate) fn usage(message: String) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
 
 /// Writes to standard output; a closed pipe ends the command quietly.
-fn emit(text: &str) -> bool {
+pub(crate) fn emit(text: &str) -> bool {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_ok()
 }

@@ -6,6 +6,7 @@
 mod bench;
 mod diagnostics;
 mod fleet;
+mod impact;
 mod instantiate;
 
 /// mimalloc: the evaluator allocates many small, short-lived objects; counted per thread
@@ -91,6 +92,10 @@ enum Command {
     Graph(fleet::GraphArgs),
     /// Show, per host and check, which derivations differ between two revisions and why.
     Diff(fleet::DiffArgs),
+    /// Say which hosts, checks and tests a change affects, evaluating only what it must.
+    Impact(impact::ImpactArgs),
+    /// Inspect or clear the cache (`.nxe/cache.db`).
+    Cache(impact::CacheArgs),
     /// Time evaluation workloads as whole processes, next to the reference `nix-instantiate`.
     Bench(bench::BenchArgs),
 }
@@ -207,6 +212,8 @@ fn main() -> ExitCode {
         Command::Hosts(args) => guarded(move || fleet::run_hosts(args)),
         Command::Graph(args) => guarded(move || fleet::run_graph(args)),
         Command::Diff(args) => guarded(move || fleet::run_diff(args)),
+        Command::Impact(args) => guarded(move || impact::run_impact(args)),
+        Command::Cache(args) => guarded(move || impact::run_cache(args)),
         Command::Bench(args) => bench::run(args),
     }
 }

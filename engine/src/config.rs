@@ -104,6 +104,8 @@ pub struct Repo {
     pub hosts_explicit: bool,
     /// Whether the checks' attribute path was given explicitly.
     pub checks_explicit: bool,
+    /// Whether the unit tests' attribute path was given explicitly.
+    pub unit_explicit: bool,
     /// Flake input overrides.
     pub input_overrides: Vec<(String, PathBuf)>,
     /// The system of flake outputs.
@@ -207,6 +209,7 @@ impl Repo {
             checks_attr: attr(&file.tests.checks, defaults.4, "tests.checks")?,
             hosts_explicit: file.hosts.attr.is_some(),
             checks_explicit: file.tests.checks.is_some(),
+            unit_explicit: file.tests.unit.is_some(),
             input_overrides: overrides.input_overrides.clone(),
             system,
             store_dir: std::env::var("NIX_STORE_DIR")

@@ -27,7 +27,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 /// Stack size of worker threads: deep but legal Nix recursion must fit.
-const WORKER_STACK: usize = 1 << 30;
+pub(crate) const WORKER_STACK: usize = 1 << 30;
 
 /// How to evaluate a fleet.
 #[derive(Clone, Debug)]
@@ -84,7 +84,7 @@ pub struct HostResult {
 }
 
 /// What a check's evaluation gave.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CheckResult {
     /// The check's attribute path below the checks' set, joined with dots.
     pub name: String,
@@ -295,10 +295,10 @@ fn over_budget() -> Option<String> {
 }
 
 /// What every worker shares: the repository, compiled files, the resolved flake.
-struct Shared<'a> {
-    repo: &'a Repo,
-    code: Arc<CodeCache>,
-    flake: Option<Arc<FlakeSetup>>,
+pub(crate) struct Shared<'a> {
+    pub(crate) repo: &'a Repo,
+    pub(crate) code: Arc<CodeCache>,
+    pub(crate) flake: Option<Arc<FlakeSetup>>,
 }
 
 /// One worker's loop: takes items until none are left.
@@ -374,9 +374,9 @@ fn work(
 }
 
 /// One evaluator and the repository's root value.
-struct Worker {
-    evaluation: Evaluation,
-    repo: Repo,
+pub(crate) struct Worker {
+    pub(crate) evaluation: Evaluation,
+    pub(crate) repo: Repo,
     flake: Option<Arc<FlakeSetup>>,
     root: Option<Value>,
     args: Option<Rc<Attrs>>,
@@ -387,11 +387,16 @@ struct Worker {
 
 impl Worker {
     fn new(shared: &Shared<'_>, interrupt: Option<fn() -> Option<String>>) -> Worker {
+        Worker::with_io(shared, interrupt, base_io(shared))
+    }
+
+    /// A worker whose evaluator reaches files through `io`.
+    pub(crate) fn with_io(
+        shared: &Shared<'_>,
+        interrupt: Option<fn() -> Option<String>>,
+        io: Rc<dyn EvalIo>,
+    ) -> Worker {
         let settings = settings_for(shared.repo, interrupt);
-        let io: Rc<dyn EvalIo> = match &shared.flake {
-            Some(flake) => Rc::new(flake.io()),
-            None => Rc::new(RealIo),
-        };
         Worker {
             evaluation: Evaluation::with_io(settings, io, shared.code.clone()),
             repo: shared.repo.clone(),
@@ -405,7 +410,7 @@ impl Worker {
     }
 
     /// The repository's value: the entry file's value, or a flake's outputs.
-    fn root(&mut self) -> EvalResult<Value> {
+    pub(crate) fn root(&mut self) -> EvalResult<Value> {
         if let Some(root) = &self.root {
             return Ok(root.clone());
         }
@@ -429,26 +434,26 @@ impl Worker {
         Ok(root)
     }
 
-    fn args(&mut self) -> Rc<Attrs> {
+    pub(crate) fn args(&mut self) -> Rc<Attrs> {
         self.args.clone().unwrap_or_else(|| Rc::new(Attrs::from_unsorted(Vec::new())))
     }
 
     /// Selects `path` below `value`, as `-A` does.
-    fn select(&mut self, value: Value, path: &[String], shown: &str) -> EvalResult<Value> {
+    pub(crate) fn select(&mut self, value: Value, path: &[String], shown: &str) -> EvalResult<Value> {
         let args = self.args();
         let value = self.evaluation.select(value, path, &args, shown)?;
         self.evaluation.evaluator().force(&value)
     }
 
     /// The set of hosts.
-    fn hosts_set(&mut self) -> EvalResult<Value> {
+    pub(crate) fn hosts_set(&mut self) -> EvalResult<Value> {
         let root = self.root()?;
         let path = self.repo.hosts_attr.clone();
         self.select(root, &path, &join_attr_path(&path))
     }
 
     /// Host names and top-level check names, sorted; an error is rendered in full.
-    fn listing(&mut self, checks: bool) -> Result<(Vec<String>, Vec<String>), String> {
+    pub(crate) fn listing(&mut self, checks: bool) -> Result<(Vec<String>, Vec<String>), String> {
         let render = |error: EvalError| diagnostics::render(&error, false, false);
         let hosts = match self.hosts_set().map_err(render)? {
             Value::Attrs(attrs) => attrs.iter().map(|a| a.name.as_str().to_string()).collect(),
@@ -489,7 +494,7 @@ impl Worker {
     }
 
     /// A host's top-level `.drv` path.
-    fn host(&mut self, name: &str) -> EvalResult<String> {
+    pub(crate) fn host(&mut self, name: &str) -> EvalResult<String> {
         let hosts = self.hosts_set()?;
         let mut path = self.repo.hosts_attr.clone();
         path.push(name.to_string());
@@ -502,7 +507,7 @@ impl Worker {
     }
 
     /// The `.drv` path of a derivation, `None` for any other value.
-    fn drv_path(&mut self, value: &Value, shown: &str) -> EvalResult<Option<String>> {
+    pub(crate) fn drv_path(&mut self, value: &Value, shown: &str) -> EvalResult<Option<String>> {
         let Value::Attrs(attrs) = value else { return Ok(None) };
         let ev = self.evaluation.evaluator();
         if !nxe_evaluator::builtins::is_derivation(ev, attrs)? {
@@ -517,7 +522,7 @@ impl Worker {
 
     /// Every check under one entry of the checks' set; only a failure to evaluate the
     /// checks' set itself is an error, each check's own failure is its result.
-    fn checks(&mut self, name: &str) -> Result<Vec<CheckResult>, String> {
+    pub(crate) fn checks(&mut self, name: &str) -> Result<Vec<CheckResult>, String> {
         let render = |error: EvalError| diagnostics::render(&error, false, false);
         let root = self.root().map_err(render)?;
         let path = self.repo.checks_attr.clone();
@@ -580,13 +585,22 @@ impl Worker {
         }
     }
 
-    fn summary(&self, error: &EvalError) -> String {
+    pub(crate) fn summary(&self, error: &EvalError) -> String {
         summarize(self.flake.as_deref(), error)
     }
 
     /// Every derivation this worker's evaluator made.
-    fn into_derivations(mut self) -> BTreeMap<String, Derivation> {
+    pub(crate) fn into_derivations(mut self) -> BTreeMap<String, Derivation> {
         self.evaluation.evaluator().take_derivations()
+    }
+}
+
+/// The I/O of a repository's evaluations: the file system, or a flake's store paths shown
+/// at their sources.
+pub(crate) fn base_io(shared: &Shared<'_>) -> Rc<dyn EvalIo> {
+    match &shared.flake {
+        Some(flake) => Rc::new(flake.io()),
+        None => Rc::new(RealIo),
     }
 }
 

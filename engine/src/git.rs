@@ -22,6 +22,42 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, EngineError> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
+/// Runs git in `dir` and returns its standard output as bytes.
+pub(crate) fn git_raw(dir: &Path, args: &[&str]) -> Result<Vec<u8>, EngineError> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| EngineError::Git(format!("cannot run git: {e}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(EngineError::Git(format!("git {} failed: {}", args.join(" "), stderr.trim())));
+    }
+    Ok(output.stdout)
+}
+
+/// Paths (relative to the top level) whose content differs between `base` and `head`, or
+/// between `base` and the work tree (tracked changes, staged or not, and untracked files
+/// that are not ignored) when `head` is `None`. Sorted.
+pub fn changed_paths(top: &Path, base: &str, head: Option<&str>) -> Result<Vec<String>, EngineError> {
+    let mut args = vec!["diff", "--name-only", "--no-renames", "-z", base];
+    if let Some(head) = head {
+        args.push(head);
+    }
+    args.push("--");
+    let mut paths: std::collections::BTreeSet<String> = split_nul(&git_raw(top, &args)?);
+    if head.is_none() {
+        paths.extend(split_nul(&git_raw(top, &["ls-files", "--others", "--exclude-standard", "-z", "--full-name"])?));
+    }
+    Ok(paths.into_iter().collect())
+}
+
+fn split_nul(bytes: &[u8]) -> std::collections::BTreeSet<String> {
+    bytes.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect()
+}
+
 /// The work tree's top level containing `dir`.
 pub fn toplevel(dir: &Path) -> Result<PathBuf, EngineError> {
     let top = git(dir, &["rev-parse", "--show-toplevel"])

@@ -2,11 +2,15 @@
 //! every host and check of a fleet in parallel with one evaluator per worker, and gathers
 //! the derivations they make into one graph.
 
+pub mod cache;
 pub mod config;
 pub mod flake;
 pub mod fleet;
 pub mod git;
+pub mod impact;
 pub mod memory;
+pub mod reads;
+pub mod units;
 
 pub use config::{Overrides, Repo, RepoKind};
 pub use fleet::{evaluate_fleet, CheckResult, Event, FleetEval, FleetOptions, HostResult};
@@ -23,6 +27,9 @@ pub enum EngineError {
     /// A file could not be read or written.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    /// The cache could not be used.
+    #[error("cache: {0}")]
+    Cache(String),
     /// git failed.
     #[error("git: {0}")]
     Git(String),

@@ -212,7 +212,10 @@ impl Evaluator {
             }
         };
         let result = match cached {
-            Some(result) => result,
+            Some(result) => {
+                self.io.reused_file(std::path::Path::new(path));
+                result
+            }
             None => {
                 let bytes =
                     self.read_file_bytes(path).map_err(|e| crate::builtins::io_error("opening file", path, &e))?;

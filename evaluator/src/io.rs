@@ -50,6 +50,9 @@ pub trait EvalIo {
     /// Records a path filter's decision on a path (`builtins.path`, `filterSource`), so the
     /// engine knows which files an evaluation's result depends on.
     fn record_filter(&self, _path: &Path, _included: bool) {}
+    /// Reports a file whose compiled form came from the process-wide cache instead of
+    /// [`EvalIo::read_file`], so that an evaluation's record of what it read is complete.
+    fn reused_file(&self, _path: &Path) {}
 }
 
 /// The real file system and process environment.

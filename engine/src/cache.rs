@@ -1,0 +1,450 @@
+//! The cache: an SQLite database (normally `.nxe/cache.db` at the repository's top level)
+//! holding, for every unit of evaluation (the listing of hosts, checks and tests; each host;
+//! each host's checks; each unit test), the read sets it was evaluated with and what it gave,
+//! and the keys of tests that passed.
+//!
+//! Every write is one transaction in write-ahead-log mode, so a process killed at any point
+//! leaves the previous state intact, and several nxe processes may use one cache at once
+//! (SQLite's locks, with a busy timeout). The database carries an application id and a
+//! schema version, and every row a checksum: a foreign, outdated or corrupt cache is
+//! reported in one line and rebuilt, never trusted.
+
+use crate::reads::ReadSet;
+use crate::EngineError;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Identifies an nxe cache among SQLite databases (`PRAGMA application_id`).
+const APPLICATION_ID: i32 = 0x6e78_6531;
+/// The layout of the tables; a cache with another version is rebuilt.
+const SCHEMA_VERSION: i32 = 1;
+/// How many evaluations of one unit are kept (newest first).
+const KEEP_PER_UNIT: i64 = 8;
+
+/// One remembered evaluation of a unit.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// What the evaluation read.
+    pub reads: ReadSet,
+    /// What it gave (JSON, as the unit's kind defines).
+    pub result: serde_json::Value,
+}
+
+/// An open cache.
+pub struct Cache {
+    connection: Connection,
+    path: PathBuf,
+}
+
+fn sql_error(path: &Path, error: rusqlite::Error) -> EngineError {
+    EngineError::Cache(format!("{}: {error}", path.display()))
+}
+
+impl Cache {
+    /// Opens (or creates) the cache at `path`. A cache that cannot be trusted is removed and
+    /// created anew; the returned notes say why, in one line each.
+    pub fn open(path: &Path) -> Result<(Cache, Vec<String>), EngineError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| EngineError::Io(dir.display().to_string(), e))?;
+            ignore_directory(dir);
+        }
+        let _lock = FileLock::exclusive(&path.with_extension("lock"))?;
+        let mut notes = Vec::new();
+        match Cache::open_checked(path) {
+            Ok(cache) => return Ok((cache, notes)),
+            Err(reason) => {
+                notes.push(format!("warning: the cache {} {reason}; rebuilding it", path.display()));
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let file = PathBuf::from(format!("{}{suffix}", path.display()));
+                    match std::fs::remove_file(&file) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(EngineError::Io(file.display().to_string(), e)),
+                    }
+                }
+            }
+        }
+        let cache = Cache::open_checked(path)
+            .map_err(|reason| EngineError::Cache(format!("{}: cannot create the cache: {reason}", path.display())))?;
+        Ok((cache, notes))
+    }
+
+    /// Opens the database and checks that it is an intact nxe cache of this version
+    /// (initialising an empty one); the error says what is wrong.
+    fn open_checked(path: &Path) -> Result<Cache, String> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags).map_err(|e| format!("cannot be opened ({e})"))?;
+        connection.busy_timeout(Duration::from_secs(30)).map_err(|e| format!("cannot be opened ({e})"))?;
+        let query = |sql: &str| -> Result<i64, String> {
+            connection.query_row(sql, [], |row| row.get::<_, i64>(0)).map_err(|e| format!("is not a database ({e})"))
+        };
+        let application = query("PRAGMA application_id")?;
+        let version = query("PRAGMA user_version")?;
+        let tables = query("SELECT count(*) FROM sqlite_master")?;
+        if tables == 0 && application == 0 {
+            connection
+                .execute_batch(&format!(
+                    "PRAGMA journal_mode = WAL;
+                     BEGIN IMMEDIATE;
+                     CREATE TABLE IF NOT EXISTS evals (
+                         id INTEGER PRIMARY KEY,
+                         unit TEXT NOT NULL,
+                         context TEXT NOT NULL,
+                         reads TEXT NOT NULL,
+                         result TEXT NOT NULL,
+                         digest TEXT NOT NULL,
+                         UNIQUE (unit, context, digest)
+                     );
+                     CREATE INDEX IF NOT EXISTS evals_by_context ON evals (context, unit, id);
+                     CREATE TABLE IF NOT EXISTS passes (
+                         key TEXT PRIMARY KEY,
+                         kind TEXT NOT NULL,
+                         name TEXT NOT NULL,
+                         digest TEXT NOT NULL
+                     );
+                     PRAGMA application_id = {APPLICATION_ID};
+                     PRAGMA user_version = {SCHEMA_VERSION};
+                     COMMIT;"
+                ))
+                .map_err(|e| format!("cannot be initialised ({e})"))?;
+        } else if application != i64::from(APPLICATION_ID) {
+            return Err("is not an nxe cache".to_string());
+        } else if version != i64::from(SCHEMA_VERSION) {
+            return Err(format!("has format version {version}, this nxe uses {SCHEMA_VERSION}"));
+        }
+        let check: String = connection
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .map_err(|e| format!("is corrupt ({e})"))?;
+        if check != "ok" {
+            return Err(format!("is corrupt ({check})"));
+        }
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(|e| format!("cannot be opened ({e})"))?;
+        Ok(Cache { connection, path: path.to_path_buf() })
+    }
+
+    /// Where the cache is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every remembered evaluation made in `context`, by unit, newest first. Rows whose
+    /// checksum does not match are dropped (and reported in `notes`).
+    pub fn load(&self, context: &str, notes: &mut Vec<String>) -> Result<BTreeMap<String, Vec<Entry>>, EngineError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id, unit, reads, result, digest FROM evals WHERE context = ?1 ORDER BY id DESC")
+            .map_err(|e| sql_error(&self.path, e))?;
+        let rows = statement
+            .query_map(params![context], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(|e| sql_error(&self.path, e))?;
+        let mut entries: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+        let mut broken = Vec::new();
+        for row in rows {
+            let (id, unit, reads, result, digest) = row.map_err(|e| sql_error(&self.path, e))?;
+            let parsed = (digest == row_digest(&unit, context, &reads, &result))
+                .then(|| serde_json::from_str::<ReadSet>(&reads).ok().zip(serde_json::from_str(&result).ok()))
+                .flatten();
+            match parsed {
+                Some((reads, result)) => entries.entry(unit).or_default().push(Entry { reads, result }),
+                None => broken.push(id),
+            }
+        }
+        if !broken.is_empty() {
+            notes.push(format!(
+                "warning: the cache {} had {} damaged entries; they were dropped",
+                self.path.display(),
+                broken.len()
+            ));
+            for id in broken {
+                self.connection
+                    .execute("DELETE FROM evals WHERE id = ?1", params![id])
+                    .map_err(|e| sql_error(&self.path, e))?;
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Remembers evaluations (unit, reads, result), in one transaction.
+    pub fn store(
+        &mut self,
+        context: &str,
+        entries: &[(String, ReadSet, serde_json::Value)],
+    ) -> Result<(), EngineError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let transaction = self.connection.transaction().map_err(|e| sql_error(&path, e))?;
+        for (unit, reads, result) in entries {
+            let reads = serde_json::to_string(reads).map_err(|e| EngineError::Internal(e.to_string()))?;
+            let result = serde_json::to_string(result).map_err(|e| EngineError::Internal(e.to_string()))?;
+            let digest = row_digest(unit, context, &reads, &result);
+            transaction
+                .execute(
+                    "INSERT OR IGNORE INTO evals (unit, context, reads, result, digest) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![unit, context, reads, result, digest],
+                )
+                .map_err(|e| sql_error(&path, e))?;
+            transaction
+                .execute(
+                    "DELETE FROM evals WHERE unit = ?1 AND context = ?2 AND id NOT IN
+                     (SELECT id FROM evals WHERE unit = ?1 AND context = ?2 ORDER BY id DESC LIMIT ?3)",
+                    params![unit, context, KEEP_PER_UNIT],
+                )
+                .map_err(|e| sql_error(&path, e))?;
+        }
+        transaction.commit().map_err(|e| sql_error(&path, e))
+    }
+
+    /// Which of `keys` have a recorded pass.
+    pub fn passed(&self, keys: &[String]) -> Result<BTreeSet<String>, EngineError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT kind, name, digest FROM passes WHERE key = ?1")
+            .map_err(|e| sql_error(&self.path, e))?;
+        let mut passed = BTreeSet::new();
+        for key in keys {
+            let row = statement
+                .query_row(params![key], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+                })
+                .optional()
+                .map_err(|e| sql_error(&self.path, e))?;
+            if let Some((kind, name, digest)) = row {
+                if digest == pass_digest(key, &kind, &name) {
+                    passed.insert(key.clone());
+                }
+            }
+        }
+        Ok(passed)
+    }
+
+    /// Records passes (key, kind, name), in one transaction.
+    pub fn record_passes(&mut self, passes: &[(String, String, String)]) -> Result<(), EngineError> {
+        if passes.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let transaction = self.connection.transaction().map_err(|e| sql_error(&path, e))?;
+        for (key, kind, name) in passes {
+            transaction
+                .execute(
+                    "INSERT OR REPLACE INTO passes (key, kind, name, digest) VALUES (?1, ?2, ?3, ?4)",
+                    params![key, kind, name, pass_digest(key, kind, name)],
+                )
+                .map_err(|e| sql_error(&path, e))?;
+        }
+        transaction.commit().map_err(|e| sql_error(&path, e))
+    }
+
+    /// Forgets recorded passes (`--rerun`).
+    pub fn forget_passes(&mut self, keys: &[String]) -> Result<(), EngineError> {
+        let path = self.path.clone();
+        let transaction = self.connection.transaction().map_err(|e| sql_error(&path, e))?;
+        for key in keys {
+            transaction.execute("DELETE FROM passes WHERE key = ?1", params![key]).map_err(|e| sql_error(&path, e))?;
+        }
+        transaction.commit().map_err(|e| sql_error(&path, e))
+    }
+
+    /// A full check: SQLite's integrity check and every row's checksum. The problems found.
+    pub fn verify(&self) -> Result<Vec<String>, EngineError> {
+        let mut problems = Vec::new();
+        let mut statement = self.connection.prepare("PRAGMA integrity_check").map_err(|e| sql_error(&self.path, e))?;
+        let lines = statement.query_map([], |row| row.get::<_, String>(0)).map_err(|e| sql_error(&self.path, e))?;
+        for line in lines {
+            let line = line.map_err(|e| sql_error(&self.path, e))?;
+            if line != "ok" {
+                problems.push(line);
+            }
+        }
+        let mut statement = self
+            .connection
+            .prepare("SELECT unit, context, reads, result, digest FROM evals")
+            .map_err(|e| sql_error(&self.path, e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(|e| sql_error(&self.path, e))?;
+        for row in rows {
+            let (unit, context, reads, result, digest) = row.map_err(|e| sql_error(&self.path, e))?;
+            if digest != row_digest(&unit, &context, &reads, &result) {
+                problems.push(format!("entry of {unit} has a wrong checksum"));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// How many evaluations and passes the cache holds.
+    pub fn counts(&self) -> Result<(u64, u64), EngineError> {
+        let count = |sql: &str| {
+            self.connection.query_row(sql, [], |row| row.get::<_, i64>(0)).map_err(|e| sql_error(&self.path, e))
+        };
+        Ok((count("SELECT count(*) FROM evals")? as u64, count("SELECT count(*) FROM passes")? as u64))
+    }
+}
+
+fn row_digest(unit: &str, context: &str, reads: &str, result: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for part in [unit, context, reads, result] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().to_hex()[..32].to_string()
+}
+
+fn pass_digest(key: &str, kind: &str, name: &str) -> String {
+    row_digest(key, kind, name, "pass")
+}
+
+/// Puts a `.gitignore` with `*` in the cache's directory when it has none, so the cache
+/// never shows up as an untracked file.
+fn ignore_directory(dir: &Path) {
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        let temporary = dir.join(format!(".gitignore.{}", std::process::id()));
+        if std::fs::write(&temporary, "*\n").is_ok() {
+            let _ = std::fs::rename(&temporary, &ignore);
+        }
+    }
+}
+
+/// An exclusive advisory lock on a file, released when dropped.
+struct FileLock {
+    file: std::fs::File,
+}
+
+impl FileLock {
+    fn exclusive(path: &Path) -> Result<FileLock, EngineError> {
+        use std::os::unix::io::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| EngineError::Io(path.display().to_string(), e))?;
+        // SAFETY: flock on a file descriptor this function owns.
+        let status = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        if status != 0 {
+            return Err(EngineError::Io(path.display().to_string(), std::io::Error::last_os_error()));
+        }
+        Ok(FileLock { file })
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: unlocking the descriptor locked in `exclusive`.
+        unsafe {
+            libc::flock(self.file.as_raw_fd(), libc::LOCK_UN);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reads::ReadKey;
+
+    fn reads() -> ReadSet {
+        ReadSet(vec![(ReadKey::File("a.nix".into()), "00".into())])
+    }
+
+    #[test]
+    fn entries_round_trip_newest_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".nxe/cache.db");
+        let (mut cache, notes) = Cache::open(&path).expect("open");
+        assert!(notes.is_empty(), "{notes:?}");
+        cache.store("c", &[("host:a".into(), reads(), serde_json::json!({"n": 1}))]).expect("store");
+        cache.store("c", &[("host:a".into(), ReadSet::default(), serde_json::json!({"n": 2}))]).expect("store");
+        let mut notes = Vec::new();
+        let loaded = cache.load("c", &mut notes).expect("load");
+        let results: Vec<_> = loaded["host:a"].iter().map(|e| e.result["n"].as_i64()).collect();
+        assert_eq!(results, vec![Some(2), Some(1)]);
+        assert!(cache.load("other", &mut notes).expect("load").is_empty());
+        assert!(dir.path().join(".nxe/.gitignore").exists());
+    }
+
+    #[test]
+    fn only_the_newest_entries_of_a_unit_are_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
+        for n in 0..20 {
+            cache.store("c", &[("u".into(), reads(), serde_json::json!(n))]).expect("store");
+        }
+        let loaded = cache.load("c", &mut Vec::new()).expect("load");
+        assert_eq!(loaded["u"].len() as i64, KEEP_PER_UNIT);
+        assert_eq!(loaded["u"][0].result, serde_json::json!(19));
+    }
+
+    #[test]
+    fn a_garbage_file_is_reported_and_rebuilt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cache.db");
+        std::fs::write(&path, vec![7u8; 8192]).expect("write");
+        let (mut cache, notes) = Cache::open(&path).expect("open");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("rebuilding"), "{notes:?}");
+        cache.store("c", &[("u".into(), reads(), serde_json::json!(1))]).expect("store");
+        drop(cache);
+        let (_, notes) = Cache::open(&path).expect("open again");
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn another_schema_version_is_rebuilt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cache.db");
+        {
+            let (cache, _) = Cache::open(&path).expect("open");
+            cache.connection.execute_batch("PRAGMA user_version = 99").expect("set version");
+        }
+        let (_, notes) = Cache::open(&path).expect("open");
+        assert!(notes.iter().any(|n| n.contains("format version 99")), "{notes:?}");
+    }
+
+    #[test]
+    fn a_tampered_row_is_dropped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
+        cache.store("c", &[("u".into(), reads(), serde_json::json!(1))]).expect("store");
+        cache.connection.execute("UPDATE evals SET result = '2'", []).expect("tamper");
+        assert_eq!(cache.verify().expect("verify").len(), 1);
+        let mut notes = Vec::new();
+        assert!(cache.load("c", &mut notes).expect("load").is_empty());
+        assert_eq!(notes.len(), 1);
+        assert!(cache.verify().expect("verify").is_empty());
+    }
+
+    #[test]
+    fn passes_are_remembered_and_forgotten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
+        cache.record_passes(&[("k1".into(), "unit".into(), "t".into())]).expect("record");
+        let keys = vec!["k1".to_string(), "k2".to_string()];
+        assert_eq!(cache.passed(&keys).expect("passed"), BTreeSet::from(["k1".to_string()]));
+        cache.forget_passes(&keys).expect("forget");
+        assert!(cache.passed(&keys).expect("passed").is_empty());
+    }
+}

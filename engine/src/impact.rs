@@ -1,0 +1,571 @@
+//! What a change affects: compares two states of a repository (a base revision and the work
+//! tree, or two revisions) host by host, check by check and test by test, evaluating only
+//! what the cache cannot answer.
+//!
+//! Each side resolves its units (see [`crate::units`]) in this order: on the head side, the
+//! base side's evaluation of the same unit when every file it read is unchanged; then any
+//! cached evaluation whose read set holds in that state; and only then a fresh evaluation
+//! (of the work tree, or of a temporary checkout of the revision), which is cached. A cold
+//! cache therefore evaluates the base side once and the head side only where files changed,
+//! and gives the same answer as a warm one.
+
+use crate::cache::{Cache, Entry};
+use crate::config::Repo;
+use crate::git::{self, Checkout};
+use crate::reads::{Anchor, GitTree, ReadKey, ReadSet, State};
+use crate::units::{evaluate_units, Evaluated, HostOutcome, Listing, Outcome, TestOutcome, TestStatus, Unit};
+use crate::{CheckResult, EngineError};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// How to compute an impact.
+#[derive(Clone, Debug, Default)]
+pub struct ImpactOptions {
+    /// The base revision (default `HEAD`).
+    pub since: Option<String>,
+    /// The head revision (default: the work tree).
+    pub head: Option<String>,
+    /// Worker threads.
+    pub threads: usize,
+    /// The cache's directory (default `.nxe` in the repository's root).
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// A host's failed assertion.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct FailingAssertion {
+    /// The host.
+    pub host: String,
+    /// The assertion's message.
+    pub message: String,
+}
+
+/// A host, check or test that failed to evaluate on the head side.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Failure {
+    /// `host`, `check` or `test`.
+    pub kind: &'static str,
+    /// Its name.
+    pub name: String,
+    /// The error, in short.
+    pub error: String,
+}
+
+/// What a change affects. Every list is sorted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Impact {
+    /// The base commit.
+    pub base: String,
+    /// The head commit (absent for the work tree).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// Files that differ between the two sides, relative to the repository's top level.
+    pub changed_files: Vec<String>,
+    /// Changed files that `[impact] ignore` matched, which count as unchanged.
+    pub ignored_files: Vec<String>,
+    /// Hosts whose inputs changed (or that are new), so they were evaluated again.
+    pub reevaluated_hosts: Vec<String>,
+    /// Hosts whose top-level drvPath differs (or that no longer evaluate).
+    pub changed_hosts: Vec<String>,
+    /// Hosts on both sides with the same drvPath.
+    pub unchanged_hosts: Vec<String>,
+    /// Hosts only on the head side.
+    pub added_hosts: Vec<String>,
+    /// Hosts only on the base side.
+    pub removed_hosts: Vec<String>,
+    /// Checks whose drvPath differs (or that no longer evaluate).
+    pub changed_checks: Vec<String>,
+    /// Checks only on the head side.
+    pub added_checks: Vec<String>,
+    /// Checks only on the base side.
+    pub removed_checks: Vec<String>,
+    /// Unit tests whose expression or expected value changed, or that are new.
+    pub changed_tests: Vec<String>,
+    /// Failed assertions of the head side's hosts.
+    pub failing_assertions: Vec<FailingAssertion>,
+    /// Hosts, checks and tests that fail to evaluate on the head side.
+    pub errors: Vec<Failure>,
+    /// Notes about the cache (a rebuilt or damaged cache), one line each.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+    /// Units evaluated in this run, per side (base, head): what the cache could not answer.
+    #[serde(skip)]
+    pub evaluated: (usize, usize),
+}
+
+/// One side of a comparison: a state of the repository and how to evaluate it.
+pub struct Side<'a> {
+    repo: &'a Repo,
+    top: PathBuf,
+    /// `None`: the work tree.
+    commit: Option<String>,
+    state: State,
+    checkout: Option<(Checkout, Repo)>,
+    label: &'static str,
+}
+
+impl<'a> Side<'a> {
+    /// The work tree of `repo`.
+    pub fn work_tree(repo: &'a Repo, top: &Path) -> Side<'a> {
+        Side {
+            repo,
+            top: top.to_path_buf(),
+            commit: None,
+            state: State::work_tree(anchor(repo, top)),
+            checkout: None,
+            label: "head",
+        }
+    }
+
+    /// A commit of `repo`'s git repository.
+    pub fn commit(repo: &'a Repo, top: &Path, commit: &str, label: &'static str) -> Result<Side<'a>, EngineError> {
+        let tree = GitTree::new(top, commit)?;
+        let differing: BTreeSet<String> = git::changed_paths(top, commit, None)?.into_iter().collect();
+        Ok(Side {
+            repo,
+            top: top.to_path_buf(),
+            commit: Some(commit.to_string()),
+            state: State::revision(anchor(repo, top), tree, &differing),
+            checkout: None,
+            label,
+        })
+    }
+
+    /// The state read sets are checked against.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Evaluates units on this side (in a checkout for a commit), recording read sets.
+    fn evaluate(&mut self, units: &[Unit], threads: usize, keep: bool) -> Result<Vec<Evaluated>, EngineError> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.commit {
+            None => evaluate_units(self.repo, self.state.anchor(), &self.state, units, threads, keep),
+            Some(commit) => {
+                if self.checkout.is_none() {
+                    let checkout = Checkout::new(&self.top, commit)?;
+                    let relative = self.repo.root.strip_prefix(&self.top).unwrap_or(Path::new(""));
+                    let root = checkout.path().join(relative);
+                    if !root.is_dir() {
+                        return Err(EngineError::Config(format!(
+                            "the repository '{}' does not exist at {commit}",
+                            relative.display()
+                        )));
+                    }
+                    let repo = self.repo.at_root(&root)?;
+                    self.checkout = Some((checkout, repo));
+                }
+                let Some((checkout, repo)) = &self.checkout else {
+                    return Err(EngineError::Internal("checkout vanished".into()));
+                };
+                let anchor = Anchor { root: checkout.path().to_path_buf(), store_dir: self.repo.store_dir.clone() };
+                let state = State::work_tree(anchor.clone());
+                let mut evaluated = evaluate_units(repo, &anchor, &state, units, threads, keep)?;
+                let from = checkout.path().display().to_string();
+                let to = self.top.display().to_string();
+                for unit in &mut evaluated {
+                    unit.outcome = relocate(&unit.outcome, &from, &to);
+                }
+                Ok(evaluated)
+            }
+        }
+    }
+}
+
+fn anchor(repo: &Repo, top: &Path) -> Anchor {
+    Anchor { root: top.to_path_buf(), store_dir: repo.store_dir.clone() }
+}
+
+/// An outcome whose error messages name `from` (a checkout) as `to` (the work tree).
+fn relocate(outcome: &Outcome, from: &str, to: &str) -> Outcome {
+    match serde_json::to_string(outcome) {
+        Ok(text) => serde_json::from_str(&text.replace(from, to)).unwrap_or_else(|_| outcome.clone()),
+        Err(_) => outcome.clone(),
+    }
+}
+
+/// A unit's outcome on one side, and how it was obtained.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// What it gave.
+    pub outcome: Outcome,
+    /// What it read.
+    pub reads: ReadSet,
+    /// Whether the base side's evaluation answered for the head side.
+    pub from_base: bool,
+    /// Whether it was evaluated in this run.
+    pub evaluated: bool,
+}
+
+/// The cache, its entries for one evaluation context, and what this run adds.
+pub struct Store {
+    cache: Option<Cache>,
+    context: String,
+    entries: BTreeMap<String, Vec<Entry>>,
+    /// Notes about the cache.
+    pub notes: Vec<String>,
+}
+
+impl Store {
+    /// Opens the cache of `repo` (in `dir`, or `.nxe` in its root); `None` as `dir` with
+    /// `disabled` gives a store that remembers nothing.
+    pub fn open(repo: &Repo, top: &Path, dir: Option<&Path>) -> Result<Store, EngineError> {
+        let dir = dir.map_or_else(|| repo.root.join(".nxe"), Path::to_path_buf);
+        let (cache, mut notes) = Cache::open(&dir.join("cache.db"))?;
+        let context = context_key(repo, top);
+        let entries = cache.load(&context, &mut notes)?;
+        Ok(Store { cache: Some(cache), context, entries, notes })
+    }
+
+    /// The open cache.
+    pub fn cache(&mut self) -> Option<&mut Cache> {
+        self.cache.as_mut()
+    }
+
+    /// Resolves `units` on `side`: from `base` (head side only), then from the cache, then
+    /// by evaluating them.
+    pub fn resolve(
+        &mut self,
+        side: &mut Side<'_>,
+        units: &[Unit],
+        base: Option<&BTreeMap<Unit, Resolved>>,
+        threads: usize,
+    ) -> Result<BTreeMap<Unit, Resolved>, EngineError> {
+        let mut resolved = BTreeMap::new();
+        let mut missing = Vec::new();
+        for unit in units {
+            if let Some(found) = base.and_then(|b| b.get(unit)).filter(|r| r.reads.holds(side.state())) {
+                resolved.insert(
+                    unit.clone(),
+                    Resolved {
+                        outcome: found.outcome.clone(),
+                        reads: found.reads.clone(),
+                        from_base: true,
+                        evaluated: false,
+                    },
+                );
+                continue;
+            }
+            let cached = self.entries.get(&unit.id()).and_then(|entries| {
+                entries.iter().find(|entry| entry.reads.holds(side.state())).and_then(|entry| {
+                    serde_json::from_value::<Outcome>(entry.result.clone())
+                        .ok()
+                        .map(|outcome| (outcome, entry.reads.clone()))
+                })
+            });
+            match cached {
+                Some((outcome, reads)) => {
+                    resolved.insert(unit.clone(), Resolved { outcome, reads, from_base: false, evaluated: false });
+                }
+                None => missing.push(unit.clone()),
+            }
+        }
+        let evaluated = side.evaluate(&missing, threads, false)?;
+        let mut rows = Vec::new();
+        for unit in evaluated {
+            let result = serde_json::to_value(&unit.outcome).map_err(|e| EngineError::Internal(e.to_string()))?;
+            rows.push((unit.unit.id(), unit.reads.clone(), result.clone()));
+            self.entries.entry(unit.unit.id()).or_default().insert(0, Entry { reads: unit.reads.clone(), result });
+            resolved.insert(
+                unit.unit,
+                Resolved { outcome: unit.outcome, reads: unit.reads, from_base: false, evaluated: true },
+            );
+        }
+        if let Some(cache) = &mut self.cache {
+            cache.store(&self.context, &rows)?;
+        }
+        Ok(resolved)
+    }
+}
+
+/// What distinguishes evaluations of one repository that must not share results: where the
+/// repository is inside its git work tree, its description and the command-line overrides.
+fn context_key(repo: &Repo, top: &Path) -> String {
+    let relative = |path: &Path| path.strip_prefix(top).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf());
+    let description = format!(
+        "{}|{:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{:?}|{:?}",
+        env!("CARGO_PKG_VERSION"),
+        repo.kind,
+        relative(&repo.root).display(),
+        relative(&repo.entry).display(),
+        repo.hosts_attr,
+        repo.toplevel_attr,
+        repo.config_attr,
+        repo.unit_attr,
+        repo.checks_attr,
+        repo.nix_path,
+        repo.system,
+        repo.store_dir,
+        repo.auto_args,
+        repo.overrides.input_overrides,
+    );
+    crate::units::key_of(&[&description])
+}
+
+/// The units a listing names.
+pub fn units_of(listing: &Listing) -> Vec<Unit> {
+    let hosts: BTreeSet<&String> = listing.hosts.iter().collect();
+    let mut units: Vec<Unit> =
+        listing.hosts.iter().map(|name| Unit::Host(name.clone(), listing.checks.contains(name))).collect();
+    units.extend(listing.checks.iter().filter(|name| !hosts.contains(name)).cloned().map(Unit::Checks));
+    units.extend(listing.tests.iter().cloned().map(Unit::Test));
+    units
+}
+
+/// The listing of a side; a failed listing is an error (the repository itself does not
+/// evaluate).
+pub fn listing_of(resolved: &BTreeMap<Unit, Resolved>, label: &str) -> Result<Listing, EngineError> {
+    match resolved.get(&Unit::Listing).map(|r| &r.outcome) {
+        Some(Outcome::Listing(listing)) => Ok(listing.clone()),
+        Some(Outcome::Failed { error }) => Err(EngineError::Eval(format!("{error}\n(on the {label} side)"))),
+        _ => Err(EngineError::Internal("no listing".into())),
+    }
+}
+
+/// Everything one side gave.
+pub struct SideResults {
+    /// The listing.
+    pub listing: Listing,
+    /// Every unit.
+    pub units: BTreeMap<Unit, Resolved>,
+}
+
+impl SideResults {
+    /// Each host's outcome.
+    pub fn hosts(&self) -> BTreeMap<String, HostOutcome> {
+        self.units
+            .iter()
+            .filter_map(|(unit, r)| match (unit, &r.outcome) {
+                (Unit::Host(name, _), Outcome::Host(host)) => Some((name.clone(), host.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Each check's result, by name.
+    pub fn checks(&self) -> BTreeMap<String, CheckResult> {
+        let mut checks = BTreeMap::new();
+        for (unit, resolved) in &self.units {
+            match (unit, &resolved.outcome) {
+                (Unit::Host(_, true), Outcome::Host(HostOutcome { checks: Some(results), .. }))
+                | (Unit::Checks(_), Outcome::Checks { checks: results }) => {
+                    for check in results {
+                        checks.insert(check.name.clone(), check.clone());
+                    }
+                }
+                (Unit::Checks(name), Outcome::Failed { error }) => {
+                    checks.insert(
+                        name.clone(),
+                        CheckResult { name: name.clone(), host: None, drv_path: None, error: Some(error.clone()) },
+                    );
+                }
+                _ => {}
+            }
+        }
+        checks
+    }
+
+    /// Each unit test's outcome, by name.
+    pub fn tests(&self) -> BTreeMap<String, TestOutcome> {
+        self.units
+            .iter()
+            .filter_map(|(unit, r)| match (unit, &r.outcome) {
+                (Unit::Test(path), Outcome::Test(test)) => Some((crate::config::join_attr_path(path), test.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many units were evaluated in this run.
+    pub fn n_evaluated(&self) -> usize {
+        self.units.values().filter(|r| r.evaluated).count()
+    }
+}
+
+/// Resolves every unit of one side.
+pub fn resolve_side(
+    store: &mut Store,
+    side: &mut Side<'_>,
+    base: Option<&SideResults>,
+    threads: usize,
+) -> Result<SideResults, EngineError> {
+    let mut units = store.resolve(side, &[Unit::Listing], base.map(|b| &b.units), threads)?;
+    let listing = listing_of(&units, side.label)?;
+    units.extend(store.resolve(side, &units_of(&listing), base.map(|b| &b.units), threads)?);
+    Ok(SideResults { listing, units })
+}
+
+/// The impact of the changes between `options.since` and the work tree (or `options.head`).
+pub fn impact(repo: &Repo, options: &ImpactOptions) -> Result<Impact, EngineError> {
+    let top = git::toplevel(&repo.root)?;
+    let base_commit = git::resolve(&top, options.since.as_deref().unwrap_or("HEAD"))?;
+    let head_commit = options.head.as_deref().map(|rev| git::resolve(&top, rev)).transpose()?;
+    let changed_files = git::changed_paths(&top, &base_commit, head_commit.as_deref())?;
+    let ignore = ignore_patterns(repo)?;
+    let (ignored_files, changed_files): (Vec<String>, Vec<String>) =
+        changed_files.into_iter().partition(|file| ignore.iter().any(|p| p.matches(file)));
+
+    let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
+    let threads = options.threads.max(1);
+    let mut base_side = Side::commit(repo, &top, &base_commit, "base")?;
+    let mut head_side = match &head_commit {
+        Some(commit) => Side::commit(repo, &top, commit, "head")?,
+        None => Side::work_tree(repo, &top),
+    };
+    if !ignored_files.is_empty() {
+        head_side.state.ignore(ignored_files.iter().cloned().collect());
+    }
+    let base = resolve_side(&mut store, &mut base_side, None, threads)?;
+    let head = resolve_side(&mut store, &mut head_side, Some(&base), threads)?;
+
+    let mut impact = Impact {
+        base: base_commit,
+        head: head_commit,
+        changed_files,
+        ignored_files,
+        evaluated: (base.n_evaluated(), head.n_evaluated()),
+        ..Impact::default()
+    };
+    let (base_hosts, head_hosts) = (base.hosts(), head.hosts());
+    for (name, host) in &head_hosts {
+        let resolved =
+            head.units.iter().find(|(unit, _)| matches!(unit, Unit::Host(n, _) if n == name)).map(|(_, r)| r);
+        if !resolved.is_some_and(|r| r.from_base) {
+            impact.reevaluated_hosts.push(name.clone());
+        }
+        match base_hosts.get(name) {
+            None => impact.added_hosts.push(name.clone()),
+            Some(old) if differs(old.drv_path.as_deref(), old.error.as_deref(), host) => {
+                impact.changed_hosts.push(name.clone())
+            }
+            Some(_) => impact.unchanged_hosts.push(name.clone()),
+        }
+        if let Some(error) = &host.error {
+            impact.errors.push(Failure { kind: "host", name: name.clone(), error: error.clone() });
+        }
+        for message in &host.failing_assertions {
+            impact.failing_assertions.push(FailingAssertion { host: name.clone(), message: message.clone() });
+        }
+    }
+    impact.removed_hosts = base_hosts.keys().filter(|h| !head_hosts.contains_key(*h)).cloned().collect();
+
+    let (base_checks, head_checks) = (base.checks(), head.checks());
+    for (name, check) in &head_checks {
+        match base_checks.get(name) {
+            None => impact.added_checks.push(name.clone()),
+            Some(old) if old.drv_path != check.drv_path || (check.error.is_some() && old.error != check.error) => {
+                impact.changed_checks.push(name.clone())
+            }
+            Some(_) => {}
+        }
+        if let Some(error) = &check.error {
+            impact.errors.push(Failure { kind: "check", name: name.clone(), error: error.clone() });
+        }
+    }
+    impact.removed_checks = base_checks.keys().filter(|c| !head_checks.contains_key(*c)).cloned().collect();
+
+    let (base_tests, head_tests) = (base.tests(), head.tests());
+    for (name, test) in &head_tests {
+        if base_tests.get(name).is_none_or(|old| old.key != test.key) {
+            impact.changed_tests.push(name.clone());
+        }
+        if test.status == TestStatus::Error {
+            let error = test.message.clone().unwrap_or_default();
+            impact.errors.push(Failure { kind: "test", name: name.clone(), error });
+        }
+    }
+    impact.failing_assertions.sort();
+    impact.errors.sort();
+    impact.notes = std::mem::take(&mut store.notes);
+    Ok(impact)
+}
+
+/// Whether a host changed: its drvPath differs, or it fails on the head side differently.
+fn differs(old_drv: Option<&str>, old_error: Option<&str>, new: &HostOutcome) -> bool {
+    old_drv != new.drv_path.as_deref() || (new.error.is_some() && old_error != new.error.as_deref())
+}
+
+/// The file globs of `[impact] ignore`.
+fn ignore_patterns(repo: &Repo) -> Result<Vec<glob::Pattern>, EngineError> {
+    let Some(value) = repo.impact.get("ignore") else { return Ok(Vec::new()) };
+    let Some(items) = value.as_array() else {
+        return Err(EngineError::Config("[impact] ignore must be a list of file globs".into()));
+    };
+    let mut patterns = Vec::new();
+    for item in items {
+        let Some(text) = item.as_str() else {
+            return Err(EngineError::Config("[impact] ignore must be a list of file globs".into()));
+        };
+        let pattern = glob::Pattern::new(text)
+            .map_err(|e| EngineError::Config(format!("[impact] ignore: bad pattern '{text}': {e}")))?;
+        patterns.push(pattern);
+    }
+    Ok(patterns)
+}
+
+/// Why a host changed: the changed files it read, and the derivations that changed for a
+/// reason of their own (from each side's derivation graph).
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    /// The host.
+    pub host: String,
+    /// Files (relative to the top level) it read whose content differs.
+    pub changed_inputs: Vec<String>,
+    /// The derivation diff of its top level.
+    pub diff: nxe_graph::FleetDiff,
+}
+
+/// Explains `host`'s change between `options.since` and the work tree (or `options.head`).
+pub fn explain(repo: &Repo, options: &ImpactOptions, host: &str) -> Result<Explanation, EngineError> {
+    let top = git::toplevel(&repo.root)?;
+    let base_commit = git::resolve(&top, options.since.as_deref().unwrap_or("HEAD"))?;
+    let head_commit = options.head.as_deref().map(|rev| git::resolve(&top, rev)).transpose()?;
+    let mut base_side = Side::commit(repo, &top, &base_commit, "base")?;
+    let mut head_side = match &head_commit {
+        Some(commit) => Side::commit(repo, &top, commit, "head")?,
+        None => Side::work_tree(repo, &top),
+    };
+    let threads = options.threads.max(1);
+    let unit = [Unit::Host(host.to_string(), false)];
+    let old = base_side.evaluate(&unit, threads, true)?;
+    let new = head_side.evaluate(&unit, threads, true)?;
+    let mut changed_inputs = BTreeSet::new();
+    let mut graphs = Vec::new();
+    for (side, evaluated) in [(Some(&head_side), &old), (None, &new)] {
+        let mut graph = nxe_graph::DrvGraph::default();
+        for unit in evaluated.iter() {
+            if let Some(side) = side {
+                for key in unit.reads.differences(side.state()) {
+                    if let Some(path) = key.path() {
+                        changed_inputs.insert(describe(key, path));
+                    }
+                }
+            }
+            graph.add_derivations(unit.derivations.clone());
+            if let Outcome::Host(HostOutcome { drv_path: Some(drv), .. }) = &unit.outcome {
+                graph.add_root(nxe_graph::RootKind::Host, host, drv);
+            }
+        }
+        graphs.push(graph);
+    }
+    let mut diff = nxe_graph::diff(&graphs[0], &graphs[1]);
+    for (evaluated, side) in [(&old, nxe_graph::Side::Old), (&new, nxe_graph::Side::New)] {
+        for unit in evaluated.iter() {
+            if let Outcome::Host(HostOutcome { error: Some(error), .. }) = &unit.outcome {
+                diff.record_failure(nxe_graph::RootKind::Host, host, side, error);
+            }
+        }
+    }
+    Ok(Explanation { host: host.to_string(), changed_inputs: changed_inputs.into_iter().collect(), diff })
+}
+
+fn describe(key: &ReadKey, path: &str) -> String {
+    match key {
+        ReadKey::Dir(_) => format!("{path}/ (entries)"),
+        ReadKey::Kind(_) | ReadKey::Exists(_) => format!("{path} (existence)"),
+        _ => path.to_string(),
+    }
+}

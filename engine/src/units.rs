@@ -1,0 +1,341 @@
+//! Units of cached evaluation: the listing of a repository (host names, check groups, unit
+//! test names), each host (its top-level derivation, failing assertions and warnings), each
+//! host's checks, and each unit test. Every unit is evaluated on a fresh evaluator whose I/O
+//! is recorded, so its read set is exactly what it depended on.
+
+use crate::config::{join_attr_path, Repo};
+use crate::fleet::{base_io, CheckResult, Shared, Worker};
+use crate::reads::{Anchor, ReadSet, RecordingIo, State};
+use crate::EngineError;
+use nxe_evaluator::diagnostics;
+use nxe_evaluator::eval::CodeCache;
+use nxe_evaluator::symbol::Symbol;
+use nxe_evaluator::{EvalError, EvalIo, EvalResult, OutputMode, Value};
+use nxe_store::Derivation;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// One unit of evaluation.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unit {
+    /// Host names, check groups and unit test names.
+    Listing,
+    /// One host, with its checks when the checks' set has an entry of the host's name
+    /// (evaluated together, since checks build on the host).
+    Host(String, bool),
+    /// The checks of one entry of the checks' set (normally a host's).
+    Checks(String),
+    /// One unit test, by attribute path below the tests' set.
+    Test(Vec<String>),
+}
+
+impl Unit {
+    /// The unit's name in the cache.
+    pub fn id(&self) -> String {
+        match self {
+            Unit::Listing => "listing".to_string(),
+            Unit::Host(name, false) => format!("host:{name}"),
+            Unit::Host(name, true) => format!("host+checks:{name}"),
+            Unit::Checks(name) => format!("checks:{name}"),
+            Unit::Test(path) => format!("test:{}", join_attr_path(path)),
+        }
+    }
+}
+
+/// What the listing gave.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// Host names, sorted.
+    pub hosts: Vec<String>,
+    /// Names of the entries of the checks' set, sorted.
+    pub checks: Vec<String>,
+    /// Attribute paths of the unit tests, sorted.
+    pub tests: Vec<Vec<String>>,
+}
+
+/// What a host's evaluation gave.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostOutcome {
+    /// The top-level derivation.
+    #[serde(rename = "drvPath")]
+    pub drv_path: Option<String>,
+    /// Why it did not evaluate, in short.
+    pub error: Option<String>,
+    /// Messages of the assertions that failed.
+    pub failing_assertions: Vec<String>,
+    /// The host's warnings.
+    pub warnings: Vec<String>,
+    /// Its checks, when they were evaluated with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<CheckResult>>,
+}
+
+/// Whether a unit test passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestStatus {
+    /// `expr == expected`.
+    Pass,
+    /// They differ.
+    Fail,
+    /// One of them failed to evaluate.
+    Error,
+}
+
+/// What a unit test gave.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// Pass, fail or error.
+    pub status: TestStatus,
+    /// A hash of the test's name and both values as evaluated (or its error): the same key
+    /// means the same test with the same outcome.
+    pub key: String,
+    /// The expected and actual values, or the error, when it did not pass.
+    pub message: Option<String>,
+}
+
+/// What a unit gave.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Outcome {
+    /// The listing.
+    Listing(Listing),
+    /// A host.
+    Host(HostOutcome),
+    /// One group of checks.
+    Checks {
+        /// Each check's result.
+        checks: Vec<CheckResult>,
+    },
+    /// A unit test.
+    Test(TestOutcome),
+    /// The unit could not be evaluated at all (the listing, or the checks' set itself).
+    Failed {
+        /// The error, rendered.
+        error: String,
+    },
+}
+
+/// A unit, what it gave, and what it read.
+pub struct Evaluated {
+    /// The unit.
+    pub unit: Unit,
+    /// What it gave.
+    pub outcome: Outcome,
+    /// What it read.
+    pub reads: ReadSet,
+    /// The derivations it made (when asked for).
+    pub derivations: BTreeMap<String, Derivation>,
+}
+
+/// Evaluates `units` of `repo` on `threads` workers, each on a fresh evaluator, recording
+/// their reads; hashes are taken in `state` (the state of the files `repo` is in).
+pub fn evaluate_units(
+    repo: &Repo,
+    anchor: &Anchor,
+    state: &State,
+    units: &[Unit],
+    threads: usize,
+    keep_derivations: bool,
+) -> Result<Vec<Evaluated>, EngineError> {
+    let flake = match repo.kind {
+        crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
+        crate::config::RepoKind::Plain => None,
+    };
+    let shared = Shared { repo, code: Arc::new(CodeCache::default()), flake };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1).min(units.len().max(1)))
+        .stack_size(crate::fleet::WORKER_STACK)
+        .thread_name(|i| format!("nxe-unit-{i}"))
+        .build()
+        .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
+    let shared = &shared;
+    Ok(pool.install(|| {
+        units
+            .par_iter()
+            .map(|unit| {
+                let recorder = Rc::new(RecordingIo::new(base_io(shared), anchor.clone()));
+                let io: Rc<dyn EvalIo> = recorder.clone();
+                let mut worker = Worker::with_io(shared, None, io);
+                let outcome = evaluate_unit(&mut worker, unit);
+                let reads = state.read_set(recorder.keys());
+                let derivations = if keep_derivations { worker.into_derivations() } else { BTreeMap::new() };
+                Evaluated { unit: unit.clone(), outcome, reads, derivations }
+            })
+            .collect()
+    }))
+}
+
+fn evaluate_unit(worker: &mut Worker, unit: &Unit) -> Outcome {
+    match unit {
+        Unit::Listing => match listing(worker) {
+            Ok(listing) => Outcome::Listing(listing),
+            Err(error) => Outcome::Failed { error },
+        },
+        Unit::Host(name, with_checks) => {
+            let mut outcome = host(worker, name);
+            if *with_checks {
+                outcome.checks = Some(match worker.checks(name) {
+                    Ok(checks) => checks,
+                    Err(error) => vec![CheckResult {
+                        name: name.clone(),
+                        host: Some(name.clone()),
+                        drv_path: None,
+                        error: Some(error),
+                    }],
+                });
+            }
+            Outcome::Host(outcome)
+        }
+        Unit::Checks(name) => match worker.checks(name) {
+            Ok(checks) => Outcome::Checks { checks },
+            Err(error) => Outcome::Failed { error },
+        },
+        Unit::Test(path) => Outcome::Test(test(worker, path)),
+    }
+}
+
+fn listing(worker: &mut Worker) -> Result<Listing, String> {
+    let (hosts, checks) = worker.listing(true)?;
+    let mut tests = Vec::new();
+    let root = worker.root().map_err(|e| diagnostics::render(&e, false, false))?;
+    let path = worker.repo.unit_attr.clone();
+    if !path.is_empty() {
+        let shown = join_attr_path(&path);
+        match worker.select(root, &path, &shown) {
+            Ok(value) => discover_tests(worker, value, &mut Vec::new(), &mut tests),
+            Err(error) if !worker.repo.unit_explicit && error.to_string().contains("not found") => {}
+            Err(error) => return Err(diagnostics::render(&error, false, false)),
+        }
+    }
+    tests.sort();
+    Ok(Listing { hosts, checks, tests })
+}
+
+/// Collects the attribute paths of tests (sets with `expr` and `expected`) below `value`; a
+/// group that fails to evaluate is listed as a test, so that its error is reported.
+fn discover_tests(worker: &mut Worker, value: Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let Value::Attrs(attrs) = value else { return };
+    let (expr, expected) = (Symbol::intern("expr"), Symbol::intern("expected"));
+    if attrs.contains(expr) && attrs.contains(expected) {
+        out.push(prefix.clone());
+        return;
+    }
+    for attr in attrs.iter() {
+        prefix.push(attr.name.as_str().to_string());
+        match worker.evaluation.evaluator().force(&attr.value) {
+            Ok(inner @ Value::Attrs(_)) => discover_tests(worker, inner, prefix, out),
+            Ok(_) => {}
+            Err(_) => out.push(prefix.clone()),
+        }
+        prefix.pop();
+    }
+}
+
+fn host(worker: &mut Worker, name: &str) -> HostOutcome {
+    let mut outcome = HostOutcome::default();
+    match worker.host(name) {
+        Ok(drv_path) => outcome.drv_path = Some(drv_path),
+        Err(error) => outcome.error = Some(worker.summary(&error)),
+    }
+    if let Ok((assertions, warnings)) = assertions_and_warnings(worker, name) {
+        outcome.failing_assertions = assertions;
+        outcome.warnings = warnings;
+    }
+    outcome
+}
+
+/// The messages of a host's failed assertions and its warnings.
+fn assertions_and_warnings(worker: &mut Worker, name: &str) -> EvalResult<(Vec<String>, Vec<String>)> {
+    let hosts = worker.hosts_set()?;
+    let mut path = worker.repo.hosts_attr.clone();
+    path.push(name.to_string());
+    let host = worker.select(hosts, &path[path.len() - 1..], &join_attr_path(&path))?;
+    let config_attr = worker.repo.config_attr.clone();
+    path.extend(config_attr.iter().cloned());
+    let config = worker.select(host, &config_attr, &join_attr_path(&path))?;
+    let mut strings = |list_name: &str, config: &Value| -> EvalResult<Vec<Value>> {
+        let Value::Attrs(attrs) = config else { return Ok(Vec::new()) };
+        let Some(list) = attrs.get(Symbol::intern(list_name)).cloned() else { return Ok(Vec::new()) };
+        match worker.evaluation.evaluator().force(&list)? {
+            Value::List(items) => Ok(items.iter().cloned().collect()),
+            _ => Ok(Vec::new()),
+        }
+    };
+    let assertions = strings("assertions", &config)?;
+    let warnings = strings("warnings", &config)?;
+    let ev = worker.evaluation.evaluator();
+    let (assertion, message) = (Symbol::intern("assertion"), Symbol::intern("message"));
+    let mut failing = Vec::new();
+    for item in assertions {
+        let Value::Attrs(item) = ev.force(&item)? else { continue };
+        let holds = match item.get(assertion) {
+            Some(value) => matches!(ev.force(value)?, Value::Bool(true)),
+            None => true,
+        };
+        if !holds {
+            let text = match item.get(message) {
+                Some(value) => nxe_evaluator::builtins::force_string(ev, value)?.as_str().to_string(),
+                None => "assertion failed".to_string(),
+            };
+            failing.push(text);
+        }
+    }
+    let mut texts = Vec::new();
+    for item in warnings {
+        texts.push(nxe_evaluator::builtins::force_string(ev, &item)?.as_str().to_string());
+    }
+    Ok((failing, texts))
+}
+
+fn test(worker: &mut Worker, path: &[String]) -> TestOutcome {
+    let name = join_attr_path(path);
+    match run_test(worker, path) {
+        Ok((equal, expected, actual)) => {
+            let key = key_of(&[&name, &expected, &actual]);
+            let message = (!equal).then(|| format!("expected {expected}, got {actual}"));
+            TestOutcome { status: if equal { TestStatus::Pass } else { TestStatus::Fail }, key, message }
+        }
+        Err(error) => {
+            let message = worker.summary(&error);
+            TestOutcome { status: TestStatus::Error, key: key_of(&[&name, "error", &message]), message: Some(message) }
+        }
+    }
+}
+
+/// Whether the test passes, and its expected and actual values printed.
+fn run_test(worker: &mut Worker, path: &[String]) -> EvalResult<(bool, String, String)> {
+    let root = worker.root()?;
+    let mut full = worker.repo.unit_attr.clone();
+    let tests = worker.select(root, &full, &join_attr_path(&full))?;
+    full.extend(path.iter().cloned());
+    let test = worker.select(tests, path, &join_attr_path(&full))?;
+    let Value::Attrs(attrs) = &test else {
+        return Err(EvalError::msg(format!("the test '{}' is not a set", join_attr_path(&full))));
+    };
+    let (Some(expr), Some(expected)) =
+        (attrs.get(Symbol::intern("expr")).cloned(), attrs.get(Symbol::intern("expected")).cloned())
+    else {
+        return Err(EvalError::msg(format!("the test '{}' has no expr and expected", join_attr_path(&full))));
+    };
+    let ev = worker.evaluation.evaluator();
+    let actual = ev.force_deep(&expr)?;
+    let expected = ev.force_deep(&expected)?;
+    let equal = nxe_evaluator::ops::equal(ev, &actual, &expected)?;
+    let expected_text = worker.evaluation.render(&expected, OutputMode::Strict)?;
+    let actual_text = worker.evaluation.render(&actual, OutputMode::Strict)?;
+    Ok((equal, expected_text, actual_text))
+}
+
+/// A short blake3 key of some texts.
+pub fn key_of(parts: &[&str]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for part in parts {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().to_hex()[..32].to_string()
+}

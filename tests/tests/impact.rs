@@ -1,0 +1,346 @@
+//! `nxe impact` on the example fleet: the classic changes, each with a warm cache (filled at
+//! the base revision) and a cold one, which must give the same answer. Which hosts and
+//! checks changed is also computed without any cache, by evaluating both trees in full
+//! (`nxe hosts`, `nxe graph`, `nxe eval -A tests`), and the impact must agree with it.
+
+use nxe_e2e::{copy_dir, git, nxe, workspace};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// The base repository (the fixture, committed), a cache filled at it, and what a full
+/// evaluation says of it.
+struct Base {
+    repo: PathBuf,
+    cache: PathBuf,
+    truth: Truth,
+}
+
+/// What full evaluations say of a tree.
+#[derive(Debug, PartialEq)]
+struct Truth {
+    hosts: BTreeMap<String, Value>,
+    checks: BTreeMap<String, String>,
+    tests: BTreeMap<String, Value>,
+}
+
+fn scratch(name: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("impact-{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+fn json_of(output: std::process::Output, what: &str) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what}: not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn truth(repo: &Path) -> Truth {
+    let hosts = json_of(
+        nxe().args(["hosts", "--json", "--no-timings", "--repo"]).arg(repo).output().expect("run nxe hosts"),
+        "nxe hosts",
+    );
+    let graph = json_of(
+        nxe().args(["graph", "--format", "json", "--repo"]).arg(repo).output().expect("run nxe graph"),
+        "graph",
+    );
+    let tests = json_of(
+        nxe().args(["eval", "--strict", "--json", "-A", "tests"]).arg(repo).output().expect("run nxe eval"),
+        "nxe eval",
+    );
+    let mut flat = BTreeMap::new();
+    flatten_tests(&tests, &mut Vec::new(), &mut flat);
+    Truth {
+        hosts: hosts["hosts"].as_object().map(|o| o.clone().into_iter().collect()).unwrap_or_default(),
+        checks: graph["roots"]["check"]
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default(),
+        tests: flat,
+    }
+}
+
+fn flatten_tests(value: &Value, path: &mut Vec<String>, out: &mut BTreeMap<String, Value>) {
+    let Some(object) = value.as_object() else { return };
+    if object.contains_key("expr") && object.contains_key("expected") {
+        out.insert(path.join("."), value.clone());
+        return;
+    }
+    for (name, inner) in object {
+        path.push(name.clone());
+        flatten_tests(inner, path, out);
+        path.pop();
+    }
+}
+
+fn base() -> &'static Base {
+    static BASE: OnceLock<Base> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let dir = scratch("base");
+        let repo = dir.join("repo");
+        copy_dir(&workspace().join("fixtures/fleet"), &repo);
+        git(&repo, &["init", "-q"]);
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "base"]);
+        let cache = dir.join("cache");
+        let primed = impact(&repo, &cache);
+        assert_eq!(primed["changed_files"], serde_json::json!([]), "{primed}");
+        assert_eq!(primed["unchanged_hosts"].as_array().map(Vec::len), Some(25), "{primed}");
+        Base { truth: truth(&repo), repo, cache }
+    })
+}
+
+fn impact(repo: &Path, cache: &Path) -> Value {
+    let output = nxe()
+        .args(["impact", "--json", "--repo"])
+        .arg(repo)
+        .arg("--cache")
+        .arg(cache)
+        .output()
+        .expect("run nxe impact");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    json_of(output, "nxe impact")
+}
+
+fn names(value: &Value) -> Vec<String> {
+    value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+fn list(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Applies `edit` to a copy of the base repository and returns the impact, after checking
+/// that warm and cold caches agree and that the impact agrees with full evaluations.
+fn case(name: &str, edit: impl Fn(&Path)) -> Value {
+    let base = base();
+    let dir = scratch(name);
+    let repo = dir.join("repo");
+    copy_dir(&base.repo, &repo);
+    edit(&repo);
+    let warm_cache = dir.join("warm");
+    copy_dir(&base.cache, &warm_cache);
+    let warm = impact(&repo, &warm_cache);
+    let cold = impact(&repo, &dir.join("cold"));
+    assert_eq!(warm, cold, "warm and cold caches disagree");
+    // A second run answers from the cache alone, with the same answer.
+    assert_eq!(impact(&repo, &warm_cache), warm);
+
+    let head = truth(&repo);
+    let (old, new) = (&base.truth, &head);
+    let changed = |a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>| -> Vec<String> {
+        b.iter().filter(|(k, v)| a.get(*k).is_some_and(|old| old != *v)).map(|(k, _)| k.clone()).collect()
+    };
+    let added = |a: &BTreeSet<&String>, b: &BTreeSet<&String>| -> Vec<String> {
+        b.difference(a).map(|s| s.to_string()).collect()
+    };
+    let host_keys = (old.hosts.keys().collect::<BTreeSet<_>>(), new.hosts.keys().collect::<BTreeSet<_>>());
+    assert_eq!(names(&warm["changed_hosts"]), changed(&old.hosts, &new.hosts), "changed hosts: {warm}");
+    assert_eq!(names(&warm["added_hosts"]), added(&host_keys.0, &host_keys.1), "added hosts: {warm}");
+    assert_eq!(names(&warm["removed_hosts"]), added(&host_keys.1, &host_keys.0), "removed hosts: {warm}");
+    if new.hosts.values().all(|h| h["error"].is_null()) {
+        let checks_old: BTreeMap<String, Value> =
+            old.checks.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+        let checks_new: BTreeMap<String, Value> =
+            new.checks.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+        let keys = (checks_old.keys().collect::<BTreeSet<_>>(), checks_new.keys().collect::<BTreeSet<_>>());
+        assert_eq!(names(&warm["changed_checks"]), changed(&checks_old, &checks_new), "changed checks: {warm}");
+        assert_eq!(names(&warm["added_checks"]), added(&keys.0, &keys.1), "added checks: {warm}");
+        assert_eq!(names(&warm["removed_checks"]), added(&keys.1, &keys.0), "removed checks: {warm}");
+    }
+    let test_keys = (old.tests.keys().collect::<BTreeSet<_>>(), new.tests.keys().collect::<BTreeSet<_>>());
+    let mut changed_tests = changed(&old.tests, &new.tests);
+    changed_tests.extend(added(&test_keys.0, &test_keys.1));
+    changed_tests.sort();
+    assert_eq!(names(&warm["changed_tests"]), changed_tests, "changed tests: {warm}");
+    warm
+}
+
+fn edit_file(repo: &Path, file: &str, from: &str, to: &str) {
+    let path = repo.join(file);
+    let text = std::fs::read_to_string(&path).expect("read fixture file");
+    assert!(text.contains(from), "{file} has no '{from}'");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write fixture file");
+}
+
+fn append(repo: &Path, file: &str, text: &str) {
+    let path = repo.join(file);
+    let mut contents = std::fs::read_to_string(&path).expect("read fixture file");
+    contents.push_str(text);
+    std::fs::write(&path, contents).expect("write fixture file");
+}
+
+const WEB_HOSTS: [&str; 8] = ["web-01", "web-02", "web-03", "web-04", "web-05", "web-06", "web-07", "web-08"];
+
+fn all_hosts() -> Vec<String> {
+    base().truth.hosts.keys().cloned().collect()
+}
+
+#[test]
+fn a_comment_re_evaluates_the_host_that_reads_it_and_changes_nothing() {
+    let impact = case("comment", |repo| append(repo, "hosts/web-01.nix", "# moved to rack 4\n"));
+    assert_eq!(names(&impact["changed_files"]), list(&["hosts/web-01.nix"]));
+    assert_eq!(names(&impact["reevaluated_hosts"]), list(&["web-01"]));
+    assert_eq!(names(&impact["changed_hosts"]), Vec::<String>::new());
+    assert_eq!(names(&impact["unchanged_hosts"]).len(), 25);
+    assert_eq!(names(&impact["changed_checks"]), Vec::<String>::new());
+    assert_eq!(names(&impact["changed_tests"]), Vec::<String>::new());
+}
+
+#[test]
+fn whitespace_in_a_shared_role_re_evaluates_its_hosts_and_changes_nothing() {
+    let impact = case("whitespace", |repo| {
+        edit_file(repo, "roles/cache.nix", "  services.cache = {", "\n\n  services.cache  =  {")
+    });
+    assert_eq!(names(&impact["reevaluated_hosts"]), list(&["cache-01", "cache-02"]));
+    assert_eq!(names(&impact["changed_hosts"]), Vec::<String>::new());
+    assert_eq!(names(&impact["changed_checks"]), Vec::<String>::new());
+}
+
+#[test]
+fn one_hosts_file_changes_that_host_its_checks_and_its_test() {
+    let impact = case("host", |repo| edit_file(repo, "hosts/web-02.nix", "lib.mkForce 16", "lib.mkForce 24"));
+    assert_eq!(names(&impact["reevaluated_hosts"]), list(&["web-02"]));
+    assert_eq!(names(&impact["changed_hosts"]), list(&["web-02"]));
+    assert_eq!(names(&impact["changed_checks"]), list(&["web-02.vm-test"]));
+    assert_eq!(names(&impact["changed_tests"]), list(&["hosts.web.testForcedWorkers"]));
+}
+
+#[test]
+fn a_role_used_by_several_hosts_changes_all_of_them() {
+    let impact = case("role", |repo| edit_file(repo, "roles/cache.nix", "\"8gb\"", "\"12gb\""));
+    assert_eq!(names(&impact["reevaluated_hosts"]), list(&["cache-01", "cache-02"]));
+    assert!(!names(&impact["changed_hosts"]).is_empty());
+    assert!(names(&impact["changed_hosts"]).iter().all(|h| h.starts_with("cache-")), "{impact}");
+}
+
+#[test]
+fn the_backup_modules_default_re_evaluates_every_host() {
+    let impact = case("backup-default", |repo| {
+        edit_file(repo, "modules/backup.nix", "default = top.backup.schedule;", "default = \"weekly\";")
+    });
+    assert_eq!(names(&impact["reevaluated_hosts"]), all_hosts());
+    assert!(!names(&impact["changed_hosts"]).is_empty(), "{impact}");
+}
+
+#[test]
+fn a_file_the_apps_filter_drops_re_evaluates_nothing() {
+    let impact = case("dropped", |repo| append(repo, "apps/storefront/src/README.md", "\nMore notes.\n"));
+    assert_eq!(names(&impact["changed_files"]), list(&["apps/storefront/src/README.md"]));
+    assert_eq!(names(&impact["reevaluated_hosts"]), Vec::<String>::new());
+    assert_eq!(names(&impact["changed_hosts"]), Vec::<String>::new());
+    assert_eq!(names(&impact["changed_tests"]), Vec::<String>::new());
+}
+
+#[test]
+fn a_file_the_apps_filter_keeps_changes_the_web_hosts() {
+    let impact = case("kept", |repo| append(repo, "apps/storefront/src/server.sh", "\n# tuned\n"));
+    let web = WEB_HOSTS.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&impact["reevaluated_hosts"]), web);
+    assert_eq!(names(&impact["changed_hosts"]), web);
+}
+
+#[test]
+fn a_test_file_only_changes_tests() {
+    let impact = case("test-file", |repo| edit_file(repo, "tests/hosts.nix", "expected = 16;", "expected = 17;"));
+    assert_eq!(names(&impact["reevaluated_hosts"]), Vec::<String>::new());
+    assert_eq!(names(&impact["changed_hosts"]), Vec::<String>::new());
+    assert_eq!(names(&impact["changed_tests"]), list(&["hosts.web.testForcedWorkers"]));
+}
+
+#[test]
+fn a_failing_assertion_is_reported_with_its_host() {
+    let impact = case("assertion", |repo| {
+        edit_file(
+            repo,
+            "hosts/web-03.nix",
+            "imports = [",
+            "age.secrets.made-up = { file = \"secrets/made-up.age\"; };\n  imports = [",
+        )
+    });
+    assert_eq!(names(&impact["changed_hosts"]), list(&["web-03"]));
+    let failing = impact["failing_assertions"].as_array().cloned().unwrap_or_default();
+    assert!(!failing.is_empty(), "{impact}");
+    assert!(failing.iter().all(|f| f["host"] == "web-03"), "{impact}");
+    assert!(failing.iter().any(|f| f["message"].as_str().is_some_and(|m| m.contains("made-up"))), "{impact}");
+    let errors = impact["errors"].as_array().cloned().unwrap_or_default();
+    assert!(errors.iter().any(|e| e["kind"] == "host" && e["name"] == "web-03"), "{impact}");
+}
+
+#[test]
+fn a_new_host_is_added_with_its_checks() {
+    let impact = case("new-host", |repo| {
+        std::fs::copy(repo.join("hosts/web-08.nix"), repo.join("hosts/web-09.nix")).expect("copy host");
+        edit_file(
+            repo,
+            "inventory.nix",
+            "  web-05 =",
+            "  web-09 = host \"web\" \"production\" \"ams1\" \"10.20.1.14\";\n  web-05 =",
+        );
+    });
+    assert_eq!(names(&impact["added_hosts"]), list(&["web-09"]));
+    assert_eq!(names(&impact["added_checks"]), list(&["web-09.vm-test"]));
+    // Every host is built from the inventory, so all of them change (as full evaluations
+    // of both trees confirm in `case`).
+    assert_eq!(names(&impact["changed_hosts"]), all_hosts());
+    // Every host lists the hosts directory (the fleet finds its hosts there).
+    let mut everyone = all_hosts();
+    everyone.push("web-09".into());
+    everyone.sort();
+    assert_eq!(names(&impact["reevaluated_hosts"]), everyone);
+}
+
+#[test]
+fn a_deleted_host_is_removed_with_its_checks() {
+    let impact =
+        case("deleted-host", |repo| std::fs::remove_file(repo.join("hosts/worker-08.nix")).expect("remove host"));
+    assert_eq!(names(&impact["removed_hosts"]), list(&["worker-08"]));
+    assert_eq!(names(&impact["removed_checks"]), list(&["worker-08.backup-restore", "worker-08.vm-test"]));
+    assert_eq!(names(&impact["changed_hosts"]), Vec::<String>::new());
+    assert_eq!(names(&impact["unchanged_hosts"]).len(), 24);
+}
+
+#[test]
+fn explain_names_the_changed_file_and_derivation() {
+    let dir = scratch("explain");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    edit_file(&repo, "hosts/web-02.nix", "lib.mkForce 16", "lib.mkForce 24");
+    let output = nxe()
+        .args(["impact", "--explain", "web-02", "--json", "--repo"])
+        .arg(&repo)
+        .output()
+        .expect("run nxe impact --explain");
+    let explanation = json_of(output, "explain");
+    assert_eq!(names(&explanation["changed_inputs"]), list(&["hosts/web-02.nix"]));
+    let roots = explanation["diff"]["roots"].as_array().cloned().unwrap_or_default();
+    assert_eq!(roots.len(), 1, "{explanation}");
+    assert_eq!(roots[0]["status"], "changed", "{explanation}");
+    assert!(roots[0]["causes"].as_array().is_some_and(|c| !c.is_empty()), "{explanation}");
+}
+
+#[test]
+fn ignored_files_count_as_unchanged() {
+    let dir = scratch("ignore");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    append(&repo, "nxe.toml", "\n[impact]\nignore = [\"hosts/web-0[12].nix\"]\n");
+    git(&repo, &["commit", "-q", "-a", "-m", "ignore web-01 and web-02"]);
+    edit_file(&repo, "hosts/web-02.nix", "lib.mkForce 16", "lib.mkForce 24");
+    let impact = impact(&repo, &dir.join("cache"));
+    assert_eq!(names(&impact["changed_files"]), Vec::<String>::new());
+    assert_eq!(names(&impact["ignored_files"]), list(&["hosts/web-02.nix"]));
+    assert_eq!(names(&impact["reevaluated_hosts"]), Vec::<String>::new());
+    assert_eq!(names(&impact["changed_hosts"]), Vec::<String>::new());
+}
