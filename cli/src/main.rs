@@ -8,6 +8,7 @@ mod diagnostics;
 mod fleet;
 mod impact;
 mod instantiate;
+mod test;
 
 /// mimalloc: the evaluator allocates many small, short-lived objects; counted per thread
 /// for the fleet commands' per-worker memory budgets.
@@ -94,6 +95,10 @@ enum Command {
     Diff(fleet::DiffArgs),
     /// Say which hosts, checks and tests a change affects, evaluating only what it must.
     Impact(impact::ImpactArgs),
+    /// Run option validation, unit tests, checks and policies, skipping what passed before.
+    Test(test::TestArgs),
+    /// Print the build log of a check.
+    Log(test::LogArgs),
     /// Inspect or clear the cache (`.nxe/cache.db`).
     Cache(impact::CacheArgs),
     /// Time evaluation workloads as whole processes, next to the reference `nix-instantiate`.
@@ -213,6 +218,8 @@ fn main() -> ExitCode {
         Command::Graph(args) => guarded(move || fleet::run_graph(args)),
         Command::Diff(args) => guarded(move || fleet::run_diff(args)),
         Command::Impact(args) => guarded(move || impact::run_impact(args)),
+        Command::Test(args) => guarded(move || test::run_test(args)),
+        Command::Log(args) => guarded(move || test::run_log(args)),
         Command::Cache(args) => guarded(move || impact::run_cache(args)),
         Command::Bench(args) => bench::run(args),
     }

@@ -220,6 +220,25 @@ impl Store {
         Ok(Store { cache: Some(cache), context, entries, notes })
     }
 
+    /// The newest remembered result of `unit_id` whose read set holds in `state`.
+    pub fn lookup(&self, unit_id: &str, state: &State) -> Option<serde_json::Value> {
+        self.entries.get(unit_id)?.iter().find(|entry| entry.reads.holds(state)).map(|entry| entry.result.clone())
+    }
+
+    /// Remembers results of work outside the engine's units (unit id, reads, result).
+    pub fn remember(&mut self, rows: &[(String, ReadSet, serde_json::Value)]) -> Result<(), EngineError> {
+        for (id, reads, result) in rows {
+            self.entries
+                .entry(id.clone())
+                .or_default()
+                .insert(0, Entry { reads: reads.clone(), result: result.clone() });
+        }
+        match &mut self.cache {
+            Some(cache) => cache.store(&self.context, rows),
+            None => Ok(()),
+        }
+    }
+
     /// The open cache.
     pub fn cache(&mut self) -> Option<&mut Cache> {
         self.cache.as_mut()

@@ -44,6 +44,10 @@ pub enum ReadKey {
     /// An environment variable.
     #[serde(rename = "env")]
     Env(String),
+    /// Every file git tracks below a directory (a flake's source: its store path, and so
+    /// every value that names it, depends on all of them).
+    #[serde(rename = "tree")]
+    Tree(String),
 }
 
 impl ReadKey {
@@ -55,7 +59,8 @@ impl ReadKey {
             | ReadKey::Kind(p)
             | ReadKey::Exists(p)
             | ReadKey::Link(p)
-            | ReadKey::Exec(p) => Some(p),
+            | ReadKey::Exec(p)
+            | ReadKey::Tree(p) => Some(p),
             ReadKey::Env(_) => None,
         }
     }
@@ -252,6 +257,9 @@ pub fn observe(io: &dyn EvalIo, key: &ReadKey, path: &Path) -> String {
         ReadKey::Exec(_) => {
             hasher.update(if io.is_executable(path) { b"exec\0yes" } else { b"exec\0no" });
         }
+        ReadKey::Tree(_) => {
+            hasher.update(tree_digest_on_disk(path).as_bytes());
+        }
         ReadKey::Env(name) => match io.get_env(name) {
             Some(value) => {
                 hasher.update(b"env\0");
@@ -337,6 +345,13 @@ impl State {
         }
         let path = key.path().map(|p| self.anchor.absolute(p)).unwrap_or_default();
         let hash = match (&self.revision, key.path()) {
+            (Some((tree, affected)), Some(key_path))
+                if matches!(key, ReadKey::Tree(_)) && affected.contains(key_path) =>
+            {
+                let mut hasher = blake3::Hasher::new();
+                hasher.update(tree.digest_below(key_path).as_bytes());
+                hasher.finalize().to_hex()[..32].to_string()
+            }
             (Some((tree, affected)), Some(key_path)) if affected.contains(key_path) => {
                 let io = GitTreeIo { tree, anchor: &self.anchor };
                 observe(&io, key, &path)
@@ -398,6 +413,19 @@ impl GitTree {
         Ok(GitTree { top: top.to_path_buf(), entries, children })
     }
 
+    /// A digest of the tracked files below `dir` (paths, modes, blob ids), as
+    /// [`tree_digest_on_disk`] computes it for a directory on disk.
+    fn digest_below(&self, dir: &str) -> String {
+        let prefix = if dir == "." { String::new() } else { format!("{dir}/") };
+        let files = self
+            .entries
+            .iter()
+            .filter(|(path, entry)| path.starts_with(&prefix) && mode_kind(entry.mode) != FileKind::Directory)
+            .map(|(path, entry)| (path[prefix.len()..].to_string(), entry.mode, entry.object.clone()))
+            .collect();
+        tree_digest(files)
+    }
+
     fn blob(&self, object: &str) -> std::io::Result<Vec<u8>> {
         crate::git::git_raw(&self.top, &["cat-file", "blob", object]).map_err(|e| std::io::Error::other(e.to_string()))
     }
@@ -419,6 +447,79 @@ impl GitTree {
         }
         None
     }
+}
+
+/// A digest of (path, mode, git blob id) triples, sorted by path.
+fn tree_digest(mut files: Vec<(String, u32, String)>) -> String {
+    files.sort();
+    let mut hasher = blake3::Hasher::new();
+    for (path, mode, object) in files {
+        hasher.update(format!("{path}\0{mode:o}\0{object}\0").as_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// The digest of the files git tracks below `dir`, with their contents in the work tree
+/// (every file when `dir` is not inside a git work tree, as in a checkout).
+pub fn tree_digest_on_disk(dir: &Path) -> String {
+    let tracked = crate::git::git_raw(dir, &["ls-files", "-z", "--", "."]).ok().map(|bytes| {
+        bytes
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect::<Vec<_>>()
+    });
+    let in_git = crate::git::git_raw(dir, &["rev-parse", "--is-inside-work-tree"]).is_ok();
+    let paths = match tracked {
+        Some(paths) if in_git => paths,
+        _ => {
+            let mut paths = Vec::new();
+            walk_files(dir, "", &mut paths);
+            paths
+        }
+    };
+    let mut files = Vec::new();
+    for path in paths {
+        let full = dir.join(&path);
+        let Ok(meta) = std::fs::symlink_metadata(&full) else { continue };
+        let (mode, bytes) = if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&full).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+            (0o120000, target.into_bytes())
+        } else if meta.is_file() {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = if meta.permissions().mode() & 0o100 != 0 { 0o100755 } else { 0o100644 };
+            (mode, std::fs::read(&full).unwrap_or_default())
+        } else {
+            continue;
+        };
+        files.push((path, mode, blob_id(&bytes)));
+    }
+    tree_digest(files)
+}
+
+fn walk_files(root: &Path, prefix: &str, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(root.join(prefix)) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == ".git" {
+            continue;
+        }
+        let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => walk_files(root, &path, out),
+            Ok(_) => out.push(path),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Git's id of a blob with these contents.
+fn blob_id(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
+    hasher.update(bytes);
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn mode_kind(mode: u32) -> FileKind {
@@ -524,6 +625,12 @@ pub type SharedState = Arc<State>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blob_ids_are_gits() {
+        assert_eq!(blob_id(b""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+        assert_eq!(blob_id(b"hello\n"), "ce013625030ba8dba906f756967f9e9ca394464a");
+    }
 
     #[test]
     fn normalise_resolves_dots() {

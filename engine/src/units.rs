@@ -5,7 +5,7 @@
 
 use crate::config::{join_attr_path, Repo};
 use crate::fleet::{base_io, CheckResult, Shared, Worker};
-use crate::reads::{Anchor, ReadSet, RecordingIo, State};
+use crate::reads::{Anchor, ReadKey, ReadSet, RecordingIo, State};
 use crate::EngineError;
 use nxe_evaluator::diagnostics;
 use nxe_evaluator::eval::CodeCache;
@@ -157,12 +157,26 @@ pub fn evaluate_units(
         units
             .par_iter()
             .map(|unit| {
+                nxe_evaluator::value::track_scopes();
                 let recorder = Rc::new(RecordingIo::new(base_io(shared), anchor.clone()));
                 let io: Rc<dyn EvalIo> = recorder.clone();
+                let started = std::time::Instant::now();
                 let mut worker = Worker::with_io(shared, None, io);
                 let outcome = evaluate_unit(&mut worker, unit);
-                let reads = state.read_set(recorder.keys());
+                if std::env::var_os("NXE_TRACE_UNITS").is_some() {
+                    eprintln!("unit {} {:.1} ms", unit.id(), started.elapsed().as_secs_f64() * 1000.0);
+                }
+                let mut keys = recorder.keys();
+                if repo.kind == crate::config::RepoKind::Flake {
+                    // A flake's values name its source's store path, which hashes every
+                    // tracked file: any change to one may change them.
+                    keys.insert(ReadKey::Tree(anchor.key_path(&repo.root)));
+                }
+                let reads = state.read_set(keys);
                 let derivations = if keep_derivations { worker.into_derivations() } else { BTreeMap::new() };
+                // The unit's values are not used any more: free them, cycles included.
+                drop(recorder);
+                nxe_evaluator::value::release_scopes();
                 Evaluated { unit: unit.clone(), outcome, reads, derivations }
             })
             .collect()
@@ -338,4 +352,70 @@ pub fn key_of(parts: &[&str]) -> String {
         hasher.update(part.as_bytes());
     }
     hasher.finalize().to_hex()[..32].to_string()
+}
+
+/// An evaluation of a repository on a fresh evaluator whose reads are recorded, for work
+/// outside the engine's own units (the test runner's option validation and policies). Its
+/// values are freed when it is dropped (one session per thread at a time).
+pub struct Session {
+    worker: Worker,
+    recorder: Rc<RecordingIo>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        nxe_evaluator::value::release_scopes();
+    }
+}
+
+impl Session {
+    /// A session on `repo`; relative read keys are anchored at `anchor`.
+    pub fn open(repo: &Repo, anchor: &Anchor) -> Result<Session, EngineError> {
+        let flake = match repo.kind {
+            crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
+            crate::config::RepoKind::Plain => None,
+        };
+        let shared = Shared { repo, code: Arc::new(CodeCache::default()), flake };
+        nxe_evaluator::value::track_scopes();
+        let recorder = Rc::new(RecordingIo::new(base_io(&shared), anchor.clone()));
+        let io: Rc<dyn EvalIo> = recorder.clone();
+        Ok(Session { worker: Worker::with_io(&shared, None, io), recorder })
+    }
+
+    /// The evaluation.
+    pub fn evaluation(&mut self) -> &mut nxe_evaluator::Evaluation {
+        &mut self.worker.evaluation
+    }
+
+    /// A host's value (`hosts.<name>`).
+    pub fn host_value(&mut self, name: &str) -> EvalResult<Value> {
+        let hosts = self.worker.hosts_set()?;
+        let mut path = self.worker.repo.hosts_attr.clone();
+        path.push(name.to_string());
+        self.worker.select(hosts, &path[path.len() - 1..], &join_attr_path(&path))
+    }
+
+    /// The checks under one entry of the checks' set.
+    pub fn checks(&mut self, name: &str) -> Result<Vec<CheckResult>, String> {
+        self.worker.checks(name)
+    }
+
+    /// An error in short, with its position.
+    pub fn summary(&self, error: &EvalError) -> String {
+        self.worker.summary(error)
+    }
+
+    /// What the session read so far, hashed in `state`.
+    pub fn reads(&self, state: &State) -> ReadSet {
+        let mut keys = self.recorder.keys();
+        if self.worker.repo.kind == crate::config::RepoKind::Flake {
+            keys.insert(ReadKey::Tree(state.anchor().key_path(&self.worker.repo.root)));
+        }
+        state.read_set(keys)
+    }
+
+    /// Everything the evaluation put in the store: derivations and other paths.
+    pub fn store_writes(&mut self) -> &nxe_evaluator::StoreWrites {
+        self.worker.evaluation.evaluator().store_writes()
+    }
 }

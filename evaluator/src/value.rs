@@ -423,10 +423,60 @@ pub struct Env {
     pub parent: Option<Rc<Env>>,
 }
 
+thread_local! {
+    /// Whether scopes created on this thread are tracked (see [`track_scopes`]).
+    static TRACKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The tracked scopes, and the length at which dead ones are next swept out.
+    static TRACKED: std::cell::RefCell<(Vec<std::rc::Weak<Env>>, usize)> =
+        const { std::cell::RefCell::new((Vec::new(), 0)) };
+}
+
+/// Starts tracking the scopes this thread creates, so that [`release_scopes`] can break the
+/// reference cycles between scopes and the thunks in them (a `let` or `rec` binding is a
+/// thunk that holds its own scope). Without it, the values of an evaluation that is dropped
+/// stay allocated. Dead scopes are swept out of the list as it grows, so it stays within
+/// twice the number of live scopes.
+pub fn track_scopes() {
+    TRACKING.with(|t| t.set(true));
+}
+
+/// Empties every scope tracked on this thread that is still alive and stops tracking. Call
+/// it only once the values of the evaluations that created them are no longer used: their
+/// variables read as empty afterwards.
+pub fn release_scopes() {
+    TRACKING.with(|t| t.set(false));
+    let tracked = TRACKED.with(|t| std::mem::take(&mut t.borrow_mut().0));
+    for weak in tracked {
+        if let Some(env) = weak.upgrade() {
+            // SAFETY: evaluation is over (see above), so no reference into the slots is
+            // held; the slots are moved out and dropped after the cell is left.
+            let slots = unsafe { std::mem::take(&mut *env.slots.0.get()) };
+            drop(slots);
+        }
+    }
+    TRACKED.with(|t| t.borrow_mut().1 = 0);
+}
+
+#[cold]
+fn track(env: &Rc<Env>) {
+    TRACKED.with(|t| {
+        let mut t = t.borrow_mut();
+        t.0.push(Rc::downgrade(env));
+        if t.0.len() >= t.1 {
+            t.0.retain(|weak| weak.strong_count() > 0);
+            t.1 = (t.0.len() * 2).max(1 << 16);
+        }
+    });
+}
+
 impl Env {
     /// A new scope with the given slots.
     pub fn new(slots: impl Into<Slots>, parent: Option<Rc<Env>>) -> Rc<Env> {
-        Rc::new(Env { slots: SlotCell(std::cell::UnsafeCell::new(slots.into())), parent })
+        let env = Rc::new(Env { slots: SlotCell(std::cell::UnsafeCell::new(slots.into())), parent });
+        if TRACKING.with(std::cell::Cell::get) {
+            track(&env);
+        }
+        env
     }
 }
 

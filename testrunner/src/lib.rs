@@ -6,4 +6,5 @@ pub mod build;
 pub mod options;
 pub mod policy;
 pub mod report;
+pub mod runner;
 pub mod unit;

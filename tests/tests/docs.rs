@@ -18,7 +18,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_module_has_a_doc_paragraph() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default();
     let mut files = Vec::new();
-    for krate in ["store", "evaluator", "graph", "engine", "cli", "tests", "benches"] {
+    for krate in ["store", "evaluator", "graph", "engine", "testrunner", "cli", "tests", "benches"] {
         rust_files(&root.join(krate).join("src"), &mut files);
     }
     assert!(files.len() > 20, "found only {} source files under {}", files.len(), root.display());

@@ -192,3 +192,37 @@ fn a_flake_in_a_subdirectory_of_its_repository_matches_the_reference() {
     let json = hosts_json(&dir.path().join("sub"), &[]);
     assert_eq!(json["hosts"]["solo"]["drvPath"].as_str(), Some(expected), "{json}");
 }
+
+/// `nxe impact --json` on a flake repository.
+fn impact_json(repo: &Path) -> serde_json::Value {
+    let output = nxe().args(["impact", "--json", "--repo"]).arg(repo).output().expect("run nxe impact");
+    assert!(output.status.success(), "nxe impact failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+#[test]
+fn flake_impact_re_evaluates_every_host_on_any_tracked_change() {
+    let repo = flake_checkout();
+    git(repo.path(), &["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid", "commit", "-q", "-m", "base"]);
+    let unchanged = impact_json(repo.path());
+    assert_eq!(unchanged["reevaluated_hosts"], serde_json::json!([]), "{unchanged}");
+    assert_eq!(unchanged["unchanged_hosts"], serde_json::json!(["alpha", "beta"]), "{unchanged}");
+    // A comment in one host's file: the flake's source path changes, so every host is
+    // evaluated again; the reference Nix's drvPaths say whether they change.
+    let file = repo.path().join("hosts/alpha.nix");
+    let mut text = std::fs::read_to_string(&file).expect("read host");
+    text.push_str("# a comment\n");
+    std::fs::write(&file, text).expect("write host");
+    let impact = impact_json(repo.path());
+    assert_eq!(impact["changed_files"], serde_json::json!(["hosts/alpha.nix"]), "{impact}");
+    assert_eq!(impact["reevaluated_hosts"], serde_json::json!(["alpha", "beta"]), "{impact}");
+    let before = hosts_json(repo.path(), &[]);
+    git(repo.path(), &["stash", "-q"]);
+    let base = hosts_json(repo.path(), &[]);
+    git(repo.path(), &["stash", "pop", "-q"]);
+    let changed: Vec<&str> = ["alpha", "beta"]
+        .into_iter()
+        .filter(|h| before["hosts"][*h]["drvPath"] != base["hosts"][*h]["drvPath"])
+        .collect();
+    assert_eq!(impact["changed_hosts"], serde_json::json!(changed), "{impact}");
+}

@@ -344,3 +344,89 @@ fn ignored_files_count_as_unchanged() {
     assert_eq!(names(&impact["reevaluated_hosts"]), Vec::<String>::new());
     assert_eq!(names(&impact["changed_hosts"]), Vec::<String>::new());
 }
+
+#[test]
+fn killing_nxe_during_cache_writes_never_corrupts_the_cache() {
+    let dir = scratch("kill");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    edit_file(&repo, "roles/cache.nix", "\"8gb\"", "\"12gb\"");
+    let expected = impact(&repo, &dir.join("reference-cache"));
+    let cache = dir.join("cache");
+    // How long a cold run takes here, to spread the kills over it.
+    let started = std::time::Instant::now();
+    let _ = impact(&repo, &dir.join("timing-cache"));
+    let span = started.elapsed().as_millis().max(20) as u64;
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for round in 0..12 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let delay = (seed >> 33) % span;
+        let mut child = nxe()
+            .args(["impact", "--json", "--repo"])
+            .arg(&repo)
+            .arg("--cache")
+            .arg(&cache)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nxe impact");
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let verify = nxe().args(["cache", "verify", "--cache"]).arg(&cache).output().expect("run nxe cache verify");
+        assert!(
+            verify.status.success(),
+            "round {round} (killed after {delay} ms): {}{}",
+            String::from_utf8_lossy(&verify.stdout),
+            String::from_utf8_lossy(&verify.stderr)
+        );
+    }
+    assert_eq!(impact(&repo, &cache), expected);
+}
+
+#[test]
+fn two_processes_share_one_cache() {
+    let dir = scratch("concurrent");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    append(&repo, "hosts/db-01.nix", "# resized\n");
+    let cache = dir.join("cache");
+    let spawn = || {
+        nxe()
+            .args(["impact", "--json", "--repo"])
+            .arg(&repo)
+            .arg("--cache")
+            .arg(&cache)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start nxe impact")
+    };
+    let (first, second) = (spawn(), spawn());
+    let first = json_of(first.wait_with_output().expect("wait"), "first");
+    let second = json_of(second.wait_with_output().expect("wait"), "second");
+    assert_eq!(first, second);
+    assert_eq!(names(&first["reevaluated_hosts"]), list(&["db-01"]));
+    let verify = nxe().args(["cache", "verify", "--cache"]).arg(&cache).output().expect("run nxe cache verify");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+}
+
+#[test]
+fn a_corrupt_cache_is_reported_in_one_line_and_rebuilt() {
+    let dir = scratch("corrupt");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    append(&repo, "hosts/db-02.nix", "# noted\n");
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(&cache).expect("cache directory");
+    std::fs::write(cache.join("cache.db"), b"this is not a database, it is a note to self\n".repeat(100))
+        .expect("write garbage");
+    let output =
+        nxe().args(["impact", "--json", "--repo"]).arg(&repo).arg("--cache").arg(&cache).output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().filter(|l| l.contains("rebuilding")).count(), 1, "{stderr}");
+    let impact = json_of(output, "impact");
+    assert_eq!(names(&impact["reevaluated_hosts"]), list(&["db-02"]));
+    let again = nxe().args(["impact", "--json", "--repo"]).arg(&repo).arg("--cache").arg(&cache).output().expect("run");
+    assert!(String::from_utf8_lossy(&again.stderr).is_empty(), "{}", String::from_utf8_lossy(&again.stderr));
+}

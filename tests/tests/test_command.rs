@@ -1,0 +1,145 @@
+//! `nxe test` on the example fleet: every kind passes, a second run skips everything, and a
+//! change runs exactly what it affects.
+
+use nxe_e2e::{copy_dir, git, nxe, workspace};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn repo(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("test-command-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let repo = dir.join("repo");
+    copy_dir(&workspace().join("fixtures/fleet"), &repo);
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    repo
+}
+
+fn test_json(repo: &Path, extra: &[&str]) -> (Vec<Value>, String, Option<i32>) {
+    let output = nxe().args(["test", "--json", "--repo"]).arg(repo).args(extra).output().expect("run nxe test");
+    let records = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    (records, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.code())
+}
+
+fn with_status<'a>(records: &'a [Value], status: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["status"] == status).collect()
+}
+
+#[test]
+fn every_kind_passes_then_nothing_needs_to_run_then_a_change_runs_what_it_affects() {
+    let repo = repo("kinds");
+    let (records, stderr, code) = test_json(&repo, &["--builder", "none"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for kind in ["option", "unit", "policy"] {
+        let of_kind: Vec<_> = records.iter().filter(|r| r["kind"] == kind).collect();
+        assert!(!of_kind.is_empty(), "no {kind} tests");
+        assert!(of_kind.iter().all(|r| r["status"] == "pass"), "{kind}: {of_kind:?}");
+    }
+    assert_eq!(records.iter().filter(|r| r["kind"] == "option").count(), 25);
+    assert_eq!(records.iter().filter(|r| r["kind"] == "policy").count(), 25);
+    assert_eq!(records.iter().filter(|r| r["kind"] == "unit").count(), 40);
+    // Checks are skipped without a builder, with that reason.
+    let checks: Vec<_> = records.iter().filter(|r| r["kind"] == "check").collect();
+    assert_eq!(checks.len(), 38);
+    assert!(checks.iter().all(|r| r["status"] == "skip"));
+
+    let output = nxe().args(["test", "--changed", "--builder", "none", "--repo"]).arg(&repo).output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("nothing needs to run"), "{stderr}");
+
+    // One unit test's expected value changes: it alone runs, and fails.
+    let path = repo.join("tests/hosts.nix");
+    let text = std::fs::read_to_string(&path).expect("read tests");
+    std::fs::write(&path, text.replacen("expected = 16;", "expected = 17;", 1)).expect("write tests");
+    let (records, stderr, code) = test_json(&repo, &["--changed", "--builder", "none", "--kind", "unit"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let failed = with_status(&records, "fail");
+    assert_eq!(failed.len(), 1, "{records:?}");
+    assert_eq!(failed[0]["name"], "hosts.web.testForcedWorkers");
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("17") && reason.contains("16"), "{reason}");
+    assert!(reason.contains("tests/hosts.nix"), "{reason}");
+    // The other tests of that file read it, so they run again (and pass); the tests of
+    // other files are skipped.
+    let passed = with_status(&records, "pass");
+    assert_eq!(passed.len(), 17, "{records:?}");
+    assert!(passed.iter().all(|r| r["name"].as_str().is_some_and(|n| n.starts_with("hosts."))));
+    let skipped = with_status(&records, "skip");
+    assert_eq!(skipped.len(), 22, "{records:?}");
+    assert!(skipped.iter().all(|r| r["name"].as_str().is_some_and(|n| n.starts_with("lib."))));
+
+    // A host's file: its option validation and policies run again, the others are skipped.
+    let host = repo.join("hosts/db-03.nix");
+    let mut text = std::fs::read_to_string(&host).expect("read host");
+    text.push_str("# moved\n");
+    std::fs::write(&host, text).expect("write host");
+    let (records, stderr, _) =
+        test_json(&repo, &["--changed", "--builder", "none", "--kind", "option", "--kind", "policy"]);
+    let mut ran: Vec<(String, String)> = records
+        .iter()
+        .filter(|r| r["status"] != "skip")
+        .map(|r| {
+            (r["kind"].as_str().unwrap_or_default().to_string(), r["host"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    ran.sort();
+    assert_eq!(
+        ran,
+        vec![("option".to_string(), "db-03".to_string()), ("policy".to_string(), "db-03".to_string())],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failing_assertion_fails_that_hosts_option_validation_once() {
+    let repo = repo("assertion");
+    let path = repo.join("hosts/web-03.nix");
+    let text = std::fs::read_to_string(&path).expect("read host");
+    let edited =
+        text.replacen("imports = [", "age.secrets.made-up = { file = \"secrets/made-up.age\"; };\n  imports = [", 1);
+    std::fs::write(&path, edited).expect("write host");
+    let (records, stderr, code) = test_json(&repo, &["--builder", "none", "--kind", "option"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let failed = with_status(&records, "fail");
+    assert_eq!(failed.len(), 1, "{records:?}");
+    assert_eq!(failed[0]["host"], "web-03");
+    assert!(failed[0]["reason"].as_str().is_some_and(|r| r.contains("made-up")), "{:?}", failed[0]);
+}
+
+#[test]
+fn a_check_builds_with_the_local_builder_and_is_skipped_once_built() {
+    let repo = repo("build");
+    let store = repo.parent().map(|p| p.join("store")).unwrap_or_default();
+    let run = |extra: &[&str]| {
+        let output = nxe()
+            .args(["test", "web-01", "--kind", "check", "--builder", "local", "--json", "--junit"])
+            .arg(repo.join("report.xml"))
+            .arg("--repo")
+            .arg(&repo)
+            .args(extra)
+            .env("XDG_CACHE_HOME", &store)
+            .env("NIX_STORE_DIR", "/nix/store")
+            .output()
+            .expect("run nxe test");
+        let records: Vec<Value> =
+            String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        (records, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.code())
+    };
+    let (records, stderr, code) = run(&[]);
+    assert_eq!(code, Some(0), "{stderr}\n{records:?}");
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["name"], "web-01.vm-test");
+    assert_eq!(records[0]["status"], "pass", "{records:?}");
+    let junit = std::fs::read_to_string(repo.join("report.xml")).expect("junit report");
+    assert!(junit.starts_with("<?xml") && junit.contains("web-01.vm-test"), "{junit}");
+    let (records, stderr, code) = run(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(records[0]["status"], "skip", "{records:?}");
+    let log = nxe().args(["log", "web-01.vm-test", "--repo"]).arg(&repo).output().expect("run nxe log");
+    assert!(log.status.success(), "{}", String::from_utf8_lossy(&log.stderr));
+}
