@@ -8,18 +8,7 @@ use std::process::{Command, Stdio};
 
 /// Runs git in `dir` and returns its standard output, trimmed.
 pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, EngineError> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| EngineError::Git(format!("cannot run git: {e}")))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(EngineError::Git(format!("git {} failed: {}", args.join(" "), stderr.trim())));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    Ok(String::from_utf8_lossy(&git_raw(dir, args)?).trim().to_string())
 }
 
 /// Runs git in `dir` and returns its standard output as bytes.

@@ -6,38 +6,10 @@ use nxe_engine::fleet::settings_for;
 use nxe_engine::{Overrides, Repo};
 use nxe_evaluator::{run_with_big_stack, EvalRequest, Evaluation, OutputMode, Source, Value};
 use nxe_testrunner::unit::{self, UnitOutcome, UnitResult};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn fleet_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/fleet")
-}
-
-/// Copies the example fleet into a temporary directory, to be edited by a test.
-fn copy_fleet() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("create directory");
-        for entry in std::fs::read_dir(from).expect("read directory") {
-            let entry = entry.expect("directory entry");
-            let target = to.join(entry.file_name());
-            if entry.file_type().expect("file type").is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), &target).expect("copy file");
-            }
-        }
-    }
-    let dir = tempfile::tempdir().expect("temporary directory");
-    copy(&fleet_dir(), dir.path());
-    dir
-}
-
-/// Replaces `old` (which must occur once) by `new` in a file of a copied fleet.
-fn edit(root: &Path, file: &str, old: &str, new: &str) {
-    let path = root.join(file);
-    let text = std::fs::read_to_string(&path).expect("read file");
-    assert_eq!(text.matches(old).count(), 1, "{old:?} must occur once in {file}");
-    std::fs::write(&path, text.replace(old, new)).expect("write file");
-}
+mod common;
+use common::{copy_fleet, edit, fleet_dir};
 
 /// Runs every unit test of the fleet at `root`; also returns the `expr` values as JSON.
 fn run_fleet(root: PathBuf) -> Vec<(UnitOutcome, Option<serde_json::Value>)> {
