@@ -97,6 +97,8 @@ enum Command {
     Impact(impact::ImpactArgs),
     /// Run option validation, unit tests, checks and policies, skipping what passed before.
     Test(test::TestArgs),
+    /// Build hosts' systems, every derivation once, in parallel.
+    Build(test::BuildArgs),
     /// Print the build log of a check.
     Log(test::LogArgs),
     /// Inspect or clear the cache (`.nxe/cache.db`).
@@ -219,6 +221,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => guarded(move || fleet::run_diff(args)),
         Command::Impact(args) => guarded(move || impact::run_impact(args)),
         Command::Test(args) => guarded(move || test::run_test(args)),
+        Command::Build(args) => guarded(move || test::run_build(args)),
         Command::Log(args) => guarded(move || test::run_log(args)),
         Command::Cache(args) => guarded(move || impact::run_cache(args)),
         Command::Bench(args) => bench::run(args),

@@ -5,11 +5,14 @@ use crate::fleet::{emit, fail, usage, RepoArgs};
 use clap::{Args, ValueEnum};
 use nxe_engine::Repo;
 use nxe_testrunner::build::{Builder, LocalBuilder, NixBuilder};
+use nxe_testrunner::report::Progress;
 use nxe_testrunner::report::{self, Counts, Status, TestKind, TestRecord};
-use nxe_testrunner::runner::{self, RunOptions};
+use nxe_testrunner::runner::{self, Reporter, RunOptions};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Which builder builds checks.
@@ -129,30 +132,12 @@ pub fn run_test(args: TestArgs) -> ExitCode {
         build_timeout: args.timeout.map(Duration::from_secs),
     };
     let started = Instant::now();
-    let json = args.json;
-    let on_record = move |record: &TestRecord| {
-        if json {
-            let mut line = Vec::new();
-            if report::write_json_line(&mut line, record).is_ok() {
-                emit(&String::from_utf8_lossy(&line));
-            }
-        } else if record.status != Status::Skip {
-            let mut text =
-                format!("{:5} {} ({:.2} s)\n", record.status.as_str().to_uppercase(), record.label(), record.seconds);
-            if record.status != Status::Pass {
-                if let Some(reason) = &record.reason {
-                    for line in reason.lines() {
-                        text.push_str(&format!("      {line}\n"));
-                    }
-                }
-            }
-            eprint!("{text}");
-        }
-    };
-    let result = match runner::run(&repo, &options, &on_record) {
+    let reporter = Console::new(args.json);
+    let result = match runner::run(&repo, &options, &reporter) {
         Ok(result) => result,
         Err(error) => return fail(error),
     };
+    let summarised = reporter.done();
     for note in &result.notes {
         eprintln!("{note}");
     }
@@ -167,7 +152,7 @@ pub fn run_test(args: TestArgs) -> ExitCode {
     let counts = Counts::of(&result.records);
     if args.changed && result.nothing_ran() {
         eprintln!("nothing needs to run: all {} tests passed before with the same inputs", counts.tests);
-    } else {
+    } else if !summarised {
         eprintln!(
             "{} tests: {} passed, {} failed, {} flaky, {} skipped ({:.2} s)",
             counts.tests,
@@ -182,6 +167,151 @@ pub fn run_test(args: TestArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `nxe build`.
+#[derive(Args)]
+pub struct BuildArgs {
+    /// Only these hosts (default: all).
+    hosts: Vec<String>,
+    /// Stop starting new builds after the first failure (the default keeps going).
+    #[arg(long)]
+    fail_fast: bool,
+    /// Build a failed derivation again up to N times.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
+    /// Which builder builds the systems.
+    #[arg(long, value_enum, default_value = "auto")]
+    builder: BuilderChoice,
+    /// Seconds one derivation's build may take.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Print one JSON object per host on standard output.
+    #[arg(long)]
+    json: bool,
+    /// The cache's directory (default: `.nxe` in the repository's root).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    #[command(flatten)]
+    repo: RepoArgs,
+}
+
+pub fn run_build(args: BuildArgs) -> ExitCode {
+    let threads = match args.repo.options() {
+        Ok(options) => options.threads,
+        Err(message) => return usage(message),
+    };
+    let repo = match Repo::discover(&args.repo.overrides()) {
+        Ok(repo) => repo,
+        Err(error) => return fail(error),
+    };
+    let builder = match builder(args.builder) {
+        Ok(Some(builder)) => Some(builder),
+        Ok(None) => return usage("nxe build needs a builder".into()),
+        Err(message) => return usage(message),
+    };
+    let options = RunOptions {
+        hosts: args.hosts.clone(),
+        kinds: Vec::new(),
+        rerun: false,
+        fail_fast: args.fail_fast,
+        retries: args.retries,
+        threads,
+        cache_dir: args.cache.clone(),
+        builder,
+        build_timeout: args.timeout.map(Duration::from_secs),
+    };
+    let started = Instant::now();
+    let reporter = Console::new(args.json);
+    let result = match runner::build_hosts(&repo, &options, &reporter) {
+        Ok(result) => result,
+        Err(error) => return fail(error),
+    };
+    let summarised = reporter.done();
+    for note in &result.notes {
+        eprintln!("{note}");
+    }
+    if !args.json {
+        for record in result.records.iter().filter(|r| r.status == Status::Pass) {
+            let outputs = record.reason.as_deref().and_then(|r| r.strip_prefix("built ")).unwrap_or_default();
+            emit(&format!("{} {outputs}\n", record.host.as_deref().unwrap_or_default()));
+        }
+    }
+    let counts = Counts::of(&result.records);
+    if !summarised {
+        eprintln!(
+            "{} hosts: {} built, {} failed ({:.2} s)",
+            counts.tests,
+            counts.passed + counts.flaky,
+            counts.failed,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if result.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// How `nxe test` and `nxe build` show tests as they end: JSON lines on standard output;
+/// else, on a terminal, a live status line with failures printed above it, and otherwise one
+/// line per test that ran (skipped tests are counted, not listed).
+struct Console {
+    json: bool,
+    live: OnceLock<Mutex<Progress<std::io::Stderr>>>,
+}
+
+impl Console {
+    fn new(json: bool) -> Console {
+        Console { json, live: OnceLock::new() }
+    }
+
+    /// Ends the live line with its summary; whether there was one.
+    fn done(&self) -> bool {
+        match self.live.get().map(Mutex::lock) {
+            Some(Ok(mut progress)) => {
+                let _ = progress.finish();
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Reporter for Console {
+    fn planned(&self, total: usize) {
+        if !self.json && std::io::stderr().is_terminal() {
+            let _ = self.live.set(Mutex::new(Progress::new(std::io::stderr(), total, true)));
+        }
+    }
+
+    fn finished(&self, record: &TestRecord) {
+        if self.json {
+            let mut line = Vec::new();
+            if report::write_json_line(&mut line, record).is_ok() {
+                emit(&String::from_utf8_lossy(&line));
+            }
+            return;
+        }
+        if let Some(progress) = self.live.get() {
+            if let Ok(mut progress) = progress.lock() {
+                let _ = progress.finished(record);
+            }
+            return;
+        }
+        if record.status == Status::Skip {
+            return;
+        }
+        let mut text =
+            format!("{:5} {} ({:.2} s)\n", record.status.as_str().to_uppercase(), record.label(), record.seconds);
+        if record.status != Status::Pass {
+            for line in record.reason.iter().flat_map(|r| r.lines()) {
+                text.push_str(&format!("      {line}\n"));
+            }
+        }
+        eprint!("{text}");
     }
 }
 

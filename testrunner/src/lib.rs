@@ -7,4 +7,5 @@ pub mod options;
 pub mod policy;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod unit;

@@ -354,7 +354,7 @@ pub struct Progress<W: Write> {
     total: usize,
     counts: Counts,
     running: Vec<String>,
-    clock: Box<dyn Fn() -> Duration>,
+    clock: Box<dyn Fn() -> Duration + Send>,
     width: usize,
     /// Whether a status line is on screen (to be cleared before anything else is printed).
     drawn: bool,
@@ -387,7 +387,7 @@ impl<W: Write> Progress<W> {
     }
 
     /// Replaces the clock giving the elapsed time (for output that must not vary).
-    pub fn with_clock(mut self, clock: impl Fn() -> Duration + 'static) -> Progress<W> {
+    pub fn with_clock(mut self, clock: impl Fn() -> Duration + Send + 'static) -> Progress<W> {
         self.clock = Box::new(clock);
         self
     }

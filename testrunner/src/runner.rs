@@ -7,17 +7,21 @@
 //!   are cached with their result, so a pass whose files did not change is skipped.
 //! - Checks pass when they build; a pass is recorded under the check's drvPath.
 
-use crate::build::{BuildRequest, Builder};
+use crate::build::Builder;
 use crate::options::{self, FindingKind, HostLayout};
 use crate::policy::{Policies, PolicyConfig};
 use crate::report::{Status, TestKind, TestRecord};
+use crate::schedule::{build_dag, BuildPlan, NodeResult};
 use crate::unit;
 use nxe_engine::config::{join_attr_path, Repo};
 use nxe_engine::impact::{resolve_side, Side, Store};
 use nxe_engine::reads::{Anchor, State};
 use nxe_engine::units::{Outcome, Session, TestStatus, Unit};
 use nxe_engine::EngineError;
+use nxe_evaluator::AddedPath;
+use nxe_store::Derivation;
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -73,12 +77,22 @@ pub fn log_dir(repo: &Repo, cache_dir: Option<&Path>) -> PathBuf {
 
 const PASSED_BEFORE: &str = "passed before, and nothing it read has changed";
 
-/// Runs the tests of `repo`, calling `on_record` as each one ends.
-pub fn run(
-    repo: &Repo,
-    options: &RunOptions,
-    on_record: &(dyn Fn(&TestRecord) + Sync),
-) -> Result<RunResult, EngineError> {
+/// What a run tells as it goes.
+pub trait Reporter: Sync {
+    /// How many tests the run has, said once before the first one ends.
+    fn planned(&self, _total: usize) {}
+    /// A test ended.
+    fn finished(&self, record: &TestRecord);
+}
+
+impl<F: Fn(&TestRecord) + Sync> Reporter for F {
+    fn finished(&self, record: &TestRecord) {
+        self(record)
+    }
+}
+
+/// Runs the tests of `repo`, telling `reporter` as each one ends.
+pub fn run(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result<RunResult, EngineError> {
     let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
     let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
     let mut side = Side::work_tree(repo, &top);
@@ -91,13 +105,28 @@ pub fn run(
             return Err(EngineError::Config(format!("no host named '{host}'")));
         }
     }
+    let n_hosts = resolved.listing.hosts.iter().filter(|h| wanted_host(h)).count();
+    let total = [
+        (TestKind::Unit, resolved.listing.tests.len()),
+        (TestKind::Option, n_hosts),
+        (TestKind::Policy, n_hosts),
+        (
+            TestKind::Check,
+            resolved_checks(&resolved).iter().filter(|c| c.host.as_deref().is_none_or(&wanted_host)).count(),
+        ),
+    ]
+    .iter()
+    .filter(|(kind, _)| wanted_kind(*kind))
+    .map(|(_, n)| n)
+    .sum();
+    reporter.planned(total);
     let records = Mutex::new(Vec::new());
     let failed = std::sync::atomic::AtomicBool::new(false);
     let emit = |record: TestRecord| {
         if record.status == Status::Fail {
             failed.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        on_record(&record);
+        reporter.finished(&record);
         if let Ok(mut records) = records.lock() {
             records.push(record);
         }
@@ -224,20 +253,25 @@ pub fn run(
             record.reason = reason;
             emit(record.with_seconds(started.elapsed().as_secs_f64()));
         });
-        check_jobs.par_iter().for_each(|(check, drv)| {
-            if stop() {
-                return;
-            }
-            let Some(builder) = &options.builder else { return };
-            let started = Instant::now();
-            let record = build_check(repo, &anchor, check, drv, builder.as_ref(), options, &log_dir);
-            if matches!(record.status, Status::Pass | Status::Flaky) {
-                if let Ok(mut passes) = passes.lock() {
-                    passes.push((drv.clone(), "check".to_string(), check.name.clone()));
+        if let Some(builder) = &options.builder {
+            let targets: Vec<BuildTarget> = check_jobs
+                .iter()
+                .map(|(check, drv)| BuildTarget {
+                    name: check.name.clone(),
+                    host: check.host.clone(),
+                    group: Some(check.name.split('.').next().unwrap_or(&check.name).to_string()),
+                    drv_path: drv.clone(),
+                })
+                .collect();
+            for (target, record) in build_targets(repo, &anchor, &targets, builder.as_ref(), options, &log_dir) {
+                if matches!(record.status, Status::Pass | Status::Flaky) {
+                    if let Ok(mut passes) = passes.lock() {
+                        passes.push((target.drv_path.clone(), "check".to_string(), target.name.clone()));
+                    }
                 }
+                emit(record);
             }
-            emit(record.with_seconds(started.elapsed().as_secs_f64()));
-        });
+        }
     });
     let remembered = remembered.into_inner().unwrap_or_default();
     store.remember(&remembered)?;
@@ -347,56 +381,185 @@ fn run_policies(
     }
 }
 
-/// Builds one check (retrying a failed build `options.retries` times).
-fn build_check(
+/// Something to build: a check, or a host's system.
+#[derive(Clone, Debug)]
+pub struct BuildTarget {
+    /// The check's name (`HOST.CHECK`), or `system`.
+    pub name: String,
+    /// The host it belongs to.
+    pub host: Option<String>,
+    /// The entry of the checks' set whose evaluation makes it (`None`: the host's system).
+    pub group: Option<String>,
+    /// Its `.drv` path.
+    pub drv_path: String,
+}
+
+/// Builds targets as one DAG of derivations: evaluates what makes them (in parallel, one
+/// session per check group or host), then builds every derivation once, as soon as its
+/// inputs are built. One record per target, in the order given.
+pub fn build_targets(
     repo: &Repo,
     anchor: &Anchor,
-    check: &nxe_engine::CheckResult,
-    drv: &str,
+    targets: &[BuildTarget],
     builder: &dyn Builder,
     options: &RunOptions,
     log_dir: &Path,
-) -> TestRecord {
-    let host = check.host.as_deref();
-    let fail =
-        |reason: String| TestRecord::new(check.name.clone(), TestKind::Check, host, Status::Fail).with_reason(reason);
-    let mut session = match Session::open(repo, anchor) {
-        Ok(session) => session,
-        Err(error) => return fail(error.to_string()),
+) -> Vec<(BuildTarget, TestRecord)> {
+    let started = Instant::now();
+    let record = |target: &BuildTarget, status: Status, reason: String| {
+        TestRecord::new(target.name.clone(), TestKind::Check, target.host.as_deref(), status).with_reason(reason)
     };
-    let group = check.name.split('.').next().unwrap_or(&check.name).to_string();
-    if let Err(error) = session.checks(&group) {
-        return fail(error);
-    }
-    let writes = session.store_writes();
-    let mut last_error = None;
-    for attempt in 0..=options.retries {
-        let request = BuildRequest {
-            drv_path: drv,
-            derivations: &writes.derivations,
-            added_paths: &writes.paths,
-            timeout: options.build_timeout,
-            log_dir,
-        };
-        match builder.build(&request) {
-            Ok(outcome) => {
-                let outputs: Vec<String> = outcome.outputs.values().cloned().collect();
-                let record = TestRecord::new(check.name.clone(), TestKind::Check, host, Status::Pass);
-                return if attempt == 0 {
-                    record.with_reason(format!("built {}", outputs.join(" ")))
-                } else {
-                    let first = last_error.unwrap_or_default();
-                    TestRecord { status: Status::Flaky, ..record }
-                        .with_reason(format!("passed on retry {attempt} after: {first}"))
-                };
+    // What makes the targets: one evaluation per check group or host.
+    let source_of = |target: &BuildTarget| match &target.group {
+        Some(group) => (Some(group.clone()), None),
+        None => (None, target.host.clone()),
+    };
+    let sources: BTreeSet<(Option<String>, Option<String>)> = targets.iter().map(source_of).collect();
+    let sources: Vec<_> = sources.into_iter().collect();
+    type Writes = (BTreeMap<String, Derivation>, BTreeMap<String, AddedPath>);
+    type Source = (Option<String>, Option<String>);
+    let evaluated: Vec<Result<Writes, (Source, String)>> = sources
+        .par_iter()
+        .map(|source| {
+            let fail = |message: String| (source.clone(), message);
+            let mut session = Session::open(repo, anchor).map_err(|e| fail(e.to_string()))?;
+            match source {
+                (Some(group), _) => {
+                    session.checks(group).map_err(fail)?;
+                }
+                (None, Some(host)) => {
+                    let outcome = system_drv_path(&mut session, repo, host);
+                    outcome.map_err(|e| fail(session.summary(&e)))?;
+                }
+                (None, None) => {}
             }
-            Err(error) => {
-                let log = error.log().map(|log| format!(" (log: {})", log.display())).unwrap_or_default();
-                last_error = Some(format!("{error}{log}"));
+            let writes = session.store_writes();
+            Ok((writes.derivations.clone(), writes.paths.clone()))
+        })
+        .collect();
+    let mut derivations = BTreeMap::new();
+    let mut added_paths = BTreeMap::new();
+    let mut failed_sources = BTreeMap::new();
+    for result in evaluated {
+        match result {
+            Ok((drvs, paths)) => {
+                derivations.extend(drvs);
+                added_paths.extend(paths);
+            }
+            Err((source, error)) => {
+                failed_sources.insert(source, error);
             }
         }
     }
-    fail(last_error.unwrap_or_default())
+    let roots: Vec<String> = targets.iter().map(|t| t.drv_path.clone()).collect();
+    let plan = BuildPlan {
+        derivations: &derivations,
+        added_paths: &added_paths,
+        roots: &roots,
+        timeout: options.build_timeout,
+        log_dir,
+        retries: options.retries,
+        fail_fast: options.fail_fast,
+    };
+    let results = build_dag(&plan, builder);
+    let seconds = started.elapsed().as_secs_f64();
+    targets
+        .iter()
+        .map(|target| {
+            let out = match (failed_sources.get(&source_of(target)), results.get(&target.drv_path)) {
+                (Some(error), _) => record(target, Status::Fail, format!("does not evaluate: {error}")),
+                (None, Some(NodeResult::Built { outputs, attempts: 1, .. })) => record(
+                    target,
+                    Status::Pass,
+                    format!("built {}", outputs.values().cloned().collect::<Vec<_>>().join(" ")),
+                ),
+                (None, Some(NodeResult::Built { attempts, first_error, .. })) => record(
+                    target,
+                    Status::Flaky,
+                    format!("passed on try {attempts} after: {}", first_error.clone().unwrap_or_default()),
+                ),
+                (None, Some(NodeResult::Failed(error))) => record(target, Status::Fail, error.clone()),
+                (None, Some(NodeResult::DependencyFailed(input))) => {
+                    let cause = match results.get(input) {
+                        Some(NodeResult::Failed(error)) => error.clone(),
+                        _ => String::new(),
+                    };
+                    record(target, Status::Fail, format!("its input {input} failed to build: {cause}"))
+                }
+                (None, Some(NodeResult::NotStarted)) => {
+                    record(target, Status::Skip, "not started: the run stopped at a failure (--fail-fast)".into())
+                }
+                (None, None) => record(
+                    target,
+                    Status::Fail,
+                    format!("{} is not among the derivations its evaluation made", target.drv_path),
+                ),
+            };
+            (target.clone(), out.with_seconds(seconds))
+        })
+        .collect()
+}
+
+/// Evaluates a host's system derivation (its drvPath forced, so that its derivations are
+/// made).
+fn system_drv_path(session: &mut Session, repo: &Repo, host: &str) -> nxe_evaluator::EvalResult<String> {
+    let value = session.host_value(host)?;
+    let toplevel = options::select(session.evaluation(), &value, &repo.toplevel_attr)?;
+    let drv = options::select(session.evaluation(), &toplevel, &["drvPath".to_string()])?;
+    let text = nxe_evaluator::builtins::force_string(session.evaluation().evaluator(), &drv)?;
+    Ok(text.as_str().to_string())
+}
+
+/// Builds hosts' systems (`nxe build`): one record per host, named `system`.
+pub fn build_hosts(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result<RunResult, EngineError> {
+    let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
+    let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
+    let mut side = Side::work_tree(repo, &top);
+    let threads = options.threads.max(1);
+    let resolved = resolve_side(&mut store, &mut side, None, threads)?;
+    for host in &options.hosts {
+        if !resolved.listing.hosts.contains(host) {
+            return Err(EngineError::Config(format!("no host named '{host}'")));
+        }
+    }
+    let Some(builder) = &options.builder else {
+        return Err(EngineError::Config("nxe build needs a builder (--builder local or nix)".into()));
+    };
+    let mut records = Vec::new();
+    let mut targets = Vec::new();
+    for (name, host) in resolved.hosts() {
+        if !options.hosts.is_empty() && !options.hosts.contains(&name) {
+            continue;
+        }
+        match (host.drv_path, host.error) {
+            (Some(drv_path), _) => {
+                targets.push(BuildTarget { name: "system".into(), host: Some(name), group: None, drv_path })
+            }
+            (None, error) => {
+                let record = TestRecord::new("system", TestKind::Check, Some(&name), Status::Fail)
+                    .with_reason(format!("does not evaluate: {}", error.unwrap_or_default()));
+                records.push(record);
+            }
+        }
+    }
+    reporter.planned(records.len() + targets.len());
+    for record in &records {
+        reporter.finished(record);
+    }
+    let anchor = side.state().anchor().clone();
+    let log_dir = log_dir(repo, options.cache_dir.as_deref());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(1 << 30)
+        .build()
+        .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
+    let built = pool.install(|| build_targets(repo, &anchor, &targets, builder.as_ref(), options, &log_dir));
+    for (_, record) in built {
+        reporter.finished(&record);
+        records.push(record);
+    }
+    records.sort_by(|a, b| (&a.host, &a.name).cmp(&(&b.host, &b.name)));
+    Ok(RunResult { records, notes: std::mem::take(&mut store.notes) })
 }
 
 /// A state for callers that only need to check read sets.

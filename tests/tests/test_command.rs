@@ -143,3 +143,69 @@ fn a_check_builds_with_the_local_builder_and_is_skipped_once_built() {
     let log = nxe().args(["log", "web-01.vm-test", "--repo"]).arg(&repo).output().expect("run nxe log");
     assert!(log.status.success(), "{}", String::from_utf8_lossy(&log.stderr));
 }
+
+/// `nxe` with the built-in builder and a private store.
+fn local_nxe(repo: &Path, args: &[&str]) -> std::process::Output {
+    let store = repo.parent().map(|p| p.join("store")).unwrap_or_default();
+    nxe()
+        .args(args)
+        .arg("--repo")
+        .arg(repo)
+        .env("XDG_CACHE_HOME", &store)
+        .env("NIX_STORE_DIR", "/nix/store")
+        .output()
+        .expect("run nxe")
+}
+
+#[test]
+fn a_failing_check_build_is_reported_once_with_its_log() {
+    let repo = repo("failing-check");
+    let path = repo.join("checks/default.nix");
+    let text = std::fs::read_to_string(&path).expect("read checks");
+    let broken = text.replacen(
+        "printf 'boot %s with %s\\n'",
+        "if [ \"$name\" = vm-test-web-02 ]; then echo 'guest never reached multi-user.target' >&2; exit 3; fi\n      printf 'boot %s with %s\\n'",
+        1,
+    );
+    assert_ne!(text, broken, "the vm-test's build command was not found");
+    std::fs::write(&path, broken).expect("write checks");
+    let output = local_nxe(&repo, &["test", "web-01", "web-02", "--kind", "check", "--builder", "local", "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let records: Vec<Value> =
+        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let failed = with_status(&records, "fail");
+    assert_eq!(failed.len(), 1, "{records:?}");
+    assert_eq!((failed[0]["name"].as_str(), failed[0]["host"].as_str()), (Some("web-02.vm-test"), Some("web-02")));
+    assert!(failed[0]["reason"].as_str().is_some_and(|r| r.contains("status 3") && r.contains(".log")), "{failed:?}");
+    assert_eq!(with_status(&records, "pass").len(), 1, "{records:?}");
+    let log = local_nxe(&repo, &["log", "web-02.vm-test"]);
+    assert!(log.status.success(), "{}", String::from_utf8_lossy(&log.stderr));
+    assert!(String::from_utf8_lossy(&log.stdout).contains("guest never reached multi-user.target"));
+}
+
+#[test]
+fn build_builds_a_hosts_system_at_its_output_path() {
+    let repo = repo("build-host");
+    let output = local_nxe(&repo, &["build", "web-01", "--builder", "local", "--json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let records: Vec<Value> =
+        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["status"], "pass");
+    // The output path is the one the derivation names.
+    let shown = nxe()
+        .args(["instantiate", "--json"])
+        .arg(&repo)
+        .args(["-A", "hosts.web-01.toplevel"])
+        .output()
+        .expect("run nxe instantiate");
+    let json: Value = serde_json::from_slice(&shown.stdout).expect("instantiate JSON");
+    let out = json["derivations"]
+        .as_object()
+        .and_then(|d| d.values().find(|drv| drv["env"]["name"] == "fleet-system-web-01"))
+        .and_then(|drv| drv["env"]["out"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(!out.is_empty(), "{json}");
+    assert_eq!(records[0]["reason"].as_str(), Some(format!("built {out}").as_str()));
+}
