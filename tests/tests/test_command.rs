@@ -209,3 +209,29 @@ fn build_builds_a_hosts_system_at_its_output_path() {
     assert!(!out.is_empty(), "{json}");
     assert_eq!(records[0]["reason"].as_str(), Some(format!("built {out}").as_str()));
 }
+
+#[test]
+fn a_check_that_passes_on_a_retry_is_reported_flaky() {
+    let repo = repo("flaky");
+    let marker = repo.parent().map(|p| p.join("tried-once")).unwrap_or_default();
+    let path = repo.join("checks/default.nix");
+    let text = std::fs::read_to_string(&path).expect("read checks");
+    let flaky = text.replacen(
+        "printf 'boot %s with %s\\n'",
+        &format!(
+            "if [ \"$name\" = vm-test-web-01 ] && [ ! -e {m} ]; then : > {m}; echo 'port 443 not open yet' >&2; exit 1; fi\n      printf 'boot %s with %s\\n'",
+            m = marker.display()
+        ),
+        1,
+    );
+    std::fs::write(&path, flaky).expect("write checks");
+    let output =
+        local_nxe(&repo, &["test", "web-01", "--kind", "check", "--builder", "local", "--retries", "1", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let records: Vec<Value> =
+        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["status"], "flaky", "{records:?}");
+    assert!(records[0]["reason"].as_str().is_some_and(|r| r.contains("status 1")), "{records:?}");
+    assert!(marker.exists());
+}
