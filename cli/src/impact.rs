@@ -105,13 +105,15 @@ fn render(impact: &Impact) -> String {
         "evaluated: {} units on the base side, {} on the head side (the rest came from the cache)\n",
         impact.evaluated.0, impact.evaluated.1
     ));
-    let lists: [(&str, &Vec<String>); 9] = [
+    let lists: [(&str, &Vec<String>); 11] = [
         ("changed files", &impact.changed_files),
         ("ignored files", &impact.ignored_files),
         ("changed hosts", &impact.changed_hosts),
+        ("hosts changed only by ignored options", &impact.ignored_hosts),
         ("added hosts", &impact.added_hosts),
         ("removed hosts", &impact.removed_hosts),
         ("changed checks", &impact.changed_checks),
+        ("checks changed only by ignored options", &impact.ignored_checks),
         ("added checks", &impact.added_checks),
         ("removed checks", &impact.removed_checks),
         ("changed tests", &impact.changed_tests),

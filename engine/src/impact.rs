@@ -68,6 +68,9 @@ pub struct Impact {
     pub reevaluated_hosts: Vec<String>,
     /// Hosts whose top-level drvPath differs (or that no longer evaluate).
     pub changed_hosts: Vec<String>,
+    /// Hosts whose drvPath differs only through options `[impact] ignore` names: with those
+    /// options pinned to their defaults, both sides give the same drvPath.
+    pub ignored_hosts: Vec<String>,
     /// Hosts on both sides with the same drvPath.
     pub unchanged_hosts: Vec<String>,
     /// Hosts only on the head side.
@@ -76,6 +79,9 @@ pub struct Impact {
     pub removed_hosts: Vec<String>,
     /// Checks whose drvPath differs (or that no longer evaluate).
     pub changed_checks: Vec<String>,
+    /// Checks of ignored hosts whose drvPath differs, when they read nothing changed beyond
+    /// what their host read.
+    pub ignored_checks: Vec<String>,
     /// Checks only on the head side.
     pub added_checks: Vec<String>,
     /// Checks only on the base side.
@@ -215,7 +221,7 @@ impl Store {
     pub fn open(repo: &Repo, top: &Path, dir: Option<&Path>) -> Result<Store, EngineError> {
         let dir = dir.map_or_else(|| repo.root.join(".nxe"), Path::to_path_buf);
         let (cache, mut notes) = Cache::open(&dir.join("cache.db"))?;
-        let context = context_key(repo, top);
+        let context = context_key(repo, top, &ignored_options(repo)?);
         let entries = cache.load(&context, &mut notes)?;
         Ok(Store { cache: Some(cache), context, entries, notes })
     }
@@ -301,8 +307,10 @@ impl Store {
 }
 
 /// What distinguishes evaluations of one repository that must not share results: where the
-/// repository is inside its git work tree, its description and the command-line overrides.
-fn context_key(repo: &Repo, top: &Path) -> String {
+/// repository is inside its git work tree, its description, the command-line overrides and
+/// the ignored options (hosts' outcomes hold digests made with them pinned). Without ignored
+/// options the key is what it was before they existed, so existing caches stay valid.
+fn context_key(repo: &Repo, top: &Path, ignored_options: &[Vec<String>]) -> String {
     let relative = |path: &Path| path.strip_prefix(top).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf());
     let description = format!(
         "{}|{:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{:?}|{:?}",
@@ -321,7 +329,11 @@ fn context_key(repo: &Repo, top: &Path) -> String {
         repo.auto_args,
         repo.overrides.input_overrides,
     );
-    crate::units::key_of(&[&description])
+    if ignored_options.is_empty() {
+        return crate::units::key_of(&[&description]);
+    }
+    let options = ignored_options.iter().map(|path| crate::config::join_attr_path(path)).collect::<Vec<_>>();
+    crate::units::key_of(&[&description, "ignored options", &format!("{options:?}")])
 }
 
 /// The units a listing names.
@@ -423,9 +435,9 @@ pub fn impact(repo: &Repo, options: &ImpactOptions) -> Result<Impact, EngineErro
     let base_commit = git::resolve(&top, options.since.as_deref().unwrap_or("HEAD"))?;
     let head_commit = options.head.as_deref().map(|rev| git::resolve(&top, rev)).transpose()?;
     let changed_files = git::changed_paths(&top, &base_commit, head_commit.as_deref())?;
-    let ignore = ignore_patterns(repo)?;
+    let ignore = ignore_rules(repo)?;
     let (ignored_files, changed_files): (Vec<String>, Vec<String>) =
-        changed_files.into_iter().partition(|file| ignore.iter().any(|p| p.matches(file)));
+        changed_files.into_iter().partition(|file| ignore.files.iter().any(|p| p.matches(file)));
 
     let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
     let threads = options.threads.max(1);
@@ -458,7 +470,11 @@ pub fn impact(repo: &Repo, options: &ImpactOptions) -> Result<Impact, EngineErro
         match base_hosts.get(name) {
             None => impact.added_hosts.push(name.clone()),
             Some(old) if differs(old.drv_path.as_deref(), old.error.as_deref(), host) => {
-                impact.changed_hosts.push(name.clone())
+                if same_digest(old.pinned_digest.as_deref(), host.pinned_digest.as_deref()) && host.error.is_none() {
+                    impact.ignored_hosts.push(name.clone())
+                } else {
+                    impact.changed_hosts.push(name.clone())
+                }
             }
             Some(_) => impact.unchanged_hosts.push(name.clone()),
         }
@@ -472,11 +488,26 @@ pub fn impact(repo: &Repo, options: &ImpactOptions) -> Result<Impact, EngineErro
     impact.removed_hosts = base_hosts.keys().filter(|h| !head_hosts.contains_key(*h)).cloned().collect();
 
     let (base_checks, head_checks) = (base.checks(), head.checks());
+    // A check changed only by noise: its host is, and the checks read nothing that differs
+    // beyond what the host read.
+    let noise_only = |check: &CheckResult| {
+        let Some(host) = check.host.as_ref().filter(|host| impact.ignored_hosts.contains(host)) else { return false };
+        let (old, new) = (base_hosts.get(host), head_hosts.get(host));
+        check.error.is_none()
+            && same_digest(
+                old.and_then(|h| h.pinned_checks_digest.as_deref()),
+                new.and_then(|h| h.pinned_checks_digest.as_deref()),
+            )
+    };
     for (name, check) in &head_checks {
         match base_checks.get(name) {
             None => impact.added_checks.push(name.clone()),
             Some(old) if old.drv_path != check.drv_path || (check.error.is_some() && old.error != check.error) => {
-                impact.changed_checks.push(name.clone())
+                if noise_only(check) {
+                    impact.ignored_checks.push(name.clone())
+                } else {
+                    impact.changed_checks.push(name.clone())
+                }
             }
             Some(_) => {}
         }
@@ -507,22 +538,62 @@ fn differs(old_drv: Option<&str>, old_error: Option<&str>, new: &HostOutcome) ->
     old_drv != new.drv_path.as_deref() || (new.error.is_some() && old_error != new.error.as_deref())
 }
 
-/// The file globs of `[impact] ignore`.
-fn ignore_patterns(repo: &Repo) -> Result<Vec<glob::Pattern>, EngineError> {
-    let Some(value) = repo.impact.get("ignore") else { return Ok(Vec::new()) };
-    let Some(items) = value.as_array() else {
-        return Err(EngineError::Config("[impact] ignore must be a list of file globs".into()));
-    };
-    let mut patterns = Vec::new();
-    for item in items {
-        let Some(text) = item.as_str() else {
-            return Err(EngineError::Config("[impact] ignore must be a list of file globs".into()));
-        };
-        let pattern = glob::Pattern::new(text)
-            .map_err(|e| EngineError::Config(format!("[impact] ignore: bad pattern '{text}': {e}")))?;
-        patterns.push(pattern);
+/// Whether both digests were computed and are equal.
+fn same_digest(old: Option<&str>, new: Option<&str>) -> bool {
+    matches!((old, new), (Some(old), Some(new)) if old == new)
+}
+
+/// What `[impact] ignore` declares noise.
+#[derive(Debug, Default)]
+pub struct IgnoreRules {
+    /// File globs (entries with a glob character or a `/`), relative to the git top level.
+    pub files: Vec<glob::Pattern>,
+    /// Option paths (entries `config.<path>`), below each host's options; sorted, each once.
+    pub options: Vec<Vec<String>>,
+}
+
+/// Reads `[impact] ignore`: an entry with a glob character or a `/`, or naming a file at the
+/// repository's root, is a file glob; one starting with `config.` an option path; anything
+/// else a configuration error (`system.stateVersion` is most likely a forgotten `config.`).
+pub fn ignore_rules(repo: &Repo) -> Result<IgnoreRules, EngineError> {
+    let mut rules = IgnoreRules::default();
+    let Some(value) = repo.impact.get("ignore") else { return Ok(rules) };
+    let not_a_list = || EngineError::Config("[impact] ignore must be a list of file globs and option paths".into());
+    for item in value.as_array().ok_or_else(not_a_list)? {
+        rules.add(item.as_str().ok_or_else(not_a_list)?, Some(&repo.root))?;
     }
-    Ok(patterns)
+    rules.options.sort();
+    rules.options.dedup();
+    Ok(rules)
+}
+
+impl IgnoreRules {
+    /// Adds one entry of `[impact] ignore`.
+    fn add(&mut self, text: &str, root: Option<&Path>) -> Result<(), EngineError> {
+        let names_a_file = || !text.starts_with("config.") && root.is_some_and(|root| root.join(text).exists());
+        if text.contains(['*', '?', '[', ']', '/']) || names_a_file() {
+            let pattern = glob::Pattern::new(text)
+                .map_err(|e| EngineError::Config(format!("[impact] ignore: bad pattern '{text}': {e}")))?;
+            self.files.push(pattern);
+        } else if let Some(path) = text.strip_prefix("config.") {
+            let bad = |why: String| EngineError::Config(format!("[impact] ignore: bad option path '{text}': {why}"));
+            let path = nxe_evaluator::split_attr_path(path).map_err(|e| bad(e.to_string()))?;
+            if path.is_empty() || path.iter().any(String::is_empty) {
+                return Err(bad("an empty attribute name".into()));
+            }
+            self.options.push(path);
+        } else {
+            return Err(EngineError::Config(format!(
+                "[impact] ignore: '{text}' is neither a file glob (with a glob character or a '/', or a file at the repository's root) nor an option path (config.<option>)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The option paths of `[impact] ignore` (see [`ignore_rules`]).
+pub fn ignored_options(repo: &Repo) -> Result<Vec<Vec<String>>, EngineError> {
+    ignore_rules(repo).map(|rules| rules.options)
 }
 
 /// Why a host changed: the changed files it read, and the derivations that changed for a
@@ -586,5 +657,45 @@ fn describe(key: &ReadKey, path: &str) -> String {
         ReadKey::Dir(_) => format!("{path}/ (entries)"),
         ReadKey::Kind(_) | ReadKey::Exists(_) => format!("{path} (existence)"),
         _ => path.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(entries: &[&str]) -> Result<IgnoreRules, String> {
+        let mut rules = IgnoreRules::default();
+        for entry in entries {
+            rules.add(entry, None).map_err(|e| e.to_string())?;
+        }
+        Ok(rules)
+    }
+
+    #[test]
+    fn ignore_entries_are_globs_or_option_paths() {
+        let parsed = rules(&["hosts/*.nix", "CHANGELOG.m?", "config.system.configurationRevision", "config.a.\"b.c\""])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let globs: Vec<&str> = parsed.files.iter().map(glob::Pattern::as_str).collect();
+        assert_eq!(globs, ["hosts/*.nix", "CHANGELOG.m?"]);
+        assert_eq!(parsed.options, [vec!["system", "configurationRevision"], vec!["a", "b.c"]]);
+    }
+
+    #[test]
+    fn a_file_at_the_root_is_a_glob() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("flake.lock"), "{}").expect("write");
+        let mut rules = IgnoreRules::default();
+        assert!(rules.add("flake.lock", Some(dir.path())).is_ok());
+        assert!(rules.add("system.stateVersion", Some(dir.path())).is_err());
+        assert_eq!(rules.files.len(), 1);
+    }
+
+    #[test]
+    fn other_ignore_entries_are_errors_naming_them() {
+        for entry in ["flake.lock", "system.configurationRevision", "config.", "config.a..b", "config.\"open", "[z-a"] {
+            let error = rules(&[entry]).err().unwrap_or_default();
+            assert!(error.contains(&format!("'{entry}'")), "{entry}: {error:?}");
+        }
     }
 }

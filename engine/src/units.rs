@@ -10,7 +10,7 @@ use crate::EngineError;
 use nxe_evaluator::diagnostics;
 use nxe_evaluator::eval::CodeCache;
 use nxe_evaluator::symbol::Symbol;
-use nxe_evaluator::{EvalError, EvalIo, EvalResult, OutputMode, Value};
+use nxe_evaluator::{EvalError, EvalIo, EvalResult, OutputMode, Source, Value};
 use nxe_store::Derivation;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -71,6 +71,16 @@ pub struct HostOutcome {
     /// Its checks, when they were evaluated with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<Vec<CheckResult>>,
+    /// With option ignores configured (`[impact] ignore = ["config.…"]`): a key of the
+    /// drvPath the host's top level has with those options pinned to their defaults; `None`
+    /// when they are not configured or pinning failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_digest: Option<String>,
+    /// With its checks and option ignores: a key of `pinned_digest` and of what the checks
+    /// read beyond what the host read, so that equal keys mean the checks changed only
+    /// through the ignored options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_checks_digest: Option<String>,
 }
 
 /// Whether a unit test passed.
@@ -146,6 +156,8 @@ pub fn evaluate_units(
         crate::config::RepoKind::Plain => None,
     };
     let shared = Shared { repo, code: Arc::new(CodeCache::default()), flake };
+    let pins = crate::impact::ignored_options(repo)?;
+    let pins = pins.as_slice();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1).min(units.len().max(1)))
         .stack_size(crate::fleet::WORKER_STACK)
@@ -162,7 +174,7 @@ pub fn evaluate_units(
                 let io: Rc<dyn EvalIo> = recorder.clone();
                 let started = std::time::Instant::now();
                 let mut worker = Worker::with_io(shared, None, io);
-                let outcome = evaluate_unit(&mut worker, unit);
+                let outcome = evaluate_unit(&mut worker, unit, &Pinning { pins, recorder: &recorder, state });
                 if std::env::var_os("NXE_TRACE_UNITS").is_some() {
                     eprintln!("unit {} {:.1} ms", unit.id(), started.elapsed().as_secs_f64() * 1000.0);
                 }
@@ -183,7 +195,15 @@ pub fn evaluate_units(
     }))
 }
 
-fn evaluate_unit(worker: &mut Worker, unit: &Unit) -> Outcome {
+/// What pinning ignored options needs: the option paths (none: nothing is pinned), and the
+/// unit's reads so far, to tell what a host's checks read beyond the host.
+struct Pinning<'a> {
+    pins: &'a [Vec<String>],
+    recorder: &'a RecordingIo,
+    state: &'a State,
+}
+
+fn evaluate_unit(worker: &mut Worker, unit: &Unit, pinning: &Pinning<'_>) -> Outcome {
     match unit {
         Unit::Listing => match listing(worker) {
             Ok(listing) => Outcome::Listing(listing),
@@ -191,7 +211,11 @@ fn evaluate_unit(worker: &mut Worker, unit: &Unit) -> Outcome {
         },
         Unit::Host(name, with_checks) => {
             let mut outcome = host(worker, name);
+            if !pinning.pins.is_empty() {
+                outcome.pinned_digest = pinned_toplevel(worker, name, pinning.pins).ok().map(|drv| key_of(&[&drv]));
+            }
             if *with_checks {
+                let host_reads = pinning.recorder.keys();
                 outcome.checks = Some(match worker.checks(name) {
                     Ok(checks) => checks,
                     Err(error) => vec![CheckResult {
@@ -201,6 +225,12 @@ fn evaluate_unit(worker: &mut Worker, unit: &Unit) -> Outcome {
                         error: Some(error),
                     }],
                 });
+                if let Some(pinned) = &outcome.pinned_digest {
+                    let check_reads = pinning.recorder.keys().difference(&host_reads).cloned().collect::<Vec<_>>();
+                    let check_reads = pinning.state.read_set(check_reads);
+                    outcome.pinned_checks_digest =
+                        serde_json::to_string(&check_reads).ok().map(|reads| key_of(&[pinned, &reads]));
+                }
             }
             Outcome::Host(outcome)
         }
@@ -262,12 +292,61 @@ fn host(worker: &mut Worker, name: &str) -> HostOutcome {
     outcome
 }
 
-/// The messages of a host's failed assertions and its warnings.
-fn assertions_and_warnings(worker: &mut Worker, name: &str) -> EvalResult<(Vec<String>, Vec<String>)> {
+/// A host's value (`hosts.<name>`), and its attribute path.
+fn host_value(worker: &mut Worker, name: &str) -> EvalResult<(Value, Vec<String>)> {
     let hosts = worker.hosts_set()?;
     let mut path = worker.repo.hosts_attr.clone();
     path.push(name.to_string());
     let host = worker.select(hosts, &path[path.len() - 1..], &join_attr_path(&path))?;
+    Ok((host, path))
+}
+
+/// Pins each option of `paths` to its default in a host and gives the host's top level:
+/// `extendModules` (of NixOS and of `lib.evalModules`) evaluates the host again with a
+/// module per option that overrides it (`mkOverride 0`, written out as the module system
+/// represents it, since `lib` may not be at hand). The top level is at the host's top-level
+/// path in the new evaluation, or where NixOS keeps it (a host that adds its top level to the
+/// module evaluation's result, as the example fleet does, has it only there).
+const PIN_OPTIONS: &str = r#"
+paths: toplevelPath: configPath: host:
+let
+  get = path: set: builtins.foldl' (inner: name: inner.${name}) set path;
+  has = path: set:
+    path == [ ]
+    || (builtins.isAttrs set && set ? ${builtins.head path} && has (builtins.tail path) set.${builtins.head path});
+  nest = path: value: if path == [ ] then value else { ${builtins.head path} = nest (builtins.tail path) value; };
+  pin = path: { options, ... }:
+    nest path { _type = "override"; priority = 0; content = (get path options).default; };
+  pinned = host.extendModules { modules = map pin paths; };
+in
+if has toplevelPath pinned then get toplevelPath pinned
+else get (configPath ++ [ "system" "build" "toplevel" ]) pinned
+"#;
+
+/// The drvPath of a host's top level with the options at `paths` (below the host's options)
+/// pinned to their defaults: equal on two sides when the host differs only in those options.
+/// Any failure (no `extendModules`, an option that does not exist or has no default) is an
+/// error, and the host then counts as changed.
+fn pinned_toplevel(worker: &mut Worker, name: &str, paths: &[Vec<String>]) -> EvalResult<String> {
+    let (host, path) = host_value(worker, name)?;
+    let strings = |names: &[String]| Value::list(names.iter().map(|n| Value::string(n.as_str())).collect());
+    let base_dir = worker.repo.root.display().to_string();
+    let function = worker.evaluation.load(&Source::Expression { text: PIN_OPTIONS.to_string(), base_dir })?;
+    let args = [
+        Value::list(paths.iter().map(|p| strings(p)).collect()),
+        strings(&worker.repo.toplevel_attr),
+        strings(&worker.repo.config_attr),
+        host,
+    ];
+    let toplevel = worker.evaluation.evaluator().call(function, &args, None)?;
+    let toplevel = worker.evaluation.evaluator().force(&toplevel)?;
+    let shown = format!("{} with ignored options pinned", join_attr_path(&path));
+    worker.drv_path(&toplevel, &shown)?.ok_or_else(|| EvalError::msg(format!("'{shown}' is not a derivation")))
+}
+
+/// The messages of a host's failed assertions and its warnings.
+fn assertions_and_warnings(worker: &mut Worker, name: &str) -> EvalResult<(Vec<String>, Vec<String>)> {
+    let (host, mut path) = host_value(worker, name)?;
     let config_attr = worker.repo.config_attr.clone();
     path.extend(config_attr.iter().cloned());
     let config = worker.select(host, &config_attr, &join_attr_path(&path))?;
@@ -389,10 +468,7 @@ impl Session {
 
     /// A host's value (`hosts.<name>`).
     pub fn host_value(&mut self, name: &str) -> EvalResult<Value> {
-        let hosts = self.worker.hosts_set()?;
-        let mut path = self.worker.repo.hosts_attr.clone();
-        path.push(name.to_string());
-        self.worker.select(hosts, &path[path.len() - 1..], &join_attr_path(&path))
+        host_value(&mut self.worker, name).map(|(host, _)| host)
     }
 
     /// The checks under one entry of the checks' set.

@@ -345,6 +345,122 @@ fn ignored_files_count_as_unchanged() {
     assert_eq!(names(&impact["changed_hosts"]), Vec::<String>::new());
 }
 
+/// A new option, `system.configurationRevision`, that ends up in every host's top level
+/// (through /etc/revision): what a flake sets to its own revision, so that it differs in
+/// every commit.
+const REVISION_MODULE: &str = r#"{ config, lib, ... }:
+{
+  options.system.configurationRevision = lib.mkOption {
+    type = lib.types.str;
+    default = "";
+    description = "The revision of the repository the system was built from.";
+  };
+  config.environment.etc.revision.text = config.system.configurationRevision;
+}
+"#;
+
+/// A copy of the base repository whose hosts all set `system.configurationRevision` (to
+/// `rev-1`, in the role every host imports), committed with that option declared noise,
+/// and a cache filled at that commit.
+fn revision_repo(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = scratch(name);
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    std::fs::write(repo.join("modules/revision.nix"), REVISION_MODULE).expect("write module");
+    edit_file(&repo, "modules/default.nix", "    ./system.nix\n", "    ./system.nix\n    ./revision.nix\n");
+    edit_file(
+        &repo,
+        "roles/common.nix",
+        "  time.timeZone = \"UTC\";\n",
+        "  time.timeZone = \"UTC\";\n  system.configurationRevision = \"rev-1\";\n",
+    );
+    append(&repo, "nxe.toml", "\n[impact]\nignore = [\"config.system.configurationRevision\"]\n");
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "a revision in every host, declared noise"]);
+    let cache = dir.join("warm");
+    let primed = impact(&repo, &cache);
+    assert_eq!(names(&primed["unchanged_hosts"]).len(), 25, "{primed}");
+    assert_eq!(names(&primed["ignored_hosts"]), Vec::<String>::new(), "{primed}");
+    (dir, repo, cache)
+}
+
+/// The impact of the work tree of `repo`, with the warm `cache` and a cold one, which must
+/// agree (and a second warm run, from the cache alone).
+fn warm_and_cold(dir: &Path, repo: &Path, cache: &Path) -> Value {
+    let warm = impact(repo, cache);
+    assert_eq!(impact(repo, &dir.join("cold")), warm, "warm and cold caches disagree");
+    assert_eq!(impact(repo, cache), warm);
+    warm
+}
+
+#[test]
+fn hosts_changed_only_by_an_ignored_option_are_ignored_and_a_real_change_is_not() {
+    let (dir, repo, cache) = revision_repo("ignored-option");
+    let before = truth(&repo);
+    edit_file(&repo, "roles/common.nix", "\"rev-1\"", "\"rev-2\"");
+    edit_file(&repo, "hosts/web-02.nix", "lib.mkForce 16", "lib.mkForce 24");
+    let after = truth(&repo);
+    // The revision reaches every top level: without the ignore, every host changed.
+    let differing: Vec<String> = after
+        .hosts
+        .iter()
+        .filter(|(name, host)| before.hosts.get(*name) != Some(*host))
+        .map(|(n, _)| n.clone())
+        .collect();
+    assert_eq!(differing, all_hosts());
+
+    let impact = warm_and_cold(&dir, &repo, &cache);
+    assert_eq!(names(&impact["changed_files"]), list(&["hosts/web-02.nix", "roles/common.nix"]));
+    assert_eq!(names(&impact["changed_hosts"]), list(&["web-02"]), "{impact}");
+    let others: Vec<String> = all_hosts().into_iter().filter(|h| h != "web-02").collect();
+    assert_eq!(names(&impact["ignored_hosts"]), others, "{impact}");
+    assert_eq!(names(&impact["unchanged_hosts"]), Vec::<String>::new(), "{impact}");
+    assert_eq!(names(&impact["changed_checks"]), list(&["web-02.vm-test"]), "{impact}");
+    let ignored_checks = names(&impact["ignored_checks"]);
+    assert!(ignored_checks.contains(&"web-01.vm-test".to_string()), "{impact}");
+    assert!(ignored_checks.contains(&"db-01.backup-restore".to_string()), "{impact}");
+    assert!(ignored_checks.iter().all(|c| !c.starts_with("web-02.")), "{impact}");
+    assert_eq!(names(&impact["changed_tests"]), list(&["hosts.web.testForcedWorkers"]));
+}
+
+#[test]
+fn a_change_to_the_checks_themselves_is_not_noise_beside_an_ignored_option() {
+    let (dir, repo, cache) = revision_repo("ignored-option-checks");
+    edit_file(&repo, "roles/common.nix", "\"rev-1\"", "\"rev-2\"");
+    edit_file(&repo, "checks/default.nix", "printf 'boot %s with %s\\n'", "printf 'booting %s with %s\\n'");
+    let impact = warm_and_cold(&dir, &repo, &cache);
+    assert_eq!(names(&impact["changed_hosts"]), Vec::<String>::new(), "{impact}");
+    assert_eq!(names(&impact["ignored_hosts"]), all_hosts(), "{impact}");
+    let vm_tests: Vec<String> = all_hosts().iter().map(|h| format!("{h}.vm-test")).collect();
+    let changed_checks = names(&impact["changed_checks"]);
+    assert!(vm_tests.iter().all(|c| changed_checks.contains(c)), "{impact}");
+    assert_eq!(names(&impact["ignored_checks"]), Vec::<String>::new(), "{impact}");
+}
+
+#[test]
+fn an_ignore_entry_that_is_neither_a_glob_nor_an_option_path_is_a_config_error() {
+    let dir = scratch("bad-ignore");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    let config = std::fs::read_to_string(repo.join("nxe.toml")).expect("read nxe.toml");
+    for entry in ["system.configurationRevision", "config.", "config.system..configurationRevision", "config.\"open"] {
+        let toml_entry = format!("'{entry}'");
+        std::fs::write(repo.join("nxe.toml"), format!("{config}\n[impact]\nignore = [{toml_entry}]\n"))
+            .expect("write nxe.toml");
+        let output = nxe()
+            .args(["impact", "--json", "--repo"])
+            .arg(&repo)
+            .arg("--cache")
+            .arg(dir.join("cache"))
+            .output()
+            .expect("run nxe impact");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{entry}: {stderr}");
+        assert!(stderr.contains(&format!("'{entry}'")), "{entry}: {stderr}");
+        assert!(output.stdout.is_empty(), "{entry}: {}", String::from_utf8_lossy(&output.stdout));
+    }
+}
+
 #[test]
 fn killing_nxe_during_cache_writes_never_corrupts_the_cache() {
     let dir = scratch("kill");
