@@ -32,16 +32,21 @@ pub struct ImpactArgs {
 }
 
 pub fn run_impact(args: ImpactArgs) -> ExitCode {
-    let threads = match args.repo.options() {
-        Ok(options) => options.threads,
+    let (threads, max_memory) = match args.repo.options() {
+        Ok(options) => (options.threads, options.max_memory),
         Err(message) => return usage(message),
     };
     let repo = match Repo::discover(&args.repo.overrides()) {
         Ok(repo) => repo,
         Err(error) => return fail(error),
     };
-    let options =
-        ImpactOptions { since: Some(args.since.clone()), head: args.head.clone(), threads, cache_dir: args.cache };
+    let options = ImpactOptions {
+        since: Some(args.since.clone()),
+        head: args.head.clone(),
+        threads,
+        cache_dir: args.cache,
+        max_memory,
+    };
     if let Some(host) = &args.explain {
         return match explain(&repo, &options, host) {
             Ok(explanation) => {

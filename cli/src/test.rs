@@ -98,8 +98,8 @@ fn builder(choice: BuilderChoice) -> Result<Option<Arc<dyn Builder>>, String> {
 }
 
 pub fn run_test(args: TestArgs) -> ExitCode {
-    let threads = match args.repo.options() {
-        Ok(options) => options.threads,
+    let (threads, max_memory) = match args.repo.options() {
+        Ok(options) => (options.threads, options.max_memory),
         Err(message) => return usage(message),
     };
     let repo = match Repo::discover(&args.repo.overrides()) {
@@ -130,6 +130,7 @@ pub fn run_test(args: TestArgs) -> ExitCode {
         cache_dir: args.cache.clone(),
         builder,
         build_timeout: args.timeout.map(Duration::from_secs),
+        max_memory,
     };
     let started = Instant::now();
     let reporter = Console::new(args.json);
@@ -198,8 +199,8 @@ pub struct BuildArgs {
 }
 
 pub fn run_build(args: BuildArgs) -> ExitCode {
-    let threads = match args.repo.options() {
-        Ok(options) => options.threads,
+    let (threads, max_memory) = match args.repo.options() {
+        Ok(options) => (options.threads, options.max_memory),
         Err(message) => return usage(message),
     };
     let repo = match Repo::discover(&args.repo.overrides()) {
@@ -221,6 +222,7 @@ pub fn run_build(args: BuildArgs) -> ExitCode {
         cache_dir: args.cache.clone(),
         builder,
         build_timeout: args.timeout.map(Duration::from_secs),
+        max_memory,
     };
     let started = Instant::now();
     let reporter = Console::new(args.json);

@@ -284,14 +284,20 @@ fn run_on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, EngineEr
 
 thread_local! {
     /// This worker's memory budget in bytes (0: none), read by [`over_budget`].
-    static BUDGET: Cell<usize> = const { Cell::new(0) };
+    pub(crate) static BUDGET: Cell<usize> = const { Cell::new(0) };
+    /// Whether [`over_budget`] stopped an evaluation on this thread since it was last reset.
+    pub(crate) static INTERRUPTED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The evaluator's interrupt hook: stops a host whose worker passed its budget.
-fn over_budget() -> Option<String> {
+pub(crate) fn over_budget() -> Option<String> {
     let budget = BUDGET.with(Cell::get);
     let live = memory::thread_live_bytes();
-    (budget > 0 && live > budget).then(|| format!("worker memory budget of {} MiB exceeded", budget >> 20))
+    let over = budget > 0 && live > budget;
+    if over {
+        INTERRUPTED.with(|i| i.set(true));
+    }
+    over.then(|| format!("worker memory budget of {} MiB exceeded", budget >> 20))
 }
 
 /// What every worker shares: the repository, compiled files, the resolved flake.

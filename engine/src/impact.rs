@@ -13,7 +13,7 @@ use crate::cache::{Cache, Entry};
 use crate::config::Repo;
 use crate::git::{self, Checkout};
 use crate::reads::{Anchor, GitTree, ReadKey, ReadSet, State};
-use crate::units::{evaluate_units, Evaluated, HostOutcome, Listing, Outcome, TestOutcome, TestStatus, Unit};
+use crate::units::{evaluate_units_within, Evaluated, HostOutcome, Listing, Outcome, TestOutcome, TestStatus, Unit};
 use crate::{CheckResult, EngineError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +30,8 @@ pub struct ImpactOptions {
     pub threads: usize,
     /// The cache's directory (default `.nxe` in the repository's root).
     pub cache_dir: Option<PathBuf>,
+    /// Memory budget of each worker (a unit that passes it is evaluated again alone).
+    pub max_memory: Option<u64>,
 }
 
 /// A host's failed assertion.
@@ -109,6 +111,7 @@ pub struct Side<'a> {
     state: State,
     checkout: Option<(Checkout, Repo)>,
     label: &'static str,
+    max_memory: Option<u64>,
 }
 
 impl<'a> Side<'a> {
@@ -121,6 +124,7 @@ impl<'a> Side<'a> {
             state: State::work_tree(anchor(repo, top)),
             checkout: None,
             label: "head",
+            max_memory: None,
         }
     }
 
@@ -135,7 +139,14 @@ impl<'a> Side<'a> {
             state: State::revision(anchor(repo, top), tree, &differing),
             checkout: None,
             label,
+            max_memory: None,
         })
+    }
+
+    /// Sets the memory budget of each worker evaluating on this side.
+    pub fn with_max_memory(mut self, max_memory: Option<u64>) -> Self {
+        self.max_memory = max_memory;
+        self
     }
 
     /// The state read sets are checked against.
@@ -149,7 +160,15 @@ impl<'a> Side<'a> {
             return Ok(Vec::new());
         }
         match &self.commit {
-            None => evaluate_units(self.repo, self.state.anchor(), &self.state, units, threads, keep),
+            None => evaluate_units_within(
+                self.repo,
+                self.state.anchor(),
+                &self.state,
+                units,
+                threads,
+                keep,
+                self.max_memory,
+            ),
             Some(commit) => {
                 if self.checkout.is_none() {
                     let checkout = Checkout::new(&self.top, commit)?;
@@ -169,7 +188,8 @@ impl<'a> Side<'a> {
                 };
                 let anchor = Anchor { root: checkout.path().to_path_buf(), store_dir: self.repo.store_dir.clone() };
                 let state = State::work_tree(anchor.clone());
-                let mut evaluated = evaluate_units(repo, &anchor, &state, units, threads, keep)?;
+                let mut evaluated =
+                    evaluate_units_within(repo, &anchor, &state, units, threads, keep, self.max_memory)?;
                 let from = checkout.path().display().to_string();
                 let to = self.top.display().to_string();
                 for unit in &mut evaluated {
@@ -441,10 +461,10 @@ pub fn impact(repo: &Repo, options: &ImpactOptions) -> Result<Impact, EngineErro
 
     let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
     let threads = options.threads.max(1);
-    let mut base_side = Side::commit(repo, &top, &base_commit, "base")?;
+    let mut base_side = Side::commit(repo, &top, &base_commit, "base")?.with_max_memory(options.max_memory);
     let mut head_side = match &head_commit {
-        Some(commit) => Side::commit(repo, &top, commit, "head")?,
-        None => Side::work_tree(repo, &top),
+        Some(commit) => Side::commit(repo, &top, commit, "head")?.with_max_memory(options.max_memory),
+        None => Side::work_tree(repo, &top).with_max_memory(options.max_memory),
     };
     if !ignored_files.is_empty() {
         head_side.state.ignore(ignored_files.iter().cloned().collect());
@@ -613,10 +633,10 @@ pub fn explain(repo: &Repo, options: &ImpactOptions, host: &str) -> Result<Expla
     let top = git::toplevel(&repo.root)?;
     let base_commit = git::resolve(&top, options.since.as_deref().unwrap_or("HEAD"))?;
     let head_commit = options.head.as_deref().map(|rev| git::resolve(&top, rev)).transpose()?;
-    let mut base_side = Side::commit(repo, &top, &base_commit, "base")?;
+    let mut base_side = Side::commit(repo, &top, &base_commit, "base")?.with_max_memory(options.max_memory);
     let mut head_side = match &head_commit {
-        Some(commit) => Side::commit(repo, &top, commit, "head")?,
-        None => Side::work_tree(repo, &top),
+        Some(commit) => Side::commit(repo, &top, commit, "head")?.with_max_memory(options.max_memory),
+        None => Side::work_tree(repo, &top).with_max_memory(options.max_memory),
     };
     let threads = options.threads.max(1);
     let unit = [Unit::Host(host.to_string(), false)];

@@ -151,6 +151,21 @@ pub fn evaluate_units(
     threads: usize,
     keep_derivations: bool,
 ) -> Result<Vec<Evaluated>, EngineError> {
+    evaluate_units_within(repo, anchor, state, units, threads, keep_derivations, None)
+}
+
+/// [`evaluate_units`] with a memory budget per worker: a unit whose evaluation passes it is
+/// stopped, and evaluated again alone without a budget after the others (its stopped
+/// evaluation is never a result).
+pub fn evaluate_units_within(
+    repo: &Repo,
+    anchor: &Anchor,
+    state: &State,
+    units: &[Unit],
+    threads: usize,
+    keep_derivations: bool,
+    max_memory: Option<u64>,
+) -> Result<Vec<Evaluated>, EngineError> {
     let flake = match repo.kind {
         crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
         crate::config::RepoKind::Plain => None,
@@ -165,34 +180,53 @@ pub fn evaluate_units(
         .build()
         .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
     let shared = &shared;
-    Ok(pool.install(|| {
-        units
-            .par_iter()
-            .map(|unit| {
-                nxe_evaluator::value::track_scopes();
-                let recorder = Rc::new(RecordingIo::new(base_io(shared), anchor.clone()));
-                let io: Rc<dyn EvalIo> = recorder.clone();
-                let started = std::time::Instant::now();
-                let mut worker = Worker::with_io(shared, None, io);
-                let outcome = evaluate_unit(&mut worker, unit, &Pinning { pins, recorder: &recorder, state });
-                if std::env::var_os("NXE_TRACE_UNITS").is_some() {
-                    eprintln!("unit {} {:.1} ms", unit.id(), started.elapsed().as_secs_f64() * 1000.0);
-                }
-                let mut keys = recorder.keys();
-                if repo.kind == crate::config::RepoKind::Flake {
-                    // A flake's values name its source's store path, which hashes every
-                    // tracked file: any change to one may change them.
-                    keys.insert(ReadKey::Tree(anchor.key_path(&repo.root)));
-                }
-                let reads = state.read_set(keys);
-                let derivations = if keep_derivations { worker.into_derivations() } else { BTreeMap::new() };
-                // The unit's values are not used any more: free them, cycles included.
-                drop(recorder);
-                nxe_evaluator::value::release_scopes();
-                Evaluated { unit: unit.clone(), outcome, reads, derivations }
-            })
-            .collect()
-    }))
+    let budget = max_memory.filter(|_| crate::memory::accounting_active());
+    let evaluate = |unit: &Unit, budget: Option<u64>| -> Option<Evaluated> {
+        crate::fleet::BUDGET.with(|b| b.set(budget.map_or(0, |b| b as usize)));
+        crate::fleet::INTERRUPTED.with(|i| i.set(false));
+        let interrupt = budget.map(|_| crate::fleet::over_budget as fn() -> Option<String>);
+        nxe_evaluator::value::track_scopes();
+        let recorder = Rc::new(RecordingIo::new(base_io(shared), anchor.clone()));
+        let io: Rc<dyn EvalIo> = recorder.clone();
+        let started = std::time::Instant::now();
+        let mut worker = Worker::with_io(shared, interrupt, io);
+        let outcome = evaluate_unit(&mut worker, unit, &Pinning { pins, recorder: &recorder, state });
+        if std::env::var_os("NXE_TRACE_UNITS").is_some() {
+            eprintln!("unit {} {:.1} ms", unit.id(), started.elapsed().as_secs_f64() * 1000.0);
+        }
+        let interrupted = crate::fleet::INTERRUPTED.with(|i| i.replace(false));
+        let result = (!interrupted).then(|| {
+            let mut keys = recorder.keys();
+            if repo.kind == crate::config::RepoKind::Flake {
+                // A flake's values name its source's store path, which hashes every
+                // tracked file: any change to one may change them.
+                keys.insert(ReadKey::Tree(anchor.key_path(&repo.root)));
+            }
+            let reads = state.read_set(keys);
+            let derivations = if keep_derivations { worker.into_derivations() } else { BTreeMap::new() };
+            Evaluated { unit: unit.clone(), outcome, reads, derivations }
+        });
+        // The unit's values are not used any more: free them, cycles included.
+        drop(recorder);
+        nxe_evaluator::value::release_scopes();
+        crate::fleet::BUDGET.with(|b| b.set(0));
+        result
+    };
+    pool.install(|| {
+        let first: Vec<Option<Evaluated>> = units.par_iter().map(|unit| evaluate(unit, budget)).collect();
+        let mut done = Vec::with_capacity(units.len());
+        for (unit, result) in units.iter().zip(first) {
+            match result {
+                Some(evaluated) => done.push(evaluated),
+                // Over the budget: alone now, without one.
+                None => match evaluate(unit, None) {
+                    Some(evaluated) => done.push(evaluated),
+                    None => return Err(EngineError::Internal(format!("{} was stopped without a budget", unit.id()))),
+                },
+            }
+        }
+        Ok(done)
+    })
 }
 
 /// What pinning ignored options needs: the option paths (none: nothing is pinned), and the

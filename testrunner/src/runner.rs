@@ -48,6 +48,9 @@ pub struct RunOptions {
     pub builder: Option<Arc<dyn Builder>>,
     /// How long one check's build may take.
     pub build_timeout: Option<Duration>,
+    /// Memory budget of each worker evaluating (a unit that passes it is evaluated again
+    /// alone).
+    pub max_memory: Option<u64>,
 }
 
 /// What a run gave.
@@ -95,7 +98,7 @@ impl<F: Fn(&TestRecord) + Sync> Reporter for F {
 pub fn run(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result<RunResult, EngineError> {
     let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
     let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
-    let mut side = Side::work_tree(repo, &top);
+    let mut side = Side::work_tree(repo, &top).with_max_memory(options.max_memory);
     let threads = options.threads.max(1);
     let resolved = resolve_side(&mut store, &mut side, None, threads)?;
     let wanted_kind = |kind: TestKind| options.kinds.is_empty() || options.kinds.contains(&kind);
@@ -514,7 +517,7 @@ fn system_drv_path(session: &mut Session, repo: &Repo, host: &str) -> nxe_evalua
 pub fn build_hosts(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result<RunResult, EngineError> {
     let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
     let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
-    let mut side = Side::work_tree(repo, &top);
+    let mut side = Side::work_tree(repo, &top).with_max_memory(options.max_memory);
     let threads = options.threads.max(1);
     let resolved = resolve_side(&mut store, &mut side, None, threads)?;
     for host in &options.hosts {

@@ -546,3 +546,21 @@ fn a_corrupt_cache_is_reported_in_one_line_and_rebuilt() {
     let again = nxe().args(["impact", "--json", "--repo"]).arg(&repo).arg("--cache").arg(&cache).output().expect("run");
     assert!(String::from_utf8_lossy(&again.stderr).is_empty(), "{}", String::from_utf8_lossy(&again.stderr));
 }
+
+#[test]
+fn units_over_the_memory_budget_are_evaluated_again_alone_with_the_same_answer() {
+    let dir = scratch("budget");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    edit_file(&repo, "roles/cache.nix", "\"8gb\"", "\"12gb\"");
+    let expected = impact(&repo, &dir.join("unlimited"));
+    let output = nxe()
+        .args(["impact", "--json", "--max-memory", "4M", "--repo"])
+        .arg(&repo)
+        .arg("--cache")
+        .arg(dir.join("budget"))
+        .output()
+        .expect("run nxe impact");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(json_of(output, "impact with a budget"), expected);
+}
