@@ -170,7 +170,7 @@ pub fn evaluate_units_within(
         crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
         crate::config::RepoKind::Plain => None,
     };
-    let shared = Shared { repo, code: Arc::new(CodeCache::default()), flake };
+    let shared = Shared { repo, code: code_cache(), flake };
     let pins = crate::impact::ignored_options(repo)?;
     let pins = pins.as_slice();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -227,6 +227,14 @@ pub fn evaluate_units_within(
         }
         Ok(done)
     })
+}
+
+/// The compiled files every unit and session of this process shares: files are compiled
+/// once per process (a run reads each file in one state; a checkout's files have other
+/// paths), and a unit that reuses one still records reading it.
+fn code_cache() -> Arc<CodeCache> {
+    static CODE: std::sync::OnceLock<Arc<CodeCache>> = std::sync::OnceLock::new();
+    CODE.get_or_init(|| Arc::new(CodeCache::default())).clone()
 }
 
 /// What pinning ignored options needs: the option paths (none: nothing is pinned), and the
@@ -488,7 +496,7 @@ impl Session {
             crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
             crate::config::RepoKind::Plain => None,
         };
-        let shared = Shared { repo, code: Arc::new(CodeCache::default()), flake };
+        let shared = Shared { repo, code: code_cache(), flake };
         nxe_evaluator::value::track_scopes();
         let recorder = Rc::new(RecordingIo::new(base_io(&shared), anchor.clone()));
         let io: Rc<dyn EvalIo> = recorder.clone();

@@ -233,28 +233,49 @@ pub fn run(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result
             };
             emit(record.with_seconds(started.elapsed().as_secs_f64()));
         });
-        host_jobs.par_iter().for_each(|(kind, host)| {
+        // One session per host for its option validation and policies: the host is
+        // evaluated once for both, and both results are cached with what the session read.
+        let mut by_host: BTreeMap<&String, Vec<TestKind>> = BTreeMap::new();
+        for (kind, host) in &host_jobs {
+            by_host.entry(host).or_default().push(*kind);
+        }
+        let by_host: Vec<(&String, Vec<TestKind>)> = by_host.into_iter().collect();
+        by_host.par_iter().for_each(|(host, kinds)| {
             if stop() {
                 return;
             }
-            let started = Instant::now();
-            let (status, reason, reads) = match Session::open(repo, &anchor) {
-                Ok(mut session) => {
-                    let (status, reason) = match kind {
-                        TestKind::Option => run_options(&mut session, host, &layout),
-                        _ => run_policies(&mut session, repo, host, &layout, &policy_config),
-                    };
-                    (status, reason, Some(session.reads(state)))
+            let mut session = match Session::open(repo, &anchor) {
+                Ok(session) => Some(session),
+                Err(error) => {
+                    for kind in kinds {
+                        emit(
+                            TestRecord::new(kind.as_str(), *kind, Some(host), Status::Fail)
+                                .with_reason(error.to_string()),
+                        );
+                    }
+                    None
                 }
-                Err(error) => (Status::Fail, Some(error.to_string()), None),
             };
-            if let (Some(reads), Ok(mut remembered)) = (reads, remembered.lock()) {
-                let result = serde_json::json!({ "status": status.as_str(), "reason": reason });
-                remembered.push((format!("{}:{host}", kind.as_str()), reads, result));
+            let Some(session) = session.as_mut() else { return };
+            let mut results = Vec::new();
+            for kind in kinds {
+                let started = Instant::now();
+                let (status, reason) = match kind {
+                    TestKind::Option => run_options(session, host, &layout),
+                    _ => run_policies(session, repo, host, &layout, &policy_config),
+                };
+                results.push((*kind, status, reason, started.elapsed().as_secs_f64()));
             }
-            let mut record = TestRecord::new(kind.as_str(), *kind, Some(host), status);
-            record.reason = reason;
-            emit(record.with_seconds(started.elapsed().as_secs_f64()));
+            let reads = session.reads(state);
+            for (kind, status, reason, seconds) in results {
+                if let Ok(mut remembered) = remembered.lock() {
+                    let result = serde_json::json!({ "status": status.as_str(), "reason": reason });
+                    remembered.push((format!("{}:{host}", kind.as_str()), reads.clone(), result));
+                }
+                let mut record = TestRecord::new(kind.as_str(), kind, Some(host), status);
+                record.reason = reason;
+                emit(record.with_seconds(seconds));
+            }
         });
         if let Some(builder) = &options.builder {
             let targets: Vec<BuildTarget> = check_jobs
