@@ -391,17 +391,19 @@ fn run_policies(
     };
     let outcome = policies.check_host(session.evaluation(), host, &value, layout);
     let mut problems = Vec::new();
+    let mut unchecked = None;
     for policy in [&outcome.secrets, &outcome.backups] {
         match policy {
             crate::policy::Outcome::Checked(violations) => problems.extend(violations.iter().map(|v| v.to_string())),
-            crate::policy::Outcome::Error(error) => problems.push(format!("cannot be checked: {error}")),
+            crate::policy::Outcome::Error(error) => unchecked = Some(error.clone()),
             crate::policy::Outcome::Disabled => {}
         }
     }
-    if problems.is_empty() {
-        (Status::Pass, None)
-    } else {
-        (Status::Fail, Some(problems.join("\n")))
+    match (problems.is_empty(), unchecked) {
+        (false, _) => (Status::Fail, Some(problems.join("\n"))),
+        // The host does not evaluate: that is the option validation's failure to report.
+        (true, Some(error)) => (Status::Skip, Some(format!("cannot be checked: {error}"))),
+        (true, None) => (Status::Pass, None),
     }
 }
 

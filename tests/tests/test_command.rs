@@ -235,3 +235,58 @@ fn a_check_that_passes_on_a_retry_is_reported_flaky() {
     assert!(records[0]["reason"].as_str().is_some_and(|r| r.contains("status 1")), "{records:?}");
     assert!(marker.exists());
 }
+
+/// Applies one edit to a fresh copy of the fleet and returns the failing records of its
+/// option validation and policies.
+fn failures_after(name: &str, file: &str, old: &str, new: &str) -> Vec<Value> {
+    let repo = repo(name);
+    let path = repo.join(file);
+    let text = std::fs::read_to_string(&path).expect("read fixture file");
+    assert_eq!(text.matches(old).count(), 1, "{old:?} in {file}");
+    std::fs::write(&path, text.replacen(old, new, 1)).expect("write fixture file");
+    let (records, stderr, code) = test_json(&repo, &["--builder", "none", "--kind", "option", "--kind", "policy"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    records.into_iter().filter(|r| r["status"] == "fail").collect()
+}
+
+#[test]
+fn a_wrong_option_type_is_reported_once_at_its_definition() {
+    let failed = failures_after(
+        "wrong-type",
+        "hosts/web-01.nix",
+        "imports = [ ../roles/web.nix ];",
+        "imports = [ ../roles/web.nix ];\n  services.web.port = \"80\";",
+    );
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!((failed[0]["kind"].as_str(), failed[0]["host"].as_str()), (Some("option"), Some("web-01")));
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("services.web.port") && reason.contains("hosts/web-01.nix:5:3"), "{reason}");
+}
+
+#[test]
+fn a_secret_file_in_the_store_fails_that_hosts_secrets_policy_once() {
+    let failed = failures_after(
+        "secret-file",
+        "hosts/web-05.nix",
+        "imports = [ ../roles/web.nix ];",
+        "imports = [ ../roles/web.nix ];\n  environment.etc.\"tls-debug.age\".source = ../secrets/tls-shop-staging.age;",
+    );
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!((failed[0]["kind"].as_str(), failed[0]["host"].as_str()), (Some("policy"), Some("web-05")));
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("secrets/tls-shop-staging.age"), "{reason}");
+}
+
+#[test]
+fn a_stateful_service_without_backup_fails_that_hosts_backups_policy_once() {
+    let failed = failures_after(
+        "no-backup",
+        "hosts/bastion-01.nix",
+        "imports = [ ../roles/bastion.nix ];",
+        "imports = [ ../roles/bastion.nix ];\n  systemd.services.audit-log = {\n    hardening.readWritePaths = [ \"/var/lib/audit\" ];\n    serviceConfig.ExecStart = \"/run/current-system/sw/bin/auditd\";\n  };",
+    );
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!((failed[0]["kind"].as_str(), failed[0]["host"].as_str()), (Some("policy"), Some("bastion-01")));
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("audit-log") && reason.contains("hardening.readWritePaths"), "{reason}");
+}
