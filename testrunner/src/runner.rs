@@ -222,7 +222,9 @@ pub fn run(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result
     let remembered = Mutex::new(Vec::new());
     let passes = Mutex::new(Vec::new());
     let stop = || options.fail_fast && failed.load(std::sync::atomic::Ordering::Relaxed);
-    pool.install(|| {
+    // Evaluations (failing unit tests again, option validation, policies) and check builds
+    // run side by side on the pool.
+    let run_evaluations = || {
         // Failing unit tests again, for a readable diff.
         failing_tests.par_iter().for_each(|path| {
             let started = Instant::now();
@@ -277,6 +279,8 @@ pub fn run(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result
                 emit(record.with_seconds(seconds));
             }
         });
+    };
+    let run_builds = || {
         if let Some(builder) = &options.builder {
             let targets: Vec<BuildTarget> = check_jobs
                 .iter()
@@ -296,7 +300,8 @@ pub fn run(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result
                 emit(record);
             }
         }
-    });
+    };
+    pool.install(|| rayon::join(run_evaluations, run_builds));
     let remembered = remembered.into_inner().unwrap_or_default();
     store.remember(&remembered)?;
     let passes = passes.into_inner().unwrap_or_default();
