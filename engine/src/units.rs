@@ -292,32 +292,55 @@ fn listing(worker: &mut Worker) -> Result<Listing, String> {
     if !path.is_empty() {
         let shown = join_attr_path(&path);
         match worker.select(root, &path, &shown) {
-            Ok(value) => discover_tests(worker, value, &mut Vec::new(), &mut tests),
+            Ok(value) => match discover_tests(&mut worker.evaluation, &value) {
+                Ok(found) => tests = found,
+                // A default `tests` attribute that is not unit tests is not an error.
+                Err(_) if !worker.repo.unit_explicit => {}
+                Err(error) => return Err(diagnostics::render(&error, false, false)),
+            },
             Err(error) if !worker.repo.unit_explicit && error.to_string().contains("not found") => {}
             Err(error) => return Err(diagnostics::render(&error, false, false)),
         }
     }
-    tests.sort();
     Ok(Listing { hosts, checks, tests })
 }
 
-/// Collects the attribute paths of tests (sets with `expr` and `expected`) below `value`; a
-/// group that fails to evaluate is listed as a test, so that its error is reported.
-fn discover_tests(worker: &mut Worker, value: Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
-    let Value::Attrs(attrs) = value else { return };
+/// The attribute paths of the unit tests below `tests`, sorted: a set with `expr` and
+/// `expected` is a test, any other set a group of tests, other values are left out. A group
+/// that fails to evaluate is listed as a test, so that running it reports its error. Only
+/// `tests` itself failing, or not being a set, is an error.
+pub fn discover_tests(evaluation: &mut nxe_evaluator::Evaluation, tests: &Value) -> EvalResult<Vec<Vec<String>>> {
+    let value = evaluation.evaluator().force(tests)?;
+    let Value::Attrs(attrs) = &value else {
+        return Err(EvalError::msg(format!(
+            "the unit tests are {} while a set was expected",
+            value.type_with_article()
+        )));
+    };
     let (expr, expected) = (Symbol::intern("expr"), Symbol::intern("expected"));
-    if attrs.contains(expr) && attrs.contains(expected) {
-        out.push(prefix.clone());
-        return;
-    }
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    discover_in(evaluation, attrs, (expr, expected), &mut path, &mut out);
+    out.sort();
+    Ok(out)
+}
+
+fn discover_in(
+    evaluation: &mut nxe_evaluator::Evaluation,
+    attrs: &nxe_evaluator::value::Attrs,
+    (expr, expected): (Symbol, Symbol),
+    path: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) {
     for attr in attrs.iter() {
-        prefix.push(attr.name.as_str().to_string());
-        match worker.evaluation.evaluator().force(&attr.value) {
-            Ok(inner @ Value::Attrs(_)) => discover_tests(worker, inner, prefix, out),
+        path.push(attr.name.as_str().to_string());
+        match evaluation.evaluator().force(&attr.value) {
+            Ok(Value::Attrs(inner)) if inner.contains(expr) && inner.contains(expected) => out.push(path.clone()),
+            Ok(Value::Attrs(inner)) => discover_in(evaluation, &inner, (expr, expected), path, out),
             Ok(_) => {}
-            Err(_) => out.push(prefix.clone()),
+            Err(_) => out.push(path.clone()),
         }
-        prefix.pop();
+        path.pop();
     }
 }
 

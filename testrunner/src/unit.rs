@@ -94,42 +94,7 @@ pub struct Mismatch {
 /// listed as a test of its own, so that running it reports the error; only a failure of
 /// `tests` itself, or `tests` not being a set, is an error here.
 pub fn discover(evaluation: &mut Evaluation, tests: &Value) -> EvalResult<Vec<TestPath>> {
-    let value = evaluation.evaluator().force(tests)?;
-    let Value::Attrs(attrs) = &value else {
-        return Err(EvalError::msg(format!(
-            "the unit tests are {} while a set was expected",
-            value.type_with_article()
-        )));
-    };
-    let syms = TestSyms::new();
-    let mut out = Vec::new();
-    let mut path = Vec::new();
-    discover_in(evaluation, attrs, &syms, &mut path, &mut out);
-    // Attribute sets iterate in name order, so the list is sorted group by group already;
-    // sorting again keeps the promise whatever the names' byte order.
-    out.sort();
-    Ok(out)
-}
-
-fn discover_in(
-    evaluation: &mut Evaluation,
-    attrs: &nxe_evaluator::value::Attrs,
-    syms: &TestSyms,
-    path: &mut Vec<String>,
-    out: &mut Vec<TestPath>,
-) {
-    for attr in attrs.iter() {
-        path.push(attr.name.as_str().to_string());
-        match evaluation.evaluator().force(&attr.value) {
-            Ok(Value::Attrs(inner)) if inner.contains(syms.expr) && inner.contains(syms.expected) => {
-                out.push(path.clone())
-            }
-            Ok(Value::Attrs(inner)) => discover_in(evaluation, &inner, syms, path, out),
-            Ok(_) => {}
-            Err(_) => out.push(path.clone()),
-        }
-        path.pop();
-    }
+    nxe_engine::units::discover_tests(evaluation, tests)
 }
 
 /// Runs the test at `path` below `tests`: forces `expr` and `expected` deeply and compares
