@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 /// Which builder builds checks.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum BuilderChoice {
-    /// The installed Nix when `nix-store` is on PATH, else the built-in builder.
+    /// The built-in builder, else the installed Nix when `nix-store` is on PATH (an installed
+    /// Nix accepts the evaluation's store objects only from root or its trusted users, so it
+    /// is not the default).
     Auto,
     /// The built-in builder (a local store directory, builders in a private namespace).
     Local,
@@ -90,9 +92,10 @@ fn builder(choice: BuilderChoice) -> Result<Option<Arc<dyn Builder>>, String> {
         BuilderChoice::Nix => {
             Some(Arc::new(nix.ok_or("--builder nix: no nix-store on PATH (or NXE_BUILD_NIX)")?) as Arc<dyn Builder>)
         }
-        BuilderChoice::Auto => match nix {
-            Some(nix) => Some(Arc::new(nix) as Arc<dyn Builder>),
-            None => Some(local()?),
+        BuilderChoice::Auto => match (local(), nix) {
+            (Ok(local), _) => Some(local),
+            (Err(_), Some(nix)) => Some(Arc::new(nix) as Arc<dyn Builder>),
+            (Err(error), None) => return Err(error),
         },
     })
 }
