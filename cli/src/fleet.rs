@@ -60,6 +60,13 @@ impl RepoArgs {
         }
     }
 
+    /// The repository and how to evaluate it; a failure is reported, with its exit status.
+    pub(crate) fn open(&self) -> Result<(Repo, FleetOptions), ExitCode> {
+        let options = self.options().map_err(usage)?;
+        let repo = Repo::discover(&self.overrides()).map_err(fail)?;
+        Ok((repo, options))
+    }
+
     pub(crate) fn options(&self) -> Result<FleetOptions, String> {
         let threads = match self.jobs {
             Some(0) => return Err("--jobs must be at least 1".into()),

@@ -1,11 +1,11 @@
 //! `nxe impact` (which hosts, checks and tests a change affects) and `nxe cache` (inspect,
 //! verify or clear the cache it keeps).
 
-use crate::fleet::{emit, fail, usage, RepoArgs};
+use crate::fleet::{emit, fail, RepoArgs};
 use clap::{Args, Subcommand};
 use nxe_engine::cache::Cache;
 use nxe_engine::impact::{explain, impact, Impact, ImpactOptions};
-use nxe_engine::Repo;
+use nxe_engine::{FleetOptions, Repo};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,13 +32,9 @@ pub struct ImpactArgs {
 }
 
 pub fn run_impact(args: ImpactArgs) -> ExitCode {
-    let (threads, max_memory) = match args.repo.options() {
-        Ok(options) => (options.threads, options.max_memory),
-        Err(message) => return usage(message),
-    };
-    let repo = match Repo::discover(&args.repo.overrides()) {
-        Ok(repo) => repo,
-        Err(error) => return fail(error),
+    let (repo, FleetOptions { threads, max_memory, .. }) = match args.repo.open() {
+        Ok(opened) => opened,
+        Err(code) => return code,
     };
     let options = ImpactOptions {
         since: Some(args.since.clone()),

@@ -3,7 +3,7 @@
 
 use crate::fleet::{emit, fail, usage, RepoArgs};
 use clap::{Args, ValueEnum};
-use nxe_engine::Repo;
+use nxe_engine::{FleetOptions, Repo};
 use nxe_testrunner::build::{Builder, LocalBuilder, NixBuilder};
 use nxe_testrunner::report::Progress;
 use nxe_testrunner::report::{self, Counts, Status, TestKind, TestRecord};
@@ -101,13 +101,9 @@ fn builder(choice: BuilderChoice) -> Result<Option<Arc<dyn Builder>>, String> {
 }
 
 pub fn run_test(args: TestArgs) -> ExitCode {
-    let (threads, max_memory) = match args.repo.options() {
-        Ok(options) => (options.threads, options.max_memory),
-        Err(message) => return usage(message),
-    };
-    let repo = match Repo::discover(&args.repo.overrides()) {
-        Ok(repo) => repo,
-        Err(error) => return fail(error),
+    let (repo, FleetOptions { threads, max_memory, .. }) = match args.repo.open() {
+        Ok(opened) => opened,
+        Err(code) => return code,
     };
     let builder = match builder(args.builder) {
         Ok(builder) => builder,
@@ -202,13 +198,9 @@ pub struct BuildArgs {
 }
 
 pub fn run_build(args: BuildArgs) -> ExitCode {
-    let (threads, max_memory) = match args.repo.options() {
-        Ok(options) => (options.threads, options.max_memory),
-        Err(message) => return usage(message),
-    };
-    let repo = match Repo::discover(&args.repo.overrides()) {
-        Ok(repo) => repo,
-        Err(error) => return fail(error),
+    let (repo, FleetOptions { threads, max_memory, .. }) = match args.repo.open() {
+        Ok(opened) => opened,
+        Err(code) => return code,
     };
     let builder = match builder(args.builder) {
         Ok(Some(builder)) => Some(builder),
@@ -337,13 +329,8 @@ pub fn run_log(args: LogArgs) -> ExitCode {
         Ok(repo) => repo,
         Err(error) => return fail(error),
     };
-    let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
-    let resolved = nxe_engine::impact::Store::open(&repo, &top, args.cache.as_deref()).and_then(|mut store| {
-        let mut side = nxe_engine::impact::Side::work_tree(&repo, &top);
-        nxe_engine::impact::resolve_side(&mut store, &mut side, None, 1)
-    });
-    let resolved = match resolved {
-        Ok(resolved) => resolved,
+    let resolved = match runner::resolve_work_tree(&repo, args.cache.as_deref(), 1, None) {
+        Ok((_, _, resolved)) => resolved,
         Err(error) => return fail(error),
     };
     let checks = resolved.checks();

@@ -14,8 +14,8 @@ use crate::report::{Status, TestKind, TestRecord};
 use crate::schedule::{build_dag, BuildPlan, NodeResult};
 use crate::unit;
 use nxe_engine::config::{join_attr_path, Repo};
-use nxe_engine::impact::{resolve_side, Side, Store};
-use nxe_engine::reads::{Anchor, State};
+use nxe_engine::impact::{resolve_side, Side, SideResults, Store};
+use nxe_engine::reads::Anchor;
 use nxe_engine::units::{Outcome, Session, TestStatus, Unit};
 use nxe_engine::EngineError;
 use nxe_evaluator::AddedPath;
@@ -80,6 +80,29 @@ pub fn log_dir(repo: &Repo, cache_dir: Option<&Path>) -> PathBuf {
 
 const PASSED_BEFORE: &str = "passed before, and nothing it read has changed";
 
+/// The work tree's units, from the cache where their read sets hold and evaluated otherwise;
+/// with the cache and the side, for what the caller does next.
+pub fn resolve_work_tree<'a>(
+    repo: &'a Repo,
+    cache_dir: Option<&Path>,
+    threads: usize,
+    max_memory: Option<u64>,
+) -> Result<(Store, Side<'a>, SideResults), EngineError> {
+    let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
+    let mut store = Store::open(repo, &top, cache_dir)?;
+    let mut side = Side::work_tree(repo, &top).with_max_memory(max_memory);
+    let resolved = resolve_side(&mut store, &mut side, None, threads)?;
+    Ok((store, side, resolved))
+}
+
+/// An error naming the first of `hosts` the repository does not have.
+fn check_hosts_exist(resolved: &SideResults, hosts: &[String]) -> Result<(), EngineError> {
+    match hosts.iter().find(|host| !resolved.listing.hosts.contains(host)) {
+        Some(host) => Err(EngineError::Config(format!("no host named '{host}'"))),
+        None => Ok(()),
+    }
+}
+
 /// What a run tells as it goes.
 pub trait Reporter: Sync {
     /// How many tests the run has, said once before the first one ends.
@@ -96,18 +119,12 @@ impl<F: Fn(&TestRecord) + Sync> Reporter for F {
 
 /// Runs the tests of `repo`, telling `reporter` as each one ends.
 pub fn run(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result<RunResult, EngineError> {
-    let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
-    let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
-    let mut side = Side::work_tree(repo, &top).with_max_memory(options.max_memory);
     let threads = options.threads.max(1);
-    let resolved = resolve_side(&mut store, &mut side, None, threads)?;
+    let (mut store, side, resolved) =
+        resolve_work_tree(repo, options.cache_dir.as_deref(), threads, options.max_memory)?;
     let wanted_kind = |kind: TestKind| options.kinds.is_empty() || options.kinds.contains(&kind);
     let wanted_host = |host: &str| options.hosts.is_empty() || options.hosts.iter().any(|h| h == host);
-    for host in &options.hosts {
-        if !resolved.listing.hosts.contains(host) {
-            return Err(EngineError::Config(format!("no host named '{host}'")));
-        }
-    }
+    check_hosts_exist(&resolved, &options.hosts)?;
     let n_hosts = resolved.listing.hosts.iter().filter(|h| wanted_host(h)).count();
     let total = [
         (TestKind::Unit, resolved.listing.tests.len()),
@@ -543,16 +560,10 @@ fn system_drv_path(session: &mut Session, repo: &Repo, host: &str) -> nxe_evalua
 
 /// Builds hosts' systems (`nxe build`): one record per host, named `system`.
 pub fn build_hosts(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result<RunResult, EngineError> {
-    let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
-    let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
-    let mut side = Side::work_tree(repo, &top).with_max_memory(options.max_memory);
     let threads = options.threads.max(1);
-    let resolved = resolve_side(&mut store, &mut side, None, threads)?;
-    for host in &options.hosts {
-        if !resolved.listing.hosts.contains(host) {
-            return Err(EngineError::Config(format!("no host named '{host}'")));
-        }
-    }
+    let (mut store, side, resolved) =
+        resolve_work_tree(repo, options.cache_dir.as_deref(), threads, options.max_memory)?;
+    check_hosts_exist(&resolved, &options.hosts)?;
     let Some(builder) = &options.builder else {
         return Err(EngineError::Config("nxe build needs a builder (--builder local or nix)".into()));
     };
@@ -591,10 +602,4 @@ pub fn build_hosts(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -
     }
     records.sort_by(|a, b| (&a.host, &a.name).cmp(&(&b.host, &b.name)));
     Ok(RunResult { records, notes: std::mem::take(&mut store.notes) })
-}
-
-/// A state for callers that only need to check read sets.
-pub fn work_tree_state(repo: &Repo) -> State {
-    let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
-    State::work_tree(Anchor { root: top, store_dir: repo.store_dir.clone() })
 }
