@@ -278,9 +278,18 @@ impl Console {
 }
 
 impl Reporter for Console {
-    fn planned(&self, total: usize) {
+    fn planned(&self, more: usize) {
         if !self.json && std::io::stderr().is_terminal() {
-            let _ = self.live.set(Mutex::new(Progress::new(std::io::stderr(), total, true)));
+            let live = self.live.get_or_init(|| Mutex::new(Progress::new(std::io::stderr(), 0, true)));
+            if let Ok(mut progress) = live.lock() {
+                progress.plan(more);
+            }
+        }
+    }
+
+    fn started(&self, label: &str) {
+        if let Some(Ok(mut progress)) = self.live.get().map(Mutex::lock) {
+            let _ = progress.started(label);
         }
     }
 

@@ -270,6 +270,33 @@ impl Store {
         self.cache.as_mut()
     }
 
+    /// The newest remembered outcome of `unit` whose read set holds in `state`.
+    pub fn cached(&self, unit: &Unit, state: &State) -> Option<Resolved> {
+        self.entries.get(&unit.id())?.iter().find(|entry| entry.reads.holds(state)).and_then(|entry| {
+            let outcome = serde_json::from_value::<Outcome>(entry.result.clone()).ok()?;
+            Some(Resolved { outcome, reads: entry.reads.clone(), from_base: false, evaluated: false })
+        })
+    }
+
+    /// Remembers evaluated units, in this store and in the cache (one transaction).
+    pub fn record(&mut self, evaluated: Vec<Evaluated>) -> Result<BTreeMap<Unit, Resolved>, EngineError> {
+        let mut resolved = BTreeMap::new();
+        let mut rows = Vec::new();
+        for unit in evaluated {
+            let result = serde_json::to_value(&unit.outcome).map_err(|e| EngineError::Internal(e.to_string()))?;
+            rows.push((unit.unit.id(), unit.reads.clone(), result.clone()));
+            self.entries.entry(unit.unit.id()).or_default().insert(0, Entry { reads: unit.reads.clone(), result });
+            resolved.insert(
+                unit.unit,
+                Resolved { outcome: unit.outcome, reads: unit.reads, from_base: false, evaluated: true },
+            );
+        }
+        if let Some(cache) = &mut self.cache {
+            cache.store(&self.context, &rows)?;
+        }
+        Ok(resolved)
+    }
+
     /// Resolves `units` on `side`: from `base` (head side only), then from the cache, then
     /// by evaluating them.
     pub fn resolve(
@@ -294,34 +321,15 @@ impl Store {
                 );
                 continue;
             }
-            let cached = self.entries.get(&unit.id()).and_then(|entries| {
-                entries.iter().find(|entry| entry.reads.holds(side.state())).and_then(|entry| {
-                    serde_json::from_value::<Outcome>(entry.result.clone())
-                        .ok()
-                        .map(|outcome| (outcome, entry.reads.clone()))
-                })
-            });
-            match cached {
-                Some((outcome, reads)) => {
-                    resolved.insert(unit.clone(), Resolved { outcome, reads, from_base: false, evaluated: false });
+            match self.cached(unit, side.state()) {
+                Some(found) => {
+                    resolved.insert(unit.clone(), found);
                 }
                 None => missing.push(unit.clone()),
             }
         }
         let evaluated = side.evaluate(&missing, threads, false)?;
-        let mut rows = Vec::new();
-        for unit in evaluated {
-            let result = serde_json::to_value(&unit.outcome).map_err(|e| EngineError::Internal(e.to_string()))?;
-            rows.push((unit.unit.id(), unit.reads.clone(), result.clone()));
-            self.entries.entry(unit.unit.id()).or_default().insert(0, Entry { reads: unit.reads.clone(), result });
-            resolved.insert(
-                unit.unit,
-                Resolved { outcome: unit.outcome, reads: unit.reads, from_base: false, evaluated: true },
-            );
-        }
-        if let Some(cache) = &mut self.cache {
-            cache.store(&self.context, &rows)?;
-        }
+        resolved.extend(self.record(evaluated)?);
         Ok(resolved)
     }
 }
@@ -376,6 +384,19 @@ pub fn listing_of(resolved: &BTreeMap<Unit, Resolved>, label: &str) -> Result<Li
     }
 }
 
+/// The checks a unit's outcome gives: a host's with its checks, a check group's, or a
+/// failed check group as one failed check of its name.
+pub fn unit_checks(unit: &Unit, outcome: &Outcome) -> Vec<CheckResult> {
+    match (unit, outcome) {
+        (Unit::Host(_, true), Outcome::Host(HostOutcome { checks: Some(results), .. }))
+        | (Unit::Checks(_), Outcome::Checks { checks: results }) => results.clone(),
+        (Unit::Checks(name), Outcome::Failed { error }) => {
+            vec![CheckResult { name: name.clone(), host: None, drv_path: None, error: Some(error.clone()) }]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Everything one side gave.
 pub struct SideResults {
     /// The listing.
@@ -400,20 +421,8 @@ impl SideResults {
     pub fn checks(&self) -> BTreeMap<String, CheckResult> {
         let mut checks = BTreeMap::new();
         for (unit, resolved) in &self.units {
-            match (unit, &resolved.outcome) {
-                (Unit::Host(_, true), Outcome::Host(HostOutcome { checks: Some(results), .. }))
-                | (Unit::Checks(_), Outcome::Checks { checks: results }) => {
-                    for check in results {
-                        checks.insert(check.name.clone(), check.clone());
-                    }
-                }
-                (Unit::Checks(name), Outcome::Failed { error }) => {
-                    checks.insert(
-                        name.clone(),
-                        CheckResult { name: name.clone(), host: None, drv_path: None, error: Some(error.clone()) },
-                    );
-                }
-                _ => {}
+            for check in unit_checks(unit, &resolved.outcome) {
+                checks.insert(check.name.clone(), check);
             }
         }
         checks

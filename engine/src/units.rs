@@ -166,31 +166,93 @@ pub fn evaluate_units_within(
     keep_derivations: bool,
     max_memory: Option<u64>,
 ) -> Result<Vec<Evaluated>, EngineError> {
-    let flake = match repo.kind {
-        crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
-        crate::config::RepoKind::Plain => None,
-    };
-    let shared = Shared { repo, code: code_cache(), flake };
-    let pins = crate::impact::ignored_options(repo)?;
-    let pins = pins.as_slice();
+    let evaluator = UnitEvaluator::new(repo, anchor, state, max_memory)?.keeping_derivations(keep_derivations);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1).min(units.len().max(1)))
         .stack_size(crate::fleet::WORKER_STACK)
         .thread_name(|i| format!("nxe-unit-{i}"))
         .build()
         .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
-    let shared = &shared;
-    let budget = max_memory.filter(|_| crate::memory::accounting_active());
-    let evaluate = |unit: &Unit, budget: Option<u64>| -> Option<Evaluated> {
+    pool.install(|| {
+        let first: Vec<Option<Evaluated>> = units.par_iter().map(|unit| evaluator.evaluate(unit)).collect();
+        let mut done = Vec::with_capacity(units.len());
+        for (unit, result) in units.iter().zip(first) {
+            match result {
+                Some(evaluated) => done.push(evaluated),
+                // Over the budget: alone now, without one.
+                None => done.push(evaluator.evaluate_alone(unit)?),
+            }
+        }
+        Ok(done)
+    })
+}
+
+/// Evaluates single units of one repository, each on a fresh evaluator whose reads are
+/// recorded, from any thread (give it threads with [`crate::fleet::WORKER_STACK`] of stack).
+/// What schedulers of their own use; [`evaluate_units_within`] is one.
+pub struct UnitEvaluator<'a> {
+    shared: Shared<'a>,
+    anchor: &'a Anchor,
+    state: &'a State,
+    pins: Vec<Vec<String>>,
+    budget: Option<u64>,
+    keep_derivations: bool,
+}
+
+impl<'a> UnitEvaluator<'a> {
+    /// An evaluator of `repo`'s units, with read sets anchored at `anchor` and hashed in
+    /// `state`, and a memory budget per unit.
+    pub fn new(
+        repo: &'a Repo,
+        anchor: &'a Anchor,
+        state: &'a State,
+        max_memory: Option<u64>,
+    ) -> Result<UnitEvaluator<'a>, EngineError> {
+        let flake = match repo.kind {
+            crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
+            crate::config::RepoKind::Plain => None,
+        };
+        Ok(UnitEvaluator {
+            shared: Shared { repo, code: code_cache(), flake },
+            anchor,
+            state,
+            pins: crate::impact::ignored_options(repo)?,
+            budget: max_memory.filter(|_| crate::memory::accounting_active()),
+            keep_derivations: false,
+        })
+    }
+
+    /// Keeps each unit's derivations in its result.
+    pub fn keeping_derivations(mut self, keep: bool) -> Self {
+        self.keep_derivations = keep;
+        self
+    }
+
+    /// Evaluates `unit` within the memory budget; `None` when it passed the budget and was
+    /// stopped (evaluate it again with [`UnitEvaluator::evaluate_alone`], when nothing else
+    /// runs).
+    pub fn evaluate(&self, unit: &Unit) -> Option<Evaluated> {
+        self.run(unit, self.budget)
+    }
+
+    /// Evaluates `unit` without a budget.
+    pub fn evaluate_alone(&self, unit: &Unit) -> Result<Evaluated, EngineError> {
+        self.run(unit, None).ok_or_else(|| EngineError::Internal(format!("{} was stopped without a budget", unit.id())))
+    }
+
+    fn run(&self, unit: &Unit, budget: Option<u64>) -> Option<Evaluated> {
+        let shared = &self.shared;
+        let repo = shared.repo;
         crate::fleet::BUDGET.with(|b| b.set(budget.map_or(0, |b| b as usize)));
         crate::fleet::INTERRUPTED.with(|i| i.set(false));
         let interrupt = budget.map(|_| crate::fleet::over_budget as fn() -> Option<String>);
         nxe_evaluator::value::track_scopes();
-        let recorder = Rc::new(RecordingIo::new(base_io(shared), anchor.clone()));
+        let recorder = Rc::new(RecordingIo::new(base_io(shared), self.anchor.clone()));
         let io: Rc<dyn EvalIo> = recorder.clone();
         let started = std::time::Instant::now();
         let mut worker = Worker::with_io(shared, interrupt, io);
-        let outcome = evaluate_unit(&mut worker, unit, &Pinning { pins, recorder: &recorder, state });
+        let pinning = Pinning { pins: &self.pins, recorder: &recorder, state: self.state };
+        let outcome = evaluate_unit(&mut worker, unit, &pinning);
         if std::env::var_os("NXE_TRACE_UNITS").is_some() {
             eprintln!("unit {} {:.1} ms", unit.id(), started.elapsed().as_secs_f64() * 1000.0);
         }
@@ -200,10 +262,10 @@ pub fn evaluate_units_within(
             if repo.kind == crate::config::RepoKind::Flake {
                 // A flake's values name its source's store path, which hashes every
                 // tracked file: any change to one may change them.
-                keys.insert(ReadKey::Tree(anchor.key_path(&repo.root)));
+                keys.insert(ReadKey::Tree(self.anchor.key_path(&repo.root)));
             }
-            let reads = state.read_set(keys);
-            let derivations = if keep_derivations { worker.into_derivations() } else { BTreeMap::new() };
+            let reads = self.state.read_set(keys);
+            let derivations = if self.keep_derivations { worker.into_derivations() } else { BTreeMap::new() };
             Evaluated { unit: unit.clone(), outcome, reads, derivations }
         });
         // The unit's values are not used any more: free them, cycles included.
@@ -211,22 +273,7 @@ pub fn evaluate_units_within(
         nxe_evaluator::value::release_scopes();
         crate::fleet::BUDGET.with(|b| b.set(0));
         result
-    };
-    pool.install(|| {
-        let first: Vec<Option<Evaluated>> = units.par_iter().map(|unit| evaluate(unit, budget)).collect();
-        let mut done = Vec::with_capacity(units.len());
-        for (unit, result) in units.iter().zip(first) {
-            match result {
-                Some(evaluated) => done.push(evaluated),
-                // Over the budget: alone now, without one.
-                None => match evaluate(unit, None) {
-                    Some(evaluated) => done.push(evaluated),
-                    None => return Err(EngineError::Internal(format!("{} was stopped without a budget", unit.id()))),
-                },
-            }
-        }
-        Ok(done)
-    })
+    }
 }
 
 /// The compiled files every unit and session of this process shares: files are compiled

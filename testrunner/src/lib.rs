@@ -3,9 +3,9 @@
 //! the reports of a run.
 
 pub mod build;
+pub mod dag;
 pub mod options;
 pub mod policy;
 pub mod report;
 pub mod runner;
-pub mod schedule;
 pub mod unit;

@@ -398,6 +398,11 @@ impl<W: Write> Progress<W> {
         self
     }
 
+    /// More tests were found to run.
+    pub fn plan(&mut self, more: usize) {
+        self.total += more;
+    }
+
     /// The counts so far.
     pub fn counts(&self) -> Counts {
         self.counts

@@ -1,5 +1,6 @@
-//! `nxe test`: every kind of test of a repository, scheduled in parallel, each skipped when
-//! it passed before with the same inputs.
+//! `nxe test`: every kind of test of a repository, scheduled as one DAG of evaluations,
+//! tests and builds (see [`execute`]), each skipped when it passed before with the same
+//! inputs.
 //!
 //! - Unit tests and the hosts' evaluations come from the engine's cached units: a unit test
 //!   whose read set still holds is answered from the cache.
@@ -7,22 +8,20 @@
 //!   are cached with their result, so a pass whose files did not change is skipped.
 //! - Checks pass when they build; a pass is recorded under the check's drvPath.
 
-use crate::build::Builder;
+use crate::build::{BuildError, BuildRequest, Builder};
+use crate::dag::{Context, Dag, Ending, Job, JobId};
 use crate::options::{self, FindingKind, HostLayout};
 use crate::policy::{Policies, PolicyConfig};
 use crate::report::{Status, TestKind, TestRecord};
-use crate::schedule::{build_dag, BuildPlan, NodeResult};
 use crate::unit;
 use nxe_engine::config::{join_attr_path, Repo};
-use nxe_engine::impact::{resolve_side, Side, SideResults, Store};
-use nxe_engine::reads::Anchor;
-use nxe_engine::units::{Outcome, Session, TestStatus, Unit};
-use nxe_engine::EngineError;
+use nxe_engine::impact::{resolve_side, unit_checks, units_of, Side, SideResults, Store};
+use nxe_engine::reads::{ReadSet, State};
+use nxe_engine::units::{Evaluated, Outcome, Session, TestStatus, Unit, UnitEvaluator};
+use nxe_engine::{CheckResult, EngineError};
 use nxe_evaluator::AddedPath;
 use nxe_store::Derivation;
-use rayon::prelude::*;
-use std::collections::BTreeMap;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -95,18 +94,13 @@ pub fn resolve_work_tree<'a>(
     Ok((store, side, resolved))
 }
 
-/// An error naming the first of `hosts` the repository does not have.
-fn check_hosts_exist(resolved: &SideResults, hosts: &[String]) -> Result<(), EngineError> {
-    match hosts.iter().find(|host| !resolved.listing.hosts.contains(host)) {
-        Some(host) => Err(EngineError::Config(format!("no host named '{host}'"))),
-        None => Ok(()),
-    }
-}
-
 /// What a run tells as it goes.
 pub trait Reporter: Sync {
-    /// How many tests the run has, said once before the first one ends.
-    fn planned(&self, _total: usize) {}
+    /// The run found `more` tests to run (said as they are found: a host's checks are
+    /// known once the host is evaluated).
+    fn planned(&self, _more: usize) {}
+    /// A test started.
+    fn started(&self, _label: &str) {}
     /// A test ended.
     fn finished(&self, record: &TestRecord);
 }
@@ -119,215 +113,618 @@ impl<F: Fn(&TestRecord) + Sync> Reporter for F {
 
 /// Runs the tests of `repo`, telling `reporter` as each one ends.
 pub fn run(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result<RunResult, EngineError> {
+    execute(repo, options, reporter, Mode::Test)
+}
+
+/// Builds hosts' systems (`nxe build`): one record per host, named `system`.
+pub fn build_hosts(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result<RunResult, EngineError> {
+    if options.builder.is_none() {
+        return Err(EngineError::Config("nxe build needs a builder (--builder local or nix)".into()));
+    }
+    execute(repo, options, reporter, Mode::Build)
+}
+
+/// What a run is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `nxe test`: every kind of test.
+    Test,
+    /// `nxe build`: hosts' systems.
+    Build,
+}
+
+/// One DAG from the listing to the last build (see [`crate::dag`]):
+///
+/// - the listing adds a job per unit it needs (unit tests; hosts and check groups, for their
+///   checks' drvPaths) and one per host whose option validation or policies must run;
+/// - a host's or check group's unit adds, for its checks without a recorded pass, the
+///   evaluation of their derivations ("source");
+/// - a source adds one build per derivation of the checks' closures (each built once,
+///   however many checks need it, after the builds of its inputs), and a job per check that
+///   reports it once its derivation is built.
+///
+/// So a check builds as soon as its own host is evaluated, beside everything else.
+fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mode) -> Result<RunResult, EngineError> {
     let threads = options.threads.max(1);
-    let (mut store, side, resolved) =
-        resolve_work_tree(repo, options.cache_dir.as_deref(), threads, options.max_memory)?;
-    let wanted_kind = |kind: TestKind| options.kinds.is_empty() || options.kinds.contains(&kind);
-    let wanted_host = |host: &str| options.hosts.is_empty() || options.hosts.iter().any(|h| h == host);
-    check_hosts_exist(&resolved, &options.hosts)?;
-    let n_hosts = resolved.listing.hosts.iter().filter(|h| wanted_host(h)).count();
-    let total = [
-        (TestKind::Unit, resolved.listing.tests.len()),
-        (TestKind::Option, n_hosts),
-        (TestKind::Policy, n_hosts),
-        (
-            TestKind::Check,
-            resolved_checks(&resolved).iter().filter(|c| c.host.as_deref().is_none_or(&wanted_host)).count(),
-        ),
-    ]
-    .iter()
-    .filter(|(kind, _)| wanted_kind(*kind))
-    .map(|(_, n)| n)
-    .sum();
-    reporter.planned(total);
-    let records = Mutex::new(Vec::new());
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    let emit = |record: TestRecord| {
-        if record.status == Status::Fail {
-            failed.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        reporter.finished(&record);
-        if let Ok(mut records) = records.lock() {
-            records.push(record);
-        }
-    };
-
-    // Unit tests: straight from the engine's units.
-    let mut failing_tests = Vec::new();
-    if wanted_kind(TestKind::Unit) {
-        for (unit_id, resolved_unit) in &resolved.units {
-            let (Unit::Test(path), Outcome::Test(test)) = (unit_id, &resolved_unit.outcome) else { continue };
-            let name = join_attr_path(path);
-            let record = TestRecord::new(name, TestKind::Unit, None, Status::Pass);
-            let record = match (test.status, resolved_unit.evaluated || options.rerun) {
-                (TestStatus::Pass, false) => record.with_reason(PASSED_BEFORE).skipped(),
-                (TestStatus::Pass, true) => record,
-                (_, _) => {
-                    failing_tests.push(path.clone());
-                    continue;
-                }
-            };
-            emit(record);
-        }
-    }
-
+    let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
+    let store = Store::open(repo, &top, options.cache_dir.as_deref())?;
+    let side = Side::work_tree(repo, &top);
     let state = side.state();
-    let anchor = state.anchor().clone();
+    let units = UnitEvaluator::new(repo, state.anchor(), state, options.max_memory)?;
     let policy_config = PolicyConfig::from_table(&repo.policy).map_err(|e| EngineError::Config(e.to_string()))?;
-    let layout =
-        HostLayout { config: repo.config_attr.clone(), toplevel: repo.toplevel_attr.clone(), ..HostLayout::default() };
-    let hosts: Vec<String> = resolved.listing.hosts.iter().filter(|h| wanted_host(h)).cloned().collect();
-
-    // Per-host work (option validation, policies), looked up in the cache first.
-    let mut host_jobs = Vec::new();
-    for host in &hosts {
-        for kind in [TestKind::Option, TestKind::Policy] {
-            if !wanted_kind(kind) {
-                continue;
-            }
-            let id = format!("{}:{host}", kind.as_str());
-            match store.lookup(&id, state) {
-                Some(result) if !options.rerun && result["status"] == "pass" => emit(
-                    TestRecord::new(kind.as_str(), kind, Some(host), Status::Pass).with_reason(PASSED_BEFORE).skipped(),
-                ),
-                _ => host_jobs.push((kind, host.clone())),
-            }
-        }
-    }
-
-    // Checks: a pass is recorded under the drvPath.
-    let mut check_jobs = Vec::new();
-    if wanted_kind(TestKind::Check) {
-        let checks = resolved_checks(&resolved);
-        let keys: Vec<String> = checks.iter().filter_map(|c| c.drv_path.clone()).collect();
-        let passed = match store.cache() {
-            Some(cache) => cache.passed(&keys)?,
-            None => BTreeSet::new(),
-        };
-        for check in checks {
-            let host = check.host.clone();
-            if host.as_deref().is_some_and(|h| !wanted_host(h)) {
-                continue;
-            }
-            let name = check.name.clone();
-            match (&check.drv_path, &check.error) {
-                (_, Some(error)) => emit(
-                    TestRecord::new(name, TestKind::Check, host.as_deref(), Status::Fail)
-                        .with_reason(format!("does not evaluate: {error}")),
-                ),
-                (Some(drv), None) if passed.contains(drv) && !options.rerun => emit(
-                    TestRecord::new(name, TestKind::Check, host.as_deref(), Status::Pass)
-                        .with_reason(format!("built before as {drv}"))
-                        .skipped(),
-                ),
-                (Some(_), None) if options.builder.is_none() => emit(
-                    TestRecord::new(name, TestKind::Check, host.as_deref(), Status::Skip)
-                        .with_reason("no builder (--builder none)"),
-                ),
-                (Some(drv), None) => check_jobs.push((check.clone(), drv.clone())),
-                (None, None) => {}
-            }
-        }
-    }
-
-    let log_dir = log_dir(repo, options.cache_dir.as_deref());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .stack_size(1 << 30)
-        .build()
-        .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
-    let remembered = Mutex::new(Vec::new());
-    let passes = Mutex::new(Vec::new());
-    let stop = || options.fail_fast && failed.load(std::sync::atomic::Ordering::Relaxed);
-    // Evaluations (failing unit tests again, option validation, policies) and check builds
-    // run side by side on the pool.
-    let run_evaluations = || {
-        // Failing unit tests again, for a readable diff.
-        failing_tests.par_iter().for_each(|path| {
-            let started = Instant::now();
-            let record = match Session::open(repo, &anchor) {
-                Ok(mut session) => unit_record(&mut session, repo, path),
-                Err(error) => TestRecord::new(join_attr_path(path), TestKind::Unit, None, Status::Fail)
-                    .with_reason(error.to_string()),
-            };
-            emit(record.with_seconds(started.elapsed().as_secs_f64()));
-        });
-        // One session per host for its option validation and policies: the host is
-        // evaluated once for both, and both results are cached with what the session read.
-        let mut by_host: BTreeMap<&String, Vec<TestKind>> = BTreeMap::new();
-        for (kind, host) in &host_jobs {
-            by_host.entry(host).or_default().push(*kind);
-        }
-        let by_host: Vec<(&String, Vec<TestKind>)> = by_host.into_iter().collect();
-        by_host.par_iter().for_each(|(host, kinds)| {
-            if stop() {
-                return;
-            }
-            let mut session = match Session::open(repo, &anchor) {
-                Ok(session) => Some(session),
-                Err(error) => {
-                    for kind in kinds {
-                        emit(
-                            TestRecord::new(kind.as_str(), *kind, Some(host), Status::Fail)
-                                .with_reason(error.to_string()),
-                        );
-                    }
-                    None
-                }
-            };
-            let Some(session) = session.as_mut() else { return };
-            let mut results = Vec::new();
-            for kind in kinds {
-                let started = Instant::now();
-                let (status, reason) = match kind {
-                    TestKind::Option => run_options(session, host, &layout),
-                    _ => run_policies(session, repo, host, &layout, &policy_config),
-                };
-                results.push((*kind, status, reason, started.elapsed().as_secs_f64()));
-            }
-            let reads = session.reads(state);
-            for (kind, status, reason, seconds) in results {
-                if let Ok(mut remembered) = remembered.lock() {
-                    let result = serde_json::json!({ "status": status.as_str(), "reason": reason });
-                    remembered.push((format!("{}:{host}", kind.as_str()), reads.clone(), result));
-                }
-                let mut record = TestRecord::new(kind.as_str(), kind, Some(host), status);
-                record.reason = reason;
-                emit(record.with_seconds(seconds));
-            }
-        });
+    let run = Run {
+        repo,
+        options,
+        reporter,
+        mode,
+        state,
+        units,
+        store: Mutex::new(store),
+        policy_config,
+        layout: HostLayout {
+            config: repo.config_attr.clone(),
+            toplevel: repo.toplevel_attr.clone(),
+            ..HostLayout::default()
+        },
+        log_dir: log_dir(repo, options.cache_dir.as_deref()),
+        evaluated: Mutex::new(Vec::new()),
+        remembered: Mutex::new(Vec::new()),
+        passes: Mutex::new(Vec::new()),
+        records: Mutex::new(Vec::new()),
+        builds: Mutex::new(HashMap::new()),
+        fatal: Mutex::new(None),
     };
-    let run_builds = || {
-        if let Some(builder) = &options.builder {
-            let targets: Vec<BuildTarget> = check_jobs
-                .iter()
-                .map(|(check, drv)| BuildTarget {
-                    name: check.name.clone(),
-                    host: check.host.clone(),
-                    group: Some(check.name.split('.').next().unwrap_or(&check.name).to_string()),
-                    drv_path: drv.clone(),
-                })
-                .collect();
-            for (target, record) in build_targets(repo, &anchor, &targets, builder.as_ref(), options, &log_dir) {
-                if matches!(record.status, Status::Pass | Status::Flaky) {
-                    if let Ok(mut passes) = passes.lock() {
-                        passes.push((target.drv_path.clone(), "check".to_string(), target.name.clone()));
-                    }
-                }
-                emit(record);
-            }
-        }
-    };
-    pool.install(|| rayon::join(run_evaluations, run_builds));
-    let remembered = remembered.into_inner().unwrap_or_default();
-    store.remember(&remembered)?;
-    let passes = passes.into_inner().unwrap_or_default();
+    let dag = Dag::new(options.fail_fast);
+    dag.add(Task { run: &run, work: Work::Listing }, &[]);
+    dag.run(threads, WORKER_STACK).map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
+    let Run { store, evaluated, remembered, passes, records, fatal, .. } = run;
+    let mut store = store.into_inner().unwrap_or_else(|p| p.into_inner());
+    // What was evaluated is remembered even when the run then failed.
+    store.record(evaluated.into_inner().unwrap_or_default())?;
+    if let Some(error) = fatal.into_inner().unwrap_or_default() {
+        return Err(error);
+    }
+    store.remember(&remembered.into_inner().unwrap_or_default())?;
     if let Some(cache) = store.cache() {
-        cache.record_passes(&passes)?;
+        cache.record_passes(&passes.into_inner().unwrap_or_default())?;
     }
     let mut records = records.into_inner().unwrap_or_default();
     records.sort_by(|a, b| (a.kind, &a.host, &a.name).cmp(&(b.kind, &b.host, &b.name)));
     Ok(RunResult { records, notes: std::mem::take(&mut store.notes) })
+}
+
+/// Stack of each worker thread: evaluations recurse deeply.
+const WORKER_STACK: usize = 1 << 30;
+
+/// The derivations and other store objects one evaluation made.
+type Writes = (BTreeMap<String, Derivation>, BTreeMap<String, AddedPath>);
+
+/// What every job of a run shares.
+struct Run<'a> {
+    repo: &'a Repo,
+    options: &'a RunOptions,
+    reporter: &'a dyn Reporter,
+    mode: Mode,
+    state: &'a State,
+    units: UnitEvaluator<'a>,
+    store: Mutex<Store>,
+    policy_config: PolicyConfig,
+    layout: HostLayout,
+    log_dir: PathBuf,
+    /// Units evaluated in this run, cached at its end.
+    evaluated: Mutex<Vec<Evaluated>>,
+    /// Option validations and policies run, with their read sets, cached at the end.
+    remembered: Mutex<Vec<(String, ReadSet, serde_json::Value)>>,
+    /// Checks built (drvPath, kind, name), recorded as passes at the end.
+    passes: Mutex<Vec<(String, String, String)>>,
+    records: Mutex<Vec<TestRecord>>,
+    /// How each derivation's build ended, by `.drv` path.
+    builds: Mutex<HashMap<String, NodeResult>>,
+    /// An error that ends the run (the repository does not evaluate, a bad host name).
+    fatal: Mutex<Option<EngineError>>,
+}
+
+/// A job of the run's DAG.
+struct Task<'r, 'a> {
+    run: &'r Run<'a>,
+    work: Work,
+}
+
+enum Work {
+    /// Hosts, check groups and unit tests.
+    Listing,
+    /// One unit of the engine, from the cache or evaluated.
+    Unit(Unit),
+    /// A host's option validation and policies, on one session.
+    HostTests(String, Vec<TestKind>),
+    /// A failing unit test, run again for its diff.
+    FailingUnit(Vec<String>),
+    /// The evaluation that makes the derivations of some targets: a check group's
+    /// (`Some(group)`) or a host's system.
+    Source(Option<String>, Vec<BuildTarget>),
+    /// One derivation to build, with what made it.
+    Build(String, Arc<Writes>),
+    /// A target whose derivation was built (or not): its record.
+    Target(BuildTarget, Instant),
+}
+
+impl Job for Task<'_, '_> {
+    fn priority(&self) -> u8 {
+        match &self.work {
+            // Builds are long: they start first, and what leads to them next.
+            Work::Build(..) | Work::Target(..) => 3,
+            Work::Source(..) | Work::Unit(Unit::Host(..) | Unit::Checks(_)) | Work::Listing => 2,
+            _ => 1,
+        }
+    }
+
+    fn run(&mut self, context: &Context<'_, Self>) -> Ending {
+        let run = self.run;
+        match &self.work {
+            Work::Listing => run.listing(context),
+            Work::Unit(unit) => run.unit(context, unit),
+            Work::HostTests(host, kinds) => run.host_tests(context, host, kinds),
+            Work::FailingUnit(path) => run.failing_unit(path),
+            Work::Source(group, targets) => run.source(context, group.as_deref(), targets),
+            Work::Build(drv, writes) => run.build(context, drv, writes),
+            Work::Target(target, started) => run.target(target, *started),
+        }
+    }
+}
+
+const NOT_STARTED: &str = "not started: the run stopped at a failure (--fail-fast)";
+
+impl<'a> Run<'a> {
+    fn wanted_kind(&self, kind: TestKind) -> bool {
+        self.options.kinds.is_empty() || self.options.kinds.contains(&kind)
+    }
+
+    fn wanted_host(&self, host: &str) -> bool {
+        self.options.hosts.is_empty() || self.options.hosts.iter().any(|h| h == host)
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn emit(&self, record: TestRecord) {
+        self.reporter.finished(&record);
+        if let Ok(mut records) = self.records.lock() {
+            records.push(record);
+        }
+    }
+
+    /// Ends the run with `error`.
+    fn fatal(&self, error: EngineError) -> Ending {
+        if let Ok(mut fatal) = self.fatal.lock() {
+            fatal.get_or_insert(error);
+        }
+        Ending::Failed
+    }
+
+    /// A unit's outcome: from the cache when its read set holds, evaluated otherwise
+    /// (`None`: it passed the memory budget, run it again alone); and whether it was
+    /// evaluated now.
+    fn resolve<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, unit: &Unit) -> Option<(Outcome, bool)> {
+        if let Some(found) = self.store().cached(unit, self.state) {
+            return Some((found.outcome, false));
+        }
+        let evaluated = if context.alone() {
+            match self.units.evaluate_alone(unit) {
+                Ok(evaluated) => evaluated,
+                Err(error) => return Some((Outcome::Failed { error: error.to_string() }, true)),
+            }
+        } else {
+            self.units.evaluate(unit)?
+        };
+        let outcome = evaluated.outcome.clone();
+        if let Ok(mut done) = self.evaluated.lock() {
+            done.push(evaluated);
+        }
+        Some((outcome, true))
+    }
+
+    fn listing<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>) -> Ending {
+        let Some((outcome, _)) = self.resolve(context, &Unit::Listing) else { return Ending::Again };
+        let listing = match outcome {
+            Outcome::Listing(listing) => listing,
+            Outcome::Failed { error } => return self.fatal(EngineError::Eval(error)),
+            _ => return self.fatal(EngineError::Internal("no listing".into())),
+        };
+        if let Some(host) = self.options.hosts.iter().find(|host| !listing.hosts.contains(host)) {
+            return self.fatal(EngineError::Config(format!("no host named '{host}'")));
+        }
+        let task = |work| Task { run: self, work };
+        let hosts: Vec<&String> = listing.hosts.iter().filter(|h| self.wanted_host(h)).collect();
+        if self.mode == Mode::Build {
+            self.reporter.planned(hosts.len());
+            for host in hosts {
+                context.add(task(Work::Unit(Unit::Host(host.clone(), listing.checks.contains(host)))), &[]);
+            }
+            return Ending::Done;
+        }
+        let wanted_kinds: Vec<TestKind> =
+            [TestKind::Option, TestKind::Policy].into_iter().filter(|k| self.wanted_kind(*k)).collect();
+        let n_tests = if self.wanted_kind(TestKind::Unit) { listing.tests.len() } else { 0 };
+        self.reporter.planned(n_tests + hosts.len() * wanted_kinds.len());
+        for unit in units_of(&listing) {
+            let needed = match &unit {
+                Unit::Test(_) => self.wanted_kind(TestKind::Unit),
+                Unit::Host(host, true) => self.wanted_kind(TestKind::Check) && self.wanted_host(host),
+                Unit::Checks(_) => self.wanted_kind(TestKind::Check),
+                _ => false,
+            };
+            if needed {
+                context.add(task(Work::Unit(unit)), &[]);
+            }
+        }
+        // Option validation and policies, looked up in the cache first.
+        for host in hosts {
+            let mut kinds = Vec::new();
+            for kind in &wanted_kinds {
+                let id = format!("{}:{host}", kind.as_str());
+                match self.store().lookup(&id, self.state) {
+                    Some(result) if !self.options.rerun && result["status"] == "pass" => self.emit(
+                        TestRecord::new(kind.as_str(), *kind, Some(host), Status::Pass)
+                            .with_reason(PASSED_BEFORE)
+                            .skipped(),
+                    ),
+                    _ => kinds.push(*kind),
+                }
+            }
+            if !kinds.is_empty() {
+                context.add(task(Work::HostTests(host.clone(), kinds)), &[]);
+            }
+        }
+        Ending::Done
+    }
+
+    fn unit<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, unit: &Unit) -> Ending {
+        if context.stopped() {
+            if let Unit::Test(path) = unit {
+                self.emit(
+                    TestRecord::new(join_attr_path(path), TestKind::Unit, None, Status::Skip).with_reason(NOT_STARTED),
+                );
+            }
+            return Ending::Done;
+        }
+        let Some((outcome, evaluated)) = self.resolve(context, unit) else { return Ending::Again };
+        let task = |work| Task { run: self, work };
+        match (unit, &outcome, self.mode) {
+            (Unit::Test(path), Outcome::Test(test), _) => {
+                let record = TestRecord::new(join_attr_path(path), TestKind::Unit, None, Status::Pass);
+                match (test.status, evaluated || self.options.rerun) {
+                    (TestStatus::Pass, false) => self.emit(record.with_reason(PASSED_BEFORE).skipped()),
+                    (TestStatus::Pass, true) => self.emit(record),
+                    _ => {
+                        context.add(task(Work::FailingUnit(path.clone())), &[]);
+                    }
+                }
+            }
+            (Unit::Host(name, _), Outcome::Host(host), Mode::Build) => match &host.drv_path {
+                Some(drv_path) => {
+                    let target = BuildTarget {
+                        name: "system".into(),
+                        host: Some(name.clone()),
+                        group: None,
+                        drv_path: drv_path.clone(),
+                    };
+                    context.add(task(Work::Source(None, vec![target])), &[]);
+                }
+                None => {
+                    let error = host.error.clone().unwrap_or_default();
+                    self.emit(
+                        TestRecord::new("system", TestKind::Check, Some(name), Status::Fail)
+                            .with_reason(format!("does not evaluate: {error}")),
+                    );
+                    return Ending::Failed;
+                }
+            },
+            (_, _, Mode::Test) => return self.checks(context, unit, &outcome),
+            _ => {}
+        }
+        Ending::Done
+    }
+
+    /// A unit's checks: failed evaluations and recorded passes are reported now; the others
+    /// are built, by a source job per check group.
+    fn checks<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, unit: &Unit, outcome: &Outcome) -> Ending {
+        let checks: Vec<CheckResult> = unit_checks(unit, outcome)
+            .into_iter()
+            .filter(|c| c.host.as_deref().is_none_or(|h| self.wanted_host(h)))
+            .collect();
+        self.reporter.planned(checks.len());
+        let keys: Vec<String> = checks.iter().filter_map(|c| c.drv_path.clone()).collect();
+        let passed = match self.store().cache() {
+            Some(cache) => match cache.passed(&keys) {
+                Ok(passed) => passed,
+                Err(error) => return self.fatal(error),
+            },
+            None => BTreeSet::new(),
+        };
+        let mut failed = false;
+        let mut by_group: BTreeMap<String, Vec<BuildTarget>> = BTreeMap::new();
+        for check in checks {
+            let record = |status| TestRecord::new(check.name.clone(), TestKind::Check, check.host.as_deref(), status);
+            match (&check.drv_path, &check.error) {
+                (_, Some(error)) => {
+                    failed = true;
+                    self.emit(record(Status::Fail).with_reason(format!("does not evaluate: {error}")));
+                }
+                (Some(drv), None) if passed.contains(drv) && !self.options.rerun => {
+                    self.emit(record(Status::Pass).with_reason(format!("built before as {drv}")).skipped())
+                }
+                (Some(_), None) if self.options.builder.is_none() => {
+                    self.emit(record(Status::Skip).with_reason("no builder (--builder none)"))
+                }
+                (Some(drv), None) => {
+                    let group = check.name.split('.').next().unwrap_or(&check.name).to_string();
+                    by_group.entry(group.clone()).or_default().push(BuildTarget {
+                        name: check.name.clone(),
+                        host: check.host.clone(),
+                        group: Some(group),
+                        drv_path: drv.clone(),
+                    });
+                }
+                (None, None) => {}
+            }
+        }
+        for (group, targets) in by_group {
+            context.add(Task { run: self, work: Work::Source(Some(group), targets) }, &[]);
+        }
+        if failed {
+            Ending::Failed
+        } else {
+            Ending::Done
+        }
+    }
+
+    fn host_tests<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, host: &str, kinds: &[TestKind]) -> Ending {
+        let record = |kind: TestKind, status| TestRecord::new(kind.as_str(), kind, Some(host), status);
+        if context.stopped() {
+            for kind in kinds {
+                self.emit(record(*kind, Status::Skip).with_reason(NOT_STARTED));
+            }
+            return Ending::Done;
+        }
+        for kind in kinds {
+            self.reporter.started(&record(*kind, Status::Pass).label());
+        }
+        let mut session = match Session::open(self.repo, self.state.anchor()) {
+            Ok(session) => session,
+            Err(error) => {
+                for kind in kinds {
+                    self.emit(record(*kind, Status::Fail).with_reason(error.to_string()));
+                }
+                return Ending::Failed;
+            }
+        };
+        let mut results = Vec::new();
+        for kind in kinds {
+            let started = Instant::now();
+            let (status, reason) = match kind {
+                TestKind::Option => run_options(&mut session, host, &self.layout),
+                _ => run_policies(&mut session, self.repo, host, &self.layout, &self.policy_config),
+            };
+            results.push((*kind, status, reason, started.elapsed().as_secs_f64()));
+        }
+        let reads = session.reads(self.state);
+        drop(session);
+        let mut failed = false;
+        for (kind, status, reason, seconds) in results {
+            if let Ok(mut remembered) = self.remembered.lock() {
+                let result = serde_json::json!({ "status": status.as_str(), "reason": reason });
+                remembered.push((format!("{}:{host}", kind.as_str()), reads.clone(), result));
+            }
+            failed |= status == Status::Fail;
+            let mut record = record(kind, status);
+            record.reason = reason;
+            self.emit(record.with_seconds(seconds));
+        }
+        if failed {
+            Ending::Failed
+        } else {
+            Ending::Done
+        }
+    }
+
+    fn failing_unit(&self, path: &[String]) -> Ending {
+        let started = Instant::now();
+        let record = match Session::open(self.repo, self.state.anchor()) {
+            Ok(mut session) => unit_record(&mut session, self.repo, path),
+            Err(error) => {
+                TestRecord::new(join_attr_path(path), TestKind::Unit, None, Status::Fail).with_reason(error.to_string())
+            }
+        };
+        self.emit(record.with_seconds(started.elapsed().as_secs_f64()));
+        Ending::Failed
+    }
+
+    /// Evaluates what makes `targets` (a check group, or a host's system) and adds the
+    /// builds of their closures and a job reporting each target.
+    fn source<'r>(
+        &'r self,
+        context: &Context<'_, Task<'r, 'a>>,
+        group: Option<&str>,
+        targets: &[BuildTarget],
+    ) -> Ending {
+        let started = Instant::now();
+        let fail = |status: Status, reason: String| {
+            for target in targets {
+                let record = TestRecord::new(target.name.clone(), TestKind::Check, target.host.as_deref(), status);
+                self.emit(record.with_reason(reason.clone()).with_seconds(started.elapsed().as_secs_f64()));
+            }
+            if status == Status::Fail {
+                Ending::Failed
+            } else {
+                Ending::Done
+            }
+        };
+        if context.stopped() {
+            return fail(Status::Skip, NOT_STARTED.into());
+        }
+        for target in targets {
+            let record = TestRecord::new(target.name.clone(), TestKind::Check, target.host.as_deref(), Status::Pass);
+            self.reporter.started(&record.label());
+        }
+        let mut session = match Session::open(self.repo, self.state.anchor()) {
+            Ok(session) => session,
+            Err(error) => return fail(Status::Fail, format!("does not evaluate: {error}")),
+        };
+        let evaluated = match (group, targets.first().and_then(|t| t.host.as_deref())) {
+            (Some(group), _) => session.checks(group).map(|_| ()),
+            (None, Some(host)) => {
+                system_drv_path(&mut session, self.repo, host).map(|_| ()).map_err(|e| session.summary(&e))
+            }
+            (None, None) => Ok(()),
+        };
+        if let Err(error) = evaluated {
+            return fail(Status::Fail, format!("does not evaluate: {error}"));
+        }
+        let writes = session.store_writes();
+        let writes = Arc::new((writes.derivations.clone(), writes.paths.clone()));
+        drop(session);
+        for target in targets {
+            let Some(root) = self.add_builds(context, &target.drv_path, &writes) else {
+                let record =
+                    TestRecord::new(target.name.clone(), TestKind::Check, target.host.as_deref(), Status::Fail);
+                self.emit(
+                    record.with_reason(format!("{} is not among the derivations its evaluation made", target.drv_path)),
+                );
+                continue;
+            };
+            context.add(Task { run: self, work: Work::Target(target.clone(), started) }, &[root]);
+        }
+        Ending::Done
+    }
+
+    /// Adds the build of `drv` after the builds of its inputs (each derivation once per
+    /// run); its job, or `None` when `writes` does not have it.
+    fn add_builds<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, drv: &str, writes: &Arc<Writes>) -> Option<JobId> {
+        let key = format!("build {drv}");
+        if let Some(id) = context.find(&key) {
+            return Some(id);
+        }
+        let derivation = writes.0.get(drv)?;
+        let inputs: Vec<JobId> =
+            derivation.input_drvs.keys().filter_map(|input| self.add_builds(context, input, writes)).collect();
+        let make = || Task { run: self, work: Work::Build(drv.to_string(), writes.clone()) };
+        Some(context.add_keyed(&key, make, &inputs))
+    }
+
+    fn build<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, drv: &str, writes: &Writes) -> Ending {
+        let result = self.build_result(context, drv, writes);
+        let ending = match result {
+            NodeResult::Built { .. } => Ending::Done,
+            _ => Ending::Failed,
+        };
+        if let Ok(mut builds) = self.builds.lock() {
+            builds.insert(drv.to_string(), result);
+        }
+        ending
+    }
+
+    fn build_result<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, drv: &str, writes: &Writes) -> NodeResult {
+        if context.stopped() {
+            return NodeResult::NotStarted;
+        }
+        let Some(builder) = &self.options.builder else { return NodeResult::NotStarted };
+        if !context.failed_inputs().is_empty() {
+            let builds = self.builds.lock().unwrap_or_else(|p| p.into_inner());
+            let inputs: Vec<String> =
+                writes.0.get(drv).map(|d| d.input_drvs.keys().cloned().collect()).unwrap_or_default();
+            for input in inputs {
+                match builds.get(&input) {
+                    Some(NodeResult::Built { .. }) => {}
+                    Some(NodeResult::DependencyFailed(first)) => return NodeResult::DependencyFailed(first.clone()),
+                    Some(NodeResult::NotStarted) => return NodeResult::NotStarted,
+                    _ => return NodeResult::DependencyFailed(input),
+                }
+            }
+        }
+        let mut first_error = None;
+        for attempt in 1..=self.options.retries + 1 {
+            let request = BuildRequest {
+                drv_path: drv,
+                derivations: &writes.0,
+                added_paths: &writes.1,
+                timeout: self.options.build_timeout,
+                log_dir: &self.log_dir,
+            };
+            match builder.build(&request) {
+                Ok(outcome) => return NodeResult::Built { outputs: outcome.outputs, attempts: attempt, first_error },
+                Err(error) => {
+                    let message = describe(&error);
+                    if attempt > self.options.retries {
+                        return NodeResult::Failed(message);
+                    }
+                    first_error.get_or_insert(message);
+                }
+            }
+        }
+        NodeResult::Failed(first_error.unwrap_or_default())
+    }
+
+    fn target(&self, target: &BuildTarget, started: Instant) -> Ending {
+        let record = |status: Status, reason: String| {
+            TestRecord::new(target.name.clone(), TestKind::Check, target.host.as_deref(), status).with_reason(reason)
+        };
+        let builds = self.builds.lock().unwrap_or_else(|p| p.into_inner());
+        let record = match builds.get(&target.drv_path) {
+            Some(NodeResult::Built { outputs, attempts: 1, .. }) => {
+                record(Status::Pass, format!("built {}", outputs.values().cloned().collect::<Vec<_>>().join(" ")))
+            }
+            Some(NodeResult::Built { attempts, first_error, .. }) => record(
+                Status::Flaky,
+                format!("passed on try {attempts} after: {}", first_error.clone().unwrap_or_default()),
+            ),
+            Some(NodeResult::Failed(error)) => record(Status::Fail, error.clone()),
+            Some(NodeResult::DependencyFailed(input)) => {
+                let cause = match builds.get(input) {
+                    Some(NodeResult::Failed(error)) => error.clone(),
+                    _ => String::new(),
+                };
+                record(Status::Fail, format!("its input {input} failed to build: {cause}"))
+            }
+            Some(NodeResult::NotStarted) | None => record(Status::Skip, NOT_STARTED.into()),
+        };
+        drop(builds);
+        let status = record.status;
+        let passed = matches!(status, Status::Pass | Status::Flaky);
+        if passed && self.mode == Mode::Test {
+            if let Ok(mut passes) = self.passes.lock() {
+                passes.push((target.drv_path.clone(), "check".to_string(), target.name.clone()));
+            }
+        }
+        self.emit(record.with_seconds(started.elapsed().as_secs_f64()));
+        if status == Status::Fail {
+            Ending::Failed
+        } else {
+            Ending::Done
+        }
+    }
+}
+
+/// How one derivation's build ended.
+#[derive(Clone, Debug, PartialEq)]
+enum NodeResult {
+    /// Built (or already present), after `attempts` tries; its outputs.
+    Built { outputs: BTreeMap<String, String>, attempts: u32, first_error: Option<String> },
+    /// Its builder failed (the message names the log).
+    Failed(String),
+    /// An input failed, so it was not built.
+    DependencyFailed(String),
+    /// Not started: the run stopped at a failure (`--fail-fast`).
+    NotStarted,
+}
+
+/// A build error with its log.
+fn describe(error: &BuildError) -> String {
+    let message = error.to_string();
+    match error.log() {
+        Some(log) if !message.contains(&log.display().to_string()) => format!("{message} (log: {})", log.display()),
+        _ => message,
+    }
 }
 
 trait Skipped {
@@ -340,10 +737,6 @@ impl Skipped for TestRecord {
         self.status = Status::Skip;
         self
     }
-}
-
-fn resolved_checks(resolved: &nxe_engine::impact::SideResults) -> Vec<nxe_engine::CheckResult> {
-    resolved.checks().into_values().collect()
 }
 
 /// A failing unit test, run again for its diff.
@@ -442,112 +835,6 @@ pub struct BuildTarget {
     pub drv_path: String,
 }
 
-/// Builds targets as one DAG of derivations: evaluates what makes them (in parallel, one
-/// session per check group or host), then builds every derivation once, as soon as its
-/// inputs are built. One record per target, in the order given.
-pub fn build_targets(
-    repo: &Repo,
-    anchor: &Anchor,
-    targets: &[BuildTarget],
-    builder: &dyn Builder,
-    options: &RunOptions,
-    log_dir: &Path,
-) -> Vec<(BuildTarget, TestRecord)> {
-    let started = Instant::now();
-    let record = |target: &BuildTarget, status: Status, reason: String| {
-        TestRecord::new(target.name.clone(), TestKind::Check, target.host.as_deref(), status).with_reason(reason)
-    };
-    // What makes the targets: one evaluation per check group or host.
-    let source_of = |target: &BuildTarget| match &target.group {
-        Some(group) => (Some(group.clone()), None),
-        None => (None, target.host.clone()),
-    };
-    let sources: BTreeSet<(Option<String>, Option<String>)> = targets.iter().map(source_of).collect();
-    let sources: Vec<_> = sources.into_iter().collect();
-    type Writes = (BTreeMap<String, Derivation>, BTreeMap<String, AddedPath>);
-    type Source = (Option<String>, Option<String>);
-    let evaluated: Vec<Result<Writes, (Source, String)>> = sources
-        .par_iter()
-        .map(|source| {
-            let fail = |message: String| (source.clone(), message);
-            let mut session = Session::open(repo, anchor).map_err(|e| fail(e.to_string()))?;
-            match source {
-                (Some(group), _) => {
-                    session.checks(group).map_err(fail)?;
-                }
-                (None, Some(host)) => {
-                    let outcome = system_drv_path(&mut session, repo, host);
-                    outcome.map_err(|e| fail(session.summary(&e)))?;
-                }
-                (None, None) => {}
-            }
-            let writes = session.store_writes();
-            Ok((writes.derivations.clone(), writes.paths.clone()))
-        })
-        .collect();
-    let mut derivations = BTreeMap::new();
-    let mut added_paths = BTreeMap::new();
-    let mut failed_sources = BTreeMap::new();
-    for result in evaluated {
-        match result {
-            Ok((drvs, paths)) => {
-                derivations.extend(drvs);
-                added_paths.extend(paths);
-            }
-            Err((source, error)) => {
-                failed_sources.insert(source, error);
-            }
-        }
-    }
-    let roots: Vec<String> = targets.iter().map(|t| t.drv_path.clone()).collect();
-    let plan = BuildPlan {
-        derivations: &derivations,
-        added_paths: &added_paths,
-        roots: &roots,
-        timeout: options.build_timeout,
-        log_dir,
-        retries: options.retries,
-        fail_fast: options.fail_fast,
-    };
-    let results = build_dag(&plan, builder);
-    let seconds = started.elapsed().as_secs_f64();
-    targets
-        .iter()
-        .map(|target| {
-            let out = match (failed_sources.get(&source_of(target)), results.get(&target.drv_path)) {
-                (Some(error), _) => record(target, Status::Fail, format!("does not evaluate: {error}")),
-                (None, Some(NodeResult::Built { outputs, attempts: 1, .. })) => record(
-                    target,
-                    Status::Pass,
-                    format!("built {}", outputs.values().cloned().collect::<Vec<_>>().join(" ")),
-                ),
-                (None, Some(NodeResult::Built { attempts, first_error, .. })) => record(
-                    target,
-                    Status::Flaky,
-                    format!("passed on try {attempts} after: {}", first_error.clone().unwrap_or_default()),
-                ),
-                (None, Some(NodeResult::Failed(error))) => record(target, Status::Fail, error.clone()),
-                (None, Some(NodeResult::DependencyFailed(input))) => {
-                    let cause = match results.get(input) {
-                        Some(NodeResult::Failed(error)) => error.clone(),
-                        _ => String::new(),
-                    };
-                    record(target, Status::Fail, format!("its input {input} failed to build: {cause}"))
-                }
-                (None, Some(NodeResult::NotStarted)) => {
-                    record(target, Status::Skip, "not started: the run stopped at a failure (--fail-fast)".into())
-                }
-                (None, None) => record(
-                    target,
-                    Status::Fail,
-                    format!("{} is not among the derivations its evaluation made", target.drv_path),
-                ),
-            };
-            (target.clone(), out.with_seconds(seconds))
-        })
-        .collect()
-}
-
 /// Evaluates a host's system derivation (its drvPath forced, so that its derivations are
 /// made).
 fn system_drv_path(session: &mut Session, repo: &Repo, host: &str) -> nxe_evaluator::EvalResult<String> {
@@ -556,50 +843,4 @@ fn system_drv_path(session: &mut Session, repo: &Repo, host: &str) -> nxe_evalua
     let drv = options::select(session.evaluation(), &toplevel, &["drvPath".to_string()])?;
     let text = nxe_evaluator::builtins::force_string(session.evaluation().evaluator(), &drv)?;
     Ok(text.as_str().to_string())
-}
-
-/// Builds hosts' systems (`nxe build`): one record per host, named `system`.
-pub fn build_hosts(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter) -> Result<RunResult, EngineError> {
-    let threads = options.threads.max(1);
-    let (mut store, side, resolved) =
-        resolve_work_tree(repo, options.cache_dir.as_deref(), threads, options.max_memory)?;
-    check_hosts_exist(&resolved, &options.hosts)?;
-    let Some(builder) = &options.builder else {
-        return Err(EngineError::Config("nxe build needs a builder (--builder local or nix)".into()));
-    };
-    let mut records = Vec::new();
-    let mut targets = Vec::new();
-    for (name, host) in resolved.hosts() {
-        if !options.hosts.is_empty() && !options.hosts.contains(&name) {
-            continue;
-        }
-        match (host.drv_path, host.error) {
-            (Some(drv_path), _) => {
-                targets.push(BuildTarget { name: "system".into(), host: Some(name), group: None, drv_path })
-            }
-            (None, error) => {
-                let record = TestRecord::new("system", TestKind::Check, Some(&name), Status::Fail)
-                    .with_reason(format!("does not evaluate: {}", error.unwrap_or_default()));
-                records.push(record);
-            }
-        }
-    }
-    reporter.planned(records.len() + targets.len());
-    for record in &records {
-        reporter.finished(record);
-    }
-    let anchor = side.state().anchor().clone();
-    let log_dir = log_dir(repo, options.cache_dir.as_deref());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .stack_size(1 << 30)
-        .build()
-        .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
-    let built = pool.install(|| build_targets(repo, &anchor, &targets, builder.as_ref(), options, &log_dir));
-    for (_, record) in built {
-        reporter.finished(&record);
-        records.push(record);
-    }
-    records.sort_by(|a, b| (&a.host, &a.name).cmp(&(&b.host, &b.name)));
-    Ok(RunResult { records, notes: std::mem::take(&mut store.notes) })
 }

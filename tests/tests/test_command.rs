@@ -290,3 +290,75 @@ fn a_stateful_service_without_backup_fails_that_hosts_backups_policy_once() {
     let reason = failed[0]["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("audit-log") && reason.contains("hardening.readWritePaths"), "{reason}");
 }
+
+/// Evaluation, tests and builds are one DAG: a host's checks build as soon as that host is
+/// evaluated, before the unit tests and the other hosts' option validation and policies,
+/// which wait on one worker (builds and what leads to them go first).
+#[test]
+fn checks_build_before_other_evaluations_end() {
+    let repo = repo("one-dag");
+    let output = local_nxe(&repo, &["test", "web-01", "web-02", "-j", "1", "--json", "--builder", "local"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let records: Vec<Value> =
+        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let kinds: Vec<&str> = records.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "check").count(), 2, "{records:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "unit").count(), 40, "{records:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "option" || **k == "policy").count(), 4, "{records:?}");
+    let last_check = kinds.iter().rposition(|k| *k == "check");
+    let first_other = kinds.iter().position(|k| *k != "check");
+    assert!(last_check < first_other, "checks were not built first: {kinds:?}");
+    assert!(with_status(&records, "pass").len() == records.len(), "{records:?}");
+}
+
+/// `--fail-fast`: after the first failure nothing new starts, and what did not run says so.
+#[test]
+fn fail_fast_stops_at_the_first_failure_and_reports_the_rest_as_not_started() {
+    let repo = repo("fail-fast");
+    let path = repo.join("hosts/web-03.nix");
+    let text = std::fs::read_to_string(&path).expect("read host");
+    let edited =
+        text.replacen("imports = [", "age.secrets.made-up = { file = \"secrets/made-up.age\"; };\n  imports = [", 1);
+    std::fs::write(&path, edited).expect("write host");
+    let (records, stderr, code) =
+        test_json(&repo, &["--builder", "none", "--kind", "option", "-j", "1", "--fail-fast"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(records.len(), 25, "{records:?}");
+    let failed = with_status(&records, "fail");
+    assert_eq!(failed.len(), 1, "{records:?}");
+    assert_eq!(failed[0]["host"], "web-03");
+    // Hosts are taken in order on one worker: every host after web-03 did not start.
+    let position = records.iter().position(|r| r["host"] == "web-03").unwrap_or(0);
+    let after = &records[position + 1..];
+    assert!(!after.is_empty(), "{records:?}");
+    for record in after {
+        assert_eq!(record["status"], "skip", "{record:?}");
+        assert!(record["reason"].as_str().is_some_and(|r| r.contains("--fail-fast")), "{record:?}");
+    }
+    assert!(records[..position].iter().all(|r| r["status"] == "pass"), "{records:?}");
+}
+
+/// A memory budget too small for any unit: each one is stopped and evaluated again alone,
+/// and the run gives the same records as one without a budget.
+#[test]
+fn a_tiny_memory_budget_gives_the_same_results() {
+    let repo = repo("budget");
+    let summary = |extra: &[&str]| {
+        let (records, stderr, code) = test_json(&repo, &[&["--builder", "none", "-j", "2"], extra].concat());
+        assert_eq!(code, Some(0), "{stderr}");
+        let mut summary: Vec<String> = records
+            .iter()
+            .map(|r| format!("{} {} {} {}", r["kind"], r["host"], r["name"], r["status"]))
+            .collect();
+        summary.sort();
+        summary
+    };
+    let cache = repo.parent().map(|p| p.join("budget-cache")).unwrap_or_default();
+    let cache = cache.to_string_lossy().into_owned();
+    let tight = summary(&["--max-memory", "4M", "--cache", &cache]);
+    let free = summary(&[]);
+    assert_eq!(tight.len(), 128);
+    assert_eq!(tight, free);
+    assert!(!tight.iter().any(|line| line.ends_with("\"skip\"") && !line.starts_with("\"check\"")), "{tight:?}");
+}
