@@ -556,21 +556,38 @@ pub struct Session {
 impl Drop for Session {
     fn drop(&mut self) {
         nxe_evaluator::value::release_scopes();
+        crate::fleet::BUDGET.with(|b| b.set(0));
     }
 }
 
 impl Session {
     /// A session on `repo`; relative read keys are anchored at `anchor`.
     pub fn open(repo: &Repo, anchor: &Anchor) -> Result<Session, EngineError> {
+        Session::open_within(repo, anchor, None)
+    }
+
+    /// A session whose thread may hold at most `max_memory` bytes: past that, evaluation
+    /// stops with an error and [`Session::interrupted`] says so (run the work again without
+    /// a budget, when nothing else runs).
+    pub fn open_within(repo: &Repo, anchor: &Anchor, max_memory: Option<u64>) -> Result<Session, EngineError> {
         let flake = match repo.kind {
             crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
             crate::config::RepoKind::Plain => None,
         };
         let shared = Shared { repo, code: code_cache(), flake };
+        let budget = max_memory.filter(|_| crate::memory::accounting_active());
+        crate::fleet::BUDGET.with(|b| b.set(budget.map_or(0, |b| b as usize)));
+        crate::fleet::INTERRUPTED.with(|i| i.set(false));
+        let interrupt = budget.map(|_| crate::fleet::over_budget as fn() -> Option<String>);
         nxe_evaluator::value::track_scopes();
         let recorder = Rc::new(RecordingIo::new(base_io(&shared), anchor.clone()));
         let io: Rc<dyn EvalIo> = recorder.clone();
-        Ok(Session { worker: Worker::with_io(&shared, None, io), recorder })
+        Ok(Session { worker: Worker::with_io(&shared, interrupt, io), recorder })
+    }
+
+    /// Whether the session passed its memory budget (its results are not to be used).
+    pub fn interrupted(&self) -> bool {
+        crate::fleet::INTERRUPTED.with(std::cell::Cell::get)
     }
 
     /// The evaluation.

@@ -410,7 +410,9 @@ impl<W: Write> Progress<W> {
 
     /// A test started (shown on the live line only).
     pub fn started(&mut self, label: &str) -> io::Result<()> {
-        self.running.push(label.to_string());
+        if !self.running.iter().any(|running| running == label) {
+            self.running.push(label.to_string());
+        }
         if self.live {
             self.draw()?;
         }

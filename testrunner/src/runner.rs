@@ -324,6 +324,12 @@ impl<'a> Run<'a> {
         Some((outcome, true))
     }
 
+    /// A recording session within the run's memory budget (none when the job runs alone).
+    fn session<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>) -> Result<Session, EngineError> {
+        let budget = if context.alone() { None } else { self.options.max_memory };
+        Session::open_within(self.repo, self.state.anchor(), budget)
+    }
+
     fn listing<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>) -> Ending {
         let Some((outcome, _)) = self.resolve(context, &Unit::Listing) else { return Ending::Again };
         let listing = match outcome {
@@ -490,7 +496,7 @@ impl<'a> Run<'a> {
         for kind in kinds {
             self.reporter.started(&record(*kind, Status::Pass).label());
         }
-        let mut session = match Session::open(self.repo, self.state.anchor()) {
+        let mut session = match self.session(context) {
             Ok(session) => session,
             Err(error) => {
                 for kind in kinds {
@@ -507,6 +513,9 @@ impl<'a> Run<'a> {
                 _ => run_policies(&mut session, self.repo, host, &self.layout, &self.policy_config),
             };
             results.push((*kind, status, reason, started.elapsed().as_secs_f64()));
+        }
+        if session.interrupted() {
+            return Ending::Again;
         }
         let reads = session.reads(self.state);
         drop(session);
@@ -567,7 +576,7 @@ impl<'a> Run<'a> {
             let record = TestRecord::new(target.name.clone(), TestKind::Check, target.host.as_deref(), Status::Pass);
             self.reporter.started(&record.label());
         }
-        let mut session = match Session::open(self.repo, self.state.anchor()) {
+        let mut session = match self.session(context) {
             Ok(session) => session,
             Err(error) => return fail(Status::Fail, format!("does not evaluate: {error}")),
         };
@@ -578,6 +587,9 @@ impl<'a> Run<'a> {
             }
             (None, None) => Ok(()),
         };
+        if session.interrupted() {
+            return Ending::Again;
+        }
         if let Err(error) = evaluated {
             return fail(Status::Fail, format!("does not evaluate: {error}"));
         }

@@ -347,10 +347,8 @@ fn a_tiny_memory_budget_gives_the_same_results() {
     let summary = |extra: &[&str]| {
         let (records, stderr, code) = test_json(&repo, &[&["--builder", "none", "-j", "2"], extra].concat());
         assert_eq!(code, Some(0), "{stderr}");
-        let mut summary: Vec<String> = records
-            .iter()
-            .map(|r| format!("{} {} {} {}", r["kind"], r["host"], r["name"], r["status"]))
-            .collect();
+        let mut summary: Vec<String> =
+            records.iter().map(|r| format!("{} {} {} {}", r["kind"], r["host"], r["name"], r["status"])).collect();
         summary.sort();
         summary
     };
