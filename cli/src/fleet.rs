@@ -57,6 +57,7 @@ impl RepoArgs {
             auto_args,
             system: self.system.clone(),
             input_overrides,
+            source_revision: None,
         }
     }
 

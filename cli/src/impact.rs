@@ -213,8 +213,11 @@ pub fn run_cache(args: CacheArgs) -> ExitCode {
             Err(error) => fail(error),
         },
         _ => match cache.counts() {
-            Ok((evaluations, passes)) => {
-                emit(&format!("{}: {evaluations} evaluations, {passes} recorded passes\n", path.display()));
+            Ok((evaluations, passes, objects)) => {
+                emit(&format!(
+                    "{}: {evaluations} evaluations, {objects} store objects, {passes} recorded passes\n",
+                    path.display()
+                ));
                 ExitCode::SUCCESS
             }
             Err(error) => fail(error),

@@ -1,7 +1,9 @@
 //! The cache: an SQLite database (normally `.nxe/cache.db` at the repository's top level)
 //! holding, for every unit of evaluation (the listing of hosts, checks and tests; each host;
 //! each host's checks; each unit test), the read sets it was evaluated with and what it gave,
-//! and the keys of tests that passed.
+//! the keys of tests that passed, and the store objects (derivations, texts, copied sources)
+//! those evaluations made, so that their closures can be built or compared without
+//! evaluating again.
 //!
 //! Every write is one transaction in write-ahead-log mode, so a process killed at any point
 //! leaves the previous state intact, and several nxe processes may use one cache at once
@@ -19,7 +21,7 @@ use std::time::Duration;
 /// Identifies an nxe cache among SQLite databases (`PRAGMA application_id`).
 const APPLICATION_ID: i32 = 0x6e78_6531;
 /// The layout of the tables; a cache with another version is rebuilt.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 /// How many evaluations of one unit are kept (newest first).
 const KEEP_PER_UNIT: i64 = 8;
 
@@ -98,6 +100,12 @@ impl Cache {
                          UNIQUE (unit, context, digest)
                      );
                      CREATE INDEX IF NOT EXISTS evals_by_context ON evals (context, unit, id);
+                     CREATE TABLE IF NOT EXISTS objects (
+                         path TEXT PRIMARY KEY,
+                         body TEXT NOT NULL,
+                         used INTEGER NOT NULL,
+                         digest TEXT NOT NULL
+                     );
                      CREATE TABLE IF NOT EXISTS passes (
                          key TEXT PRIMARY KEY,
                          kind TEXT NOT NULL,
@@ -182,6 +190,17 @@ impl Cache {
         context: &str,
         entries: &[(String, ReadSet, serde_json::Value)],
     ) -> Result<(), EngineError> {
+        self.store_with_objects(context, entries, &StoreObjects::default())
+    }
+
+    /// Remembers evaluations (unit, reads, result) and the store objects they made, in one
+    /// transaction. Objects no remembered evaluation made any more are forgotten.
+    pub fn store_with_objects(
+        &mut self,
+        context: &str,
+        entries: &[(String, ReadSet, serde_json::Value)],
+        objects: &StoreObjects,
+    ) -> Result<(), EngineError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -205,7 +224,74 @@ impl Cache {
                 )
                 .map_err(|e| sql_error(&path, e))?;
         }
+        // Objects are stamped with the id of this batch's last evaluation: an object is
+        // still needed while an evaluation at least as old as its stamp is kept.
+        let stamp: i64 = transaction
+            .query_row("SELECT coalesce(max(id), 0) FROM evals", [], |row| row.get(0))
+            .map_err(|e| sql_error(&path, e))?;
+        for (store_path, body) in objects.bodies() {
+            transaction
+                .execute(
+                    "INSERT INTO objects (path, body, used, digest) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (path) DO UPDATE SET body = excluded.body, used = excluded.used,
+                     digest = excluded.digest",
+                    params![store_path, body, stamp, row_digest(&store_path, "object", &body, "")],
+                )
+                .map_err(|e| sql_error(&path, e))?;
+        }
+        // Forgetting an object another context still needs only costs that context an
+        // evaluation: a missing object is never a wrong answer.
+        transaction
+            .execute(
+                "DELETE FROM objects WHERE used < (SELECT coalesce(min(id), 0) FROM evals WHERE context = ?1)",
+                params![context],
+            )
+            .map_err(|e| sql_error(&path, e))?;
         transaction.commit().map_err(|e| sql_error(&path, e))
+    }
+
+    /// The store objects the derivations `roots` need (their closure: derivations, and the
+    /// texts and sources they use that an evaluation added); `None` when one of the
+    /// derivations is not remembered (or its row is damaged).
+    pub fn closure(&self, roots: &[String]) -> Result<Option<StoreObjects>, EngineError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT body, digest FROM objects WHERE path = ?1")
+            .map_err(|e| sql_error(&self.path, e))?;
+        let mut load = |store_path: &str| -> Result<Option<StoredObject>, EngineError> {
+            let row = statement
+                .query_row(params![store_path], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+                .optional()
+                .map_err(|e| sql_error(&self.path, e))?;
+            Ok(row
+                .filter(|(body, digest)| *digest == row_digest(store_path, "object", body, ""))
+                .and_then(|(body, _)| StoredObject::parse(&body)))
+        };
+        let mut objects = StoreObjects::default();
+        // (path, whether it must be remembered: derivations must, other objects may be in
+        // a store already).
+        let mut queue: Vec<(String, bool)> = roots.iter().map(|root| (root.clone(), true)).collect();
+        while let Some((path, needed)) = queue.pop() {
+            if objects.paths.contains_key(&path) || objects.derivations.contains_key(&path) {
+                continue;
+            }
+            match load(&path)? {
+                Some(StoredObject::Derivation(drv)) => {
+                    queue.extend(drv.input_srcs.iter().map(|src| (src.clone(), src.ends_with(".drv"))));
+                    queue.extend(drv.input_drvs.keys().map(|input| (input.clone(), true)));
+                    objects.derivations.insert(path, drv);
+                }
+                Some(StoredObject::Added(added)) => {
+                    if let nxe_evaluator::AddedPath::Text { references, .. } = &added {
+                        queue.extend(references.iter().map(|r| (r.clone(), r.ends_with(".drv"))));
+                    }
+                    objects.paths.insert(path, added);
+                }
+                None if needed => return Ok(None),
+                None => {}
+            }
+        }
+        Ok(Some(objects))
     }
 
     /// Which of `keys` have a recorded pass.
@@ -291,15 +377,127 @@ impl Cache {
                 problems.push(format!("entry of {unit} has a wrong checksum"));
             }
         }
+        let mut statement =
+            self.connection.prepare("SELECT path, body, digest FROM objects").map_err(|e| sql_error(&self.path, e))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))
+            .map_err(|e| sql_error(&self.path, e))?;
+        for row in rows {
+            let (path, body, digest) = row.map_err(|e| sql_error(&self.path, e))?;
+            if digest != row_digest(&path, "object", &body, "") || StoredObject::parse(&body).is_none() {
+                problems.push(format!("store object {path} has a wrong checksum"));
+            }
+        }
         Ok(problems)
     }
 
-    /// How many evaluations and passes the cache holds.
-    pub fn counts(&self) -> Result<(u64, u64), EngineError> {
+    /// How many evaluations, passes and store objects the cache holds.
+    pub fn counts(&self) -> Result<(u64, u64, u64), EngineError> {
         let count = |sql: &str| {
             self.connection.query_row(sql, [], |row| row.get::<_, i64>(0)).map_err(|e| sql_error(&self.path, e))
         };
-        Ok((count("SELECT count(*) FROM evals")? as u64, count("SELECT count(*) FROM passes")? as u64))
+        Ok((
+            count("SELECT count(*) FROM evals")? as u64,
+            count("SELECT count(*) FROM passes")? as u64,
+            count("SELECT count(*) FROM objects")? as u64,
+        ))
+    }
+}
+
+/// Store objects evaluations made: derivations, and other paths they added.
+#[derive(Clone, Debug, Default)]
+pub struct StoreObjects {
+    /// Derivations by `.drv` path.
+    pub derivations: BTreeMap<String, nxe_store::Derivation>,
+    /// Other objects by store path.
+    pub paths: BTreeMap<String, nxe_evaluator::AddedPath>,
+}
+
+impl StoreObjects {
+    /// The objects the derivations `roots` need, taken from these; `None` when a derivation
+    /// is missing.
+    pub fn closure(&self, roots: &[String]) -> Option<StoreObjects> {
+        let mut out = StoreObjects::default();
+        let mut queue: Vec<String> = roots.to_vec();
+        while let Some(path) = queue.pop() {
+            if out.derivations.contains_key(&path) || out.paths.contains_key(&path) {
+                continue;
+            }
+            if let Some(drv) = self.derivations.get(&path) {
+                queue.extend(drv.input_srcs.iter().cloned());
+                queue.extend(drv.input_drvs.keys().cloned());
+                out.derivations.insert(path, drv.clone());
+            } else if let Some(added) = self.paths.get(&path) {
+                if let nxe_evaluator::AddedPath::Text { references, .. } = added {
+                    queue.extend(references.iter().cloned());
+                }
+                out.paths.insert(path, added.clone());
+            } else if path.ends_with(".drv") {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    /// Adds these derivations and objects (those it has already stay).
+    pub fn extend(
+        &mut self,
+        derivations: &BTreeMap<String, nxe_store::Derivation>,
+        paths: &BTreeMap<String, nxe_evaluator::AddedPath>,
+    ) {
+        for (path, drv) in derivations {
+            self.derivations.entry(path.clone()).or_insert_with(|| drv.clone());
+        }
+        for (path, added) in paths {
+            self.paths.entry(path.clone()).or_insert_with(|| added.clone());
+        }
+    }
+
+    /// Every object as it is stored: (store path, body).
+    fn bodies(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> =
+            self.derivations.iter().map(|(path, drv)| (path.clone(), format!("drv {}", drv.to_aterm()))).collect();
+        for (path, added) in &self.paths {
+            let body = match added {
+                nxe_evaluator::AddedPath::Text { contents, references } => {
+                    serde_json::json!({ "text": contents, "references": references })
+                }
+                nxe_evaluator::AddedPath::Source { source, recursive, excluded } => {
+                    serde_json::json!({ "source": source, "recursive": recursive, "excluded": excluded })
+                }
+                nxe_evaluator::AddedPath::Fetched { url } => serde_json::json!({ "fetched": url }),
+            };
+            out.push((path.clone(), format!("obj {body}")));
+        }
+        out
+    }
+}
+
+/// One remembered store object.
+enum StoredObject {
+    Derivation(nxe_store::Derivation),
+    Added(nxe_evaluator::AddedPath),
+}
+
+impl StoredObject {
+    fn parse(body: &str) -> Option<StoredObject> {
+        if let Some(aterm) = body.strip_prefix("drv ") {
+            return nxe_store::Derivation::parse(aterm).ok().map(StoredObject::Derivation);
+        }
+        let value: serde_json::Value = serde_json::from_str(body.strip_prefix("obj ")?).ok()?;
+        let strings = |key: &str| -> Option<BTreeSet<String>> { serde_json::from_value(value.get(key)?.clone()).ok() };
+        let added = if let Some(text) = value.get("text") {
+            nxe_evaluator::AddedPath::Text { contents: text.as_str()?.to_string(), references: strings("references")? }
+        } else if let Some(source) = value.get("source") {
+            nxe_evaluator::AddedPath::Source {
+                source: source.as_str()?.to_string(),
+                recursive: value.get("recursive")?.as_bool()?,
+                excluded: strings("excluded")?,
+            }
+        } else {
+            nxe_evaluator::AddedPath::Fetched { url: value.get("fetched")?.as_str()?.to_string() }
+        };
+        Some(StoredObject::Added(added))
     }
 }
 
@@ -384,6 +582,86 @@ mod tests {
         assert_eq!(results, vec![Some(2), Some(1)]);
         assert!(cache.load("other", &mut notes).expect("load").is_empty());
         assert!(dir.path().join(".nxe/.gitignore").exists());
+    }
+
+    /// Two derivations (`b` uses `a` and a text), and the text.
+    fn objects() -> StoreObjects {
+        let mut objects = StoreObjects::default();
+        let text = "/nix/store/00000000000000000000000000000000-script".to_string();
+        let a = nxe_store::Derivation {
+            builder: "/bin/sh".into(),
+            platform: "x86_64-linux".into(),
+            env: [("name".to_string(), "a".to_string())].into(),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.env.insert("name".into(), "b".into());
+        b.input_drvs.insert("/nix/store/aaaa-a.drv".into(), ["out".to_string()].into());
+        b.input_srcs.insert(text.clone());
+        objects.derivations.insert("/nix/store/aaaa-a.drv".into(), a);
+        objects.derivations.insert("/nix/store/bbbb-b.drv".into(), b);
+        objects
+            .paths
+            .insert(text, nxe_evaluator::AddedPath::Text { contents: "echo hi\n".into(), references: BTreeSet::new() });
+        objects.paths.insert(
+            "/nix/store/cccc-src".into(),
+            nxe_evaluator::AddedPath::Source {
+                source: "/repo/app".into(),
+                recursive: true,
+                excluded: ["/repo/app/x".to_string()].into(),
+            },
+        );
+        objects
+    }
+
+    #[test]
+    fn store_objects_round_trip_as_closures() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
+        let objects = objects();
+        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(1))], &objects).expect("store");
+        let closure = cache.closure(&["/nix/store/bbbb-b.drv".into()]).expect("closure").expect("remembered");
+        assert_eq!(closure.derivations, objects.derivations);
+        // The source is not an input of either derivation.
+        let expected: BTreeMap<_, _> =
+            objects.paths.iter().filter(|(p, _)| p.ends_with("-script")).map(|(p, a)| (p.clone(), a.clone())).collect();
+        assert_eq!(closure.paths, expected);
+        let only_a = cache.closure(&["/nix/store/aaaa-a.drv".into()]).expect("closure").expect("remembered");
+        assert_eq!(only_a.derivations.len(), 1);
+        assert!(cache.closure(&["/nix/store/dddd-d.drv".into()]).expect("closure").is_none());
+        // In memory, the same closure.
+        let in_memory = objects.closure(&["/nix/store/bbbb-b.drv".into()]).expect("closure");
+        assert_eq!(in_memory.derivations, closure.derivations);
+        assert_eq!(in_memory.paths, closure.paths);
+    }
+
+    #[test]
+    fn a_tampered_object_is_not_used_and_verify_reports_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
+        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(1))], &objects()).expect("store");
+        assert!(cache.verify().expect("verify").is_empty());
+        cache
+            .connection
+            .execute("UPDATE objects SET body = replace(body, 'x86_64', 'i686') WHERE path LIKE '%a.drv'", [])
+            .expect("tamper");
+        assert!(cache.closure(&["/nix/store/bbbb-b.drv".into()]).expect("closure").is_none());
+        let problems = cache.verify().expect("verify");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("aaaa-a.drv"), "{problems:?}");
+    }
+
+    #[test]
+    fn objects_no_kept_entry_made_are_forgotten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
+        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(0))], &objects()).expect("store");
+        // Newer entries of the same unit, without objects, push the first one out.
+        for n in 1..=KEEP_PER_UNIT {
+            cache.store("c", &[("u".into(), reads(), serde_json::json!(n))]).expect("store");
+            let remembered = cache.closure(&["/nix/store/aaaa-a.drv".into()]).expect("closure");
+            assert_eq!(remembered.is_some(), n < KEEP_PER_UNIT, "after {n} newer entries");
+        }
     }
 
     #[test]

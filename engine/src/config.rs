@@ -73,6 +73,20 @@ pub struct Overrides {
     pub system: Option<String>,
     /// `--override-input NAME PATH` for flake inputs.
     pub input_overrides: Vec<(String, PathBuf)>,
+    /// Set for a checkout of a commit (not a git work tree itself): the commit it holds.
+    pub source_revision: Option<SourceRevision>,
+}
+
+/// The commit a checkout holds, for what a flake's source attributes say of it (`rev`,
+/// `revCount`, `lastModified`), as they would in a git work tree at that commit.
+#[derive(Clone, Debug)]
+pub struct SourceRevision {
+    /// The checkout's top directory (the whole repository's files at the commit).
+    pub checkout: PathBuf,
+    /// The top level of the git work tree the commit belongs to.
+    pub git_top: PathBuf,
+    /// The commit.
+    pub commit: String,
 }
 
 /// A repository as nxe evaluates it.
@@ -227,6 +241,13 @@ impl Repo {
     /// its own `nxe.toml`, the same command-line overrides.
     pub fn at_root(&self, root: &Path) -> Result<Repo, EngineError> {
         Repo::open(root, &Overrides { repo: Some(root.to_path_buf()), ..self.overrides.clone() })
+    }
+
+    /// This repository in a checkout of a commit, rooted at `root` inside it.
+    pub fn at_revision(&self, root: &Path, revision: SourceRevision) -> Result<Repo, EngineError> {
+        let overrides =
+            Overrides { repo: Some(root.to_path_buf()), source_revision: Some(revision), ..self.overrides.clone() };
+        Repo::open(root, &overrides)
     }
 
     /// A short name for messages: the root directory.

@@ -78,7 +78,8 @@ impl FlakeSetup {
         let store_dir = StoreDir::new(&repo.store_dir)
             .map_err(|e| EngineError::Config(format!("store directory '{}': {e}", repo.store_dir)))?;
         let mut setup = FlakeSetup { mounts: Vec::new(), nodes: BTreeMap::new(), root: "root".into() };
-        let (root_mount, mut root_info, subdir) = local_source(&repo.root, &store_dir)?;
+        let revision = repo.overrides.source_revision.as_ref();
+        let (root_mount, mut root_info, subdir) = local_source(&repo.root, &store_dir, revision)?;
         let root_dir = join_store(&root_mount.store_path, &subdir);
         root_info.insert("outPath".into(), with_context(&root_mount.store_path, &root_mount.store_path));
         setup.mounts.push(root_mount);
@@ -276,7 +277,7 @@ fn input_source(
     if let Some((_, dir)) = repo.input_overrides.iter().find(|(n, _)| n == name) {
         let dir = std::fs::canonicalize(dir)
             .map_err(|e| EngineError::Config(format!("--override-input {name} {}: {e}", dir.display())))?;
-        let (mount, mut info, subdir) = local_source(&dir, store_dir)?;
+        let (mount, mut info, subdir) = local_source(&dir, store_dir, None)?;
         let flake_path = join_store(&mount.store_path, &subdir);
         info.insert("outPath".into(), with_context(&flake_path, &mount.store_path));
         return Ok((mount, info, flake_path));
@@ -358,12 +359,19 @@ fn unavailable(name: &str, locked: &serde_json::Value) -> EngineError {
 /// A local directory as Nix would copy it: inside a git work tree, the files git tracks
 /// (with their work-tree contents) of the whole work tree; otherwise the directory. Returns
 /// the mount, the source attributes and the flake's directory below the source.
-fn local_source(dir: &Path, store_dir: &StoreDir) -> Result<(Mount, BTreeMap<String, String>, String), EngineError> {
+/// In a checkout of a commit (`revision`), the checkout's files, with the commit's source
+/// attributes.
+fn local_source(
+    dir: &Path,
+    store_dir: &StoreDir,
+    revision: Option<&crate::config::SourceRevision>,
+) -> Result<(Mount, BTreeMap<String, String>, String), EngineError> {
     let mut info = BTreeMap::new();
     let top = crate::git::toplevel(dir).ok();
-    let (source_dir, tracked) = match &top {
-        Some(top) => (top.clone(), Some(Arc::new(git_tracked_files(top)?))),
-        None => (dir.to_path_buf(), None),
+    let (source_dir, tracked) = match (&top, revision) {
+        (Some(top), _) => (top.clone(), Some(Arc::new(git_tracked_files(top)?))),
+        (None, Some(revision)) => (revision.checkout.clone(), None),
+        (None, None) => (dir.to_path_buf(), None),
     };
     let subdir = dir.strip_prefix(&source_dir).map(|p| p.display().to_string()).unwrap_or_default();
     let mut filter = |path: &Path, _: FileKind| -> Result<bool, StoreError> {
@@ -398,6 +406,15 @@ fn local_source(dir: &Path, store_dir: &StoreDir) -> Result<(Mount, BTreeMap<Str
                 info.insert("dirtyShortRev".into(), nix_string("0000000-dirty"));
             }
         }
+        info.insert("submodules".into(), "false".into());
+    } else if let Some(revision) = revision {
+        let git = |args: &[&str]| crate::git::git(&revision.git_top, args);
+        let rev = &revision.commit;
+        last_modified = git(&["log", "-1", "--format=%ct", rev])?.parse().unwrap_or(0);
+        info.insert("rev".into(), nix_string(rev));
+        info.insert("shortRev".into(), nix_string(&rev[..rev.len().min(7)]));
+        let count = git(&["rev-list", "--count", rev])?;
+        info.insert("revCount".into(), count.parse::<i64>().unwrap_or(0).to_string());
         info.insert("submodules".into(), "false".into());
     } else {
         last_modified = newest_mtime(&source_dir);

@@ -321,7 +321,7 @@ fn work(
     let mut worker: Option<Worker> = None;
     let harvest = |worker: Worker| {
         if collect {
-            let _ = sender.send(Message::Derivations(worker.into_derivations()));
+            let _ = sender.send(Message::Derivations(worker.into_store_objects().0));
         }
     };
     loop {
@@ -596,8 +596,13 @@ impl Worker {
     }
 
     /// Every derivation this worker's evaluator made.
-    pub(crate) fn into_derivations(mut self) -> BTreeMap<String, Derivation> {
-        self.evaluation.evaluator().take_derivations()
+    /// The derivations and other store objects the worker's evaluations made.
+    pub(crate) fn into_store_objects(
+        mut self,
+    ) -> (BTreeMap<String, Derivation>, BTreeMap<String, nxe_evaluator::AddedPath>) {
+        let evaluator = self.evaluation.evaluator();
+        let paths = evaluator.take_added_paths();
+        (evaluator.take_derivations(), paths)
     }
 }
 

@@ -9,7 +9,7 @@
 //! cache therefore evaluates the base side once and the head side only where files changed,
 //! and gives the same answer as a warm one.
 
-use crate::cache::{Cache, Entry};
+use crate::cache::{Cache, Entry, StoreObjects};
 use crate::config::Repo;
 use crate::git::{self, Checkout};
 use crate::reads::{Anchor, GitTree, ReadKey, ReadSet, State};
@@ -180,16 +180,22 @@ impl<'a> Side<'a> {
                             relative.display()
                         )));
                     }
-                    let repo = self.repo.at_root(&root)?;
+                    let revision = crate::config::SourceRevision {
+                        checkout: checkout.path().to_path_buf(),
+                        git_top: self.top.clone(),
+                        commit: commit.clone(),
+                    };
+                    let repo = self.repo.at_revision(&root, revision)?;
                     self.checkout = Some((checkout, repo));
                 }
                 let Some((checkout, repo)) = &self.checkout else {
                     return Err(EngineError::Internal("checkout vanished".into()));
                 };
                 let anchor = Anchor { root: checkout.path().to_path_buf(), store_dir: self.repo.store_dir.clone() };
-                let state = State::work_tree(anchor.clone());
+                // Keys are relative to the checkout's root, so the revision's own state
+                // answers them: the checkout holds exactly the revision's files.
                 let mut evaluated =
-                    evaluate_units_within(repo, &anchor, &state, units, threads, keep, self.max_memory)?;
+                    evaluate_units_within(repo, &anchor, &self.state, units, threads, keep, self.max_memory)?;
                 let from = checkout.path().display().to_string();
                 let to = self.top.display().to_string();
                 for unit in &mut evaluated {
@@ -282,7 +288,10 @@ impl Store {
     pub fn record(&mut self, evaluated: Vec<Evaluated>) -> Result<BTreeMap<Unit, Resolved>, EngineError> {
         let mut resolved = BTreeMap::new();
         let mut rows = Vec::new();
-        for unit in evaluated {
+        let mut objects = StoreObjects::default();
+        for mut unit in evaluated {
+            objects.derivations.append(&mut unit.derivations);
+            objects.paths.append(&mut unit.added);
             let result = serde_json::to_value(&unit.outcome).map_err(|e| EngineError::Internal(e.to_string()))?;
             rows.push((unit.unit.id(), unit.reads.clone(), result.clone()));
             self.entries.entry(unit.unit.id()).or_default().insert(0, Entry { reads: unit.reads.clone(), result });
@@ -292,7 +301,7 @@ impl Store {
             );
         }
         if let Some(cache) = &mut self.cache {
-            cache.store(&self.context, &rows)?;
+            cache.store_with_objects(&self.context, &rows, &objects)?;
         }
         Ok(resolved)
     }
@@ -328,7 +337,7 @@ impl Store {
                 None => missing.push(unit.clone()),
             }
         }
-        let evaluated = side.evaluate(&missing, threads, false)?;
+        let evaluated = side.evaluate(&missing, threads, true)?;
         resolved.extend(self.record(evaluated)?);
         Ok(resolved)
     }
@@ -638,47 +647,73 @@ pub struct Explanation {
 }
 
 /// Explains `host`'s change between `options.since` and the work tree (or `options.head`).
+/// Each side's derivations come from the cache when it remembers that host with a read set
+/// that holds, and from an evaluation otherwise.
 pub fn explain(repo: &Repo, options: &ImpactOptions, host: &str) -> Result<Explanation, EngineError> {
     let top = git::toplevel(&repo.root)?;
     let base_commit = git::resolve(&top, options.since.as_deref().unwrap_or("HEAD"))?;
     let head_commit = options.head.as_deref().map(|rev| git::resolve(&top, rev)).transpose()?;
+    let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
     let mut base_side = Side::commit(repo, &top, &base_commit, "base")?.with_max_memory(options.max_memory);
     let mut head_side = match &head_commit {
         Some(commit) => Side::commit(repo, &top, commit, "head")?.with_max_memory(options.max_memory),
         None => Side::work_tree(repo, &top).with_max_memory(options.max_memory),
     };
     let threads = options.threads.max(1);
-    let unit = [Unit::Host(host.to_string(), false)];
-    let old = base_side.evaluate(&unit, threads, true)?;
-    let new = head_side.evaluate(&unit, threads, true)?;
+    let old = host_with_derivations(&mut store, &mut base_side, host, threads)?;
+    let new = host_with_derivations(&mut store, &mut head_side, host, threads)?;
     let mut changed_inputs = BTreeSet::new();
+    for key in old.reads.differences(head_side.state()) {
+        if let Some(path) = key.path() {
+            changed_inputs.insert(describe(key, path));
+        }
+    }
     let mut graphs = Vec::new();
-    for (side, evaluated) in [(Some(&head_side), &old), (None, &new)] {
+    for evaluated in [&old, &new] {
         let mut graph = nxe_graph::DrvGraph::default();
-        for unit in evaluated.iter() {
-            if let Some(side) = side {
-                for key in unit.reads.differences(side.state()) {
-                    if let Some(path) = key.path() {
-                        changed_inputs.insert(describe(key, path));
-                    }
-                }
-            }
-            graph.add_derivations(unit.derivations.clone());
-            if let Outcome::Host(HostOutcome { drv_path: Some(drv), .. }) = &unit.outcome {
-                graph.add_root(nxe_graph::RootKind::Host, host, drv);
-            }
+        graph.add_derivations(evaluated.derivations.clone());
+        if let Outcome::Host(HostOutcome { drv_path: Some(drv), .. }) = &evaluated.outcome {
+            graph.add_root(nxe_graph::RootKind::Host, host, drv);
         }
         graphs.push(graph);
     }
     let mut diff = nxe_graph::diff(&graphs[0], &graphs[1]);
     for (evaluated, side) in [(&old, nxe_graph::Side::Old), (&new, nxe_graph::Side::New)] {
-        for unit in evaluated.iter() {
-            if let Outcome::Host(HostOutcome { error: Some(error), .. }) = &unit.outcome {
-                diff.record_failure(nxe_graph::RootKind::Host, host, side, error);
-            }
+        if let Outcome::Host(HostOutcome { error: Some(error), .. }) = &evaluated.outcome {
+            diff.record_failure(nxe_graph::RootKind::Host, host, side, error);
         }
     }
     Ok(Explanation { host: host.to_string(), changed_inputs: changed_inputs.into_iter().collect(), diff })
+}
+
+/// A host's outcome, read set and derivations on one side: from the cache when it holds
+/// there and its derivations are remembered, evaluated otherwise.
+fn host_with_derivations(
+    store: &mut Store,
+    side: &mut Side<'_>,
+    host: &str,
+    threads: usize,
+) -> Result<Evaluated, EngineError> {
+    for with_checks in [true, false] {
+        let unit = Unit::Host(host.to_string(), with_checks);
+        let Some(found) = store.cached(&unit, side.state()) else { continue };
+        let Outcome::Host(HostOutcome { drv_path: Some(drv), .. }) = &found.outcome else { continue };
+        let remembered = match store.cache() {
+            Some(cache) => cache.closure(std::slice::from_ref(drv))?,
+            None => None,
+        };
+        if let Some(objects) = remembered {
+            return Ok(Evaluated {
+                unit,
+                outcome: found.outcome,
+                reads: found.reads,
+                derivations: objects.derivations,
+                added: objects.paths,
+            });
+        }
+    }
+    let mut evaluated = side.evaluate(&[Unit::Host(host.to_string(), false)], threads, true)?;
+    evaluated.pop().ok_or_else(|| EngineError::Internal(format!("no evaluation of {host}")))
 }
 
 fn describe(key: &ReadKey, path: &str) -> String {

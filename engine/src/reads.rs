@@ -259,6 +259,8 @@ pub fn observe(io: &dyn EvalIo, key: &ReadKey, path: &Path) -> String {
         }
         ReadKey::Tree(_) => {
             hasher.update(tree_digest_on_disk(path).as_bytes());
+            hasher.update(b"\0");
+            hasher.update(git_state(path).as_bytes());
         }
         ReadKey::Env(name) => match io.get_env(name) {
             Some(value) => {
@@ -345,11 +347,11 @@ impl State {
         }
         let path = key.path().map(|p| self.anchor.absolute(p)).unwrap_or_default();
         let hash = match (&self.revision, key.path()) {
-            (Some((tree, affected)), Some(key_path))
-                if matches!(key, ReadKey::Tree(_)) && affected.contains(key_path) =>
-            {
+            // A revision's tree: its files, and its commit (what a flake's `rev` says).
+            (Some((tree, _)), Some(key_path)) if matches!(key, ReadKey::Tree(_)) => {
                 let mut hasher = blake3::Hasher::new();
                 hasher.update(tree.digest_below(key_path).as_bytes());
+                hasher.update(format!("\0clean {}", tree.commit).as_bytes());
                 hasher.finalize().to_hex()[..32].to_string()
             }
             (Some((tree, affected)), Some(key_path)) if affected.contains(key_path) => {
@@ -380,6 +382,7 @@ struct TreeEntry {
 /// The files of one revision, read with git (listing once, blobs on demand).
 pub struct GitTree {
     top: PathBuf,
+    commit: String,
     entries: BTreeMap<String, TreeEntry>,
     children: BTreeMap<String, Vec<(String, FileKind)>>,
 }
@@ -410,7 +413,7 @@ impl GitTree {
             }
             entries.insert(path.to_string(), TreeEntry { mode, object: object.to_string() });
         }
-        Ok(GitTree { top: top.to_path_buf(), entries, children })
+        Ok(GitTree { top: top.to_path_buf(), commit: commit.to_string(), entries, children })
     }
 
     /// A digest of the tracked files below `dir` (paths, modes, blob ids), as
@@ -457,6 +460,20 @@ fn tree_digest(mut files: Vec<(String, u32, String)>) -> String {
         hasher.update(format!("{path}\0{mode:o}\0{object}\0").as_bytes());
     }
     hasher.finalize().to_hex().to_string()
+}
+
+/// What a flake's source attributes say of the git state of the work tree holding `dir`:
+/// `clean <HEAD>` (`rev`), `dirty <HEAD>` (`dirtyRev`), or `none` outside git (or before the
+/// first commit). A commit changes it even when no file changes.
+pub fn git_state(dir: &Path) -> String {
+    let Ok(head) = crate::git::git(dir, &["rev-parse", "--verify", "--quiet", "HEAD"]) else {
+        return "none".to_string();
+    };
+    match crate::git::git(dir, &["status", "--porcelain", "--untracked-files=no"]) {
+        Ok(status) if status.is_empty() => format!("clean {head}"),
+        Ok(_) => format!("dirty {head}"),
+        Err(_) => "none".to_string(),
+    }
 }
 
 /// The digest of the files git tracks below `dir`, with their contents in the work tree

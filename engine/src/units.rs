@@ -139,6 +139,8 @@ pub struct Evaluated {
     pub reads: ReadSet,
     /// The derivations it made (when asked for).
     pub derivations: BTreeMap<String, Derivation>,
+    /// The other store objects it added (when derivations are asked for).
+    pub added: BTreeMap<String, nxe_evaluator::AddedPath>,
 }
 
 /// Evaluates `units` of `repo` on `threads` workers, each on a fresh evaluator, recording
@@ -265,8 +267,11 @@ impl<'a> UnitEvaluator<'a> {
                 keys.insert(ReadKey::Tree(self.anchor.key_path(&repo.root)));
             }
             let reads = self.state.read_set(keys);
-            let derivations = if self.keep_derivations { worker.into_derivations() } else { BTreeMap::new() };
-            Evaluated { unit: unit.clone(), outcome, reads, derivations }
+            let (derivations, added) = match self.keep_derivations {
+                true => worker.into_store_objects(),
+                false => (BTreeMap::new(), BTreeMap::new()),
+            };
+            Evaluated { unit: unit.clone(), outcome, reads, derivations, added }
         });
         // The unit's values are not used any more: free them, cycles included.
         drop(recorder);
@@ -575,6 +580,9 @@ impl Session {
             crate::config::RepoKind::Plain => None,
         };
         let shared = Shared { repo, code: code_cache(), flake };
+        if std::env::var_os("NXE_TRACE_UNITS").is_some() {
+            eprintln!("session opened");
+        }
         let budget = max_memory.filter(|_| crate::memory::accounting_active());
         crate::fleet::BUDGET.with(|b| b.set(budget.map_or(0, |b| b as usize)));
         crate::fleet::INTERRUPTED.with(|i| i.set(false));

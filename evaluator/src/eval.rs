@@ -160,6 +160,11 @@ impl Evaluator {
         &self.store_writes
     }
 
+    /// Takes the store objects other than derivations the evaluation added so far.
+    pub fn take_added_paths(&mut self) -> std::collections::BTreeMap<String, AddedPath> {
+        std::mem::take(&mut self.store_writes.paths)
+    }
+
     /// Takes the derivations made so far, for an evaluator that is about to be dropped
     /// (later derivations could not find the hashes of these as inputs otherwise).
     pub fn take_derivations(&mut self) -> std::collections::BTreeMap<String, nxe_store::Derivation> {

@@ -14,6 +14,7 @@ use crate::options::{self, FindingKind, HostLayout};
 use crate::policy::{Policies, PolicyConfig};
 use crate::report::{Status, TestKind, TestRecord};
 use crate::unit;
+use nxe_engine::cache::StoreObjects;
 use nxe_engine::config::{join_attr_path, Repo};
 use nxe_engine::impact::{resolve_side, unit_checks, units_of, Side, SideResults, Store};
 use nxe_engine::reads::{ReadSet, State};
@@ -150,7 +151,7 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
     let store = Store::open(repo, &top, options.cache_dir.as_deref())?;
     let side = Side::work_tree(repo, &top);
     let state = side.state();
-    let units = UnitEvaluator::new(repo, state.anchor(), state, options.max_memory)?;
+    let units = UnitEvaluator::new(repo, state.anchor(), state, options.max_memory)?.keeping_derivations(true);
     let policy_config = PolicyConfig::from_table(&repo.policy).map_err(|e| EngineError::Config(e.to_string()))?;
     let run = Run {
         repo,
@@ -168,6 +169,7 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
         },
         log_dir: log_dir(repo, options.cache_dir.as_deref()),
         evaluated: Mutex::new(Vec::new()),
+        fresh: Mutex::new(StoreObjects::default()),
         remembered: Mutex::new(Vec::new()),
         passes: Mutex::new(Vec::new()),
         records: Mutex::new(Vec::new()),
@@ -213,6 +215,8 @@ struct Run<'a> {
     log_dir: PathBuf,
     /// Units evaluated in this run, cached at its end.
     evaluated: Mutex<Vec<Evaluated>>,
+    /// The store objects those evaluations made.
+    fresh: Mutex<StoreObjects>,
     /// Option validations and policies run, with their read sets, cached at the end.
     remembered: Mutex<Vec<(String, ReadSet, serde_json::Value)>>,
     /// Checks built (drvPath, kind, name), recorded as passes at the end.
@@ -318,6 +322,9 @@ impl<'a> Run<'a> {
             self.units.evaluate(unit)?
         };
         let outcome = evaluated.outcome.clone();
+        if let Ok(mut fresh) = self.fresh.lock() {
+            fresh.extend(&evaluated.derivations, &evaluated.added);
+        }
         if let Ok(mut done) = self.evaluated.lock() {
             done.push(evaluated);
         }
@@ -576,26 +583,32 @@ impl<'a> Run<'a> {
             let record = TestRecord::new(target.name.clone(), TestKind::Check, target.host.as_deref(), Status::Pass);
             self.reporter.started(&record.label());
         }
-        let mut session = match self.session(context) {
-            Ok(session) => session,
-            Err(error) => return fail(Status::Fail, format!("does not evaluate: {error}")),
-        };
-        let evaluated = match (group, targets.first().and_then(|t| t.host.as_deref())) {
-            (Some(group), _) => session.checks(group).map(|_| ()),
-            (None, Some(host)) => {
-                system_drv_path(&mut session, self.repo, host).map(|_| ()).map_err(|e| session.summary(&e))
+        let roots: Vec<String> = targets.iter().map(|t| t.drv_path.clone()).collect();
+        let writes = match self.remembered_closure(&roots) {
+            // The evaluation that gave these drvPaths remembered what they need.
+            Some(objects) => Arc::new((objects.derivations, objects.paths)),
+            None => {
+                let mut session = match self.session(context) {
+                    Ok(session) => session,
+                    Err(error) => return fail(Status::Fail, format!("does not evaluate: {error}")),
+                };
+                let evaluated = match (group, targets.first().and_then(|t| t.host.as_deref())) {
+                    (Some(group), _) => session.checks(group).map(|_| ()),
+                    (None, Some(host)) => {
+                        system_drv_path(&mut session, self.repo, host).map(|_| ()).map_err(|e| session.summary(&e))
+                    }
+                    (None, None) => Ok(()),
+                };
+                if session.interrupted() {
+                    return Ending::Again;
+                }
+                if let Err(error) = evaluated {
+                    return fail(Status::Fail, format!("does not evaluate: {error}"));
+                }
+                let writes = session.store_writes();
+                Arc::new((writes.derivations.clone(), writes.paths.clone()))
             }
-            (None, None) => Ok(()),
         };
-        if session.interrupted() {
-            return Ending::Again;
-        }
-        if let Err(error) = evaluated {
-            return fail(Status::Fail, format!("does not evaluate: {error}"));
-        }
-        let writes = session.store_writes();
-        let writes = Arc::new((writes.derivations.clone(), writes.paths.clone()));
-        drop(session);
         for target in targets {
             let Some(root) = self.add_builds(context, &target.drv_path, &writes) else {
                 let record =
@@ -608,6 +621,16 @@ impl<'a> Run<'a> {
             context.add(Task { run: self, work: Work::Target(target.clone(), started) }, &[root]);
         }
         Ending::Done
+    }
+
+    /// The store objects the derivations `roots` need, as the cache remembers them.
+    fn remembered_closure(&self, roots: &[String]) -> Option<StoreObjects> {
+        let fresh = self.fresh.lock().ok().and_then(|fresh| fresh.closure(roots));
+        if fresh.is_some() {
+            return fresh;
+        }
+        let mut store = self.store();
+        store.cache()?.closure(roots).ok().flatten()
     }
 
     /// Adds the build of `drv` after the builds of its inputs (each derivation once per

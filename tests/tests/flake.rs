@@ -226,3 +226,71 @@ fn flake_impact_re_evaluates_every_host_on_any_tracked_change() {
         .collect();
     assert_eq!(impact["changed_hosts"], serde_json::json!(changed), "{impact}");
 }
+
+/// `nxe impact --since REV --json` with the repository's default cache.
+fn impact_since(repo: &Path, since: &str) -> serde_json::Value {
+    let output = nxe().args(["impact", "--json", "--since", since, "--repo"]).arg(repo).output().expect("run nxe");
+    assert!(output.status.success(), "nxe impact failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+/// The hosts whose drvPath differs between a git work tree at `rev` and the work tree.
+fn truly_changed(repo: &Path, rev: &str) -> serde_json::Value {
+    let old_tree = repo.join(".nxe-old-tree");
+    git(repo, &["worktree", "add", "-q", "--detach", &old_tree.display().to_string(), rev]);
+    let (old, new) = (hosts_json(&old_tree, &[]), hosts_json(repo, &[]));
+    git(repo, &["worktree", "remove", "--force", &old_tree.display().to_string()]);
+    let changed: Vec<&str> = ["alpha", "beta", "gamma"]
+        .into_iter()
+        .filter(|h| old["hosts"][*h]["drvPath"] != new["hosts"][*h]["drvPath"])
+        .collect();
+    serde_json::json!(changed)
+}
+
+/// A flake's `rev` changes with every commit, even one that changes no file: a host that
+/// names it is changed by such a commit, a cached evaluation made before the commit is not
+/// reused after it, and the base side is evaluated with its commit's `rev`, as a git work
+/// tree at that commit is.
+#[test]
+fn flake_impact_sees_commits_through_rev() {
+    let repo = flake_checkout();
+    let repo = repo.path();
+    let commit = |args: &[&str]| {
+        let base = ["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid", "commit", "-q"];
+        git(repo, &[&base[..], args].concat());
+    };
+    let flake = repo.join("flake.nix");
+    let text = std::fs::read_to_string(&flake).expect("read flake.nix");
+    let gamma = r#"nixosConfigurations = {
+        gamma.config.system.build.toplevel = derivation {
+          name = "gamma";
+          system = "x86_64-linux";
+          builder = "/bin/sh";
+          args = [ "-c" "echo > $out" ];
+          rev = self.rev or self.dirtyRev or "none";
+        };"#;
+    assert_eq!(text.matches("nixosConfigurations = {").count(), 1);
+    std::fs::write(&flake, text.replacen("nixosConfigurations = {", gamma, 1)).expect("write flake.nix");
+    git(repo, &["add", "-A"]);
+    commit(&["-m", "base"]);
+    let unchanged = impact_since(repo, "HEAD");
+    assert_eq!(unchanged["changed_hosts"], serde_json::json!([]), "{unchanged}");
+    // An empty commit: only gamma changes.
+    commit(&["--allow-empty", "-m", "empty"]);
+    let impact = impact_since(repo, "HEAD~1");
+    assert_eq!(impact["changed_files"], serde_json::json!([]), "{impact}");
+    assert_eq!(impact["changed_hosts"], serde_json::json!(["gamma"]), "{impact}");
+    assert_eq!(impact["changed_hosts"], truly_changed(repo, "HEAD~1"), "{impact}");
+    // A change evaluated while the tree is dirty, then committed: what the dirty tree gave
+    // (gamma named `dirtyRev`) is not the answer for the commit.
+    let file = repo.join("hosts/alpha.nix");
+    let mut text = std::fs::read_to_string(&file).expect("read host");
+    text.push_str("# a comment\n");
+    std::fs::write(&file, text).expect("write host");
+    let dirty = impact_since(repo, "HEAD");
+    assert_eq!(dirty["changed_hosts"], truly_changed(repo, "HEAD"), "{dirty}");
+    commit(&["-a", "-m", "comment"]);
+    let committed = impact_since(repo, "HEAD~1");
+    assert_eq!(committed["changed_hosts"], truly_changed(repo, "HEAD~1"), "{committed}");
+    assert!(committed["changed_hosts"].as_array().is_some_and(|h| h.contains(&serde_json::json!("gamma"))));
+}

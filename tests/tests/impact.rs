@@ -330,6 +330,39 @@ fn explain_names_the_changed_file_and_derivation() {
     assert!(roots[0]["causes"].as_array().is_some_and(|c| !c.is_empty()), "{explanation}");
 }
 
+/// With a warm cache, `--explain` takes both sides' derivations from it (nothing is
+/// evaluated) and explains exactly as an evaluation of both sides does.
+#[test]
+fn explain_from_the_cache_is_the_same_and_evaluates_nothing() {
+    let dir = scratch("explain-cached");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    let cache = dir.join("cache");
+    let explain = |cache: &Path| {
+        nxe()
+            .args(["impact", "--explain", "web-02", "--json", "--repo"])
+            .arg(&repo)
+            .arg("--cache")
+            .arg(cache)
+            .env("NXE_TRACE_UNITS", "1")
+            .output()
+            .expect("run nxe impact --explain")
+    };
+    // Fill the cache at the base revision, then change the host.
+    impact(&repo, &cache);
+    edit_file(&repo, "hosts/web-02.nix", "lib.mkForce 16", "lib.mkForce 24");
+    impact(&repo, &cache);
+    let cold = explain(&dir.join("empty-cache"));
+    let cold_trace = String::from_utf8_lossy(&cold.stderr).into_owned();
+    assert!(cold_trace.contains("unit host:web-02"), "{cold_trace}");
+    let warm = explain(&cache);
+    let warm_trace = String::from_utf8_lossy(&warm.stderr).into_owned();
+    assert!(!warm_trace.contains("unit "), "evaluated with a warm cache: {warm_trace}");
+    let (cold, warm) = (json_of(cold, "explain, cold"), json_of(warm, "explain, warm"));
+    assert_eq!(names(&warm["changed_inputs"]), list(&["hosts/web-02.nix"]));
+    assert_eq!(warm["diff"], cold["diff"]);
+}
+
 #[test]
 fn ignored_files_count_as_unchanged() {
     let dir = scratch("ignore");

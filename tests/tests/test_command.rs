@@ -146,15 +146,15 @@ fn a_check_builds_with_the_local_builder_and_is_skipped_once_built() {
 
 /// `nxe` with the built-in builder and a private store.
 fn local_nxe(repo: &Path, args: &[&str]) -> std::process::Output {
+    local_command(repo, args).output().expect("run nxe")
+}
+
+/// The command of [`local_nxe`].
+fn local_command(repo: &Path, args: &[&str]) -> std::process::Command {
     let store = repo.parent().map(|p| p.join("store")).unwrap_or_default();
-    nxe()
-        .args(args)
-        .arg("--repo")
-        .arg(repo)
-        .env("XDG_CACHE_HOME", &store)
-        .env("NIX_STORE_DIR", "/nix/store")
-        .output()
-        .expect("run nxe")
+    let mut command = nxe();
+    command.args(args).arg("--repo").arg(repo).env("XDG_CACHE_HOME", &store).env("NIX_STORE_DIR", "/nix/store");
+    command
 }
 
 #[test]
@@ -359,4 +359,36 @@ fn a_tiny_memory_budget_gives_the_same_results() {
     assert_eq!(tight.len(), 128);
     assert_eq!(tight, free);
     assert!(!tight.iter().any(|line| line.ends_with("\"skip\"") && !line.starts_with("\"check\"")), "{tight:?}");
+}
+
+/// A check whose drvPath comes from the cache is built from the derivations the cache
+/// remembers: nothing is evaluated, and the outputs are the same as when it was evaluated.
+#[test]
+fn checks_build_from_remembered_derivations_without_evaluating() {
+    let repo = repo("remembered");
+    let run = |extra: &[&str]| {
+        let mut command = local_command(
+            &repo,
+            &[&["test", "web-01", "--kind", "check", "--builder", "local", "--json"], extra].concat(),
+        );
+        let output = command.env("NXE_TRACE_UNITS", "1").output().expect("run nxe test");
+        let records: Vec<Value> =
+            String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        (records, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.code())
+    };
+    let (first, stderr, code) = run(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("unit host+checks:web-01"), "{stderr}");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0]["status"], "pass", "{first:?}");
+    // An empty store: the check must really be built again.
+    let store = repo.parent().map(|p| p.join("store")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&store);
+    let (again, stderr, code) = run(&["--rerun"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("unit ") && !stderr.contains("session"), "evaluated: {stderr}");
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["status"], "pass", "{again:?}");
+    assert_eq!(again[0]["reason"], first[0]["reason"], "other outputs");
+    assert!(again[0]["reason"].as_str().is_some_and(|r| r.starts_with("built /nix/store/")), "{again:?}");
 }
