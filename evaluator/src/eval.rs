@@ -15,7 +15,7 @@ use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Param, Str
 use crate::paths::canonicalize;
 use crate::source::{SourceMap, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, Closure, Env, NixString, PrimOpApp, Thunk, ThunkState, Value};
+use crate::value::{Attr, Attrs, Closure, Env, NixString, PrimOpApp, Slots, Thunk, ThunkState, Value};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -327,7 +327,10 @@ impl Evaluator {
             ThunkState::Pending(expr, env) => self.eval(expr, env),
             ThunkState::Apply(call) => {
                 let (func, arg) = (call.0.clone(), call.1.clone());
-                self.call(func, &[arg], None)
+                self.apply_lazily(func, &[arg])
+            }
+            ThunkState::ApplyIndex(closure, index) => {
+                self.call(Value::Lambda(closure.clone()), &[Value::Int(*index)], None)
             }
             ThunkState::Native(_) => Ok(Value::Null),
             ThunkState::Blackhole => Err(ErrorKind::InfiniteRecursion.into()),
@@ -354,6 +357,24 @@ impl Evaluator {
                 Err(error)
             }
         }
+    }
+
+    /// A call a builtin left for later (`map`'s elements, `mapAttrs`' values): calling what is not a
+    /// function is reported as the reference does for such calls.
+    pub(crate) fn apply_lazily(&mut self, func: Value, args: &[Value]) -> EvalResult<Value> {
+        let func = self.force(&func)?;
+        let callable = match &func {
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => true,
+            Value::Attrs(attrs) => attrs.contains(self.sym.functor),
+            _ => false,
+        };
+        if !callable {
+            return Err(EvalError::msg(format!(
+                "attempt to call something which is not a function but {}",
+                crate::print::describe(&func)
+            )));
+        }
+        self.call(func, args, None)
     }
 
     /// Evaluates an expression to weak head normal form.
@@ -416,7 +437,7 @@ impl Evaluator {
             },
             Expr::With(namespace, body, _) => {
                 let namespace = self.lazy(namespace, env);
-                let scope = Env::new(vec![namespace], Some(env.clone()));
+                let scope = Env::new(smallvec::smallvec![namespace], Some(env.clone()));
                 self.eval(body, &scope)
             }
             Expr::Not(operand, span) => match self.eval(operand, env)? {
@@ -638,9 +659,10 @@ impl Evaluator {
 
     /// Builds the scope of a `rec` set or `let`: one slot per static attribute.
     fn rec_scope(&mut self, def: &'static AttrsDef, env: &Rc<Env>) -> EvalResult<Rc<Env>> {
-        let scope = Env::new(Vec::with_capacity(def.statics.len()), Some(env.clone()));
+        // The slots are filled below, once their thunks can name the scope.
+        let scope = Env::new(Slots::new(), Some(env.clone()));
         let sources: Vec<Value> = def.inherit_from.iter().map(|e| Thunk::pending(e, scope.clone())).collect();
-        let values: Vec<Value> = def
+        let values: Slots = def
             .statics
             .iter()
             .map(|attr| match &attr.value {
@@ -652,7 +674,7 @@ impl Evaluator {
                 AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
             })
             .collect();
-        scope.slots.set_all(values.into());
+        scope.slots.set_all(values);
         Ok(scope)
     }
 
@@ -884,8 +906,8 @@ impl Evaluator {
                 None => error,
             });
         };
-        let scope = Env::new(Vec::with_capacity(def.n_slots), Some(parent.clone()));
-        let mut slots = Vec::with_capacity(def.n_slots);
+        let scope = Env::new(Slots::new(), Some(parent.clone()));
+        let mut slots = Slots::with_capacity(def.n_slots);
         let mut used = 0;
         for (name, default) in formals {
             match attrs.get(*name) {
@@ -932,7 +954,7 @@ impl Evaluator {
         if has_bind {
             slots.push(forced.clone());
         }
-        scope.slots.set_all(slots.into());
+        scope.slots.set_all(slots);
         Ok(scope)
     }
 

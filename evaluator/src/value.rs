@@ -599,6 +599,9 @@ pub enum ThunkState {
     /// Apply a function to an argument (lazy results of `map` and friends); boxed so that
     /// every thunk stays three words.
     Apply(Box<(Value, Value)>),
+    /// Apply a function to an integer (`genList`'s elements): no allocation beyond the
+    /// thunk's own.
+    ApplyIndex(Rc<Closure>, i64),
     /// Run native code (lazy results of builtins).
     Native(NativeThunk),
     /// Being evaluated now: forcing it again is an infinite recursion.
@@ -616,6 +619,11 @@ impl Thunk {
     /// A thunk applying `func` to `arg`.
     pub fn apply(func: Value, arg: Value) -> Value {
         Value::Thunk(Thunk(Rc::new(ThunkCell::new(ThunkState::Apply(Box::new((func, arg)))))))
+    }
+
+    /// A thunk applying the function `func` to the integer `index`.
+    pub fn apply_index(func: &Rc<Closure>, index: i64) -> Value {
+        Value::Thunk(Thunk(Rc::new(ThunkCell::new(ThunkState::ApplyIndex(func.clone(), index)))))
     }
 
     /// A thunk running native code.

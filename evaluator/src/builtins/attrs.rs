@@ -2,7 +2,7 @@
 //! intersection and zipping, and the introspection builtins `functionArgs` and
 //! `unsafeGetAttrPos`.
 
-use super::{force_attrs, force_list, force_string};
+use super::{force_attrs, force_function, force_list, force_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::ir::Param;
@@ -100,7 +100,7 @@ fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 
 /// A thunk for `f a b`.
 pub(crate) fn lazy_call2(func: Value, a: Value, b: Value) -> Value {
-    Thunk::native(move |ev: &mut Evaluator| ev.call(func, &[a, b], None))
+    Thunk::native(move |ev: &mut Evaluator| ev.apply_lazily(func, &[a, b]))
 }
 
 fn builtin_intersect_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -124,7 +124,7 @@ fn builtin_cat_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 }
 
 fn builtin_zip_attrs_with(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let func = args[0].clone();
+    let func = force_function(ev, &args[0])?;
     let sets = force_list(ev, &args[1])?;
     let mut order: Vec<Symbol> = Vec::new();
     let mut collected: FxHashMap<Symbol, Vec<Value>> = FxHashMap::default();

@@ -31,13 +31,20 @@ pub(super) static PRIMOPS: &[PrimOp] = &[
 
 fn builtin_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let items = force_list(ev, &args[1])?;
-    let func = &args[0];
+    if items.is_empty() {
+        return Ok(Value::List(items));
+    }
+    // The function is checked once the list has elements, as the reference does.
+    let func = force_function(ev, &args[0])?;
     Ok(Value::list(items.iter().map(|item| Thunk::apply(func.clone(), item.clone())).collect()))
 }
 
 fn builtin_filter(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let func = force_function(ev, &args[0])?;
     let items = force_list(ev, &args[1])?;
+    if items.is_empty() {
+        return Ok(Value::List(items));
+    }
+    let func = force_function(ev, &args[0])?;
     let mut kept = Vec::new();
     for item in items.iter() {
         let verdict = ev.call(func.clone(), std::slice::from_ref(item), None)?;
@@ -114,11 +121,11 @@ fn builtin_concat_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult
 }
 
 fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    let func = force_function(ev, &args[0])?;
     let items = force_list(ev, &args[2])?;
     if items.is_empty() {
         return ev.force(&args[1]);
     }
-    let func = force_function(ev, &args[0])?;
     let mut acc = args[1].clone();
     for item in items.iter() {
         acc = ev.call(func.clone(), &[acc, item.clone()], None)?;
@@ -131,14 +138,22 @@ fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     if count < 0 {
         return Err(EvalError::msg(format!("cannot create list of size {count}")));
     }
-    let func = args[0].clone();
-    Ok(Value::list((0..count).map(|i| Thunk::apply(func.clone(), Value::Int(i))).collect()))
+    // The function is checked even for an empty list, as the reference does.
+    let func = force_function(ev, &args[0])?;
+    Ok(Value::list(match &func {
+        // A lambda (the usual case) makes compact thunks.
+        Value::Lambda(closure) => (0..count).map(|i| Thunk::apply_index(closure, i)).collect(),
+        _ => (0..count).map(|i| Thunk::apply(func.clone(), Value::Int(i))).collect(),
+    }))
 }
 
 fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let items = force_list(ev, &args[1])?;
+    if items.is_empty() {
+        return Ok(Value::List(items));
+    }
     let func = force_function(ev, &args[0])?;
-    if items.len() <= 1 {
+    if items.len() == 1 {
         return Ok(Value::List(items));
     }
     let mut values: Vec<Value> = Vec::with_capacity(items.len());

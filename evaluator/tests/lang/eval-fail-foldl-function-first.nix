@@ -1,0 +1,1 @@
+builtins.foldl' (throw "the function") (throw "the start") (throw "the list")

@@ -1,0 +1,1 @@
+builtins.foldl' (x: y: x) (throw "the start") (throw "the list")

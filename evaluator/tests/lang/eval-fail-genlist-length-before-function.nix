@@ -1,0 +1,1 @@
+builtins.genList (throw "the function") (throw "the length")

@@ -1,0 +1,1 @@
+builtins.length (builtins.map 1 [ 1 ])

@@ -1,0 +1,1 @@
+builtins.attrValues (builtins.mapAttrs 1 { a = 1; })

@@ -1,0 +1,1 @@
+builtins.genList { __functor = self: x: x * 3; } 4
