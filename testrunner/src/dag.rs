@@ -75,6 +75,9 @@ struct Inner<J> {
     /// A job runs alone: nothing else starts.
     alone: bool,
     stopped: bool,
+    /// A job panicked: nothing else starts, and the run panics with it once the jobs still
+    /// running have ended (rather than leave the other workers waiting forever).
+    panic: Option<Box<dyn std::any::Any + Send>>,
 }
 
 /// The graph of jobs and its run.
@@ -104,6 +107,7 @@ impl<J: Job> Dag<J> {
                 again: VecDeque::new(),
                 alone: false,
                 stopped: false,
+                panic: None,
             }),
             changed: Condvar::new(),
             fail_fast,
@@ -192,6 +196,9 @@ impl<J: Job> Dag<J> {
             }
             Ok::<(), std::io::Error>(())
         })?;
+        if let Some(payload) = self.lock().panic.take() {
+            std::panic::resume_unwind(payload);
+        }
         Ok(endings.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
@@ -200,10 +207,19 @@ impl<J: Job> Dag<J> {
         loop {
             let Some((id, mut job, alone)) = self.next_job() else { return };
             let context = Context { dag: self, me: id, alone };
-            let ending = match job.run(&context) {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&context)));
+            let ending = match ran {
                 // Alone there is no budget to pass: that is a failure of the job.
-                Ending::Again if alone => Ending::Failed,
-                ending => ending,
+                Ok(Ending::Again) if alone => Ending::Failed,
+                Ok(ending) => ending,
+                Err(payload) => {
+                    let mut inner = self.lock();
+                    inner.panic.get_or_insert(payload);
+                    inner.running -= 1;
+                    drop(inner);
+                    self.changed.notify_all();
+                    return;
+                }
             };
             let mut inner = self.lock();
             inner.running -= 1;
@@ -252,6 +268,9 @@ impl<J: Job> Dag<J> {
     fn next_job(&self) -> Option<(JobId, J, bool)> {
         let mut inner = self.lock();
         loop {
+            if inner.panic.is_some() {
+                return None;
+            }
             if !inner.alone {
                 while let Some((_, _, id)) = inner.ready.pop() {
                     if let Some(job) = inner.graph.node_weight_mut(id).and_then(Self::start) {
@@ -477,6 +496,28 @@ mod tests {
         // Every light job had ended before the heavy one ran alone.
         assert!((0..6).all(|i| position(&log, &format!("light-{i}")) < alone), "{log:?}");
         assert!(max_running.load(Ordering::SeqCst) <= 2);
+    }
+
+    /// A job that panics.
+    struct Boom;
+
+    impl Job for Boom {
+        fn run(&mut self, _: &Context<'_, Self>) -> Ending {
+            panic!("boom");
+        }
+    }
+
+    #[test]
+    fn a_panicking_job_ends_the_run_with_its_panic_instead_of_a_hang() {
+        let dag = Dag::new(false);
+        let first = dag.add(Boom, &[]);
+        dag.add(Boom, &[first]);
+        for _ in 0..4 {
+            dag.add(Boom, &[]);
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dag.run(2, 1 << 20)));
+        let payload = outcome.err().expect("the run panics");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
     }
 
     #[test]
