@@ -516,7 +516,7 @@ mod tests {
             dag.add(Boom, &[]);
         }
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dag.run(2, 1 << 20)));
-        let payload = outcome.err().expect("the run panics");
+        let payload = outcome.expect_err("the run panics");
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
     }
 
