@@ -639,7 +639,10 @@ impl Evaluator {
             let name = self.eval(&dynamic.name, env)?;
             let name = match name {
                 Value::Null => continue,
-                Value::String(s) => s.to_symbol(),
+                Value::String(s) => {
+                    crate::builtins::reject_context(&s).map_err(|e| e.at(dynamic.span))?;
+                    s.to_symbol()
+                }
                 other => return Err(type_error("a string", &other).at(dynamic.span)),
             };
             if let Some(existing) = entries.iter().find(|attr| attr.name == name) {
@@ -731,7 +734,10 @@ impl Evaluator {
 
     /// The error for a missing attribute, with a suggestion of close names like Nix.
     pub(crate) fn missing_attr(&self, name: Symbol, _value: &Value) -> EvalError {
-        EvalError::new(ErrorKind::AttributeMissing(name.to_string()))
+        // Named as the reference prints attribute names: quoted unless a plain identifier.
+        let mut shown = String::new();
+        crate::print::print_attr_name(&mut shown, name.as_str());
+        EvalError::new(ErrorKind::AttributeMissing(shown))
     }
 
     fn has_attr(&mut self, target: &'static Expr, path: &'static [AttrKey], env: &Rc<Env>) -> EvalResult<Value> {
@@ -754,7 +760,10 @@ impl Evaluator {
             AttrKey::Dynamic(expr) => {
                 let value = self.eval(expr, env)?;
                 match value {
-                    Value::String(s) => Ok(s.to_symbol()),
+                    Value::String(s) => {
+                        crate::builtins::reject_context(&s)?;
+                        Ok(s.to_symbol())
+                    }
                     other => Err(type_error("a string", &other)),
                 }
             }

@@ -2,7 +2,7 @@
 //! intersection and zipping, and the introspection builtins `functionArgs` and
 //! `unsafeGetAttrPos`.
 
-use super::{force_attrs, force_function, force_list, force_string};
+use super::{force_attrs, force_function, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::ir::Param;
@@ -37,7 +37,7 @@ fn builtin_attr_values(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
 }
 
 fn builtin_get_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let name = force_string(ev, &args[0])?;
+    let name = force_plain_string(ev, &args[0])?;
     let attrs = force_attrs(ev, &args[1])?;
     let name = name.to_symbol();
     match attrs.get(name).cloned() {
@@ -47,7 +47,7 @@ fn builtin_get_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
 }
 
 fn builtin_has_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let name = force_string(ev, &args[0])?;
+    let name = force_plain_string(ev, &args[0])?;
     let attrs = force_attrs(ev, &args[1])?;
     Ok(Value::Bool(attrs.contains(name.to_symbol())))
 }
@@ -57,7 +57,7 @@ fn builtin_remove_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
     let names = force_list(ev, &args[1])?;
     let mut remove = FxHashSet::default();
     for name in names.iter() {
-        remove.insert(force_string(ev, name)?.to_symbol());
+        remove.insert(force_plain_string(ev, name)?.to_symbol());
     }
     let kept = attrs.iter().filter(|a| !remove.contains(&a.name)).cloned().collect();
     Ok(Value::attrs(Attrs::from_sorted(kept)))
@@ -72,7 +72,7 @@ fn builtin_list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
         let Some(name) = item.get(name_sym).cloned() else {
             return Err(EvalError::msg("attribute 'name' missing"));
         };
-        let name = force_string(ev, &name)?;
+        let name = force_plain_string(ev, &name)?;
         let Some(value) = item.get(value_sym).cloned() else {
             return Err(EvalError::msg("attribute 'value' missing"));
         };
@@ -100,7 +100,7 @@ fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 
 /// A thunk for `f a b`.
 pub(crate) fn lazy_call2(func: Value, a: Value, b: Value) -> Value {
-    Thunk::native(move |ev: &mut Evaluator| ev.apply_lazily(func, &[a, b]))
+    Thunk::native(move |ev: &mut Evaluator| super::call2(ev, &func, a, b))
 }
 
 fn builtin_intersect_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -111,7 +111,7 @@ fn builtin_intersect_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
 }
 
 fn builtin_cat_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let name = force_string(ev, &args[0])?.to_symbol();
+    let name = force_plain_string(ev, &args[0])?.to_symbol();
     let items = force_list(ev, &args[1])?;
     let mut out = Vec::new();
     for item in items.iter() {
@@ -177,7 +177,7 @@ fn builtin_function_args(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
 }
 
 fn builtin_unsafe_get_attr_pos(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let name = force_string(ev, &args[0])?.to_symbol();
+    let name = force_plain_string(ev, &args[0])?.to_symbol();
     let attrs = force_attrs(ev, &args[1])?;
     match attrs.get_entry(name).and_then(|e| e.pos) {
         Some(span) => Ok(ev.position_attrs(span)),

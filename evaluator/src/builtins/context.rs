@@ -83,14 +83,20 @@ pub(super) fn elem_display(elem: &str) -> String {
 /// Forces a string that must not have a context, with Nix's error otherwise.
 pub(super) fn force_string_no_ctx(ev: &mut Evaluator, value: &Value) -> EvalResult<String> {
     let s = force_string(ev, value)?;
-    if let Some(first) = s.context().iter().next() {
-        return Err(EvalError::msg(format!(
+    reject_context(&s)?;
+    Ok(s.as_str().to_string())
+}
+
+/// Fails, as the reference does, when a string that must be plain refers to store paths.
+pub(crate) fn reject_context(s: &NixString) -> EvalResult<()> {
+    match s.context().iter().next() {
+        Some(first) => Err(EvalError::msg(format!(
             "the string '{}' is not allowed to refer to a store path (such as '{}')",
             s.as_str(),
             elem_display(first)
-        )));
+        ))),
+        None => Ok(()),
     }
-    Ok(s.as_str().to_string())
 }
 
 /// Context elements for a `.drv` path with all outputs, and for one output.
@@ -218,7 +224,10 @@ fn builtin_append_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
     for attr in attrs.iter() {
         let name = attr.name.as_str();
         if store_dir.parse_path(name).is_err() {
-            let error = EvalError::msg(format!("context key '\"{name}\"' is not a store path"));
+            // The key is printed as an attribute name: quoted unless it is an identifier.
+            let mut shown = String::new();
+            crate::print::print_attr_name(&mut shown, name);
+            let error = EvalError::msg(format!("context key '{shown}' is not a store path"));
             return Err(match attr.pos {
                 Some(pos) => error.at(pos),
                 None => error,

@@ -152,8 +152,9 @@ fn builtin_add_error_context(ev: &mut Evaluator, args: &[Value], _: Span) -> Eva
     match ev.force(&args[1]) {
         Ok(value) => Ok(value),
         Err(error) => {
-            let message = coerce_string(ev, &args[0]).map(|s| s.as_str().to_string()).unwrap_or_default();
-            Err(error.note(None, message))
+            // The message is only coerced on failure; if that fails too, its error wins.
+            let message = coerce_string(ev, &args[0])?;
+            Err(error.note(None, message.as_str().to_string()))
         }
     }
 }
@@ -162,10 +163,34 @@ fn builtin_break(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Valu
     ev.force(&args[0])
 }
 
+/// The arithmetic builtins, which check their operands as the reference does: `div` first
+/// reads its divisor as a number and rejects zero; then, when either operand is a float, both
+/// must be numbers ("expected a float"), otherwise both must be integers.
 fn arith(ev: &mut Evaluator, op: BinOp, args: &[Value]) -> EvalResult<Value> {
     let a = ev.force(&args[0])?;
     let b = ev.force(&args[1])?;
+    if op == BinOp::Div && number_as_float(&b)? == 0.0 {
+        return Err(EvalError::msg("division by zero"));
+    }
+    if matches!(a, Value::Float(_)) || matches!(b, Value::Float(_)) {
+        let (x, y) = (number_as_float(&a)?, number_as_float(&b)?);
+        return crate::ops::arith(ev, op, Value::Float(x), Value::Float(y));
+    }
+    for operand in [&a, &b] {
+        if !matches!(operand, Value::Int(_)) {
+            return Err(type_error("an integer", operand));
+        }
+    }
     crate::ops::arith(ev, op, a, b)
+}
+
+/// A forced number read as a float, as the reference's arithmetic builtins read it.
+fn number_as_float(value: &Value) -> EvalResult<f64> {
+    match value {
+        Value::Int(n) => Ok(*n as f64),
+        Value::Float(x) => Ok(*x),
+        other => Err(type_error("a float", other)),
+    }
 }
 
 fn builtin_add(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -230,8 +255,9 @@ fn builtin_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Val
 }
 
 fn builtin_scoped_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let scope = force_attrs(ev, &args[0])?;
+    // The path is forced before the scope, as the reference does.
     let path = force_path(ev, &args[1])?;
+    let scope = force_attrs(ev, &args[0])?;
     let path = ev.resolve_import_path(&path)?;
     let expr = ev.compile_file(&path, true)?;
     let env = Env::new(vec![Value::Attrs(scope)], None);
@@ -239,7 +265,7 @@ fn builtin_scoped_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
 }
 
 fn builtin_get_env(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let name = force_string(ev, &args[0])?;
+    let name = super::force_plain_string(ev, &args[0])?;
     Ok(Value::string(ev.io.get_env(name.as_str()).unwrap_or_default()))
 }
 
@@ -302,19 +328,15 @@ fn builtin_path_exists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
 }
 
 fn builtin_find_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    // Like the reference, the whole search path is checked before the name is forced.
     let search_path = super::force_list(ev, &args[0])?;
-    let wanted = force_string(ev, &args[1])?;
-    let wanted = wanted.as_str();
+    let mut entries = Vec::with_capacity(search_path.len());
     for entry in search_path.iter() {
-        let entry = force_attrs(ev, entry)?;
-        let prefix = match entry.get(Symbol::intern("prefix")).cloned() {
-            Some(prefix) => force_string(ev, &prefix)?.as_str().to_string(),
-            None => String::new(),
-        };
-        let Some(path) = entry.get(Symbol::intern("path")).cloned() else {
-            return Err(EvalError::msg("attribute 'path' missing"));
-        };
-        let path = crate::ops::coerce_to_string(ev, &path, crate::ops::Coerce::PathPart)?.as_str().to_string();
+        entries.push(search_path_entry(ev, entry)?);
+    }
+    let wanted = super::force_plain_string(ev, &args[1])?;
+    let wanted = wanted.as_str();
+    for (prefix, path) in entries {
         let rest = if prefix.is_empty() {
             Some(wanted)
         } else if wanted == prefix {
@@ -339,6 +361,20 @@ fn builtin_find_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
     Err(EvalError::new(ErrorKind::Throw(format!(
         "file '{wanted}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
     ))))
+}
+
+/// One element of `findFile`'s search path: its prefix (empty when absent) and its path.
+fn search_path_entry(ev: &mut Evaluator, entry: &Value) -> EvalResult<(String, String)> {
+    let entry = force_attrs(ev, entry)?;
+    let prefix = match entry.get(Symbol::intern("prefix")).cloned() {
+        Some(prefix) => super::force_plain_string(ev, &prefix)?.as_str().to_string(),
+        None => String::new(),
+    };
+    let Some(path) = entry.get(Symbol::intern("path")).cloned() else {
+        return Err(EvalError::msg("attribute 'path' missing"));
+    };
+    let path = crate::ops::coerce_to_string(ev, &path, crate::ops::Coerce::PathPart)?;
+    Ok((prefix, path.as_str().to_string()))
 }
 
 fn builtin_to_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

@@ -10,7 +10,7 @@
 //! among its other configuration sources.
 
 use super::fetch::percent_decode;
-use super::{force_attrs, force_string};
+use super::force_attrs;
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::source::Span;
@@ -59,7 +59,7 @@ fn require_flakes(ev: &Evaluator) -> EvalResult<()> {
 }
 
 fn builtin_get_flake(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let flake_ref = force_string(ev, &args[0])
+    let flake_ref = super::force_plain_string(ev, &args[0])
         .map_err(|e| e.note(None, "while evaluating the argument passed to builtins.getFlake"))?;
     require_flakes(ev)?;
     Err(EvalError::msg(format!("getFlake is not supported yet (flake reference '{}')", flake_ref.as_str())))

@@ -1,7 +1,7 @@
 //! Builtins on lists: mapping and filtering, folds, construction, stable sorting with a
 //! user comparator, grouping, and `genericClosure`.
 
-use super::{force_attrs, force_bool, force_function, force_int, force_list, force_string};
+use super::{force_attrs, force_bool, force_function, force_int, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
 use crate::source::Span;
@@ -79,8 +79,9 @@ fn builtin_tail(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
 }
 
 fn builtin_elem_at(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let items = force_list(ev, &args[0])?;
+    // The index is forced before the list, as the reference does.
     let index = force_int(ev, &args[1])?;
+    let items = force_list(ev, &args[0])?;
     match usize::try_from(index).ok().and_then(|i| items.get(i)) {
         Some(item) => ev.force(item),
         None => Err(EvalError::msg(format!(
@@ -128,7 +129,7 @@ fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
     }
     let mut acc = args[1].clone();
     for item in items.iter() {
-        acc = ev.call(func.clone(), &[acc, item.clone()], None)?;
+        acc = super::call2(ev, &func, acc, item.clone())?;
     }
     ev.force(&acc)
 }
@@ -161,7 +162,7 @@ fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
         values.push(ev.force(item)?);
     }
     let mut less = |ev: &mut Evaluator, a: &Value, b: &Value| -> EvalResult<bool> {
-        let result = ev.call(func.clone(), &[a.clone(), b.clone()], None)?;
+        let result = super::call2(ev, &func, a.clone(), b.clone())?;
         force_bool(ev, &result)
     };
     let sorted = merge_sort(ev, values, &mut less)?;
@@ -228,6 +229,8 @@ fn builtin_partition(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
     let items = force_list(ev, &args[1])?;
     let (mut right, mut wrong) = (Vec::new(), Vec::new());
     for item in items.iter() {
+        // Each element is forced before the predicate sees it, as the reference does.
+        ev.force(item)?;
         let verdict = ev.call(func.clone(), std::slice::from_ref(item), None)?;
         if force_bool(ev, &verdict)? {
             right.push(item.clone());
@@ -244,7 +247,7 @@ fn builtin_group_by(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     let mut groups: FxHashMap<Symbol, Vec<Value>> = FxHashMap::default();
     for item in items.iter() {
         let key = ev.call(func.clone(), std::slice::from_ref(item), None)?;
-        let key = force_string(ev, &key)?.to_symbol();
+        let key = force_plain_string(ev, &key)?.to_symbol();
         groups.entry(key).or_default().push(item.clone());
     }
     let entries =
@@ -298,9 +301,16 @@ fn builtin_generic_closure(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
     let spec = force_attrs(ev, &args[0])?;
     let start =
         spec.get(Symbol::intern("startSet")).cloned().ok_or_else(|| EvalError::msg("attribute 'startSet' missing"))?;
+    let start = force_list(ev, &start)?;
+    // As in the reference, an empty start set needs no operator, and the operator is checked
+    // before any element.
+    if start.is_empty() {
+        return Ok(Value::List(start));
+    }
     let operator =
         spec.get(Symbol::intern("operator")).cloned().ok_or_else(|| EvalError::msg("attribute 'operator' missing"))?;
-    let mut work: std::collections::VecDeque<Value> = force_list(ev, &start)?.iter().cloned().collect();
+    let operator = force_function(ev, &operator)?;
+    let mut work: std::collections::VecDeque<Value> = start.iter().cloned().collect();
     let mut seen = FxHashSet::default();
     let mut out = Vec::new();
     let mut first_key: Option<(Value, u8)> = None;

@@ -33,11 +33,12 @@ fn byte_slice(text: &str, start: usize, end: usize) -> String {
 
 fn builtin_substring(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let start = force_int(ev, &args[0])?;
-    let length = force_int(ev, &args[1])?;
-    let text = coerce_string(ev, &args[2])?;
+    // A negative start is rejected before the length is forced, as the reference does.
     if start < 0 {
         return Err(EvalError::msg("negative start position in 'substring'"));
     }
+    let length = force_int(ev, &args[1])?;
+    let text = coerce_string(ev, &args[2])?;
     let start = start as usize;
     let len = text.as_str().len();
     let end = if length < 0 { len } else { start.saturating_add(length as usize).min(len) };

@@ -1,0 +1,1 @@
+builtins.catAttrs "${builtins.toFile "b" "x"}" [ { } ]

@@ -1,0 +1,1 @@
+{ ${"${builtins.toFile "b" "x"}"} = 1; }

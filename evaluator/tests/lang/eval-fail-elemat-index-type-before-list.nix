@@ -1,0 +1,1 @@
+builtins.elemAt (throw "the list") "0"

@@ -1,0 +1,1 @@
+builtins.findFile [ { prefix = "a"; path = throw "the path"; } ] (throw "the name")

@@ -1,0 +1,1 @@
+builtins.findFile [ { path = "/"; } 1 ] (throw "the name")

@@ -1,0 +1,1 @@
+builtins.foldl' (acc: acc) 0 [ 1 ]

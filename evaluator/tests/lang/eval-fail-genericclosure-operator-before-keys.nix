@@ -1,0 +1,1 @@
+builtins.genericClosure { startSet = [ { key = throw "the key"; } ]; operator = throw "the operator"; }

@@ -1,0 +1,1 @@
+builtins.getEnv "${builtins.toFile "b" "x"}"

@@ -1,0 +1,1 @@
+builtins.groupBy (x: "${builtins.toFile "b" "x"}") [ 1 ]

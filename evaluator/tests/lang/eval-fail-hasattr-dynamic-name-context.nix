@@ -1,0 +1,1 @@
+let s = builtins.toFile "b" "x"; in { a = 1; } ? "${s}"

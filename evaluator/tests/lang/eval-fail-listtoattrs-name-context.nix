@@ -1,0 +1,1 @@
+builtins.listToAttrs [ { name = "${builtins.toFile "b" "x"}"; value = 1; } ]

@@ -1,0 +1,1 @@
+builtins.mapAttrs (name: name) { a = 1; }

@@ -1,0 +1,1 @@
+builtins.partition (x: throw "the predicate") [ (throw "the element") ]

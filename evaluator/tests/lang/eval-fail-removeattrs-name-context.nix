@@ -1,0 +1,1 @@
+builtins.removeAttrs { } [ "${builtins.toFile "b" "x"}" ]

@@ -1,0 +1,1 @@
+builtins.scopedImport (throw "the scope") (throw "the path")

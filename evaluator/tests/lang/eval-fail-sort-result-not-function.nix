@@ -1,0 +1,1 @@
+builtins.sort (a: a) [ 2 1 ]

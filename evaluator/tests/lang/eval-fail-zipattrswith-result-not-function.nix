@@ -1,0 +1,1 @@
+builtins.zipAttrsWith (name: name) [ { a = 1; } ]

@@ -1,0 +1,1 @@
+builtins.addErrorContext (throw "the message") 2
