@@ -33,6 +33,16 @@ struct Mount {
 }
 
 impl Mount {
+    /// The paths below the directory that are not part of the source (absolute; a left-out
+    /// directory stands for everything below it).
+    fn excluded(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if let Some(files) = &self.tracked {
+            collect_untracked(&self.dir, Path::new(""), files, &mut out);
+        }
+        out
+    }
+
     /// Whether `relative` (a file or a directory above one) is part of the source.
     fn contains(&self, relative: &Path) -> bool {
         self.tracked.as_deref().is_none_or(|files| tracks(files, relative))
@@ -40,6 +50,20 @@ impl Mount {
 }
 
 /// Whether `relative` is a tracked file or a directory above one (the root is).
+/// Adds to `out` every path below `root.join(relative)` that `files` leaves out, without
+/// descending into left-out directories.
+fn collect_untracked(root: &Path, relative: &Path, files: &BTreeSet<PathBuf>, out: &mut BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(root.join(relative)) else { return };
+    for entry in entries.flatten() {
+        let path = relative.join(entry.file_name());
+        if !tracks(files, &path) {
+            out.insert(root.join(&path).display().to_string());
+        } else if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            collect_untracked(root, &path, files, out);
+        }
+    }
+}
+
 fn tracks(files: &BTreeSet<PathBuf>, relative: &Path) -> bool {
     relative.as_os_str().is_empty()
         || files.contains(relative)
@@ -70,14 +94,41 @@ pub struct FlakeSetup {
     mounts: Vec<Mount>,
     nodes: BTreeMap<String, Node>,
     root: String,
+    /// The mounts as store objects, listed once.
+    objects: std::sync::OnceLock<Vec<(String, nxe_evaluator::AddedPath)>>,
 }
 
 impl FlakeSetup {
+    /// Every source the flake is evaluated with, as a store object a builder can make: the
+    /// directory, without what the source leaves out (files git does not track). Nix copies
+    /// these sources into the store when it evaluates a flake; derivations that name one
+    /// need it built.
+    pub(crate) fn source_objects(&self) -> &[(String, nxe_evaluator::AddedPath)] {
+        self.objects.get_or_init(|| {
+            self.mounts
+                .iter()
+                .map(|mount| {
+                    let added = nxe_evaluator::AddedPath::Source {
+                        source: mount.dir.display().to_string(),
+                        recursive: true,
+                        excluded: mount.excluded(),
+                    };
+                    (mount.store_path.clone(), added)
+                })
+                .collect()
+        })
+    }
+
     /// Reads the repository's flake and lock file and resolves every input.
     pub fn new(repo: &Repo) -> Result<FlakeSetup, EngineError> {
         let store_dir = StoreDir::new(&repo.store_dir)
             .map_err(|e| EngineError::Config(format!("store directory '{}': {e}", repo.store_dir)))?;
-        let mut setup = FlakeSetup { mounts: Vec::new(), nodes: BTreeMap::new(), root: "root".into() };
+        let mut setup = FlakeSetup {
+            mounts: Vec::new(),
+            nodes: BTreeMap::new(),
+            root: "root".into(),
+            objects: std::sync::OnceLock::new(),
+        };
         let revision = repo.overrides.source_revision.as_ref();
         let (root_mount, mut root_info, subdir) = local_source(&repo.root, &store_dir, revision)?;
         let root_dir = join_store(&root_mount.store_path, &subdir);

@@ -403,8 +403,14 @@ impl Worker {
         io: Rc<dyn EvalIo>,
     ) -> Worker {
         let settings = settings_for(shared.repo, interrupt);
+        let mut evaluation = Evaluation::with_io(settings, io, shared.code.clone());
+        if let Some(flake) = &shared.flake {
+            for (store_path, added) in flake.source_objects() {
+                evaluation.evaluator().record_added_path(store_path, added);
+            }
+        }
         Worker {
-            evaluation: Evaluation::with_io(settings, io, shared.code.clone()),
+            evaluation,
             repo: shared.repo.clone(),
             flake: shared.flake.clone(),
             root: None,

@@ -237,6 +237,12 @@ impl<'a> UnitEvaluator<'a> {
         self.run(unit, self.budget)
     }
 
+    /// A recording session on the same repository, sharing what this evaluator resolved
+    /// once (a flake's sources are hashed once per run, not once per session).
+    pub fn session(&self, max_memory: Option<u64>) -> Session {
+        Session::with_shared(&self.shared, self.anchor, max_memory)
+    }
+
     /// Evaluates `unit` without a budget.
     pub fn evaluate_alone(&self, unit: &Unit) -> Result<Evaluated, EngineError> {
         self.run(unit, None).ok_or_else(|| EngineError::Internal(format!("{} was stopped without a budget", unit.id())))
@@ -579,7 +585,11 @@ impl Session {
             crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
             crate::config::RepoKind::Plain => None,
         };
-        let shared = Shared { repo, code: code_cache(), flake };
+        Ok(Session::with_shared(&Shared { repo, code: code_cache(), flake }, anchor, max_memory))
+    }
+
+    /// A session sharing what `shared` resolved once (a flake's sources).
+    fn with_shared(shared: &Shared<'_>, anchor: &Anchor, max_memory: Option<u64>) -> Session {
         if std::env::var_os("NXE_TRACE_UNITS").is_some() {
             eprintln!("session opened");
         }
@@ -588,9 +598,9 @@ impl Session {
         crate::fleet::INTERRUPTED.with(|i| i.set(false));
         let interrupt = budget.map(|_| crate::fleet::over_budget as fn() -> Option<String>);
         nxe_evaluator::value::track_scopes();
-        let recorder = Rc::new(RecordingIo::new(base_io(&shared), anchor.clone()));
+        let recorder = Rc::new(RecordingIo::new(base_io(shared), anchor.clone()));
         let io: Rc<dyn EvalIo> = recorder.clone();
-        Ok(Session { worker: Worker::with_io(&shared, interrupt, io), recorder })
+        Session { worker: Worker::with_io(shared, interrupt, io), recorder }
     }
 
     /// Whether the session passed its memory budget (its results are not to be used).

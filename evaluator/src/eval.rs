@@ -160,6 +160,12 @@ impl Evaluator {
         &self.store_writes
     }
 
+    /// Records a store object the evaluation uses that its host made (a flake's source), so
+    /// that it is among the objects derivations need.
+    pub fn record_added_path(&mut self, store_path: &str, added: &AddedPath) {
+        self.store_writes.paths.entry(store_path.to_string()).or_insert_with(|| added.clone());
+    }
+
     /// Takes the store objects other than derivations the evaluation added so far.
     pub fn take_added_paths(&mut self) -> std::collections::BTreeMap<String, AddedPath> {
         std::mem::take(&mut self.store_writes.paths)

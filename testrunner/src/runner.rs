@@ -332,9 +332,9 @@ impl<'a> Run<'a> {
     }
 
     /// A recording session within the run's memory budget (none when the job runs alone).
-    fn session<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>) -> Result<Session, EngineError> {
+    fn session<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>) -> Session {
         let budget = if context.alone() { None } else { self.options.max_memory };
-        Session::open_within(self.repo, self.state.anchor(), budget)
+        self.units.session(budget)
     }
 
     fn listing<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>) -> Ending {
@@ -503,15 +503,7 @@ impl<'a> Run<'a> {
         for kind in kinds {
             self.reporter.started(&record(*kind, Status::Pass).label());
         }
-        let mut session = match self.session(context) {
-            Ok(session) => session,
-            Err(error) => {
-                for kind in kinds {
-                    self.emit(record(*kind, Status::Fail).with_reason(error.to_string()));
-                }
-                return Ending::Failed;
-            }
-        };
+        let mut session = self.session(context);
         let mut results = Vec::new();
         for kind in kinds {
             let started = Instant::now();
@@ -546,12 +538,8 @@ impl<'a> Run<'a> {
 
     fn failing_unit(&self, path: &[String]) -> Ending {
         let started = Instant::now();
-        let record = match Session::open(self.repo, self.state.anchor()) {
-            Ok(mut session) => unit_record(&mut session, self.repo, path),
-            Err(error) => {
-                TestRecord::new(join_attr_path(path), TestKind::Unit, None, Status::Fail).with_reason(error.to_string())
-            }
-        };
+        let mut session = self.units.session(None);
+        let record = unit_record(&mut session, self.repo, path);
         self.emit(record.with_seconds(started.elapsed().as_secs_f64()));
         Ending::Failed
     }
@@ -588,10 +576,7 @@ impl<'a> Run<'a> {
             // The evaluation that gave these drvPaths remembered what they need.
             Some(objects) => Arc::new((objects.derivations, objects.paths)),
             None => {
-                let mut session = match self.session(context) {
-                    Ok(session) => session,
-                    Err(error) => return fail(Status::Fail, format!("does not evaluate: {error}")),
-                };
+                let mut session = self.session(context);
                 let evaluated = match (group, targets.first().and_then(|t| t.host.as_deref())) {
                     (Some(group), _) => session.checks(group).map(|_| ()),
                     (None, Some(host)) => {

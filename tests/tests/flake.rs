@@ -294,3 +294,37 @@ fn flake_impact_sees_commits_through_rev() {
     assert_eq!(committed["changed_hosts"], truly_changed(repo, "HEAD~1"), "{committed}");
     assert!(committed["changed_hosts"].as_array().is_some_and(|h| h.contains(&serde_json::json!("gamma"))));
 }
+
+/// A flake's check whose derivations name the flake's own source (`src = self`) builds with
+/// the built-in builder: the source (the tracked files only) is made as a store object, at
+/// the store path the evaluation gave it.
+#[test]
+fn a_flake_check_that_names_its_source_builds() {
+    let repo = flake_checkout();
+    git(repo.path(), &["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid", "commit", "-q", "-m", "base"]);
+    // An untracked file is not part of the source: its copy must leave it out.
+    std::fs::write(repo.path().join("untracked.txt"), "not in the flake").expect("write an untracked file");
+    let store = tempfile::tempdir().expect("store directory");
+    let output = nxe()
+        .args(["test", "--kind", "check", "--builder", "local", "--json", "--repo"])
+        .arg(repo.path())
+        .env("XDG_CACHE_HOME", store.path())
+        .env("NIX_STORE_DIR", "/nix/store")
+        .output()
+        .expect("run nxe test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let records: Vec<serde_json::Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["name"], "alpha-boots");
+    assert_eq!(records[0]["status"], "pass", "{records:?}");
+    // The source's copy is in the store, without the untracked file.
+    let source = std::fs::read_dir(store.path().join("nxe/store"))
+        .expect("the store")
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.to_string_lossy().ends_with("-source"))
+        .expect("the flake's source in the store");
+    assert!(source.join("flake.nix").is_file());
+    assert!(!source.join("untracked.txt").exists());
+}
