@@ -95,14 +95,19 @@ fn every_kind_passes_then_nothing_needs_to_run_then_a_change_runs_what_it_affect
     );
 }
 
-#[test]
-fn a_failing_assertion_fails_that_hosts_option_validation_once() {
-    let repo = repo("assertion");
+/// Declares a secret whose file does not exist on web-03, which fails one of its assertions.
+fn declare_a_missing_secret_on_web_03(repo: &Path) {
     let path = repo.join("hosts/web-03.nix");
     let text = std::fs::read_to_string(&path).expect("read host");
     let edited =
         text.replacen("imports = [", "age.secrets.made-up = { file = \"secrets/made-up.age\"; };\n  imports = [", 1);
     std::fs::write(&path, edited).expect("write host");
+}
+
+#[test]
+fn a_failing_assertion_fails_that_hosts_option_validation_once() {
+    let repo = repo("assertion");
+    declare_a_missing_secret_on_web_03(&repo);
     let (records, stderr, code) = test_json(&repo, &["--builder", "none", "--kind", "option"]);
     assert_eq!(code, Some(1), "{stderr}");
     let failed = with_status(&records, "fail");
@@ -316,11 +321,7 @@ fn checks_build_before_other_evaluations_end() {
 #[test]
 fn fail_fast_stops_at_the_first_failure_and_reports_the_rest_as_not_started() {
     let repo = repo("fail-fast");
-    let path = repo.join("hosts/web-03.nix");
-    let text = std::fs::read_to_string(&path).expect("read host");
-    let edited =
-        text.replacen("imports = [", "age.secrets.made-up = { file = \"secrets/made-up.age\"; };\n  imports = [", 1);
-    std::fs::write(&path, edited).expect("write host");
+    declare_a_missing_secret_on_web_03(&repo);
     let (records, stderr, code) =
         test_json(&repo, &["--builder", "none", "--kind", "option", "-j", "1", "--fail-fast"]);
     assert_eq!(code, Some(1), "{stderr}");
