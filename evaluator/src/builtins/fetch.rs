@@ -83,7 +83,14 @@ fn fetch(ev: &mut Evaluator, arg: &Value, who: &str, unpack: bool, default_name:
     let mut name_passed = false;
     let is_attrs = matches!(arg, Value::Attrs(_));
     if let Value::Attrs(attrs) = &arg {
-        for attr in attrs.iter() {
+        // The reference takes the attributes in the order its symbol table gives them: the
+        // names it knows from the start (`name`, `url`) before `sha256`, then the rest.
+        let mut ordered: Vec<&crate::value::Attr> = Vec::with_capacity(attrs.len());
+        for known in ["name", "url", "sha256"] {
+            ordered.extend(attrs.iter().filter(|attr| attr.name.as_str() == known));
+        }
+        ordered.extend(attrs.iter().filter(|attr| !matches!(attr.name.as_str(), "name" | "url" | "sha256")));
+        for attr in ordered {
             match attr.name.as_str() {
                 "url" => {
                     url = Some(

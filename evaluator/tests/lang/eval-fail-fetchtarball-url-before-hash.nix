@@ -1,0 +1,1 @@
+builtins.fetchTarball { url = throw "the url"; sha256 = throw "the hash"; }

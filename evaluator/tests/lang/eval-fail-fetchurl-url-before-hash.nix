@@ -1,0 +1,1 @@
+builtins.fetchurl { url = throw "the url"; sha256 = throw "the hash"; }
