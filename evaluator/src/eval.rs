@@ -333,7 +333,7 @@ impl Evaluator {
             ThunkState::Pending(expr, env) => self.eval(expr, env),
             ThunkState::Apply(call) => {
                 let (func, arg) = (call.0.clone(), call.1.clone());
-                self.apply_lazily(func, &[arg])
+                self.call(func, &[arg], None)
             }
             ThunkState::ApplyIndex(closure, index) => {
                 self.call(Value::Lambda(closure.clone()), &[Value::Int(*index)], None)
@@ -363,24 +363,6 @@ impl Evaluator {
                 Err(error)
             }
         }
-    }
-
-    /// A call a builtin left for later (`map`'s elements, `mapAttrs`' values): calling what is not a
-    /// function is reported as the reference does for such calls.
-    pub(crate) fn apply_lazily(&mut self, func: Value, args: &[Value]) -> EvalResult<Value> {
-        let func = self.force(&func)?;
-        let callable = match &func {
-            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => true,
-            Value::Attrs(attrs) => attrs.contains(self.sym.functor),
-            _ => false,
-        };
-        if !callable {
-            return Err(EvalError::msg(format!(
-                "attempt to call something which is not a function but {}",
-                crate::print::describe(&func)
-            )));
-        }
-        self.call(func, args, None)
     }
 
     /// Evaluates an expression to weak head normal form.
@@ -833,13 +815,12 @@ impl Evaluator {
                     result
                 }
                 other => {
-                    let error = match span {
-                        Some(_) => EvalError::msg(format!(
-                            "attempt to call something which is not a function but {}",
-                            crate::print::describe(&other)
-                        )),
-                        None => type_error("a function", &other),
-                    };
+                    // As the reference says it for every call, from code or from a builtin
+                    // (builtins that check their argument first say "expected a function").
+                    let error = EvalError::msg(format!(
+                        "attempt to call something which is not a function but {}",
+                        crate::print::describe(&other)
+                    ));
                     return Err(match span {
                         Some(span) => error.at(span),
                         None => error,

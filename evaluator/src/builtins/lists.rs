@@ -129,7 +129,7 @@ fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
     }
     let mut acc = args[1].clone();
     for item in items.iter() {
-        acc = super::call2(ev, &func, acc, item.clone())?;
+        acc = ev.call(func.clone(), &[acc, item.clone()], None)?;
     }
     ev.force(&acc)
 }
@@ -162,7 +162,7 @@ fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
         values.push(ev.force(item)?);
     }
     let mut less = |ev: &mut Evaluator, a: &Value, b: &Value| -> EvalResult<bool> {
-        let result = super::call2(ev, &func, a.clone(), b.clone())?;
+        let result = ev.call(func.clone(), &[a.clone(), b.clone()], None)?;
         force_bool(ev, &result)
     };
     let sorted = merge_sort(ev, values, &mut less)?;

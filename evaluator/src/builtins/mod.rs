@@ -399,27 +399,3 @@ pub(crate) fn make_attrs(pairs: Vec<(&str, Value)>) -> Value {
         pairs.into_iter().map(|(name, value)| Attr { name: Symbol::intern(name), value, pos: None }).collect();
     Value::attrs(Attrs::from_unsorted(entries))
 }
-
-/// Calls `func` with two arguments as the reference's builtins do (`sort`'s comparator,
-/// `foldl'`'s operator, `mapAttrs`' function): it is applied to one argument at a time, so
-/// when the first application gives something that is not a function, the error is "attempt
-/// to call something which is not a function but …", as for any call in the reference.
-pub(crate) fn call2(ev: &mut Evaluator, func: &Value, a: Value, b: Value) -> EvalResult<Value> {
-    let func = ev.force(func)?;
-    if takes_two_arguments(&func) {
-        return ev.call(func, &[a, b], None);
-    }
-    let partial = ev.apply_lazily(func, &[a])?;
-    ev.apply_lazily(partial, &[b])
-}
-
-/// Whether applying `func` to one argument surely gives a function (a curried lambda or a
-/// primop still waiting for two arguments), so both can be passed in one call.
-fn takes_two_arguments(func: &Value) -> bool {
-    match func {
-        Value::Lambda(closure) => matches!(closure.def.body, crate::ir::Expr::Lambda(_)),
-        Value::PrimOp(op) => op.arity >= 2,
-        Value::PrimOpApp(app) => app.op.arity - app.args.len() >= 2,
-        _ => false,
-    }
-}
