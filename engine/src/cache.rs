@@ -258,7 +258,7 @@ impl Cache {
             .connection
             .prepare_cached("SELECT body, digest FROM objects WHERE path = ?1")
             .map_err(|e| sql_error(&self.path, e))?;
-        let mut load = |store_path: &str| -> Result<Option<StoredObject>, EngineError> {
+        let load = |store_path: &str| -> Result<Option<StoredObject>, EngineError> {
             let row = statement
                 .query_row(params![store_path], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
                 .optional()
@@ -267,31 +267,7 @@ impl Cache {
                 .filter(|(body, digest)| *digest == row_digest(store_path, "object", body, ""))
                 .and_then(|(body, _)| StoredObject::parse(&body)))
         };
-        let mut objects = StoreObjects::default();
-        // (path, whether it must be remembered: derivations must, other objects may be in
-        // a store already).
-        let mut queue: Vec<(String, bool)> = roots.iter().map(|root| (root.clone(), true)).collect();
-        while let Some((path, needed)) = queue.pop() {
-            if objects.paths.contains_key(&path) || objects.derivations.contains_key(&path) {
-                continue;
-            }
-            match load(&path)? {
-                Some(StoredObject::Derivation(drv)) => {
-                    queue.extend(drv.input_srcs.iter().map(|src| (src.clone(), src.ends_with(".drv"))));
-                    queue.extend(drv.input_drvs.keys().map(|input| (input.clone(), true)));
-                    objects.derivations.insert(path, drv);
-                }
-                Some(StoredObject::Added(added)) => {
-                    if let nxe_evaluator::AddedPath::Text { references, .. } = &added {
-                        queue.extend(references.iter().map(|r| (r.clone(), r.ends_with(".drv"))));
-                    }
-                    objects.paths.insert(path, added);
-                }
-                None if needed => return Ok(None),
-                None => {}
-            }
-        }
-        Ok(Some(objects))
+        closure_of(roots, load)
     }
 
     /// Which of `keys` have a recorded pass.
@@ -417,40 +393,14 @@ impl StoreObjects {
     /// The objects the derivations `roots` need, taken from these; `None` when a derivation
     /// is missing.
     pub fn closure(&self, roots: &[String]) -> Option<StoreObjects> {
-        let mut out = StoreObjects::default();
-        let mut queue: Vec<String> = roots.to_vec();
-        while let Some(path) = queue.pop() {
-            if out.derivations.contains_key(&path) || out.paths.contains_key(&path) {
-                continue;
-            }
-            if let Some(drv) = self.derivations.get(&path) {
-                queue.extend(drv.input_srcs.iter().cloned());
-                queue.extend(drv.input_drvs.keys().cloned());
-                out.derivations.insert(path, drv.clone());
-            } else if let Some(added) = self.paths.get(&path) {
-                if let nxe_evaluator::AddedPath::Text { references, .. } = added {
-                    queue.extend(references.iter().cloned());
-                }
-                out.paths.insert(path, added.clone());
-            } else if path.ends_with(".drv") {
-                return None;
-            }
-        }
-        Some(out)
-    }
-
-    /// Adds these derivations and objects (those it has already stay).
-    pub fn extend(
-        &mut self,
-        derivations: &BTreeMap<String, nxe_store::Derivation>,
-        paths: &BTreeMap<String, nxe_evaluator::AddedPath>,
-    ) {
-        for (path, drv) in derivations {
-            self.derivations.entry(path.clone()).or_insert_with(|| drv.clone());
-        }
-        for (path, added) in paths {
-            self.paths.entry(path.clone()).or_insert_with(|| added.clone());
-        }
+        let found = closure_of(roots, |path| {
+            let object = match self.derivations.get(path) {
+                Some(drv) => Some(StoredObject::Derivation(drv.clone())),
+                None => self.paths.get(path).cloned().map(StoredObject::Added),
+            };
+            Ok::<_, std::convert::Infallible>(object)
+        });
+        found.unwrap_or_else(|never| match never {})
     }
 
     /// Every object as it is stored: (store path, body).
@@ -471,6 +421,39 @@ impl StoreObjects {
         }
         out
     }
+}
+
+/// The closure of the derivations `roots`, each object taken from `load`: the derivations,
+/// their inputs' derivations, and the other objects they use (texts' references included)
+/// that `load` has. `None` when a derivation is missing; other objects may be in a store
+/// already.
+fn closure_of<E>(
+    roots: &[String],
+    mut load: impl FnMut(&str) -> Result<Option<StoredObject>, E>,
+) -> Result<Option<StoreObjects>, E> {
+    let mut objects = StoreObjects::default();
+    let mut queue: Vec<String> = roots.to_vec();
+    while let Some(path) = queue.pop() {
+        if objects.paths.contains_key(&path) || objects.derivations.contains_key(&path) {
+            continue;
+        }
+        match load(&path)? {
+            Some(StoredObject::Derivation(drv)) => {
+                queue.extend(drv.input_srcs.iter().cloned());
+                queue.extend(drv.input_drvs.keys().cloned());
+                objects.derivations.insert(path, drv);
+            }
+            Some(StoredObject::Added(added)) => {
+                if let nxe_evaluator::AddedPath::Text { references, .. } = &added {
+                    queue.extend(references.iter().cloned());
+                }
+                objects.paths.insert(path, added);
+            }
+            None if path.ends_with(".drv") => return Ok(None),
+            None => {}
+        }
+    }
+    Ok(Some(objects))
 }
 
 /// One remembered store object.

@@ -286,9 +286,18 @@ impl Store {
 
     /// Remembers evaluated units, in this store and in the cache (one transaction).
     pub fn record(&mut self, evaluated: Vec<Evaluated>) -> Result<BTreeMap<Unit, Resolved>, EngineError> {
+        self.record_with_objects(evaluated, StoreObjects::default())
+    }
+
+    /// [`Store::record`], with store objects the units' evaluations made that were taken out
+    /// of them (for builds while the run goes on).
+    pub fn record_with_objects(
+        &mut self,
+        evaluated: Vec<Evaluated>,
+        mut objects: StoreObjects,
+    ) -> Result<BTreeMap<Unit, Resolved>, EngineError> {
         let mut resolved = BTreeMap::new();
         let mut rows = Vec::new();
-        let mut objects = StoreObjects::default();
         for mut unit in evaluated {
             objects.derivations.append(&mut unit.derivations);
             objects.paths.append(&mut unit.added);

@@ -20,8 +20,6 @@ use nxe_engine::impact::{resolve_side, unit_checks, units_of, Side, SideResults,
 use nxe_engine::reads::{ReadSet, State};
 use nxe_engine::units::{Evaluated, Outcome, Session, TestStatus, Unit, UnitEvaluator};
 use nxe_engine::{CheckResult, EngineError};
-use nxe_evaluator::AddedPath;
-use nxe_store::Derivation;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -179,10 +177,10 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
     let dag = Dag::new(options.fail_fast);
     dag.add(Task { run: &run, work: Work::Listing }, &[]);
     dag.run(threads, WORKER_STACK).map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
-    let Run { store, evaluated, remembered, passes, records, fatal, .. } = run;
+    let Run { store, evaluated, fresh, remembered, passes, records, fatal, .. } = run;
     let mut store = store.into_inner().unwrap_or_else(|p| p.into_inner());
     // What was evaluated is remembered even when the run then failed.
-    store.record(evaluated.into_inner().unwrap_or_default())?;
+    store.record_with_objects(evaluated.into_inner().unwrap_or_default(), fresh.into_inner().unwrap_or_default())?;
     if let Some(error) = fatal.into_inner().unwrap_or_default() {
         return Err(error);
     }
@@ -197,9 +195,6 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
 
 /// Stack of each worker thread: evaluations recurse deeply.
 const WORKER_STACK: usize = 1 << 30;
-
-/// The derivations and other store objects one evaluation made.
-type Writes = (BTreeMap<String, Derivation>, BTreeMap<String, AddedPath>);
 
 /// What every job of a run shares.
 struct Run<'a> {
@@ -247,7 +242,7 @@ enum Work {
     /// (`Some(group)`) or a host's system.
     Source(Option<String>, Vec<BuildTarget>),
     /// One derivation to build, with what made it.
-    Build(String, Arc<Writes>),
+    Build(String, Arc<StoreObjects>),
     /// A target whose derivation was built (or not): its record.
     Target(BuildTarget, Instant),
 }
@@ -313,7 +308,7 @@ impl<'a> Run<'a> {
         if let Some(found) = self.store().cached(unit, self.state) {
             return Some((found.outcome, false));
         }
-        let evaluated = if context.alone() {
+        let mut evaluated = if context.alone() {
             match self.units.evaluate_alone(unit) {
                 Ok(evaluated) => evaluated,
                 Err(error) => return Some((Outcome::Failed { error: error.to_string() }, true)),
@@ -322,8 +317,11 @@ impl<'a> Run<'a> {
             self.units.evaluate(unit)?
         };
         let outcome = evaluated.outcome.clone();
+        // Its store objects go to the run's own, where check builds find them; they are
+        // remembered with the units at the end.
         if let Ok(mut fresh) = self.fresh.lock() {
-            fresh.extend(&evaluated.derivations, &evaluated.added);
+            fresh.derivations.append(&mut evaluated.derivations);
+            fresh.paths.append(&mut evaluated.added);
         }
         if let Ok(mut done) = self.evaluated.lock() {
             done.push(evaluated);
@@ -574,7 +572,7 @@ impl<'a> Run<'a> {
         let roots: Vec<String> = targets.iter().map(|t| t.drv_path.clone()).collect();
         let writes = match self.remembered_closure(&roots) {
             // The evaluation that gave these drvPaths remembered what they need.
-            Some(objects) => Arc::new((objects.derivations, objects.paths)),
+            Some(objects) => Arc::new(objects),
             None => {
                 let mut session = self.session(context);
                 let evaluated = match (group, targets.first().and_then(|t| t.host.as_deref())) {
@@ -591,7 +589,7 @@ impl<'a> Run<'a> {
                     return fail(Status::Fail, format!("does not evaluate: {error}"));
                 }
                 let writes = session.store_writes();
-                Arc::new((writes.derivations.clone(), writes.paths.clone()))
+                Arc::new(StoreObjects { derivations: writes.derivations.clone(), paths: writes.paths.clone() })
             }
         };
         for target in targets {
@@ -620,19 +618,24 @@ impl<'a> Run<'a> {
 
     /// Adds the build of `drv` after the builds of its inputs (each derivation once per
     /// run); its job, or `None` when `writes` does not have it.
-    fn add_builds<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, drv: &str, writes: &Arc<Writes>) -> Option<JobId> {
+    fn add_builds<'r>(
+        &'r self,
+        context: &Context<'_, Task<'r, 'a>>,
+        drv: &str,
+        writes: &Arc<StoreObjects>,
+    ) -> Option<JobId> {
         let key = format!("build {drv}");
         if let Some(id) = context.find(&key) {
             return Some(id);
         }
-        let derivation = writes.0.get(drv)?;
+        let derivation = writes.derivations.get(drv)?;
         let inputs: Vec<JobId> =
             derivation.input_drvs.keys().filter_map(|input| self.add_builds(context, input, writes)).collect();
         let make = || Task { run: self, work: Work::Build(drv.to_string(), writes.clone()) };
         Some(context.add_keyed(&key, make, &inputs))
     }
 
-    fn build<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, drv: &str, writes: &Writes) -> Ending {
+    fn build<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, drv: &str, writes: &StoreObjects) -> Ending {
         let result = self.build_result(context, drv, writes);
         let ending = match result {
             NodeResult::Built { .. } => Ending::Done,
@@ -644,7 +647,7 @@ impl<'a> Run<'a> {
         ending
     }
 
-    fn build_result<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, drv: &str, writes: &Writes) -> NodeResult {
+    fn build_result<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, drv: &str, writes: &StoreObjects) -> NodeResult {
         if context.stopped() {
             return NodeResult::NotStarted;
         }
@@ -652,7 +655,7 @@ impl<'a> Run<'a> {
         if !context.failed_inputs().is_empty() {
             let builds = self.builds.lock().unwrap_or_else(|p| p.into_inner());
             let inputs: Vec<String> =
-                writes.0.get(drv).map(|d| d.input_drvs.keys().cloned().collect()).unwrap_or_default();
+                writes.derivations.get(drv).map(|d| d.input_drvs.keys().cloned().collect()).unwrap_or_default();
             for input in inputs {
                 match builds.get(&input) {
                     Some(NodeResult::Built { .. }) => {}
@@ -666,8 +669,8 @@ impl<'a> Run<'a> {
         for attempt in 1..=self.options.retries + 1 {
             let request = BuildRequest {
                 drv_path: drv,
-                derivations: &writes.0,
-                added_paths: &writes.1,
+                derivations: &writes.derivations,
+                added_paths: &writes.paths,
                 timeout: self.options.build_timeout,
                 log_dir: &self.log_dir,
             };
