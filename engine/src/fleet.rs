@@ -319,9 +319,9 @@ fn work(
     BUDGET.with(|b| b.set(budget.map_or(0, |b| b as usize)));
     let baseline = memory::thread_live_bytes();
     let mut worker: Option<Worker> = None;
-    let harvest = |worker: Worker| {
+    let harvest = |mut worker: Worker| {
         if collect {
-            let _ = sender.send(Message::Derivations(worker.into_store_objects().0));
+            let _ = sender.send(Message::Derivations(worker.take_store_objects().0));
         }
     };
     loop {
@@ -601,10 +601,9 @@ impl Worker {
         summarize(self.flake.as_deref(), error)
     }
 
-    /// Every derivation this worker's evaluator made.
-    /// The derivations and other store objects the worker's evaluations made.
-    pub(crate) fn into_store_objects(
-        mut self,
+    /// Takes the derivations and other store objects the worker's evaluations made.
+    pub(crate) fn take_store_objects(
+        &mut self,
     ) -> (BTreeMap<String, Derivation>, BTreeMap<String, nxe_evaluator::AddedPath>) {
         let evaluator = self.evaluation.evaluator();
         let paths = evaluator.take_added_paths();

@@ -155,20 +155,12 @@ impl<'a> Side<'a> {
     }
 
     /// Evaluates units on this side (in a checkout for a commit), recording read sets.
-    fn evaluate(&mut self, units: &[Unit], threads: usize, keep: bool) -> Result<Vec<Evaluated>, EngineError> {
+    fn evaluate(&mut self, units: &[Unit], threads: usize) -> Result<Vec<Evaluated>, EngineError> {
         if units.is_empty() {
             return Ok(Vec::new());
         }
         match &self.commit {
-            None => evaluate_units_within(
-                self.repo,
-                self.state.anchor(),
-                &self.state,
-                units,
-                threads,
-                keep,
-                self.max_memory,
-            ),
+            None => evaluate_units_within(self.repo, self.state.anchor(), &self.state, units, threads, self.max_memory),
             Some(commit) => {
                 if self.checkout.is_none() {
                     let checkout = Checkout::new(&self.top, commit)?;
@@ -194,8 +186,7 @@ impl<'a> Side<'a> {
                 let anchor = Anchor { root: checkout.path().to_path_buf(), store_dir: self.repo.store_dir.clone() };
                 // Keys are relative to the checkout's root, so the revision's own state
                 // answers them: the checkout holds exactly the revision's files.
-                let mut evaluated =
-                    evaluate_units_within(repo, &anchor, &self.state, units, threads, keep, self.max_memory)?;
+                let mut evaluated = evaluate_units_within(repo, &anchor, &self.state, units, threads, self.max_memory)?;
                 let from = checkout.path().display().to_string();
                 let to = self.top.display().to_string();
                 for unit in &mut evaluated {
@@ -346,7 +337,7 @@ impl Store {
                 None => missing.push(unit.clone()),
             }
         }
-        let evaluated = side.evaluate(&missing, threads, true)?;
+        let evaluated = side.evaluate(&missing, threads)?;
         resolved.extend(self.record(evaluated)?);
         Ok(resolved)
     }
@@ -721,7 +712,7 @@ fn host_with_derivations(
             });
         }
     }
-    let mut evaluated = side.evaluate(&[Unit::Host(host.to_string(), false)], threads, true)?;
+    let mut evaluated = side.evaluate(&[Unit::Host(host.to_string(), false)], threads)?;
     evaluated.pop().ok_or_else(|| EngineError::Internal(format!("no evaluation of {host}")))
 }
 

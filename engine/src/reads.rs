@@ -147,6 +147,11 @@ impl RecordingIo {
         }
     }
 
+    /// Where its keys are anchored.
+    pub fn anchor(&self) -> &Anchor {
+        &self.anchor
+    }
+
     /// Every question asked so far.
     pub fn keys(&self) -> BTreeSet<ReadKey> {
         self.log.borrow().clone()

@@ -137,38 +137,26 @@ pub struct Evaluated {
     pub outcome: Outcome,
     /// What it read.
     pub reads: ReadSet,
-    /// The derivations it made (when asked for).
+    /// The derivations it made.
     pub derivations: BTreeMap<String, Derivation>,
-    /// The other store objects it added (when derivations are asked for).
+    /// The other store objects it added.
     pub added: BTreeMap<String, nxe_evaluator::AddedPath>,
 }
 
 /// Evaluates `units` of `repo` on `threads` workers, each on a fresh evaluator, recording
-/// their reads; hashes are taken in `state` (the state of the files `repo` is in).
-pub fn evaluate_units(
-    repo: &Repo,
-    anchor: &Anchor,
-    state: &State,
-    units: &[Unit],
-    threads: usize,
-    keep_derivations: bool,
-) -> Result<Vec<Evaluated>, EngineError> {
-    evaluate_units_within(repo, anchor, state, units, threads, keep_derivations, None)
-}
-
-/// [`evaluate_units`] with a memory budget per worker: a unit whose evaluation passes it is
-/// stopped, and evaluated again alone without a budget after the others (its stopped
-/// evaluation is never a result).
+/// their reads (hashes are taken in `state`, the state of the files `repo` is in) and
+/// keeping the store objects they made. A memory budget applies per worker: a unit whose
+/// evaluation passes it is stopped, and evaluated again alone without a budget after the
+/// others (its stopped evaluation is never a result).
 pub fn evaluate_units_within(
     repo: &Repo,
     anchor: &Anchor,
     state: &State,
     units: &[Unit],
     threads: usize,
-    keep_derivations: bool,
     max_memory: Option<u64>,
 ) -> Result<Vec<Evaluated>, EngineError> {
-    let evaluator = UnitEvaluator::new(repo, anchor, state, max_memory)?.keeping_derivations(keep_derivations);
+    let evaluator = UnitEvaluator::new(repo, anchor, state, max_memory)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1).min(units.len().max(1)))
         .stack_size(crate::fleet::WORKER_STACK)
@@ -198,7 +186,6 @@ pub struct UnitEvaluator<'a> {
     state: &'a State,
     pins: Vec<Vec<String>>,
     budget: Option<u64>,
-    keep_derivations: bool,
 }
 
 impl<'a> UnitEvaluator<'a> {
@@ -220,14 +207,7 @@ impl<'a> UnitEvaluator<'a> {
             state,
             pins: crate::impact::ignored_options(repo)?,
             budget: max_memory.filter(|_| crate::memory::accounting_active()),
-            keep_derivations: false,
         })
-    }
-
-    /// Keeps each unit's derivations in its result.
-    pub fn keeping_derivations(mut self, keep: bool) -> Self {
-        self.keep_derivations = keep;
-        self
     }
 
     /// Evaluates `unit` within the memory budget; `None` when it passed the budget and was
@@ -240,6 +220,9 @@ impl<'a> UnitEvaluator<'a> {
     /// A recording session on the same repository, sharing what this evaluator resolved
     /// once (a flake's sources are hashed once per run, not once per session).
     pub fn session(&self, max_memory: Option<u64>) -> Session {
+        if std::env::var_os("NXE_TRACE_UNITS").is_some() {
+            eprintln!("session opened");
+        }
         Session::with_shared(&self.shared, self.anchor, max_memory)
     }
 
@@ -249,41 +232,20 @@ impl<'a> UnitEvaluator<'a> {
     }
 
     fn run(&self, unit: &Unit, budget: Option<u64>) -> Option<Evaluated> {
-        let shared = &self.shared;
-        let repo = shared.repo;
-        crate::fleet::BUDGET.with(|b| b.set(budget.map_or(0, |b| b as usize)));
-        crate::fleet::INTERRUPTED.with(|i| i.set(false));
-        let interrupt = budget.map(|_| crate::fleet::over_budget as fn() -> Option<String>);
-        nxe_evaluator::value::track_scopes();
-        let recorder = Rc::new(RecordingIo::new(base_io(shared), self.anchor.clone()));
-        let io: Rc<dyn EvalIo> = recorder.clone();
         let started = std::time::Instant::now();
-        let mut worker = Worker::with_io(shared, interrupt, io);
-        let pinning = Pinning { pins: &self.pins, recorder: &recorder, state: self.state };
-        let outcome = evaluate_unit(&mut worker, unit, &pinning);
+        let mut session = Session::with_shared(&self.shared, self.anchor, budget);
+        let pinning = Pinning { pins: &self.pins, recorder: &session.recorder, state: self.state };
+        let outcome = evaluate_unit(&mut session.worker, unit, &pinning);
         if std::env::var_os("NXE_TRACE_UNITS").is_some() {
             eprintln!("unit {} {:.1} ms", unit.id(), started.elapsed().as_secs_f64() * 1000.0);
         }
-        let interrupted = crate::fleet::INTERRUPTED.with(|i| i.replace(false));
-        let result = (!interrupted).then(|| {
-            let mut keys = recorder.keys();
-            if repo.kind == crate::config::RepoKind::Flake {
-                // A flake's values name its source's store path, which hashes every
-                // tracked file: any change to one may change them.
-                keys.insert(ReadKey::Tree(self.anchor.key_path(&repo.root)));
-            }
-            let reads = self.state.read_set(keys);
-            let (derivations, added) = match self.keep_derivations {
-                true => worker.into_store_objects(),
-                false => (BTreeMap::new(), BTreeMap::new()),
-            };
-            Evaluated { unit: unit.clone(), outcome, reads, derivations, added }
-        });
-        // The unit's values are not used any more: free them, cycles included.
-        drop(recorder);
-        nxe_evaluator::value::release_scopes();
-        crate::fleet::BUDGET.with(|b| b.set(0));
-        result
+        if session.interrupted() {
+            return None;
+        }
+        let reads = session.reads(self.state);
+        let (derivations, added) = session.worker.take_store_objects();
+        // Dropping the session frees the unit's values, cycles included.
+        Some(Evaluated { unit: unit.clone(), outcome, reads, derivations, added })
     }
 }
 
@@ -556,8 +518,8 @@ pub fn key_of(parts: &[&str]) -> String {
     hasher.finalize().to_hex()[..32].to_string()
 }
 
-/// An evaluation of a repository on a fresh evaluator whose reads are recorded, for work
-/// outside the engine's own units (the test runner's option validation and policies). Its
+/// An evaluation of a repository on a fresh evaluator whose reads are recorded: each unit's,
+/// and the test runner's for its own work (option validation, policies, check builds). Its
 /// values are freed when it is dropped (one session per thread at a time).
 pub struct Session {
     worker: Worker,
@@ -572,27 +534,11 @@ impl Drop for Session {
 }
 
 impl Session {
-    /// A session on `repo`; relative read keys are anchored at `anchor`.
-    pub fn open(repo: &Repo, anchor: &Anchor) -> Result<Session, EngineError> {
-        Session::open_within(repo, anchor, None)
-    }
-
     /// A session whose thread may hold at most `max_memory` bytes: past that, evaluation
     /// stops with an error and [`Session::interrupted`] says so (run the work again without
-    /// a budget, when nothing else runs).
-    pub fn open_within(repo: &Repo, anchor: &Anchor, max_memory: Option<u64>) -> Result<Session, EngineError> {
-        let flake = match repo.kind {
-            crate::config::RepoKind::Flake => Some(Arc::new(crate::flake::FlakeSetup::new(repo)?)),
-            crate::config::RepoKind::Plain => None,
-        };
-        Ok(Session::with_shared(&Shared { repo, code: code_cache(), flake }, anchor, max_memory))
-    }
-
-    /// A session sharing what `shared` resolved once (a flake's sources).
+    /// a budget, when nothing else runs). It shares what `shared` resolved once (a flake's
+    /// sources).
     fn with_shared(shared: &Shared<'_>, anchor: &Anchor, max_memory: Option<u64>) -> Session {
-        if std::env::var_os("NXE_TRACE_UNITS").is_some() {
-            eprintln!("session opened");
-        }
         let budget = max_memory.filter(|_| crate::memory::accounting_active());
         crate::fleet::BUDGET.with(|b| b.set(budget.map_or(0, |b| b as usize)));
         crate::fleet::INTERRUPTED.with(|i| i.set(false));
@@ -632,7 +578,9 @@ impl Session {
     pub fn reads(&self, state: &State) -> ReadSet {
         let mut keys = self.recorder.keys();
         if self.worker.repo.kind == crate::config::RepoKind::Flake {
-            keys.insert(ReadKey::Tree(state.anchor().key_path(&self.worker.repo.root)));
+            // A flake's values name its source's store path, which hashes every tracked
+            // file, and its revision: any change to one, or a commit, may change them.
+            keys.insert(ReadKey::Tree(self.recorder.anchor().key_path(&self.worker.repo.root)));
         }
         state.read_set(keys)
     }

@@ -149,7 +149,7 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
     let store = Store::open(repo, &top, options.cache_dir.as_deref())?;
     let side = Side::work_tree(repo, &top);
     let state = side.state();
-    let units = UnitEvaluator::new(repo, state.anchor(), state, options.max_memory)?.keeping_derivations(true);
+    let units = UnitEvaluator::new(repo, state.anchor(), state, options.max_memory)?;
     let policy_config = PolicyConfig::from_table(&repo.policy).map_err(|e| EngineError::Config(e.to_string()))?;
     let run = Run {
         repo,
