@@ -646,33 +646,11 @@ fn write_file(path: &Path, contents: &[u8], executable: bool) -> Result<(), Stri
 /// Copies a file, symlink or directory, leaving out the paths in `excluded` (as the
 /// evaluator named them: the parent's name, `/`, the entry's name).
 fn copy_tree(source: &Path, name: &str, target: &Path, excluded: &BTreeSet<String>) -> Result<(), String> {
-    let meta = source.symlink_metadata().map_err(|e| format!("reading '{name}': {e}"))?;
-    let kind = meta.file_type();
-    if kind.is_symlink() {
-        let link = std::fs::read_link(source).map_err(|e| format!("reading the symbolic link '{name}': {e}"))?;
-        make_symlink(&link, target)
-    } else if kind.is_dir() {
-        std::fs::create_dir(target).map_err(|e| e.to_string())?;
-        let mut entries = Vec::new();
-        for entry in std::fs::read_dir(source).map_err(|e| format!("reading the directory '{name}': {e}"))? {
-            entries.push(entry.map_err(|e| format!("reading the directory '{name}': {e}"))?.file_name());
-        }
-        entries.sort();
-        for entry in entries {
-            let entry_name = entry.to_string_lossy();
-            let child =
-                if name.ends_with('/') { format!("{name}{entry_name}") } else { format!("{name}/{entry_name}") };
-            if !excluded.contains(&child) {
-                copy_tree(&source.join(&entry), &child, &target.join(&entry), excluded)?;
-            }
-        }
-        Ok(())
-    } else if kind.is_file() {
-        let contents = std::fs::read(source).map_err(|e| format!("reading '{name}': {e}"))?;
-        write_file(target, &contents, is_executable(&meta))
-    } else {
-        Err(format!("file '{name}' has an unsupported type"))
-    }
+    let mut write = |from: &Path, to: &Path, executable: bool| {
+        let contents = std::fs::read(from)?;
+        write_file(to, &contents, executable).map_err(std::io::Error::other)
+    };
+    nxe_store::copy_filtered(source, name, target, excluded, &mut write).map_err(|error| error.to_string())
 }
 
 /// Copies the bytes of a regular file (flat ingestion: never executable).
@@ -704,17 +682,6 @@ fn check_contents(
     Ok(())
 }
 
-#[cfg(unix)]
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o100 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_meta: &std::fs::Metadata) -> bool {
-    false
-}
-
 /// Makes a file read-only as in a Nix store: `r--r--r--`, or `r-xr-xr-x` if executable.
 #[cfg(unix)]
 fn set_read_only(path: &Path, executable: bool) -> Result<(), String> {
@@ -728,16 +695,6 @@ fn set_read_only(path: &Path, _executable: bool) -> Result<(), String> {
     let mut permissions = std::fs::metadata(path).map_err(|e| e.to_string())?.permissions();
     permissions.set_readonly(true);
     std::fs::set_permissions(path, permissions).map_err(|e| e.to_string())
-}
-
-#[cfg(unix)]
-fn make_symlink(link: &Path, target: &Path) -> Result<(), String> {
-    std::os::unix::fs::symlink(link, target).map_err(|e| e.to_string())
-}
-
-#[cfg(not(unix))]
-fn make_symlink(_link: &Path, target: &Path) -> Result<(), String> {
-    Err(format!("cannot create the symbolic link '{}' on this platform", target.display()))
 }
 
 #[cfg(test)]

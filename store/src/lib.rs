@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 
 mod aterm;
+pub mod copy;
 pub mod derivation;
 mod drv_hash;
 pub mod error;
@@ -69,6 +70,7 @@ mod nar_fs;
 pub mod nix32;
 pub mod path;
 
+pub use copy::{copy_filtered, CopyError};
 pub use derivation::{Derivation, Output};
 pub use drv_hash::hash_derivation_modulo;
 pub use error::{Result, StoreError};

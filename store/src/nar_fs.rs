@@ -64,13 +64,13 @@ fn os_bytes(s: &std::ffi::OsStr, path: &Path) -> Result<Vec<u8>> {
 }
 
 #[cfg(unix)]
-fn is_executable(meta: &Metadata) -> bool {
+pub(crate) fn is_executable(meta: &Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
     meta.permissions().mode() & 0o100 != 0
 }
 
 #[cfg(not(unix))]
-fn is_executable(_meta: &Metadata) -> bool {
+pub(crate) fn is_executable(_meta: &Metadata) -> bool {
     false
 }
 

@@ -367,33 +367,7 @@ pub(crate) fn copy_tree(
     target: &Path,
     excluded: &BTreeSet<String>,
 ) -> Result<(), BuildError> {
-    let meta = source.symlink_metadata().map_err(io_error(format!("reading '{name}'")))?;
-    let kind = meta.file_type();
-    if kind.is_symlink() {
-        let link = fs::read_link(source).map_err(io_error(format!("reading the symbolic link '{name}'")))?;
-        std::os::unix::fs::symlink(link, target).map_err(io_error(format!("copying '{name}'")))
-    } else if kind.is_dir() {
-        fs::create_dir(target).map_err(io_error(format!("copying '{name}'")))?;
-        let mut entries = Vec::new();
-        for entry in fs::read_dir(source).map_err(io_error(format!("reading the directory '{name}'")))? {
-            entries.push(entry.map_err(io_error(format!("reading the directory '{name}'")))?.file_name());
-        }
-        entries.sort();
-        for entry in entries {
-            let entry_name = entry.to_string_lossy();
-            let child =
-                if name.ends_with('/') { format!("{name}{entry_name}") } else { format!("{name}/{entry_name}") };
-            if !excluded.contains(&child) {
-                copy_tree(&source.join(&entry), &child, &target.join(&entry), excluded)?;
-            }
-        }
-        Ok(())
-    } else if kind.is_file() {
-        fs::copy(source, target).map(drop).map_err(io_error(format!("copying '{name}'")))
-    } else {
-        Err(BuildError::Io {
-            context: format!("copying '{name}'"),
-            source: std::io::Error::other("a store object can only hold files, directories and symlinks"),
-        })
-    }
+    let mut write = |from: &Path, to: &Path, _executable: bool| fs::copy(from, to).map(drop);
+    nxe_store::copy_filtered(source, name, target, excluded, &mut write)
+        .map_err(|error| BuildError::Io { context: error.context, source: error.source })
 }
