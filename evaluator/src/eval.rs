@@ -15,7 +15,7 @@ use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Param, Str
 use crate::paths::canonicalize;
 use crate::source::{SourceMap, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, Closure, Env, NixString, PrimOpApp, Slots, Thunk, ThunkState, Value};
+use crate::value::{Attr, Attrs, Closure, Env, NixString, PrimOpApp, Shared, Thunk, ThunkState, Value};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -254,7 +254,7 @@ impl Evaluator {
             };
         }
         let expr = self.compile_file(&path, false)?;
-        let env = Env::new(Vec::new(), None);
+        let env = Env::with_slots(0, None);
         self.import_cache.insert(path.clone(), None);
         let result = self.eval(expr, &env);
         match &result {
@@ -275,14 +275,14 @@ impl Evaluator {
 
     /// Evaluates an expression with an empty scope.
     pub fn eval_root(&mut self, expr: &'static Expr) -> EvalResult<Value> {
-        let env = Env::new(Vec::new(), None);
+        let env = Env::with_slots(0, None);
         self.eval(expr, &env)
     }
 
     /// A value for an expression without evaluating it: constants and variables are passed
     /// through, anything else becomes a thunk.
     #[inline]
-    pub(crate) fn lazy(&mut self, expr: &'static Expr, env: &Rc<Env>) -> Value {
+    pub(crate) fn lazy(&mut self, expr: &'static Expr, env: &Env) -> Value {
         match expr {
             Expr::Int(n) => Value::Int(*n),
             Expr::Float(f) => Value::Float(*f),
@@ -310,9 +310,9 @@ impl Evaluator {
     /// The forced value of a variable, without copying the thunk handle when the thunk is
     /// already evaluated (the common case on every variable access).
     #[inline]
-    fn force_var(&mut self, env: &Rc<Env>, depth: u32, slot: u32) -> EvalResult<Value> {
+    fn force_var(&mut self, env: &Env, depth: u32, slot: u32) -> EvalResult<Value> {
         let Some(scope) = scope_at(env, depth) else { return Ok(Value::Null) };
-        match scope.slots.value_or_thunk(slot as usize) {
+        match scope.value_or_thunk(slot as usize) {
             Ok(value) => Ok(value),
             Err(pending) => self.force_thunk(&pending),
         }
@@ -366,7 +366,7 @@ impl Evaluator {
     }
 
     /// Evaluates an expression to weak head normal form.
-    pub fn eval(&mut self, expr: &'static Expr, env: &Rc<Env>) -> EvalResult<Value> {
+    pub fn eval(&mut self, expr: &'static Expr, env: &Env) -> EvalResult<Value> {
         match expr {
             Expr::Int(n) => Ok(Value::Int(*n)),
             Expr::Float(f) => Ok(Value::Float(*f)),
@@ -389,7 +389,7 @@ impl Evaluator {
                 let scope = self.rec_scope(def, env)?;
                 self.eval(body, &scope)
             }
-            Expr::Lambda(def) => Ok(Value::Lambda(Rc::new(Closure { def, env: env.clone() }))),
+            Expr::Lambda(def) => Ok(Value::Lambda(Shared::new(Closure { def, env: env.clone() }))),
             Expr::Apply(func, args, span) => {
                 let func = self.eval(func, env)?;
                 match &args[..] {
@@ -425,7 +425,7 @@ impl Evaluator {
             },
             Expr::With(namespace, body, _) => {
                 let namespace = self.lazy(namespace, env);
-                let scope = Env::new(smallvec::smallvec![namespace], Some(env.clone()));
+                let scope = Env::one(namespace, Some(env.clone()));
                 self.eval(body, &scope)
             }
             Expr::Not(operand, span) => match self.eval(operand, env)? {
@@ -442,7 +442,7 @@ impl Evaluator {
     }
 
     /// The error of a failed `assert`; for `assert a == b` it explains the difference.
-    fn assertion_failure(&mut self, cond: &'static Expr, text: &str, env: &Rc<Env>, span: Span) -> EvalError {
+    fn assertion_failure(&mut self, cond: &'static Expr, text: &str, env: &Env, span: Span) -> EvalError {
         if let Expr::BinOp(BinOp::Eq, lhs, rhs, eq_span) = cond {
             let left = self.lazy(lhs, env);
             let right = self.lazy(rhs, env);
@@ -460,14 +460,7 @@ impl Evaluator {
         EvalError::new(ErrorKind::AssertionFailed(text.to_string())).at(span)
     }
 
-    fn binop(
-        &mut self,
-        op: BinOp,
-        lhs: &'static Expr,
-        rhs: &'static Expr,
-        env: &Rc<Env>,
-        span: Span,
-    ) -> EvalResult<Value> {
+    fn binop(&mut self, op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Env, span: Span) -> EvalResult<Value> {
         let bool_of = |value: Value| match value {
             Value::Bool(b) => Ok(b),
             other => Err(type_error("a Boolean", &other).at(span)),
@@ -515,7 +508,7 @@ impl Evaluator {
         name: Symbol,
         withs: &[u32],
         global: Option<u32>,
-        env: &Rc<Env>,
+        env: &Env,
         span: Span,
     ) -> EvalResult<Value> {
         for &depth in withs {
@@ -538,7 +531,7 @@ impl Evaluator {
 
     /// `"…${e}…"`: the pieces are coerced first so that the text is allocated once, at its
     /// exact size.
-    fn interpolate(&mut self, parts: &'static [StrPart], env: &Rc<Env>) -> EvalResult<Value> {
+    fn interpolate(&mut self, parts: &'static [StrPart], env: &Env) -> EvalResult<Value> {
         let mut pieces: smallvec::SmallVec<[NixString; 4]> = smallvec::SmallVec::new();
         let mut len = 0;
         for part in parts {
@@ -569,7 +562,7 @@ impl Evaluator {
         Ok(Value::String(NixString::with_context(text.into_boxed_str(), context)))
     }
 
-    fn path_interpolate(&mut self, parts: &'static [StrPart], env: &Rc<Env>) -> EvalResult<Value> {
+    fn path_interpolate(&mut self, parts: &'static [StrPart], env: &Env) -> EvalResult<Value> {
         let mut text = String::new();
         for part in parts {
             match part {
@@ -590,10 +583,10 @@ impl Evaluator {
         Ok(Value::Path(Rc::from(canonicalize(&text))))
     }
 
-    fn build_attrs(&mut self, def: &'static AttrsDef, env: &Rc<Env>) -> EvalResult<Value> {
+    fn build_attrs(&mut self, def: &'static AttrsDef, env: &Env) -> EvalResult<Value> {
         if def.rec {
             let scope = self.rec_scope(def, env)?;
-            let entries = scope.slots.with(|slots| {
+            let entries = scope.with(|slots| {
                 def.statics
                     .iter()
                     .zip(slots.iter())
@@ -618,7 +611,7 @@ impl Evaluator {
         self.add_dynamics(Attrs::from_sorted(entries), def, env)
     }
 
-    fn add_dynamics(&mut self, attrs: Attrs, def: &'static AttrsDef, env: &Rc<Env>) -> EvalResult<Value> {
+    fn add_dynamics(&mut self, attrs: Attrs, def: &'static AttrsDef, env: &Env) -> EvalResult<Value> {
         if def.dynamics.is_empty() {
             return Ok(Value::attrs(attrs));
         }
@@ -649,11 +642,13 @@ impl Evaluator {
     }
 
     /// Builds the scope of a `rec` set or `let`: one slot per static attribute.
-    fn rec_scope(&mut self, def: &'static AttrsDef, env: &Rc<Env>) -> EvalResult<Rc<Env>> {
+    fn rec_scope(&mut self, def: &'static AttrsDef, env: &Env) -> EvalResult<Env> {
         // The slots are filled below, once their thunks can name the scope.
-        let scope = Env::new(Slots::new(), Some(env.clone()));
+        let scope = Env::with_slots(def.statics.len(), Some(env.clone()));
         let sources: Vec<Value> = def.inherit_from.iter().map(|e| Thunk::pending(e, scope.clone())).collect();
-        let values: Slots = def
+        // Every value is made before any slot is filled: `lazy` computes `a + 1` at once when
+        // `a` already holds a number, which the reference does not do for bindings.
+        let values: smallvec::SmallVec<[Value; 8]> = def
             .statics
             .iter()
             .map(|attr| match &attr.value {
@@ -665,23 +660,25 @@ impl Evaluator {
                 AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
             })
             .collect();
-        scope.slots.set_all(values);
+        for (idx, value) in values.into_iter().enumerate() {
+            scope.set(idx, value);
+        }
         Ok(scope)
     }
 
     /// `rec { __overrides = { … }; … }`: the overriding attributes replace the set's own,
     /// in the scope too (a legacy feature the reference still honours).
-    fn apply_overrides(&mut self, def: &'static AttrsDef, scope: &Rc<Env>, attrs: Attrs) -> EvalResult<Attrs> {
+    fn apply_overrides(&mut self, def: &'static AttrsDef, scope: &Env, attrs: Attrs) -> EvalResult<Attrs> {
         let overrides_sym = Symbol::intern("__overrides");
         let Some(slot) = def.statics.iter().position(|a| a.name == overrides_sym) else { return Ok(attrs) };
-        let overrides = scope.slots.get(slot).unwrap_or(Value::Null);
+        let overrides = scope.get(slot).unwrap_or(Value::Null);
         let overrides = match self.force(&overrides)? {
             Value::Attrs(overrides) => overrides,
             other => return Err(type_error("a set", &other)),
         };
         for attr in overrides.iter() {
             if let Some(idx) = def.statics.iter().position(|a| a.name == attr.name) {
-                scope.slots.set(idx, attr.value.clone());
+                scope.set(idx, attr.value.clone());
             }
         }
         Ok(attrs.update(&overrides))
@@ -692,7 +689,7 @@ impl Evaluator {
         target: &'static Expr,
         path: &'static [AttrKey],
         default: Option<&'static Expr>,
-        env: &Rc<Env>,
+        env: &Env,
         span: Span,
     ) -> EvalResult<Value> {
         let mut value = self.eval(target, env)?;
@@ -728,7 +725,7 @@ impl Evaluator {
         EvalError::new(ErrorKind::AttributeMissing(shown))
     }
 
-    fn has_attr(&mut self, target: &'static Expr, path: &'static [AttrKey], env: &Rc<Env>) -> EvalResult<Value> {
+    fn has_attr(&mut self, target: &'static Expr, path: &'static [AttrKey], env: &Env) -> EvalResult<Value> {
         let mut value = self.eval(target, env)?;
         for (idx, key) in path.iter().enumerate() {
             let name = self.attr_name(key, env)?;
@@ -742,7 +739,7 @@ impl Evaluator {
         Ok(Value::Bool(true))
     }
 
-    fn attr_name(&mut self, key: &'static AttrKey, env: &Rc<Env>) -> EvalResult<Symbol> {
+    fn attr_name(&mut self, key: &'static AttrKey, env: &Env) -> EvalResult<Symbol> {
         match key {
             AttrKey::Static(name) => Ok(*name),
             AttrKey::Dynamic(expr) => {
@@ -852,7 +849,7 @@ impl Evaluator {
             let arg = args[used].clone();
             used += 1;
             let scope = match &def.param {
-                Param::Ident(_) => Env::new(smallvec::smallvec![arg], Some(parent)),
+                Param::Ident(_) => Env::one(arg, Some(parent)),
                 Param::Pattern { formals, ellipsis, bind } => {
                     self.bind_formals(def, formals, *ellipsis, bind.is_some(), arg, &parent, span)?
                 }
@@ -869,7 +866,7 @@ impl Evaluator {
     }
 
     /// Evaluates a function body in its new scope, counting the call depth.
-    fn eval_body(&mut self, def: &'static LambdaDef, scope: &Rc<Env>) -> EvalResult<Value> {
+    fn eval_body(&mut self, def: &'static LambdaDef, scope: &Env) -> EvalResult<Value> {
         let scope = scope.clone();
         self.call_depth += 1;
         let result = self.eval(&def.body, &scope);
@@ -891,9 +888,9 @@ impl Evaluator {
         ellipsis: bool,
         has_bind: bool,
         arg: Value,
-        parent: &Rc<Env>,
+        parent: &Env,
         span: Option<Span>,
-    ) -> EvalResult<Rc<Env>> {
+    ) -> EvalResult<Env> {
         let forced = self.force(&arg)?;
         let Value::Attrs(attrs) = &forced else {
             let error = type_error("a set", &forced);
@@ -902,23 +899,25 @@ impl Evaluator {
                 None => error,
             });
         };
-        let scope = Env::new(Slots::new(), Some(parent.clone()));
-        let mut slots = Slots::with_capacity(def.n_slots);
+        let scope = Env::with_slots(formals.len() + usize::from(has_bind), Some(parent.clone()));
         let mut used = 0;
-        for (name, default) in formals {
+        for (idx, (name, default)) in formals.iter().enumerate() {
             match attrs.get(*name) {
                 Some(value) => {
                     used += 1;
-                    slots.push(value.clone());
+                    scope.set(idx, value.clone());
                 }
                 None => match default {
                     // A default may name formals bound after it, so it is always a thunk.
-                    Some(default) => slots.push(match default {
-                        Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Path(_) | Expr::Global(_) => {
-                            self.lazy(default, &scope)
-                        }
-                        _ => Thunk::pending(default, scope.clone()),
-                    }),
+                    Some(default) => scope.set(
+                        idx,
+                        match default {
+                            Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Path(_) | Expr::Global(_) => {
+                                self.lazy(default, &scope)
+                            }
+                            _ => Thunk::pending(default, scope.clone()),
+                        },
+                    ),
                     None => {
                         let error = EvalError::msg(format!(
                             "function '{}' called without required argument '{name}'",
@@ -948,9 +947,8 @@ impl Evaluator {
             }
         }
         if has_bind {
-            slots.push(forced.clone());
+            scope.set(formals.len(), forced.clone());
         }
-        scope.slots.set_all(slots);
         Ok(scope)
     }
 
@@ -1043,7 +1041,7 @@ fn int_op(op: BinOp, a: i64, b: i64) -> Option<Value> {
 /// diverge or be observed, and saves allocating a thunk (function arguments such as
 /// `fib (n - 1)` are the common case).
 #[inline]
-fn speculate_int_op(op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Rc<Env>) -> Option<Value> {
+fn speculate_int_op(op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Env) -> Option<Value> {
     let operand = |expr: &'static Expr| match expr {
         Expr::Int(n) => Some(*n),
         Expr::Var { depth, slot } => match lookup(env, *depth, *slot) {
@@ -1064,18 +1062,18 @@ pub(crate) const DUMMY_SPAN: Span = Span { file: crate::source::FileId(std::num:
 
 /// The scope `depth` levels up; compilation guarantees it exists.
 #[inline]
-fn scope_at(env: &Rc<Env>, depth: u32) -> Option<&Rc<Env>> {
+fn scope_at(env: &Env, depth: u32) -> Option<&Env> {
     let mut scope = env;
     for _ in 0..depth {
-        scope = scope.parent.as_ref()?;
+        scope = scope.parent()?;
     }
     Some(scope)
 }
 
 #[inline]
-fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> Value {
+fn lookup(env: &Env, depth: u32, slot: u32) -> Value {
     let Some(scope) = scope_at(env, depth) else { return Value::Null };
-    scope.slots.get(slot as usize).unwrap_or(Value::Null)
+    scope.get(slot as usize).unwrap_or(Value::Null)
 }
 
 fn lazy_select(source: Value, name: Symbol, span: Span) -> Value {

@@ -20,6 +20,7 @@
 pub mod builtins;
 pub mod compile;
 pub mod diagnostics;
+mod env;
 pub mod error;
 pub mod eval;
 mod evaluation;
@@ -28,6 +29,7 @@ pub mod ir;
 pub mod ops;
 pub mod paths;
 pub mod print;
+mod shared;
 pub mod show;
 pub mod source;
 pub mod symbol;

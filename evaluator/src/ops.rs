@@ -228,8 +228,8 @@ fn equal_inner(evaluator: &mut Evaluator, left: &Value, right: &Value, nested: b
 /// as in Nix (this is why `[ f ] == [ f ]` holds for a function `f`).
 fn same_thunk(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Thunk(x), Value::Thunk(y)) => Rc::ptr_eq(&x.0, &y.0),
-        (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y),
+        (Value::Thunk(x), Value::Thunk(y)) => crate::value::Shared::ptr_eq(&x.0, &y.0),
+        (Value::Lambda(x), Value::Lambda(y)) => crate::value::Shared::ptr_eq(x, y),
         (Value::PrimOp(x), Value::PrimOp(y)) => std::ptr::eq(*x, *y),
         _ => false,
     }

@@ -55,7 +55,9 @@ fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>, cell
         Value::PrimOp(_) => out.push_str("<PRIMOP>"),
         Value::PrimOpApp(_) => out.push_str("<PRIMOP-APP>"),
         Value::Thunk(thunk) => match thunk.0.done() {
-            Some(inner) => print_into(out, &inner, seen, Some(Rc::as_ptr(&thunk.0) as *const u8 as usize)),
+            Some(inner) => {
+                print_into(out, &inner, seen, Some(crate::value::Shared::as_ptr(&thunk.0) as *const u8 as usize))
+            }
             None => out.push_str("<CODE>"),
         },
     }

@@ -5,7 +5,9 @@
 //! only [`Thunk`]s change, once, from pending to evaluated.
 //! Values are per worker thread (`Rc`); the compiled code they point into is shared.
 
+pub use crate::env::{release_scopes, track_scopes, Env};
 use crate::ir::{Expr, LambdaDef};
+pub use crate::shared::Shared;
 use crate::source::Span;
 use crate::symbol::Symbol;
 use rustc_hash::FxHashMap;
@@ -37,7 +39,7 @@ pub enum Value {
     /// A list.
     List(Rc<Vec<Value>>),
     /// A user-defined function with its environment.
-    Lambda(Rc<Closure>),
+    Lambda(Shared<Closure>),
     /// A builtin function, not yet applied.
     PrimOp(&'static PrimOp),
     /// A builtin function applied to fewer arguments than it takes.
@@ -407,127 +409,7 @@ pub struct Closure {
     /// The compiled function.
     pub def: &'static LambdaDef,
     /// The environment it was created in.
-    pub env: Rc<Env>,
-}
-
-/// The slots of a scope: one lives inside the scope's own allocation, which covers
-/// every single-parameter function call.
-pub type Slots = smallvec::SmallVec<[Value; 1]>;
-
-/// A runtime scope: the slots of one static scope (a `let`, a `rec` set, a function's
-/// parameters, a `with`), and the scope around it.
-pub struct Env {
-    /// The slot values, filled when the scope is entered.
-    pub slots: SlotCell,
-    /// The enclosing scope.
-    pub parent: Option<Rc<Env>>,
-}
-
-thread_local! {
-    /// Whether scopes created on this thread are tracked (see [`track_scopes`]).
-    static TRACKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// The tracked scopes, and the length at which dead ones are next swept out.
-    static TRACKED: std::cell::RefCell<(Vec<std::rc::Weak<Env>>, usize)> =
-        const { std::cell::RefCell::new((Vec::new(), 0)) };
-}
-
-/// Starts tracking the scopes this thread creates, so that [`release_scopes`] can break the
-/// reference cycles between scopes and the thunks in them (a `let` or `rec` binding is a
-/// thunk that holds its own scope). Without it, the values of an evaluation that is dropped
-/// stay allocated. Dead scopes are swept out of the list as it grows, so it stays within
-/// twice the number of live scopes.
-pub fn track_scopes() {
-    TRACKING.with(|t| t.set(true));
-}
-
-/// Empties every scope tracked on this thread that is still alive and stops tracking. Call
-/// it only once the values of the evaluations that created them are no longer used: their
-/// variables read as empty afterwards.
-pub fn release_scopes() {
-    TRACKING.with(|t| t.set(false));
-    let tracked = TRACKED.with(|t| std::mem::take(&mut t.borrow_mut().0));
-    for weak in tracked {
-        if let Some(env) = weak.upgrade() {
-            // SAFETY: evaluation is over (see above), so no reference into the slots is
-            // held; the slots are moved out and dropped after the cell is left.
-            let slots = unsafe { std::mem::take(&mut *env.slots.0.get()) };
-            drop(slots);
-        }
-    }
-    TRACKED.with(|t| t.borrow_mut().1 = 0);
-}
-
-#[cold]
-fn track(env: &Rc<Env>) {
-    TRACKED.with(|t| {
-        let mut t = t.borrow_mut();
-        t.0.push(Rc::downgrade(env));
-        if t.0.len() >= t.1 {
-            t.0.retain(|weak| weak.strong_count() > 0);
-            t.1 = (t.0.len() * 2).max(1 << 16);
-        }
-    });
-}
-
-impl Env {
-    /// A new scope with the given slots.
-    pub fn new(slots: impl Into<Slots>, parent: Option<Rc<Env>>) -> Rc<Env> {
-        let env = Rc::new(Env { slots: SlotCell(std::cell::UnsafeCell::new(slots.into())), parent });
-        if TRACKING.with(std::cell::Cell::get) {
-            track(&env);
-        }
-        env
-    }
-}
-
-/// The slots of a scope, behind an interface that lends no reference out except to a
-/// closure that only reads (see [`SlotCell::with`]); no borrow flag is needed.
-pub struct SlotCell(std::cell::UnsafeCell<Slots>);
-
-impl SlotCell {
-    /// A slot's value.
-    #[inline]
-    pub fn get(&self, idx: usize) -> Option<Value> {
-        self.with(|slots| slots.get(idx).cloned())
-    }
-
-    /// A slot's value with an evaluated thunk replaced by its value; an unevaluated thunk as
-    /// `Err`, to be forced by the caller; `Null` for a missing slot.
-    #[inline]
-    pub fn value_or_thunk(&self, idx: usize) -> Result<Value, Thunk> {
-        // SAFETY: as for `with`: the reference does not outlive this function, which only
-        // clones (reference counts live outside the cell) and reads another cell.
-        match unsafe { (&*self.0.get()).get(idx) } {
-            Some(Value::Thunk(thunk)) => match thunk.0.done() {
-                Some(value) => Ok(value),
-                None => Err(thunk.clone()),
-            },
-            Some(value) => Ok(value.clone()),
-            None => Ok(Value::Null),
-        }
-    }
-
-    /// Reads the slots. `read` must not change this scope's slots (nothing in it can reach
-    /// them: it is given values to look at and clone, and must not evaluate anything).
-    #[inline]
-    pub(crate) fn with<R>(&self, read: impl FnOnce(&[Value]) -> R) -> R {
-        // SAFETY: the only writers are `set` and `set_all`, which hold no reference while
-        // they run; `read` does not call them (see above). Scopes never leave their thread.
-        read(unsafe { &*self.0.get() })
-    }
-
-    /// Replaces every slot (the previous ones are dropped after the swap).
-    pub fn set_all(&self, slots: Slots) {
-        // SAFETY: no reference into the cell is alive (see `with`).
-        drop(unsafe { std::mem::replace(&mut *self.0.get(), slots) });
-    }
-
-    /// Replaces one slot, if it exists (the previous value is dropped after the swap).
-    pub fn set(&self, idx: usize, value: Value) {
-        // SAFETY: as for `set_all`.
-        let old = unsafe { (&mut *self.0.get()).get_mut(idx).map(|slot| std::mem::replace(slot, value)) };
-        drop(old);
-    }
+    pub env: Env,
 }
 
 /// The signature of a builtin's implementation: the evaluator, the (unforced) arguments,
@@ -554,7 +436,7 @@ pub struct PrimOpApp {
 
 /// A lazily computed value that is computed at most once.
 #[derive(Clone)]
-pub struct Thunk(pub Rc<ThunkCell>);
+pub struct Thunk(pub Shared<ThunkCell>);
 
 /// The state of a thunk, behind an interface that never lends a reference into it: the
 /// state is read by cloning a finished value out and changed by swapping a whole state in,
@@ -595,13 +477,13 @@ pub type NativeThunk = Box<dyn FnOnce(&mut crate::eval::Evaluator) -> crate::err
 /// What a thunk holds.
 pub enum ThunkState {
     /// Evaluate an expression in an environment.
-    Pending(&'static Expr, Rc<Env>),
+    Pending(&'static Expr, Env),
     /// Apply a function to an argument (lazy results of `map` and friends); boxed so that
     /// every thunk stays three words.
     Apply(Box<(Value, Value)>),
     /// Apply a function to an integer (`genList`'s elements): no allocation beyond the
     /// thunk's own.
-    ApplyIndex(Rc<Closure>, i64),
+    ApplyIndex(Shared<Closure>, i64),
     /// Run native code (lazy results of builtins).
     Native(NativeThunk),
     /// Being evaluated now: forcing it again is an infinite recursion.
@@ -612,23 +494,23 @@ pub enum ThunkState {
 
 impl Thunk {
     /// A thunk for an expression in an environment.
-    pub fn pending(expr: &'static Expr, env: Rc<Env>) -> Value {
-        Value::Thunk(Thunk(Rc::new(ThunkCell::new(ThunkState::Pending(expr, env)))))
+    pub fn pending(expr: &'static Expr, env: Env) -> Value {
+        Value::Thunk(Thunk(Shared::new(ThunkCell::new(ThunkState::Pending(expr, env)))))
     }
 
     /// A thunk applying `func` to `arg`.
     pub fn apply(func: Value, arg: Value) -> Value {
-        Value::Thunk(Thunk(Rc::new(ThunkCell::new(ThunkState::Apply(Box::new((func, arg)))))))
+        Value::Thunk(Thunk(Shared::new(ThunkCell::new(ThunkState::Apply(Box::new((func, arg)))))))
     }
 
     /// A thunk applying the function `func` to the integer `index`.
-    pub fn apply_index(func: &Rc<Closure>, index: i64) -> Value {
-        Value::Thunk(Thunk(Rc::new(ThunkCell::new(ThunkState::ApplyIndex(func.clone(), index)))))
+    pub fn apply_index(func: &Shared<Closure>, index: i64) -> Value {
+        Value::Thunk(Thunk(Shared::new(ThunkCell::new(ThunkState::ApplyIndex(func.clone(), index)))))
     }
 
     /// A thunk running native code.
     pub fn native(f: impl FnOnce(&mut crate::eval::Evaluator) -> crate::error::EvalResult<Value> + 'static) -> Value {
-        Value::Thunk(Thunk(Rc::new(ThunkCell::new(ThunkState::Native(Box::new(f))))))
+        Value::Thunk(Thunk(Shared::new(ThunkCell::new(ThunkState::Native(Box::new(f))))))
     }
 
     /// The value if already evaluated.

@@ -260,7 +260,7 @@ fn builtin_scoped_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
     let scope = force_attrs(ev, &args[0])?;
     let path = ev.resolve_import_path(&path)?;
     let expr = ev.compile_file(&path, true)?;
-    let env = Env::new(vec![Value::Attrs(scope)], None);
+    let env = Env::one(Value::Attrs(scope), None);
     ev.eval(expr, &env)
 }
 

@@ -1,0 +1,349 @@
+//! [`Env`]: a runtime scope, in one allocation.
+//!
+//! A scope holds the slots of one static scope (a `let`, a `rec` set, a function's
+//! parameters, a `with`) and a handle on the scope around it. Every function call makes one,
+//! so its layout matters: a one-word header (a 32-bit count, and the number of slots with a
+//! bit saying whether [`track_scopes`] keeps a weak handle on it), the parent, then the slots
+//! themselves. A single-parameter call's scope is 32 bytes, and a scope of several slots is
+//! one allocation, not two.
+
+use crate::value::Value;
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::ptr::NonNull;
+
+/// Set in `len_tracked` while a tracker holds a weak handle on the scope.
+const TRACKED: u32 = 1 << 31;
+
+/// The start of a scope's allocation; the slots follow it.
+#[repr(C)]
+struct Header {
+    /// Strong handles; zero once the contents are dropped (the allocation may outlive them
+    /// while a tracker still holds a weak handle).
+    strong: Cell<u32>,
+    /// The number of slots, with [`TRACKED`] set while a tracker holds a weak handle.
+    len_tracked: Cell<u32>,
+    /// The enclosing scope.
+    parent: Option<Env>,
+}
+
+/// A handle on a scope (cloning it shares the scope).
+pub struct Env {
+    ptr: NonNull<Header>,
+}
+
+thread_local! {
+    /// Whether scopes created on this thread are tracked (see [`track_scopes`]).
+    static TRACKING: Cell<bool> = const { Cell::new(false) };
+    /// The tracked scopes, and the length at which dead ones are next swept out.
+    static TRACKED_SCOPES: std::cell::RefCell<(Vec<WeakEnv>, usize)> =
+        const { std::cell::RefCell::new((Vec::new(), 0)) };
+}
+
+fn layout(len: usize) -> Layout {
+    let size = std::mem::size_of::<Header>() + len * std::mem::size_of::<Value>();
+    match Layout::from_size_align(size, std::mem::align_of::<Header>()) {
+        Ok(layout) => layout,
+        Err(_) => std::process::abort(),
+    }
+}
+
+impl Env {
+    /// A new scope of `len` slots, each `null` until set.
+    pub fn with_slots(len: usize, parent: Option<Env>) -> Env {
+        Env::filled(len, parent, |_| Value::Null)
+    }
+
+    /// A new scope with one slot holding `value`.
+    #[inline]
+    pub fn one(value: Value, parent: Option<Env>) -> Env {
+        let mut value = Some(value);
+        Env::filled(1, parent, |_| value.take().unwrap_or(Value::Null))
+    }
+
+    /// A new scope of `len` slots, slot `i` holding `fill(i)`.
+    #[inline(always)]
+    fn filled(len: usize, parent: Option<Env>, mut fill: impl FnMut(usize) -> Value) -> Env {
+        if len >= TRACKED as usize {
+            std::process::abort();
+        }
+        let layout = layout(len);
+        // SAFETY: the layout has a non-zero size (the header); the header and every slot are
+        // written before the handle exists (`fill` cannot see the scope).
+        let env = unsafe {
+            let raw = std::alloc::alloc(layout) as *mut Header;
+            let Some(ptr) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
+            raw.write(Header { strong: Cell::new(1), len_tracked: Cell::new(len as u32), parent });
+            let slots = slots_of(raw);
+            for idx in 0..len {
+                slots.add(idx).write(fill(idx));
+            }
+            Env { ptr }
+        };
+        if TRACKING.with(Cell::get) {
+            track(&env);
+        }
+        env
+    }
+
+    #[inline(always)]
+    fn header(&self) -> &Header {
+        // SAFETY: the allocation lives while a strong handle does.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// The number of slots.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        (self.header().len_tracked.get() & !TRACKED) as usize
+    }
+
+    /// Whether the scope has no slots.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The enclosing scope.
+    #[inline(always)]
+    pub fn parent(&self) -> Option<&Env> {
+        self.header().parent.as_ref()
+    }
+
+    /// A slot's value.
+    #[inline]
+    pub fn get(&self, idx: usize) -> Option<Value> {
+        self.with(|slots| slots.get(idx).cloned())
+    }
+
+    /// A slot's value with an evaluated thunk replaced by its value; an unevaluated thunk as
+    /// `Err`, to be forced by the caller; `Null` for a missing slot.
+    #[inline]
+    pub fn value_or_thunk(&self, idx: usize) -> Result<Value, crate::value::Thunk> {
+        self.with(|slots| match slots.get(idx) {
+            Some(Value::Thunk(thunk)) => match thunk.0.done() {
+                Some(value) => Ok(value),
+                None => Err(thunk.clone()),
+            },
+            Some(value) => Ok(value.clone()),
+            None => Ok(Value::Null),
+        })
+    }
+
+    /// Reads the slots. `read` must not change this scope's slots (nothing in it can reach
+    /// them: it is given values to look at and clone, and must not evaluate anything).
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, read: impl FnOnce(&[Value]) -> R) -> R {
+        // SAFETY: the slots were all written at creation; the only writers are `set` and
+        // `take_all`, which hold no reference while they run, and `read` does not call them
+        // (see above). Scopes never leave their thread.
+        read(unsafe { std::slice::from_raw_parts(slots_of(self.ptr.as_ptr()), self.len()) })
+    }
+
+    /// Replaces one slot, if it exists (the previous value is dropped after the swap).
+    #[inline]
+    pub fn set(&self, idx: usize, value: Value) {
+        if idx >= self.len() {
+            return;
+        }
+        // SAFETY: `idx` is in bounds and no reference into the slots is alive (see `with`).
+        let old = unsafe { std::ptr::replace(slots_of(self.ptr.as_ptr()).add(idx), value) };
+        drop(old);
+    }
+
+    /// Empties every slot: they read as `null` afterwards.
+    fn take_all(&self) -> Vec<Value> {
+        (0..self.len())
+            .map(|idx| {
+                // SAFETY: as for `set`.
+                unsafe { std::ptr::replace(slots_of(self.ptr.as_ptr()).add(idx), Value::Null) }
+            })
+            .collect()
+    }
+
+    /// Drops the contents once the last strong handle is gone; frees the allocation unless a
+    /// tracker still holds a weak handle (which frees it then).
+    #[cold]
+    #[inline(never)]
+    fn drop_contents(&mut self) {
+        let raw = self.ptr.as_ptr();
+        let len = self.len();
+        // SAFETY: no strong handle is left, so nothing else reads the contents; each is
+        // moved out or dropped exactly once, and the allocation is freed only once no
+        // weak handle is left.
+        unsafe {
+            let parent = std::ptr::replace(std::ptr::addr_of_mut!((*raw).parent), None);
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(slots_of(raw), len));
+            drop(parent);
+            if (*raw).len_tracked.get() & TRACKED == 0 {
+                std::alloc::dealloc(raw as *mut u8, layout(len));
+            }
+        }
+    }
+}
+
+/// Where the slots of a scope start.
+#[inline(always)]
+fn slots_of(header: *mut Header) -> *mut Value {
+    // SAFETY (for callers): the allocation is a header followed by the slots; `Header` is
+    // 16 bytes with the alignment of `Value`, so the slots start right after it.
+    unsafe { (header as *mut u8).add(std::mem::size_of::<Header>()) as *mut Value }
+}
+
+impl Clone for Env {
+    #[inline(always)]
+    fn clone(&self) -> Env {
+        let strong = &self.header().strong;
+        match strong.get().checked_add(1) {
+            Some(next) => strong.set(next),
+            None => std::process::abort(),
+        }
+        Env { ptr: self.ptr }
+    }
+}
+
+impl Drop for Env {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let strong = &self.header().strong;
+        let left = strong.get() - 1;
+        strong.set(left);
+        if left == 0 {
+            self.drop_contents();
+        }
+    }
+}
+
+/// A tracker's handle on a scope: it keeps the allocation, not the contents.
+struct WeakEnv {
+    ptr: NonNull<Header>,
+}
+
+impl WeakEnv {
+    fn new(env: &Env) -> WeakEnv {
+        let header = env.header();
+        header.len_tracked.set(header.len_tracked.get() | TRACKED);
+        WeakEnv { ptr: env.ptr }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: a weak handle keeps the allocation (not the contents) alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    fn is_alive(&self) -> bool {
+        self.header().strong.get() > 0
+    }
+
+    fn upgrade(&self) -> Option<Env> {
+        let strong = &self.header().strong;
+        match strong.get() {
+            0 => None,
+            count => {
+                strong.set(count + 1);
+                Some(Env { ptr: self.ptr })
+            }
+        }
+    }
+}
+
+impl Drop for WeakEnv {
+    fn drop(&mut self) {
+        let header = self.header();
+        if header.strong.get() == 0 {
+            let len = (header.len_tracked.get() & !TRACKED) as usize;
+            // SAFETY: the contents are gone and this was the only weak handle.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr() as *mut u8, layout(len)) };
+        } else {
+            header.len_tracked.set(header.len_tracked.get() & !TRACKED);
+        }
+    }
+}
+
+/// Starts tracking the scopes this thread creates, so that [`release_scopes`] can break the
+/// reference cycles between scopes and the thunks in them (a `let` or `rec` binding is a
+/// thunk that holds its own scope). Without it, the values of an evaluation that is dropped
+/// stay allocated. Dead scopes are swept out of the list as it grows, so it stays within
+/// twice the number of live scopes.
+pub fn track_scopes() {
+    TRACKING.with(|t| t.set(true));
+}
+
+/// Empties every scope tracked on this thread that is still alive and stops tracking. Call
+/// it only once the values of the evaluations that created them are no longer used: their
+/// variables read as `null` afterwards.
+pub fn release_scopes() {
+    TRACKING.with(|t| t.set(false));
+    let tracked = TRACKED_SCOPES.with(|t| std::mem::take(&mut t.borrow_mut().0));
+    for weak in tracked {
+        if let Some(env) = weak.upgrade() {
+            // Dropped here, outside any borrow of the slots.
+            drop(env.take_all());
+        }
+    }
+    TRACKED_SCOPES.with(|t| t.borrow_mut().1 = 0);
+}
+
+#[cold]
+fn track(env: &Env) {
+    TRACKED_SCOPES.with(|t| {
+        let mut t = t.borrow_mut();
+        t.0.push(WeakEnv::new(env));
+        if t.0.len() >= t.1 {
+            t.0.retain(WeakEnv::is_alive);
+            t.1 = (t.0.len() * 2).max(1 << 16);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_is_one_small_allocation() {
+        assert_eq!(std::mem::size_of::<Header>(), 16);
+        assert_eq!(std::mem::align_of::<Header>(), std::mem::align_of::<Value>());
+        assert_eq!(layout(1).size(), 32);
+        assert_eq!(std::mem::size_of::<Env>(), 8);
+        assert_eq!(std::mem::size_of::<Option<Env>>(), 8);
+    }
+
+    #[test]
+    fn slots_and_parents_read_back() {
+        let outer = Env::one(Value::Int(1), None);
+        let inner = Env::with_slots(3, Some(outer.clone()));
+        inner.set(2, Value::Int(7));
+        inner.set(9, Value::Int(8));
+        assert!(matches!(inner.get(2), Some(Value::Int(7))));
+        assert!(matches!(inner.get(0), Some(Value::Null)));
+        assert!(inner.get(3).is_none());
+        assert!(matches!(inner.parent().and_then(|p| p.get(0)), Some(Value::Int(1))));
+        drop(outer);
+        assert!(matches!(inner.parent().and_then(|p| p.get(0)), Some(Value::Int(1))));
+    }
+
+    #[test]
+    fn released_scopes_read_as_null_and_dead_ones_are_freed() {
+        track_scopes();
+        let kept = Env::one(Value::Int(1), None);
+        // A cycle: the scope holds a thunk that holds the scope.
+        let cyclic = Env::with_slots(1, None);
+        cyclic.set(
+            0,
+            crate::value::Thunk::native({
+                let env = cyclic.clone();
+                move |_| Ok(env.get(0).unwrap_or(Value::Null))
+            }),
+        );
+        drop(Env::one(Value::Int(2), None));
+        let weak_count = TRACKED_SCOPES.with(|t| t.borrow().0.len());
+        assert_eq!(weak_count, 3);
+        release_scopes();
+        assert!(matches!(kept.get(0), Some(Value::Null)));
+        assert!(matches!(cyclic.get(0), Some(Value::Null)));
+        assert_eq!(TRACKED_SCOPES.with(|t| t.borrow().0.len()), 0);
+        // Untracked again: a new scope is not listed.
+        drop(Env::one(Value::Int(3), None));
+        assert_eq!(TRACKED_SCOPES.with(|t| t.borrow().0.len()), 0);
+    }
+}
