@@ -353,15 +353,7 @@ impl Evaluator {
                 drop(thunk.0.replace(ThunkState::Done(value.clone())));
                 Ok(value)
             }
-            Err(error) => {
-                if let Some(state) = state {
-                    drop(thunk.0.replace(state));
-                } else {
-                    let again = error.clone();
-                    drop(thunk.0.replace(ThunkState::Native(Box::new(move |_| Err(again)))));
-                }
-                Err(error)
-            }
+            Err(error) => Err(restore_failed(thunk, state, error)),
         }
     }
 
@@ -460,6 +452,7 @@ impl Evaluator {
         EvalError::new(ErrorKind::AssertionFailed(text.to_string())).at(span)
     }
 
+    #[inline(never)]
     fn binop(&mut self, op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Env, span: Span) -> EvalResult<Value> {
         let bool_of = |value: Value| match value {
             Value::Bool(b) => Ok(b),
@@ -503,6 +496,7 @@ impl Evaluator {
         }
     }
 
+    #[inline(never)]
     fn with_var(
         &mut self,
         name: Symbol,
@@ -531,6 +525,7 @@ impl Evaluator {
 
     /// `"…${e}…"`: the pieces are coerced first so that the text is allocated once, at its
     /// exact size.
+    #[inline(never)]
     fn interpolate(&mut self, parts: &'static [StrPart], env: &Env) -> EvalResult<Value> {
         let mut pieces: smallvec::SmallVec<[NixString; 4]> = smallvec::SmallVec::new();
         let mut len = 0;
@@ -562,6 +557,7 @@ impl Evaluator {
         Ok(Value::String(NixString::with_context(text.into_boxed_str(), context)))
     }
 
+    #[inline(never)]
     fn path_interpolate(&mut self, parts: &'static [StrPart], env: &Env) -> EvalResult<Value> {
         let mut text = String::new();
         for part in parts {
@@ -583,6 +579,7 @@ impl Evaluator {
         Ok(Value::Path(Rc::from(canonicalize(&text))))
     }
 
+    #[inline(never)]
     fn build_attrs(&mut self, def: &'static AttrsDef, env: &Env) -> EvalResult<Value> {
         if def.rec {
             let scope = self.rec_scope(def, env)?;
@@ -725,6 +722,7 @@ impl Evaluator {
         EvalError::new(ErrorKind::AttributeMissing(shown))
     }
 
+    #[inline(never)]
     fn has_attr(&mut self, target: &'static Expr, path: &'static [AttrKey], env: &Env) -> EvalResult<Value> {
         let mut value = self.eval(target, env)?;
         for (idx, key) in path.iter().enumerate() {
@@ -756,6 +754,7 @@ impl Evaluator {
     }
 
     /// Applies a function value to arguments.
+    #[inline(never)]
     pub fn call(&mut self, func: Value, args: &[Value], span: Option<Span>) -> EvalResult<Value> {
         if self.eval_depth >= MAX_EVAL_DEPTH {
             return Err(ErrorKind::DepthLimit.into());
@@ -881,6 +880,7 @@ impl Evaluator {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     fn bind_formals(
         &mut self,
         def: &'static LambdaDef,
@@ -1055,6 +1055,20 @@ fn speculate_int_op(op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Env
         _ => None,
     };
     int_op(op, operand(lhs)?, operand(rhs)?)
+}
+
+/// Puts a thunk whose evaluation failed back as it was, so that forcing it again fails the
+/// same way (native code, which cannot run twice, is replaced by the error).
+#[cold]
+#[inline(never)]
+fn restore_failed(thunk: &Thunk, state: Option<ThunkState>, error: EvalError) -> EvalError {
+    if let Some(state) = state {
+        drop(thunk.0.replace(state));
+    } else {
+        let again = error.clone();
+        drop(thunk.0.replace(ThunkState::Native(Box::new(move |_| Err(again)))));
+    }
+    error
 }
 
 /// A placeholder span for calls from native code.
