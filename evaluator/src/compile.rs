@@ -592,7 +592,7 @@ impl Compiler<'_> {
             match current.lambda() {
                 Some(ast::Expr::Apply(inner)) => current = inner,
                 other => {
-                    let func = self.opt_expr(other, current.syntax());
+                    let func = fold_builtin_function(self.opt_expr(other, current.syntax()));
                     args.reverse();
                     let args: Vec<Expr> = args.into_iter().map(|a| self.opt_expr(a, current.syntax())).collect();
                     return Expr::Apply(Box::new(func), args.into(), span);
@@ -1099,4 +1099,21 @@ fn strip_indentation(pieces: Vec<IndPiece>) -> Vec<StrPart> {
         out.push(StrPart::Literal(leak_str(&current)));
     }
     out
+}
+
+/// `builtins.name` called as a function is the global of that builtin: the same value,
+/// without a lookup in the `builtins` set on every call. Only in call position, where the
+/// function is evaluated at once anyway (elsewhere the select is a thunk, which lazy
+/// printing shows as `<CODE>`).
+fn fold_builtin_function(func: Expr) -> Expr {
+    if let Expr::Select(target, path, None, _) = &func {
+        if let (Expr::Global(index), [AttrKey::Static(name)]) = (&**target, &path[..]) {
+            if Some(*index) == crate::builtins::global_index("builtins") {
+                if let Some(global) = crate::builtins::builtin_function_global(name.as_str()) {
+                    return Expr::Global(global);
+                }
+            }
+        }
+    }
+    func
 }

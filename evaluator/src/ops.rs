@@ -292,7 +292,7 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
             Err(cannot_coerce(&value))
         }
         _ if mode != Coerce::ToString => Err(cannot_coerce(&value)),
-        Value::Int(n) => Ok(NixString::new(n.to_string().into())),
+        Value::Int(n) => Ok(NixString::new(int_text(*n))),
         Value::Float(f) => Ok(NixString::new(format!("{f:.6}").into())),
         Value::Bool(true) => Ok(NixString::new("1".into())),
         Value::Bool(false) | Value::Null => Ok(NixString::new("".into())),
@@ -313,6 +313,28 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
         }
         _ => Err(cannot_coerce(&value)),
     }
+}
+
+/// The decimal text of an integer, allocated at its exact length (a `String` from
+/// `to_string` has spare room, which turning it into a `Box<str>` gives back by reallocating).
+fn int_text(n: i64) -> Box<str> {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut text = String::with_capacity(digits.len() - at + usize::from(n < 0));
+    if n < 0 {
+        text.push('-');
+    }
+    text.extend(digits[at..].iter().map(|&d| d as char));
+    text.into_boxed_str()
 }
 
 fn cannot_coerce(value: &Value) -> EvalError {
@@ -411,4 +433,14 @@ pub fn explain_inequality(evaluator: &mut Evaluator, left: &Value, right: &Value
         }
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn integers_read_as_their_decimal_text() {
+        for n in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(&*super::int_text(n), n.to_string());
+        }
+    }
 }

@@ -188,6 +188,17 @@ pub fn global_index(name: &str) -> Option<u32> {
     global_table().index.get(name).copied()
 }
 
+/// The global holding the same builtin function as `builtins.<name>`, for the compiler: a
+/// call of `builtins.substring` needs no lookup in the `builtins` set.
+pub(crate) fn builtin_function_global(name: &str) -> Option<u32> {
+    let table = global_table();
+    let index = *table.index.get(format!("__{name}").as_str())?;
+    match table.names.get(index as usize) {
+        Some((_, GlobalKind::PrimOp(op))) if op.name == name => Some(index),
+        _ => None,
+    }
+}
+
 /// The names of every builtin, as `builtins` lists them.
 pub fn builtin_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = CONSTANTS.to_vec();
