@@ -95,6 +95,10 @@ pub struct Evaluator {
     pub(crate) globals: Vec<Value>,
     code: Arc<CodeCache>,
     import_cache: FxHashMap<String, Option<Value>>,
+    /// String literals' values, by the address and length of their text.
+    literals: FxHashMap<(usize, usize), NixString>,
+    /// Attribute names' string values (see [`Evaluator::name_string`]).
+    names: FxHashMap<Symbol, NixString>,
     call_depth: usize,
     eval_depth: usize,
     /// Function calls left before `settings.interrupt` is asked again.
@@ -113,6 +117,8 @@ impl Evaluator {
             globals: Vec::new(),
             code,
             import_cache: FxHashMap::default(),
+            literals: FxHashMap::default(),
+            names: FxHashMap::default(),
             call_depth: 0,
             eval_depth: 0,
             calls_until_check: INTERRUPT_CHECK_INTERVAL,
@@ -286,7 +292,7 @@ impl Evaluator {
         match expr {
             Expr::Int(n) => Value::Int(*n),
             Expr::Float(f) => Value::Float(*f),
-            Expr::Str(s) => Value::string(*s),
+            Expr::Str(s) => self.literal(s),
             Expr::Path(p) => Value::Path(Rc::new(p.to_string())),
             Expr::Global(index) => self.globals[*index as usize].clone(),
             Expr::Var { depth, slot } => lookup(env, *depth, *slot),
@@ -296,6 +302,21 @@ impl Evaluator {
             },
             _ => Thunk::pending(expr, env.clone()),
         }
+    }
+
+    /// The value of a string literal: made once per literal and evaluator, then shared (a
+    /// literal is evaluated again on every call of the function it is in).
+    #[inline]
+    fn literal(&mut self, text: &'static str) -> Value {
+        let key = (text.as_ptr() as usize, text.len());
+        let string = self.literals.entry(key).or_insert_with(|| NixString::new(text.into()));
+        Value::String(string.clone())
+    }
+
+    /// An attribute name as a string value: made once per name and evaluator, then shared
+    /// (`attrNames` and `mapAttrs` hand out the same names again and again).
+    pub(crate) fn name_string(&mut self, name: Symbol) -> NixString {
+        self.names.entry(name).or_insert_with(|| NixString::from_symbol(name)).clone()
     }
 
     /// Forces a value to weak head normal form.
@@ -362,7 +383,7 @@ impl Evaluator {
         match expr {
             Expr::Int(n) => Ok(Value::Int(*n)),
             Expr::Float(f) => Ok(Value::Float(*f)),
-            Expr::Str(s) => Ok(Value::string(*s)),
+            Expr::Str(s) => Ok(self.literal(s)),
             Expr::Path(p) => Ok(Value::Path(Rc::new(p.to_string()))),
             Expr::Global(index) => {
                 let value = self.globals[*index as usize].clone();

@@ -8,7 +8,7 @@ use crate::eval::Evaluator;
 use crate::ir::Param;
 use crate::source::Span;
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, NixString, PrimOp, Thunk, Value};
+use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
@@ -28,7 +28,7 @@ pub(super) static PRIMOPS: &[PrimOp] = &[
 
 fn builtin_attr_names(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let attrs = force_attrs(ev, &args[0])?;
-    Ok(Value::list(attrs.iter().map(|a| Value::String(NixString::from_symbol(a.name))).collect()))
+    Ok(Value::list(attrs.iter().map(|a| Value::String(ev.name_string(a.name))).collect()))
 }
 
 fn builtin_attr_values(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -88,7 +88,7 @@ fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
     let entries = attrs
         .iter()
         .map(|attr| {
-            let name = Value::string(attr.name.as_str());
+            let name = Value::String(ev.name_string(attr.name));
             let value = lazy_call2(func.clone(), name, attr.value.clone());
             // The reference's mapAttrs drops positions (see declaration-positions in
             // nixpkgs' module tests).
@@ -144,7 +144,7 @@ fn builtin_zip_attrs_with(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
         .into_iter()
         .map(|name| {
             let values = Value::list(collected.remove(&name).unwrap_or_default());
-            let value = lazy_call2(func.clone(), Value::string(name.as_str()), values);
+            let value = lazy_call2(func.clone(), Value::String(ev.name_string(name)), values);
             Attr { name, value, pos: None }
         })
         .collect();
