@@ -319,6 +319,23 @@ impl Evaluator {
         self.names.entry(name).or_insert_with(|| NixString::from_symbol(name)).clone()
     }
 
+    /// [`Evaluator::lazy`] for a value that is stored where lazy printing can show it (an
+    /// attribute, a binding, a list item): arithmetic stays a thunk even when its operands
+    /// are known, so that it prints as `<CODE>` as in the reference.
+    #[inline]
+    fn lazy_binding(&mut self, expr: &'static Expr, env: &Env) -> Value {
+        match expr {
+            Expr::BinOp(..) => Thunk::pending(expr, env.clone()),
+            _ => self.lazy(expr, env),
+        }
+    }
+
+    /// A list literal's value.
+    #[inline(never)]
+    fn build_list(&mut self, items: &'static [Expr], env: &Env) -> Value {
+        Value::list(items.iter().map(|item| self.lazy_binding(item, env)).collect())
+    }
+
     /// Forces a value to weak head normal form.
     #[inline]
     pub fn force(&mut self, value: &Value) -> EvalResult<Value> {
@@ -393,10 +410,7 @@ impl Evaluator {
             Expr::WithVar { name, withs, span, global } => self.with_var(*name, withs, *global, env, *span),
             Expr::Interp(parts, span) => self.interpolate(parts, env).map_err(|e| e.at(*span)),
             Expr::PathInterp(parts, span) => self.path_interpolate(parts, env).map_err(|e| e.at(*span)),
-            Expr::List(items) => {
-                let values = items.iter().map(|item| self.lazy(item, env)).collect();
-                Ok(Value::list(values))
-            }
+            Expr::List(items) => Ok(self.build_list(items, env)),
             Expr::Attrs(def) => self.build_attrs(def, env),
             Expr::Let(def, body) => {
                 let scope = self.rec_scope(def, env)?;
@@ -620,7 +634,7 @@ impl Evaluator {
             .iter()
             .map(|attr| {
                 let value = match &attr.value {
-                    AttrValue::Expr(expr) => self.lazy(expr, env),
+                    AttrValue::Expr(expr) => self.lazy_binding(expr, env),
                     AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
                 };
                 Attr { name: attr.name, value, pos: Some(attr.span) }
@@ -653,7 +667,7 @@ impl Evaluator {
                     EvalError::msg(format!("dynamic attribute '{name}' already defined{location}")).at(dynamic.span)
                 );
             }
-            let value = self.lazy(&dynamic.value, env);
+            let value = self.lazy_binding(&dynamic.value, env);
             entries.push(Attr { name, value, pos: Some(dynamic.span) });
         }
         Ok(Value::attrs(Attrs::from_unsorted(entries)))
@@ -673,7 +687,7 @@ impl Evaluator {
                 AttrValue::Expr(expr) => match expr {
                     Expr::Var { depth, slot } if *depth > 0 => lookup(env, depth - 1, *slot),
                     Expr::Var { .. } => Thunk::pending(expr, scope.clone()),
-                    _ => self.lazy(expr, &scope),
+                    _ => self.lazy_binding(expr, &scope),
                 },
                 AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
             })

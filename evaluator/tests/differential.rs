@@ -22,6 +22,8 @@ const ONE_LINERS: &[&str] = &[
     "{ a = 1; b = { c = [ 1 2 ]; }; }",
     "let x = 1; y = x + 1; in { inherit x y; }",
     "rec { a = 1; b = a + 1; c = { d = b; }; }",
+    "let x = 1; n = 2; in { inherit x; y = x + 1; z = 2 * 3; ${\"d\"} = n - 1; l = [ (n * 3) ]; }",
+    "let n = 2; in [ (n * 3) (1 + 1) n ]",
     "let f = { a, b ? a * 2, ... }@args: [ a b (args.c or 0) ]; in f { a = 3; c = 4; }",
     "with { a = 1; }; with { a = 2; b = 3; }; [ a b ]",
     "builtins.attrNames { b = 1; a = 2; \"c d\" = 3; }",
