@@ -678,21 +678,17 @@ impl Evaluator {
         // The slots are filled below, once their thunks can name the scope.
         let scope = Env::with_slots(def.statics.len(), Some(env.clone()));
         let sources: Vec<Value> = def.inherit_from.iter().map(|e| Thunk::pending(e, scope.clone())).collect();
-        // Every value is made before any slot is filled: `lazy` computes `a + 1` at once when
-        // `a` already holds a number, which the reference does not do for bindings.
-        let values: smallvec::SmallVec<[Value; 8]> = def
-            .statics
-            .iter()
-            .map(|attr| match &attr.value {
+        // No value here reads this scope's slots while they are filled: its own variables
+        // become thunks, and `lazy_binding` does not compute arithmetic ahead.
+        for (idx, attr) in def.statics.iter().enumerate() {
+            let value = match &attr.value {
                 AttrValue::Expr(expr) => match expr {
                     Expr::Var { depth, slot } if *depth > 0 => lookup(env, depth - 1, *slot),
                     Expr::Var { .. } => Thunk::pending(expr, scope.clone()),
                     _ => self.lazy_binding(expr, &scope),
                 },
                 AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
-            })
-            .collect();
-        for (idx, value) in values.into_iter().enumerate() {
+            };
             scope.set(idx, value);
         }
         Ok(scope)
