@@ -117,16 +117,19 @@ impl Env {
 
     /// A slot's value with an evaluated thunk replaced by its value; an unevaluated thunk as
     /// `Err`, to be forced by the caller; `Null` for a missing slot.
-    #[inline]
+    #[inline(always)]
     pub fn value_or_thunk(&self, idx: usize) -> Result<Value, crate::value::Thunk> {
-        self.with(|slots| match slots.get(idx) {
-            Some(Value::Thunk(thunk)) => match thunk.0.done() {
-                Some(value) => Ok(value),
-                None => Err(thunk.clone()),
+        self.with(
+            #[inline(always)]
+            |slots| match slots.get(idx) {
+                Some(Value::Thunk(thunk)) => match thunk.0.done() {
+                    Some(value) => Ok(value),
+                    None => Err(thunk.clone()),
+                },
+                Some(value) => Ok(value.clone()),
+                None => Ok(Value::Null),
             },
-            Some(value) => Ok(value.clone()),
-            None => Ok(Value::Null),
-        })
+        )
     }
 
     /// Reads the slots. `read` must not change this scope's slots (nothing in it can reach

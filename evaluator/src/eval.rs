@@ -300,6 +300,7 @@ impl Evaluator {
                 Some(value) => value,
                 None => Thunk::pending(expr, env.clone()),
             },
+            Expr::Lambda(..) | Expr::Select(..) => lazy_other(expr, env),
             _ => Thunk::pending(expr, env.clone()),
         }
     }
@@ -325,7 +326,7 @@ impl Evaluator {
     #[inline]
     fn lazy_binding(&mut self, expr: &'static Expr, env: &Env) -> Value {
         match expr {
-            Expr::BinOp(..) => Thunk::pending(expr, env.clone()),
+            Expr::BinOp(..) | Expr::Lambda(..) | Expr::Select(..) => Thunk::pending(expr, env.clone()),
             _ => self.lazy(expr, env),
         }
     }
@@ -1113,6 +1114,42 @@ fn scope_at(env: &Env, depth: u32) -> Option<&Env> {
         scope = scope.parent()?;
     }
     Some(scope)
+}
+
+/// [`Evaluator::lazy`] for the rest: a function is made at once (it costs no more than
+/// the thunk that would make it), `var.a.b` is taken when it is already known, anything
+/// else becomes a thunk.
+#[inline(never)]
+fn lazy_other(expr: &'static Expr, env: &Env) -> Value {
+    match expr {
+        Expr::Lambda(def) => Value::Lambda(Shared::new(Closure { def, env: env.clone() })),
+        Expr::Select(target, path, None, _) => match speculate_select(target, path, env) {
+            Some(value) => value,
+            None => Thunk::pending(expr, env.clone()),
+        },
+        _ => Thunk::pending(expr, env.clone()),
+    }
+}
+
+/// The value of `var.a.b` when it is already known: the variable and every attribute on
+/// the way are evaluated, so selecting cannot fail or evaluate anything. `None` otherwise.
+#[inline]
+fn speculate_select(target: &Expr, path: &[AttrKey], env: &Env) -> Option<Value> {
+    let Expr::Var { depth, slot } = target else { return None };
+    let mut value = match scope_at(env, *depth)?.value_or_thunk(*slot as usize) {
+        Ok(value) => value,
+        Err(_) => return None,
+    };
+    for key in path {
+        let AttrKey::Static(name) = key else { return None };
+        let Value::Attrs(attrs) = &value else { return None };
+        let next = match attrs.get(*name)? {
+            Value::Thunk(thunk) => thunk.value_if_done()?,
+            other => other.clone(),
+        };
+        value = next;
+    }
+    Some(value)
 }
 
 #[inline]
