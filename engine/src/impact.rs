@@ -155,7 +155,7 @@ impl<'a> Side<'a> {
     }
 
     /// Evaluates units on this side (in a checkout for a commit), recording read sets.
-    fn evaluate(&mut self, units: &[Unit], threads: usize) -> Result<Vec<Evaluated>, EngineError> {
+    fn evaluate(&mut self, units: &[Vec<Unit>], threads: usize) -> Result<Vec<Evaluated>, EngineError> {
         if units.is_empty() {
             return Ok(Vec::new());
         }
@@ -306,6 +306,12 @@ impl Store {
         Ok(resolved)
     }
 
+    /// What `unit` read when it was last evaluated, as far as the cache knows.
+    pub fn previous_keys(&self, unit: &Unit) -> Option<BTreeSet<ReadKey>> {
+        let entry = self.entries.get(&unit.id())?.first()?;
+        Some(entry.reads.0.iter().map(|(key, _)| key.clone()).collect())
+    }
+
     /// Resolves `units` on `side`: from `base` (head side only), then from the cache, then
     /// by evaluating them.
     pub fn resolve(
@@ -337,7 +343,15 @@ impl Store {
                 None => missing.push(unit.clone()),
             }
         }
-        let evaluated = side.evaluate(&missing, threads)?;
+        let previous = |unit: &Unit| {
+            let reads = match base.and_then(|b| b.get(unit)) {
+                Some(found) => &found.reads,
+                None => &self.entries.get(&unit.id())?.first()?.reads,
+            };
+            Some(reads.0.iter().map(|(key, _)| key.clone()).collect())
+        };
+        let batches = crate::units::batches(&missing, previous);
+        let evaluated = side.evaluate(&batches, threads)?;
         resolved.extend(self.record(evaluated)?);
         Ok(resolved)
     }
@@ -712,7 +726,7 @@ fn host_with_derivations(
             });
         }
     }
-    let mut evaluated = side.evaluate(&[Unit::Host(host.to_string(), false)], threads)?;
+    let mut evaluated = side.evaluate(&[vec![Unit::Host(host.to_string(), false)]], threads)?;
     evaluated.pop().ok_or_else(|| EngineError::Internal(format!("no evaluation of {host}")))
 }
 

@@ -14,7 +14,7 @@ use nxe_evaluator::{EvalError, EvalIo, EvalResult, OutputMode, Source, Value};
 use nxe_store::Derivation;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -143,38 +143,84 @@ pub struct Evaluated {
     pub added: BTreeMap<String, nxe_evaluator::AddedPath>,
 }
 
-/// Evaluates `units` of `repo` on `threads` workers, each on a fresh evaluator, recording
-/// their reads (hashes are taken in `state`, the state of the files `repo` is in) and
-/// keeping the store objects they made. A memory budget applies per worker: a unit whose
-/// evaluation passes it is stopped, and evaluated again alone without a budget after the
-/// others (its stopped evaluation is never a result).
+/// Evaluates `batches` of units of `repo` on `threads` workers, each batch on a fresh
+/// evaluator (see [`batches`]), recording their reads (hashes are taken in `state`, the
+/// state of the files `repo` is in) and keeping the store objects they made. A memory budget
+/// applies per worker: a batch whose evaluation passes it is stopped, and its units are
+/// evaluated again one by one, alone and without a budget, after the others (its stopped
+/// evaluation is never a result).
 pub fn evaluate_units_within(
     repo: &Repo,
     anchor: &Anchor,
     state: &State,
-    units: &[Unit],
+    batches: &[Vec<Unit>],
     threads: usize,
     max_memory: Option<u64>,
 ) -> Result<Vec<Evaluated>, EngineError> {
     let evaluator = UnitEvaluator::new(repo, anchor, state, max_memory)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1).min(units.len().max(1)))
+        .num_threads(threads.max(1).min(batches.len().max(1)))
         .stack_size(crate::fleet::WORKER_STACK)
         .thread_name(|i| format!("nxe-unit-{i}"))
         .build()
         .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
     pool.install(|| {
-        let first: Vec<Option<Evaluated>> = units.par_iter().map(|unit| evaluator.evaluate(unit)).collect();
-        let mut done = Vec::with_capacity(units.len());
-        for (unit, result) in units.iter().zip(first) {
+        let first: Vec<Option<Vec<Evaluated>>> =
+            batches.par_iter().map(|batch| evaluator.evaluate_batch(batch)).collect();
+        let mut done = Vec::new();
+        for (batch, result) in batches.iter().zip(first) {
             match result {
-                Some(evaluated) => done.push(evaluated),
-                // Over the budget: alone now, without one.
-                None => done.push(evaluator.evaluate_alone(unit)?),
+                Some(evaluated) => done.extend(evaluated),
+                // Over the budget: alone now, one by one, without one.
+                None => {
+                    for unit in batch {
+                        done.push(evaluator.evaluate_alone(unit)?);
+                    }
+                }
             }
         }
         Ok(done)
     })
+}
+
+/// A test may share an evaluation with others when its previous read set is within that of
+/// the batch's first test and lacks at most a fifth of its own size of it.
+const SHARED_READS_SLACK: usize = 5;
+
+/// Splits `units` into batches, each evaluated on one evaluator: unit tests that read (last
+/// time, by `previous`) the same files, or nearly, share one, so that what they all read
+/// (such as every host's configuration, for a test about the whole fleet) is evaluated once;
+/// every other unit is a batch of its own. A batch's units all get the batch's read set:
+/// a test is charged at most a fifth more than it read itself, and never less, so no change
+/// that matters to it goes unnoticed. Tests without a previous read set run alone, so that
+/// what they read on their own is known first. Batches of several units come first.
+pub fn batches(units: &[Unit], previous: impl Fn(&Unit) -> Option<BTreeSet<ReadKey>>) -> Vec<Vec<Unit>> {
+    let mut single = Vec::new();
+    let mut tests = Vec::new();
+    for unit in units {
+        match (unit, previous(unit)) {
+            (Unit::Test(_), Some(keys)) if !keys.is_empty() => tests.push((unit.clone(), keys)),
+            _ => single.push(vec![unit.clone()]),
+        }
+    }
+    // The widest first, so that each batch is led by the widest of its tests.
+    tests.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    let mut groups: Vec<(BTreeSet<ReadKey>, Vec<Unit>)> = Vec::new();
+    for (unit, keys) in tests {
+        let slack = keys.len() / SHARED_READS_SLACK;
+        let joined = groups
+            .iter_mut()
+            .find(|(lead, _)| lead.len() - keys.len() <= slack && keys.is_subset(lead))
+            .map(|(_, members)| members.push(unit.clone()))
+            .is_some();
+        if !joined {
+            groups.push((keys, vec![unit]));
+        }
+    }
+    let mut out: Vec<Vec<Unit>> = groups.into_iter().map(|(_, members)| members).collect();
+    out.extend(single);
+    out.sort_by_key(|batch| std::cmp::Reverse(batch.len()));
+    out
 }
 
 /// Evaluates single units of one repository, each on a fresh evaluator whose reads are
@@ -224,6 +270,60 @@ impl<'a> UnitEvaluator<'a> {
             eprintln!("session opened");
         }
         Session::with_shared(&self.shared, self.anchor, max_memory)
+    }
+
+    /// Evaluates a batch of units (see [`batches`]) on one evaluator within the memory
+    /// budget: each gets the reads of all, and the first the store objects of all. `None`
+    /// when it passed the budget and was stopped (evaluate its units again one by one with
+    /// [`UnitEvaluator::evaluate_alone`], when nothing else runs).
+    pub fn evaluate_batch(&self, units: &[Unit]) -> Option<Vec<Evaluated>> {
+        self.run_batch(units, self.budget)
+    }
+
+    /// [`UnitEvaluator::evaluate_batch`] without a budget.
+    pub fn evaluate_batch_alone(&self, units: &[Unit]) -> Result<Vec<Evaluated>, EngineError> {
+        self.run_batch(units, None).ok_or_else(|| {
+            EngineError::Internal(format!("a batch of {} units was stopped without a budget", units.len()))
+        })
+    }
+
+    fn run_batch(&self, units: &[Unit], budget: Option<u64>) -> Option<Vec<Evaluated>> {
+        if let [unit] = units {
+            return self.run(unit, budget).map(|evaluated| vec![evaluated]);
+        }
+        let mut session = Session::with_shared(&self.shared, self.anchor, budget);
+        let pinning = Pinning { pins: &self.pins, recorder: &session.recorder, state: self.state };
+        let mut outcomes = Vec::with_capacity(units.len());
+        for unit in units {
+            let started = std::time::Instant::now();
+            outcomes.push(evaluate_unit(&mut session.worker, unit, &pinning));
+            if std::env::var_os("NXE_TRACE_UNITS").is_some() {
+                eprintln!(
+                    "unit {} {:.1} ms (in a batch of {})",
+                    unit.id(),
+                    started.elapsed().as_secs_f64() * 1000.0,
+                    units.len()
+                );
+            }
+            if session.interrupted() {
+                return None;
+            }
+        }
+        let reads = session.reads(self.state);
+        let (mut derivations, mut added) = session.worker.take_store_objects();
+        Some(
+            units
+                .iter()
+                .zip(outcomes)
+                .map(|(unit, outcome)| Evaluated {
+                    unit: unit.clone(),
+                    outcome,
+                    reads: reads.clone(),
+                    derivations: std::mem::take(&mut derivations),
+                    added: std::mem::take(&mut added),
+                })
+                .collect(),
+        )
     }
 
     /// Evaluates `unit` without a budget.
@@ -588,5 +688,79 @@ impl Session {
     /// Everything the evaluation put in the store: derivations and other paths.
     pub fn store_writes(&mut self) -> &nxe_evaluator::StoreWrites {
         self.worker.evaluation.evaluator().store_writes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test(name: &str) -> Unit {
+        Unit::Test(vec![name.to_string()])
+    }
+
+    fn files(range: std::ops::Range<usize>) -> BTreeSet<ReadKey> {
+        range.map(|i| ReadKey::File(format!("f{i}.nix"))).collect()
+    }
+
+    #[test]
+    fn tests_that_read_nearly_the_same_files_share_a_batch() {
+        let previous = |unit: &Unit| match unit {
+            Unit::Test(path) => match path[0].as_str() {
+                "wide" => Some(files(0..100)),
+                "same" => Some(files(0..100)),
+                // A fifth less than the widest: still charged with it.
+                "within" => Some(files(0..84)),
+                "narrow" => Some(files(0..70)),
+                "elsewhere" => Some(files(50..150)),
+                "other-narrow" => Some(files(100..170)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let units = vec![
+            Unit::Listing,
+            test("narrow"),
+            test("new"),
+            test("within"),
+            test("wide"),
+            test("elsewhere"),
+            test("same"),
+            Unit::Host("web-01".into(), false),
+            test("other-narrow"),
+        ];
+        let batches = batches(&units, previous);
+        assert_eq!(batches[0], vec![test("same"), test("wide"), test("within")], "{batches:?}");
+        assert!(batches[1..].iter().all(|batch| batch.len() == 1), "{batches:?}");
+        let mut rest: Vec<Unit> = batches[1..].iter().map(|batch| batch[0].clone()).collect();
+        rest.sort();
+        let mut expected = vec![
+            Unit::Listing,
+            Unit::Host("web-01".into(), false),
+            test("elsewhere"),
+            test("narrow"),
+            test("new"),
+            test("other-narrow"),
+        ];
+        expected.sort();
+        assert_eq!(rest, expected);
+    }
+
+    #[test]
+    fn every_unit_is_in_exactly_one_batch() {
+        let units: Vec<Unit> = (0..40).map(|i| test(&format!("t{i}"))).collect();
+        // Read sets of many sizes, nested and not.
+        let previous = |unit: &Unit| match unit {
+            Unit::Test(path) => {
+                let i: usize = path[0][1..].parse().unwrap_or(0);
+                Some(files((i % 3) * 10..(i % 3) * 10 + 20 + i))
+            }
+            _ => None,
+        };
+        let mut seen: Vec<Unit> = batches(&units, previous).into_iter().flatten().collect();
+        seen.sort();
+        let mut expected = units.clone();
+        expected.sort();
+        assert_eq!(seen, expected);
     }
 }

@@ -234,6 +234,9 @@ enum Work {
     Listing,
     /// One unit of the engine, from the cache or evaluated.
     Unit(Unit),
+    /// Unit tests without a recorded outcome that read the same files, evaluated together
+    /// (see `nxe_engine::units::batches`).
+    Batch(Vec<Unit>),
     /// A host's option validation and policies, on one session.
     HostTests(String, Vec<TestKind>),
     /// A failing unit test, run again for its diff.
@@ -252,7 +255,8 @@ impl Job for Task<'_, '_> {
         match &self.work {
             // Builds are long: they start first, and what leads to them next.
             Work::Build(..) | Work::Target(..) => 3,
-            Work::Source(..) | Work::Unit(Unit::Host(..) | Unit::Checks(_)) | Work::Listing => 2,
+            // A batch of tests is the longest evaluation: it starts beside the hosts.
+            Work::Source(..) | Work::Unit(Unit::Host(..) | Unit::Checks(_)) | Work::Batch(_) | Work::Listing => 2,
             _ => 1,
         }
     }
@@ -262,6 +266,7 @@ impl Job for Task<'_, '_> {
         match &self.work {
             Work::Listing => run.listing(context),
             Work::Unit(unit) => run.unit(context, unit),
+            Work::Batch(units) => run.batch(context, units),
             Work::HostTests(host, kinds) => run.host_tests(context, host, kinds),
             Work::FailingUnit(path) => run.failing_unit(path),
             Work::Source(group, targets) => run.source(context, group.as_deref(), targets),
@@ -358,6 +363,7 @@ impl<'a> Run<'a> {
             [TestKind::Option, TestKind::Policy].into_iter().filter(|k| self.wanted_kind(*k)).collect();
         let n_tests = if self.wanted_kind(TestKind::Unit) { listing.tests.len() } else { 0 };
         self.reporter.planned(n_tests + hosts.len() * wanted_kinds.len());
+        let mut stale_tests = Vec::new();
         for unit in units_of(&listing) {
             let needed = match &unit {
                 Unit::Test(_) => self.wanted_kind(TestKind::Unit),
@@ -365,9 +371,23 @@ impl<'a> Run<'a> {
                 Unit::Checks(_) => self.wanted_kind(TestKind::Check),
                 _ => false,
             };
-            if needed {
+            if needed && matches!(unit, Unit::Test(_)) && self.store().cached(&unit, self.state).is_none() {
+                stale_tests.push(unit);
+            } else if needed {
                 context.add(task(Work::Unit(unit)), &[]);
             }
+        }
+        // Stale tests that read the same files share an evaluation.
+        let batches = {
+            let store = self.store();
+            nxe_engine::units::batches(&stale_tests, |unit| store.previous_keys(unit))
+        };
+        for mut batch in batches {
+            let work = match batch.len() {
+                1 => Work::Unit(batch.remove(0)),
+                _ => Work::Batch(batch),
+            };
+            context.add(task(work), &[]);
         }
         // Option validation and policies, looked up in the cache first.
         for host in hosts {
@@ -400,6 +420,59 @@ impl<'a> Run<'a> {
             return Ending::Done;
         }
         let Some((outcome, evaluated)) = self.resolve(context, unit) else { return Ending::Again };
+        self.resolved(context, unit, outcome, evaluated)
+    }
+
+    /// Unit tests evaluated together: each is then handled as [`Run::unit`] handles one.
+    fn batch<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, units: &[Unit]) -> Ending {
+        if context.stopped() {
+            for unit in units {
+                if let Unit::Test(path) = unit {
+                    self.emit(
+                        TestRecord::new(join_attr_path(path), TestKind::Unit, None, Status::Skip)
+                            .with_reason(NOT_STARTED),
+                    );
+                }
+            }
+            return Ending::Done;
+        }
+        let evaluated = if context.alone() {
+            match self.units.evaluate_batch_alone(units) {
+                Ok(evaluated) => evaluated,
+                Err(error) => return self.fatal(error),
+            }
+        } else {
+            match self.units.evaluate_batch(units) {
+                Some(evaluated) => evaluated,
+                None => return Ending::Again,
+            }
+        };
+        let mut ending = Ending::Done;
+        for mut one in evaluated {
+            if let Ok(mut fresh) = self.fresh.lock() {
+                fresh.derivations.append(&mut one.derivations);
+                fresh.paths.append(&mut one.added);
+            }
+            let (unit, outcome) = (one.unit.clone(), one.outcome.clone());
+            if let Ok(mut done) = self.evaluated.lock() {
+                done.push(one);
+            }
+            if let Ending::Failed = self.resolved(context, &unit, outcome, true) {
+                ending = Ending::Failed;
+            }
+        }
+        ending
+    }
+
+    /// What follows a unit's outcome (from the cache, or `evaluated` now): a test's record,
+    /// a failing test's diff, a host's build or its checks.
+    fn resolved<'r>(
+        &'r self,
+        context: &Context<'_, Task<'r, 'a>>,
+        unit: &Unit,
+        outcome: Outcome,
+        evaluated: bool,
+    ) -> Ending {
         let task = |work| Task { run: self, work };
         match (unit, &outcome, self.mode) {
             (Unit::Test(path), Outcome::Test(test), _) => {

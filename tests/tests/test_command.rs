@@ -393,3 +393,47 @@ fn checks_build_from_remembered_derivations_without_evaluating() {
     assert_eq!(again[0]["reason"], first[0]["reason"], "other outputs");
     assert!(again[0]["reason"].as_str().is_some_and(|r| r.starts_with("built /nix/store/")), "{again:?}");
 }
+
+/// The unit tests that read every host share one evaluation when they run again, a failure
+/// among them is still found, a test that reads a few hosts runs on its own, and what the
+/// shared evaluation read holds afterwards: nothing needs to run.
+#[test]
+fn tests_that_read_every_host_run_again_together() {
+    let repo = repo("batch");
+    let (records, stderr, code) = test_json(&repo, &["--builder", "none", "--kind", "unit"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(with_status(&records, "pass").len(), 40, "{records:?}");
+
+    declare_a_missing_secret_on_web_03(&repo);
+    let output = nxe()
+        .args(["test", "--json", "--changed", "--builder", "none", "--kind", "unit", "--repo"])
+        .arg(&repo)
+        .env("NXE_TRACE_UNITS", "1")
+        .output()
+        .expect("run nxe test");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let records: Vec<Value> =
+        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let failed = with_status(&records, "fail");
+    assert_eq!(failed.len(), 1, "{records:?}");
+    assert_eq!(failed[0]["name"], "hosts.fleet.testNoFailedAssertion");
+    assert!(failed[0]["reason"].as_str().is_some_and(|r| r.contains("web-03")), "{:?}", failed[0]);
+    let batched: Vec<&str> = stderr.lines().filter(|l| l.ends_with("(in a batch of 4)")).collect();
+    assert_eq!(batched.len(), 4, "{stderr}");
+    for name in ["testNoFailedAssertion", "testTeamOnEveryHost", "testOnlyBastion02Warns", "testNoSecretInTheStore"] {
+        assert!(batched.iter().any(|l| l.contains(name)), "{name} not batched: {stderr}");
+    }
+    // It reads web-01 and web-03 only: alone.
+    let alone = stderr.lines().find(|l| l.contains("testStorefrontUsesItsDataCentresCache"));
+    assert!(alone.is_some_and(|l| !l.contains("batch")), "{stderr}");
+    let passed: Vec<&str> = with_status(&records, "pass").iter().filter_map(|r| r["name"].as_str()).collect();
+    assert!(passed.contains(&"hosts.fleet.testTeamOnEveryHost"), "{records:?}");
+
+    // The failure is remembered, so it runs again; everything that passed holds.
+    let (records, stderr, code) = test_json(&repo, &["--changed", "--builder", "none", "--kind", "unit"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let ran: Vec<&Value> = records.iter().filter(|r| r["status"] != "skip").collect();
+    assert_eq!(ran.len(), 1, "{records:?}");
+    assert_eq!(ran[0]["name"], "hosts.fleet.testNoFailedAssertion");
+}
