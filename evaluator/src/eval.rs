@@ -353,7 +353,17 @@ impl Evaluator {
         let Some(scope) = scope_at(env, depth) else { return Ok(Value::Null) };
         match scope.value_or_thunk(slot as usize) {
             Ok(value) => Ok(value),
-            Err(pending) => self.force_thunk(&pending),
+            Err(pending) => {
+                let value = self.force_thunk(&pending)?;
+                // The slot holds the value from now on: later reads skip the thunk, which
+                // is freed once nothing else holds it. Not a list: the reference prints a
+                // list met again through the same variable as «repeated», which takes the
+                // thunk to tell.
+                if !matches!(value, Value::List(_)) {
+                    scope.set(slot as usize, value.clone());
+                }
+                Ok(value)
+            }
         }
     }
 
