@@ -146,9 +146,8 @@ pub struct Evaluated {
 /// Evaluates `batches` of units of `repo` on `threads` workers, each batch on a fresh
 /// evaluator (see [`batches`]), recording their reads (hashes are taken in `state`, the
 /// state of the files `repo` is in) and keeping the store objects they made. A memory budget
-/// applies per worker: a batch whose evaluation passes it is stopped, and its units are
-/// evaluated again one by one, alone and without a budget, after the others (its stopped
-/// evaluation is never a result).
+/// applies per worker: a batch whose evaluation passes it is stopped, and evaluated again
+/// alone without a budget after the others (its stopped evaluation is never a result).
 pub fn evaluate_units_within(
     repo: &Repo,
     anchor: &Anchor,
@@ -171,12 +170,8 @@ pub fn evaluate_units_within(
         for (batch, result) in batches.iter().zip(first) {
             match result {
                 Some(evaluated) => done.extend(evaluated),
-                // Over the budget: alone now, one by one, without one.
-                None => {
-                    for unit in batch {
-                        done.push(evaluator.evaluate_alone(unit)?);
-                    }
-                }
+                // Over the budget: alone now, without one.
+                None => done.extend(evaluator.evaluate_batch_alone(batch)?),
             }
         }
         Ok(done)
@@ -274,8 +269,8 @@ impl<'a> UnitEvaluator<'a> {
 
     /// Evaluates a batch of units (see [`batches`]) on one evaluator within the memory
     /// budget: each gets the reads of all, and the first the store objects of all. `None`
-    /// when it passed the budget and was stopped (evaluate its units again one by one with
-    /// [`UnitEvaluator::evaluate_alone`], when nothing else runs).
+    /// when it passed the budget and was stopped (evaluate it again with
+    /// [`UnitEvaluator::evaluate_batch_alone`], when nothing else runs).
     pub fn evaluate_batch(&self, units: &[Unit]) -> Option<Vec<Evaluated>> {
         self.run_batch(units, self.budget)
     }

@@ -405,6 +405,28 @@ fn tests_that_read_every_host_run_again_together() {
     assert_eq!(with_status(&records, "pass").len(), 40, "{records:?}");
 
     declare_a_missing_secret_on_web_03(&repo);
+    // With a memory budget no evaluation fits in, on a copy of the cache: the batch is
+    // stopped and runs again alone, to the same records.
+    let budget_cache = repo.parent().map(|p| p.join("batch-budget-cache")).unwrap_or_default();
+    copy_dir(&repo.join(".nxe"), &budget_cache);
+    let budget_cache = budget_cache.to_string_lossy().into_owned();
+    let (tight, stderr, code) = test_json(
+        &repo,
+        &[
+            "--changed",
+            "--builder",
+            "none",
+            "--kind",
+            "unit",
+            "-j",
+            "2",
+            "--max-memory",
+            "4M",
+            "--cache",
+            &budget_cache,
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     let output = nxe()
         .args(["test", "--json", "--changed", "--builder", "none", "--kind", "unit", "--repo"])
         .arg(&repo)
@@ -429,6 +451,12 @@ fn tests_that_read_every_host_run_again_together() {
     assert!(alone.is_some_and(|l| !l.contains("batch")), "{stderr}");
     let passed: Vec<&str> = with_status(&records, "pass").iter().filter_map(|r| r["name"].as_str()).collect();
     assert!(passed.contains(&"hosts.fleet.testTeamOnEveryHost"), "{records:?}");
+    let summary = |records: &[Value]| {
+        let mut lines: Vec<String> = records.iter().map(|r| format!("{} {}", r["name"], r["status"])).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(summary(&tight), summary(&records));
 
     // The failure is remembered, so it runs again; everything that passed holds.
     let (records, stderr, code) = test_json(&repo, &["--changed", "--builder", "none", "--kind", "unit"]);
