@@ -308,8 +308,7 @@ impl Store {
 
     /// What `unit` read when it was last evaluated, as far as the cache knows.
     pub fn previous_keys(&self, unit: &Unit) -> Option<BTreeSet<ReadKey>> {
-        let entry = self.entries.get(&unit.id())?.first()?;
-        Some(entry.reads.0.iter().map(|(key, _)| key.clone()).collect())
+        Some(self.entries.get(&unit.id())?.first()?.reads.keys())
     }
 
     /// Resolves `units` on `side`: from `base` (head side only), then from the cache, then
@@ -343,12 +342,9 @@ impl Store {
                 None => missing.push(unit.clone()),
             }
         }
-        let previous = |unit: &Unit| {
-            let reads = match base.and_then(|b| b.get(unit)) {
-                Some(found) => &found.reads,
-                None => &self.entries.get(&unit.id())?.first()?.reads,
-            };
-            Some(reads.0.iter().map(|(key, _)| key.clone()).collect())
+        let previous = |unit: &Unit| match base.and_then(|b| b.get(unit)) {
+            Some(found) => Some(found.reads.keys()),
+            None => self.previous_keys(unit),
         };
         let batches = crate::units::batches(&missing, previous);
         let evaluated = side.evaluate(&batches, threads)?;

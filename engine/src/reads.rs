@@ -76,6 +76,11 @@ impl ReadSet {
         self.0.iter().filter_map(|(key, _)| key.path()).filter(|p| !p.starts_with('/')).collect()
     }
 
+    /// The questions, without their answers.
+    pub fn keys(&self) -> BTreeSet<ReadKey> {
+        self.0.iter().map(|(key, _)| key.clone()).collect()
+    }
+
     /// Whether the read set still holds in `state`: every answer hashes the same.
     pub fn holds(&self, state: &State) -> bool {
         self.0.iter().all(|(key, hash)| state.is_ignored(key) || state.answer(key) == *hash)

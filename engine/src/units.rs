@@ -283,9 +283,6 @@ impl<'a> UnitEvaluator<'a> {
     }
 
     fn run_batch(&self, units: &[Unit], budget: Option<u64>) -> Option<Vec<Evaluated>> {
-        if let [unit] = units {
-            return self.run(unit, budget).map(|evaluated| vec![evaluated]);
-        }
         let mut session = Session::with_shared(&self.shared, self.anchor, budget);
         let pinning = Pinning { pins: &self.pins, recorder: &session.recorder, state: self.state };
         let mut outcomes = Vec::with_capacity(units.len());
@@ -293,12 +290,8 @@ impl<'a> UnitEvaluator<'a> {
             let started = std::time::Instant::now();
             outcomes.push(evaluate_unit(&mut session.worker, unit, &pinning));
             if std::env::var_os("NXE_TRACE_UNITS").is_some() {
-                eprintln!(
-                    "unit {} {:.1} ms (in a batch of {})",
-                    unit.id(),
-                    started.elapsed().as_secs_f64() * 1000.0,
-                    units.len()
-                );
+                let batch = if units.len() > 1 { format!(" (in a batch of {})", units.len()) } else { String::new() };
+                eprintln!("unit {} {:.1} ms{batch}", unit.id(), started.elapsed().as_secs_f64() * 1000.0);
             }
             if session.interrupted() {
                 return None;
@@ -306,6 +299,7 @@ impl<'a> UnitEvaluator<'a> {
         }
         let reads = session.reads(self.state);
         let (mut derivations, mut added) = session.worker.take_store_objects();
+        // Dropping the session frees the units' values, cycles included.
         Some(
             units
                 .iter()
@@ -327,20 +321,7 @@ impl<'a> UnitEvaluator<'a> {
     }
 
     fn run(&self, unit: &Unit, budget: Option<u64>) -> Option<Evaluated> {
-        let started = std::time::Instant::now();
-        let mut session = Session::with_shared(&self.shared, self.anchor, budget);
-        let pinning = Pinning { pins: &self.pins, recorder: &session.recorder, state: self.state };
-        let outcome = evaluate_unit(&mut session.worker, unit, &pinning);
-        if std::env::var_os("NXE_TRACE_UNITS").is_some() {
-            eprintln!("unit {} {:.1} ms", unit.id(), started.elapsed().as_secs_f64() * 1000.0);
-        }
-        if session.interrupted() {
-            return None;
-        }
-        let reads = session.reads(self.state);
-        let (derivations, added) = session.worker.take_store_objects();
-        // Dropping the session frees the unit's values, cycles included.
-        Some(Evaluated { unit: unit.clone(), outcome, reads, derivations, added })
+        self.run_batch(std::slice::from_ref(unit), budget)?.pop()
     }
 }
 

@@ -57,20 +57,8 @@ impl Env {
     /// A new scope with one slot holding `value`.
     #[inline]
     pub fn one(value: Value, parent: Option<Env>) -> Env {
-        let layout = layout(1);
-        // SAFETY: as in `filled`: the header and the one slot are written before the handle
-        // exists.
-        let env = unsafe {
-            let raw = std::alloc::alloc(layout) as *mut Header;
-            let Some(ptr) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
-            raw.write(Header { strong: Cell::new(1), len_tracked: Cell::new(1), parent });
-            slots_of(raw).write(value);
-            Env { ptr }
-        };
-        if TRACKING.with(Cell::get) {
-            track(&env);
-        }
-        env
+        let mut value = Some(value);
+        Env::filled(1, parent, |_| value.take().unwrap_or(Value::Null))
     }
 
     /// A new scope of `len` slots, slot `i` holding `fill(i)`.

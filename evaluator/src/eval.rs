@@ -1159,7 +1159,9 @@ fn speculate_select(target: &Expr, path: &[AttrKey], env: &Env) -> Option<Value>
         };
         value = next;
     }
-    Some(value)
+    // A list keeps its thunk: the reference prints a list met again through the same
+    // argument as «repeated».
+    (!matches!(value, Value::List(_))).then_some(value)
 }
 
 #[inline]

@@ -28,6 +28,7 @@ const ONE_LINERS: &[&str] = &[
     "let s = { a = { b = 1; }; }; f = x: x + 1; in [ (f s.a.b) (builtins.seq s.a.b (f s.a.b)) ]",
     "let s = { a = throw \"no\"; }; t = 1; f = x: 3; in [ (f s.a) (f s.missing) (f t.a) ]",
     "(f: f 1) (x: x + 1)",
+    "let s = { l = [ 1 2 ]; }; f = x: { a = x; b = x; }; in builtins.seq s.l (f s.l)",
     "let l = [ 1 2 ]; s = { a = 1; }; f = x: x; in builtins.seq [ (builtins.length l) s.a (f 1) ] { a = l; b = l; c = [ s s ]; d = [ f ] == [ f ]; e = s; }",
     "let f = { a, b ? a * 2, ... }@args: [ a b (args.c or 0) ]; in f { a = 3; c = 4; }",
     "with { a = 1; }; with { a = 2; b = 3; }; [ a b ]",

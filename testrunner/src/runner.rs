@@ -313,7 +313,7 @@ impl<'a> Run<'a> {
         if let Some(found) = self.store().cached(unit, self.state) {
             return Some((found.outcome, false));
         }
-        let mut evaluated = if context.alone() {
+        let evaluated = if context.alone() {
             match self.units.evaluate_alone(unit) {
                 Ok(evaluated) => evaluated,
                 Err(error) => return Some((Outcome::Failed { error: error.to_string() }, true)),
@@ -321,9 +321,14 @@ impl<'a> Run<'a> {
         } else {
             self.units.evaluate(unit)?
         };
+        Some((self.keep(evaluated), true))
+    }
+
+    /// Keeps a unit evaluated in this run, to be cached at its end, and gives its outcome.
+    /// Its store objects go to the run's own, where check builds find them; they are
+    /// remembered with the units at the end.
+    fn keep(&self, mut evaluated: Evaluated) -> Outcome {
         let outcome = evaluated.outcome.clone();
-        // Its store objects go to the run's own, where check builds find them; they are
-        // remembered with the units at the end.
         if let Ok(mut fresh) = self.fresh.lock() {
             fresh.derivations.append(&mut evaluated.derivations);
             fresh.paths.append(&mut evaluated.added);
@@ -331,7 +336,7 @@ impl<'a> Run<'a> {
         if let Ok(mut done) = self.evaluated.lock() {
             done.push(evaluated);
         }
-        Some((outcome, true))
+        outcome
     }
 
     /// A recording session within the run's memory budget (none when the job runs alone).
@@ -448,15 +453,9 @@ impl<'a> Run<'a> {
             }
         };
         let mut ending = Ending::Done;
-        for mut one in evaluated {
-            if let Ok(mut fresh) = self.fresh.lock() {
-                fresh.derivations.append(&mut one.derivations);
-                fresh.paths.append(&mut one.added);
-            }
-            let (unit, outcome) = (one.unit.clone(), one.outcome.clone());
-            if let Ok(mut done) = self.evaluated.lock() {
-                done.push(one);
-            }
+        for one in evaluated {
+            let unit = one.unit.clone();
+            let outcome = self.keep(one);
             if let Ending::Failed = self.resolved(context, &unit, outcome, true) {
                 ending = Ending::Failed;
             }
