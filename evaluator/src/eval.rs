@@ -106,6 +106,10 @@ pub struct Evaluator {
     pub(crate) sym: builtins::Syms,
     /// What the evaluation put in the (logical) store: derivations, sources, text files.
     pub(crate) store_writes: StoreWrites,
+    /// Whether a function argument whose value is known or cheap (a function, known
+    /// arithmetic or selection) is passed as its value instead of a thunk. Off for lazy
+    /// output, where the reference shows such an argument stored unevaluated as `<CODE>`.
+    pub(crate) speculate: bool,
 }
 
 impl Evaluator {
@@ -122,6 +126,7 @@ impl Evaluator {
             call_depth: 0,
             eval_depth: 0,
             calls_until_check: INTERRUPT_CHECK_INTERVAL,
+            speculate: true,
             sym: builtins::Syms::new(),
             store_writes: StoreWrites::default(),
         };
@@ -296,11 +301,11 @@ impl Evaluator {
             Expr::Path(p) => Value::Path(Rc::new(p.to_string())),
             Expr::Global(index) => self.globals[*index as usize].clone(),
             Expr::Var { depth, slot } => lookup(env, *depth, *slot),
-            Expr::BinOp(op, lhs, rhs, _) => match speculate_int_op(*op, lhs, rhs, env) {
+            Expr::BinOp(op, lhs, rhs, _) if self.speculate => match speculate_int_op(*op, lhs, rhs, env) {
                 Some(value) => value,
                 None => Thunk::pending(expr, env.clone()),
             },
-            Expr::Lambda(..) | Expr::Select(..) => lazy_other(expr, env),
+            Expr::Lambda(..) | Expr::Select(..) if self.speculate => lazy_other(expr, env),
             _ => Thunk::pending(expr, env.clone()),
         }
     }

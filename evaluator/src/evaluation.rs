@@ -97,6 +97,8 @@ impl Evaluation {
     /// Evaluates a request and returns the printed results, one per attribute path, joined
     /// by newlines.
     pub fn evaluate(&mut self, request: &EvalRequest) -> EvalResult<String> {
+        // Lazy output shows what is unevaluated: arguments are not computed ahead.
+        self.evaluator().speculate = request.mode != OutputMode::Lazy;
         let values = self.values(request)?;
         let mut outputs = Vec::with_capacity(values.len());
         for value in values {
