@@ -203,13 +203,9 @@ pub fn batches(units: &[Unit], previous: impl Fn(&Unit) -> Option<BTreeSet<ReadK
     let mut groups: Vec<(BTreeSet<ReadKey>, Vec<Unit>)> = Vec::new();
     for (unit, keys) in tests {
         let slack = keys.len() / SHARED_READS_SLACK;
-        let joined = groups
-            .iter_mut()
-            .find(|(lead, _)| lead.len() - keys.len() <= slack && keys.is_subset(lead))
-            .map(|(_, members)| members.push(unit.clone()))
-            .is_some();
-        if !joined {
-            groups.push((keys, vec![unit]));
+        match groups.iter_mut().find(|(lead, _)| lead.len() - keys.len() <= slack && keys.is_subset(lead)) {
+            Some((_, members)) => members.push(unit),
+            None => groups.push((keys, vec![unit])),
         }
     }
     let mut out: Vec<Vec<Unit>> = groups.into_iter().map(|(_, members)| members).collect();
