@@ -32,7 +32,6 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::rc::Rc;
 
 /// Arguments of `nxe instantiate`.
 #[derive(Args)]
@@ -173,9 +172,9 @@ struct Walker<'a> {
     job: &'a Job,
     store_dir: StoreDir,
     /// The `--arg`/`--argstr` values as a set, once needed.
-    args: Option<Rc<Attrs>>,
+    args: Option<Attrs>,
     /// Derivations already selected under the current attribute path (by identity).
-    done: HashSet<*const Attrs>,
+    done: HashSet<*const u8>,
     sym: Syms,
 }
 
@@ -235,13 +234,13 @@ impl<'a> Walker<'a> {
 
     /// Nix's `getDerivations`: auto-calls `value`, then selects it if it is a derivation, or
     /// what it contains if it is a set or a list.
-    fn get_derivations(&mut self, value: &Value, found: &mut Vec<Rc<Attrs>>) -> EvalResult<()> {
+    fn get_derivations(&mut self, value: &Value, found: &mut Vec<Attrs>) -> EvalResult<()> {
         let value = self.auto_call(value)?;
         self.select_in(value, found)
     }
 
     /// `getDerivations` after the auto-call.
-    fn select_in(&mut self, value: Value, found: &mut Vec<Rc<Attrs>>) -> EvalResult<()> {
+    fn select_in(&mut self, value: Value, found: &mut Vec<Attrs>) -> EvalResult<()> {
         if !self.get_derivation(&value, found)? {
             return Ok(());
         }
@@ -275,7 +274,7 @@ impl<'a> Walker<'a> {
 
     /// Nix's `getDerivation`: selects `value` if it is a derivation not selected yet. Returns
     /// whether it was *not* a derivation (so the caller may look inside).
-    fn get_derivation(&mut self, value: &Value, found: &mut Vec<Rc<Attrs>>) -> EvalResult<bool> {
+    fn get_derivation(&mut self, value: &Value, found: &mut Vec<Attrs>) -> EvalResult<bool> {
         let ev = self.evaluation.evaluator();
         let value = ev.force(value)?;
         let Value::Attrs(attrs) = &value else { return Ok(true) };
@@ -283,7 +282,7 @@ impl<'a> Walker<'a> {
         if !matches!(ev.force(&kind)?, Value::String(text) if text.as_str() == "derivation") {
             return Ok(true);
         }
-        if !self.done.insert(Rc::as_ptr(attrs)) {
+        if !self.done.insert(Attrs::as_ptr(attrs)) {
             return Ok(false);
         }
         let Some(name) = attrs.get(self.sym.name).cloned() else {
@@ -381,11 +380,11 @@ impl<'a> Walker<'a> {
 
     /// The `--arg`/`--argstr` values as a set, evaluated once by the same code that passes
     /// them to the top-level function: `Evaluation` auto-calls `{ ... }@args: args` with them.
-    fn auto_args(&mut self) -> EvalResult<Rc<Attrs>> {
+    fn auto_args(&mut self) -> EvalResult<Attrs> {
         if let Some(args) = &self.args {
             return Ok(args.clone());
         }
-        let mut args = Rc::new(Attrs::new());
+        let mut args = Attrs::new();
         if !self.job.auto_args.is_empty() {
             let request = EvalRequest {
                 source: Source::Expression { text: "{ ... }@args: args".to_string(), base_dir: self.job.cwd.clone() },

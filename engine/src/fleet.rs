@@ -385,7 +385,7 @@ pub(crate) struct Worker {
     pub(crate) repo: Repo,
     flake: Option<Arc<FlakeSetup>>,
     root: Option<Value>,
-    args: Option<Rc<Attrs>>,
+    args: Option<Attrs>,
     sym_type: Symbol,
     sym_drv_path: Symbol,
     sym_recurse: Symbol,
@@ -446,8 +446,8 @@ impl Worker {
         Ok(root)
     }
 
-    pub(crate) fn args(&mut self) -> Rc<Attrs> {
-        self.args.clone().unwrap_or_else(|| Rc::new(Attrs::from_unsorted(Vec::new())))
+    pub(crate) fn args(&mut self) -> Attrs {
+        self.args.clone().unwrap_or_default()
     }
 
     /// Selects `path` below `value`, as `-A` does.

@@ -635,28 +635,30 @@ impl Evaluator {
         if def.rec {
             let scope = self.rec_scope(def, env)?;
             let entries = scope.with(|slots| {
-                def.statics
-                    .iter()
-                    .zip(slots.iter())
-                    .map(|(attr, value)| Attr { name: attr.name, value: value.clone(), pos: Some(attr.span) })
-                    .collect()
+                Attrs::from_sorted_iter(
+                    def.statics.len(),
+                    def.statics.iter().zip(slots.iter()).map(|(attr, value)| Attr {
+                        name: attr.name,
+                        value: value.clone(),
+                        pos: Some(attr.span),
+                    }),
+                )
             });
-            let attrs = self.apply_overrides(def, &scope, Attrs::from_sorted(entries))?;
+            let attrs = self.apply_overrides(def, &scope, entries)?;
             return self.add_dynamics(attrs, def, &scope);
         }
         let sources: Vec<Value> = def.inherit_from.iter().map(|e| self.lazy(e, env)).collect();
-        let entries = def
-            .statics
-            .iter()
-            .map(|attr| {
+        let entries = Attrs::from_sorted_iter(
+            def.statics.len(),
+            def.statics.iter().map(|attr| {
                 let value = match &attr.value {
                     AttrValue::Expr(expr) => self.lazy_binding(expr, env),
                     AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
                 };
                 Attr { name: attr.name, value, pos: Some(attr.span) }
-            })
-            .collect();
-        self.add_dynamics(Attrs::from_sorted(entries), def, env)
+            }),
+        );
+        self.add_dynamics(entries, def, env)
     }
 
     fn add_dynamics(&mut self, attrs: Attrs, def: &'static AttrsDef, env: &Env) -> EvalResult<Value> {
@@ -1039,7 +1041,7 @@ impl Evaluator {
         }
         match value {
             Value::Attrs(attrs) => {
-                if !seen.insert(Rc::as_ptr(attrs) as *const u8 as usize) {
+                if !seen.insert(Attrs::as_ptr(attrs) as usize) {
                     return Ok(());
                 }
                 for attr in attrs.iter() {

@@ -143,7 +143,7 @@ impl Evaluation {
     }
 
     /// The `--arg`/`--argstr` values as a set.
-    pub fn auto_args(&mut self, args: &[(String, AutoArg)]) -> EvalResult<Rc<Attrs>> {
+    pub fn auto_args(&mut self, args: &[(String, AutoArg)]) -> EvalResult<Attrs> {
         let mut entries = Vec::new();
         for (name, arg) in args {
             let value = match arg {
@@ -159,12 +159,12 @@ impl Evaluation {
             };
             entries.push(Attr { name: Symbol::intern(name), value, pos: None });
         }
-        Ok(Rc::new(Attrs::from_unsorted(entries)))
+        Ok(Attrs::from_unsorted(entries))
     }
 
     /// Calls a function whose parameter is a set pattern with the `--arg` values, as Nix does
     /// for the final value of a request, and only when there are `--arg` values.
-    fn auto_call(&mut self, value: Value, args: &Rc<Attrs>) -> EvalResult<Value> {
+    fn auto_call(&mut self, value: Value, args: &Attrs) -> EvalResult<Value> {
         if args.is_empty() {
             return self.evaluator.force(&value);
         }
@@ -173,7 +173,7 @@ impl Evaluation {
 
     /// Calls a function whose parameter is a set pattern with the `--arg` values (possibly
     /// none), as the reference does at every step of an attribute path.
-    pub fn auto_call_always(&mut self, value: Value, args: &Rc<Attrs>) -> EvalResult<Value> {
+    pub fn auto_call_always(&mut self, value: Value, args: &Attrs) -> EvalResult<Value> {
         let ev = &mut self.evaluator;
         let value = ev.force(&value)?;
         let Value::Lambda(closure) = &value else {
@@ -212,14 +212,14 @@ impl Evaluation {
         ev.call(value.clone(), &[arg], None)
     }
 
-    fn select_path(&mut self, root: Value, path: &str, args: &Rc<Attrs>) -> EvalResult<Value> {
+    fn select_path(&mut self, root: Value, path: &str, args: &Attrs) -> EvalResult<Value> {
         self.select(root, &split_attr_path(path)?, args, path)
     }
 
     /// Selects an attribute path given as names, as `-A` does: before each step the value is
     /// auto-called with `args`; `shown` is the path as messages show it. The result is not
     /// forced.
-    pub fn select(&mut self, root: Value, names: &[String], args: &Rc<Attrs>, shown: &str) -> EvalResult<Value> {
+    pub fn select(&mut self, root: Value, names: &[String], args: &Attrs, shown: &str) -> EvalResult<Value> {
         let path = shown;
         let mut value = root;
         for component in names {

@@ -7,7 +7,6 @@
 use crate::value::{Attrs, Value};
 use rustc_hash::FxHashSet;
 use std::fmt::Write;
-use std::rc::Rc;
 
 /// Prints a value the way `nix-instantiate --eval` prints it, without forcing anything.
 pub fn print_value(value: &Value) -> String {
@@ -31,7 +30,7 @@ fn print_into(out: &mut String, value: &Value, seen: &mut FxHashSet<usize>, cell
         Value::String(s) => escape_string_into(out, s.as_str()),
         Value::Path(p) => out.push_str(p),
         Value::Attrs(attrs) => {
-            if !attrs.is_empty() && !seen.insert(Rc::as_ptr(attrs) as *const u8 as usize) {
+            if !attrs.is_empty() && !seen.insert(Attrs::as_ptr(attrs) as usize) {
                 out.push_str("«repeated»");
                 return;
             }

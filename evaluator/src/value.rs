@@ -11,7 +11,11 @@ pub use crate::shared::Shared;
 use crate::source::Span;
 use crate::symbol::Symbol;
 use rustc_hash::FxHashMap;
+use std::alloc::Layout;
+use std::cell::{Cell, OnceCell};
 use std::collections::BTreeSet;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 /// A Nix value, possibly not yet evaluated ([`Value::Thunk`]).
@@ -34,7 +38,7 @@ pub enum Value {
     /// An absolute, canonical path.
     Path(Rc<String>),
     /// An attribute set.
-    Attrs(Rc<Attrs>),
+    Attrs(Attrs),
     /// A list.
     List(Rc<Vec<Value>>),
     /// A user-defined function with its environment.
@@ -111,7 +115,7 @@ impl Value {
 
     /// An attribute set value.
     pub fn attrs(attrs: Attrs) -> Value {
-        Value::Attrs(Rc::new(attrs))
+        Value::Attrs(attrs)
     }
 
     /// A list value.
@@ -207,24 +211,45 @@ pub struct Attr {
 /// An attribute set: attributes sorted by name, so that lookups are binary searches and
 /// iteration is already in the order Nix prints and lists names.
 ///
+/// A set is immutable and shared: cloning the handle counts one more reference. The header
+/// and the entries are one allocation (a set literal of three attributes is one block of
+/// 136 bytes, where a counted header and a separate entry vector took two blocks and 32
+/// bytes more), and a lookup goes from the handle straight to the entries.
+///
 /// `a // b` with a small `b` does not copy `a`: the result keeps `a` as a shared `base` and
 /// only the (small) overriding entries in `top`. When `top` grows past about the square
 /// root of the base, the set is flattened again, so lookups stay at two binary searches and
 /// a chain of `//` costs O(n√n) instead of O(n²) copies.
-#[derive(Clone, Default)]
 pub struct Attrs {
-    /// Own entries, sorted by name; they shadow entries of `base` with the same name.
-    top: Vec<Attr>,
-    /// The flat set this one extends; never itself layered.
-    base: Option<Rc<Attrs>>,
+    ptr: NonNull<AttrsHead>,
+    /// Owns an `AttrsHead` and its entries; neither `Send` nor `Sync`.
+    owns: PhantomData<AttrsHead>,
+}
+
+/// The start of a set's allocation; `top_len` entries ([`Attr`]) follow it.
+#[repr(C)]
+struct AttrsHead {
+    /// Handles to the set.
+    count: Cell<usize>,
     /// Number of distinct names.
     len: u32,
+    /// Number of own entries (those after the header), sorted by name; they shadow entries
+    /// of `base` with the same name.
+    top_len: u32,
+    /// Lookups so far, until the index is built.
+    lookups: Cell<u32>,
+    /// The flat set this one extends; never itself layered.
+    base: Option<Attrs>,
     /// For large sets that are looked up often: position of each name in `top`, built after
     /// [`INDEX_AFTER_LOOKUPS`] lookups, so a lookup hashes a pointer instead of comparing
     /// text about log2(n) times.
-    index: std::cell::OnceCell<Box<FxHashMap<Symbol, u32>>>,
-    /// Lookups so far, until the index is built.
-    lookups: std::cell::Cell<u32>,
+    index: OnceCell<Box<FxHashMap<Symbol, u32>>>,
+}
+
+/// The layout of a set with `top_len` own entries, and where the entries start.
+fn attrs_layout(top_len: usize) -> (Layout, usize) {
+    let entries = Layout::array::<Attr>(top_len).unwrap_or_else(|_| std::process::abort());
+    Layout::new::<AttrsHead>().extend(entries).unwrap_or_else(|_| std::process::abort())
 }
 
 /// Sets with more entries than this get a hash index once they are looked up often.
@@ -248,7 +273,7 @@ fn find_in(entries: &[Attr], name: Symbol) -> Option<&Attr> {
 impl Attrs {
     /// The empty set.
     pub fn new() -> Attrs {
-        Attrs::default()
+        Attrs::make(Vec::new(), None, 0)
     }
 
     /// Builds a set from entries in any order; for duplicate names the first one wins.
@@ -262,24 +287,132 @@ impl Attrs {
     pub fn from_sorted(entries: Vec<Attr>) -> Attrs {
         debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
         let len = entries.len() as u32;
-        Attrs { top: entries, base: None, len, ..Attrs::default() }
+        Attrs::make(entries, None, len)
+    }
+
+    /// Builds a set from exactly `len` entries sorted by name without duplicates, written
+    /// straight into the set's allocation (no vector in between).
+    pub fn from_sorted_iter(len: usize, entries: impl Iterator<Item = Attr>) -> Attrs {
+        /// Frees a set being filled if filling it panics: drops the entries written so far.
+        struct Filling {
+            raw: *mut u8,
+            layout: Layout,
+            entries: *mut Attr,
+            written: usize,
+        }
+        impl Drop for Filling {
+            fn drop(&mut self) {
+                // SAFETY: exactly `written` entries were written at `entries`, and `raw` is
+                // the block allocated with `layout`; the header was not written yet.
+                unsafe {
+                    std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(self.entries, self.written));
+                    std::alloc::dealloc(self.raw, self.layout);
+                }
+            }
+        }
+        let Ok(top_len) = u32::try_from(len) else { std::process::abort() };
+        let (layout, offset) = attrs_layout(len);
+        // SAFETY: the layout is non-zero (the header). Entries are written in bounds, one
+        // at a time, counted by the guard; the header is written last, once all `len`
+        // entries are there, and only then does the handle exist.
+        unsafe {
+            let raw = std::alloc::alloc(layout);
+            if raw.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            let mut filling = Filling { raw, layout, entries: raw.add(offset) as *mut Attr, written: 0 };
+            for attr in entries.take(len) {
+                filling.entries.add(filling.written).write(attr);
+                filling.written += 1;
+            }
+            if filling.written != len {
+                // An iterator shorter than it said: a bug in the caller, not in user input.
+                std::process::abort();
+            }
+            std::mem::forget(filling);
+            debug_assert!({
+                let written = std::slice::from_raw_parts(raw.add(offset) as *const Attr, len);
+                written.windows(2).all(|w| w[0].name < w[1].name)
+            });
+            let ptr = NonNull::new_unchecked(raw as *mut AttrsHead);
+            ptr.as_ptr().write(AttrsHead {
+                count: Cell::new(1),
+                len: top_len,
+                top_len,
+                lookups: Cell::new(0),
+                base: None,
+                index: OnceCell::new(),
+            });
+            Attrs { ptr, owns: PhantomData }
+        }
+    }
+
+    /// Moves `top` into a new allocation after a header.
+    fn make(mut top: Vec<Attr>, base: Option<Attrs>, len: u32) -> Attrs {
+        let Ok(top_len) = u32::try_from(top.len()) else { std::process::abort() };
+        let (layout, offset) = attrs_layout(top.len());
+        // SAFETY: the layout is non-zero (the header); the header is written and the
+        // entries are moved (the vector forgets them) before the handle exists.
+        unsafe {
+            let raw = std::alloc::alloc(layout);
+            let Some(ptr) = NonNull::new(raw as *mut AttrsHead) else { std::alloc::handle_alloc_error(layout) };
+            ptr.as_ptr().write(AttrsHead {
+                count: Cell::new(1),
+                len,
+                top_len,
+                lookups: Cell::new(0),
+                base,
+                index: OnceCell::new(),
+            });
+            std::ptr::copy_nonoverlapping(top.as_ptr(), raw.add(offset) as *mut Attr, top.len());
+            top.set_len(0);
+            Attrs { ptr, owns: PhantomData }
+        }
+    }
+
+    #[inline(always)]
+    fn head(&self) -> &AttrsHead {
+        // SAFETY: the allocation lives while a handle does.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// The own entries.
+    #[inline(always)]
+    fn top(&self) -> &[Attr] {
+        let len = self.head().top_len as usize;
+        // SAFETY: `make` wrote `top_len` entries right after the header (its size is a
+        // multiple of `Attr`'s alignment, checked in the size test); they live as long as
+        // the allocation and are never changed.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(1) as *const Attr, len) }
+    }
+
+    /// Whether two handles are the same set.
+    #[inline]
+    pub fn ptr_eq(this: &Attrs, other: &Attrs) -> bool {
+        this.ptr == other.ptr
+    }
+
+    /// The address of the set, for identity (printing cycles).
+    #[inline]
+    pub fn as_ptr(this: &Attrs) -> *const u8 {
+        this.ptr.as_ptr() as *const u8
     }
 
     /// Number of attributes.
     pub fn len(&self) -> usize {
-        self.len as usize
+        self.head().len as usize
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.head().len == 0
     }
 
     /// The attributes in name order.
     pub fn iter(&self) -> AttrsIter<'_> {
-        match &self.base {
-            None => AttrsIter::Flat(self.top.iter()),
-            Some(base) => AttrsIter::Layered { top: self.top.iter().peekable(), base: base.top.iter().peekable() },
+        match &self.head().base {
+            None => AttrsIter::Flat(self.top().iter()),
+            Some(base) => AttrsIter::Layered { top: self.top().iter().peekable(), base: base.top().iter().peekable() },
         }
     }
 
@@ -288,28 +421,30 @@ impl Attrs {
     pub fn get_entry(&self, name: Symbol) -> Option<&Attr> {
         match self.find_own(name) {
             Some(attr) => Some(attr),
-            None => self.base.as_ref().and_then(|base| base.find_own(name)),
+            None => self.head().base.as_ref().and_then(|base| base.find_own(name)),
         }
     }
 
     /// Looks a name up in `top`, through the hash index where there is one.
     #[inline]
     fn find_own(&self, name: Symbol) -> Option<&Attr> {
-        if self.top.len() <= INDEX_MIN_LEN {
-            return find_in(&self.top, name);
+        let top = self.top();
+        if top.len() <= INDEX_MIN_LEN {
+            return find_in(top, name);
         }
-        if let Some(index) = self.index.get() {
-            return index.get(&name).map(|&idx| &self.top[idx as usize]);
+        let head = self.head();
+        if let Some(index) = head.index.get() {
+            return index.get(&name).map(|&idx| &top[idx as usize]);
         }
-        let seen = self.lookups.get() + 1;
-        self.lookups.set(seen);
+        let seen = head.lookups.get() + 1;
+        head.lookups.set(seen);
         if seen >= INDEX_AFTER_LOOKUPS {
-            let index = self.index.get_or_init(|| {
-                Box::new(self.top.iter().enumerate().map(|(idx, attr)| (attr.name, idx as u32)).collect())
-            });
-            return index.get(&name).map(|&idx| &self.top[idx as usize]);
+            let index = head
+                .index
+                .get_or_init(|| Box::new(top.iter().enumerate().map(|(idx, attr)| (attr.name, idx as u32)).collect()));
+            return index.get(&name).map(|&idx| &top[idx as usize]);
         }
-        find_in(&self.top, name)
+        find_in(top, name)
     }
 
     /// The value of a name.
@@ -329,9 +464,9 @@ impl Attrs {
     }
 
     /// `left // right`, sharing `left` when `right` is small next to it.
-    pub fn update_shared(left: &Rc<Attrs>, right: &Attrs) -> Attrs {
-        let (base_len, new_top_len) = match &left.base {
-            Some(base) => (base.len(), left.top.len() + right.len()),
+    pub fn update_shared(left: &Attrs, right: &Attrs) -> Attrs {
+        let (base_len, new_top_len) = match &left.head().base {
+            Some(base) => (base.len(), left.top().len() + right.len()),
             None => (left.len(), right.len()),
         };
         let limit = 16 + 2 * (base_len as f64).sqrt() as usize;
@@ -339,18 +474,63 @@ impl Attrs {
             return left.update(right);
         }
         let added = right.iter().filter(|attr| !left.contains(attr.name)).count();
-        let (base, top) = match &left.base {
-            Some(base) => (base.clone(), merge_runs(left.top.iter(), right.iter())),
+        let (base, top) = match &left.head().base {
+            Some(base) => (base.clone(), merge_runs(left.top().iter(), right.iter())),
             None => (left.clone(), right.iter().cloned().collect()),
         };
-        Attrs { top, base: Some(base), len: left.len + added as u32, ..Attrs::default() }
+        Attrs::make(top, Some(base), left.head().len + added as u32)
     }
 
-    /// The entries, consumed, in name order.
+    /// The entries in name order.
     pub fn into_entries(self) -> Vec<Attr> {
-        match self.base {
-            None => self.top,
-            Some(_) => self.iter().cloned().collect(),
+        self.iter().cloned().collect()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn free(&mut self) {
+        let top_len = self.head().top_len as usize;
+        let (layout, offset) = attrs_layout(top_len);
+        // SAFETY: the last handle is going away, so nothing else reaches the allocation;
+        // the header and entries are dropped once, then the block `make` allocated with
+        // this layout is freed.
+        unsafe {
+            let raw = self.ptr.as_ptr() as *mut u8;
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(raw.add(offset) as *mut Attr, top_len));
+            std::ptr::drop_in_place(self.ptr.as_ptr());
+            std::alloc::dealloc(raw, layout);
+        }
+    }
+}
+
+impl Default for Attrs {
+    fn default() -> Attrs {
+        Attrs::new()
+    }
+}
+
+impl Clone for Attrs {
+    #[inline(always)]
+    fn clone(&self) -> Attrs {
+        let count = &self.head().count;
+        let next = count.get().wrapping_add(1);
+        if next == 0 {
+            std::process::abort();
+        }
+        count.set(next);
+        Attrs { ptr: self.ptr, owns: PhantomData }
+    }
+}
+
+impl Drop for Attrs {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let count = &self.head().count;
+        let left = count.get() - 1;
+        if left == 0 {
+            self.free();
+        } else {
+            count.set(left);
         }
     }
 }
@@ -552,6 +732,97 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<ThunkCell>(), 24);
         assert_eq!(std::mem::size_of::<StrInner>(), 32);
         assert_eq!(std::mem::size_of::<Attr>(), 32);
-        assert!(std::mem::size_of::<Attrs>() <= 48, "{}", std::mem::size_of::<Attrs>());
+        assert_eq!(std::mem::size_of::<Attrs>(), 8);
+        // The entries follow the header with no padding between.
+        assert_eq!(std::mem::size_of::<AttrsHead>(), 40);
+        assert_eq!(attrs_layout(3).1, std::mem::size_of::<AttrsHead>());
+    }
+}
+
+#[cfg(test)]
+mod attrs_tests {
+    use super::*;
+
+    fn path_attr(name: &str, held: &Rc<String>) -> Attr {
+        Attr { name: Symbol::intern(name), value: Value::Path(held.clone()), pos: None }
+    }
+
+    fn names(attrs: &Attrs) -> Vec<&'static str> {
+        attrs.iter().map(|attr| attr.name.as_str()).collect()
+    }
+
+    #[test]
+    fn entries_live_in_the_set_and_are_dropped_with_its_last_handle() {
+        let held = Rc::new(String::from("/p"));
+        let set = Attrs::from_unsorted(vec![path_attr("b", &held), path_attr("a", &held), path_attr("b", &held)]);
+        assert_eq!(names(&set), ["a", "b"]);
+        assert_eq!(set.len(), 2);
+        assert!(set.contains(Symbol::intern("a")) && !set.contains(Symbol::intern("c")));
+        // The duplicate was dropped when the set was built; two entries hold the string.
+        assert_eq!(Rc::strong_count(&held), 3);
+        let other = set.clone();
+        assert!(Attrs::ptr_eq(&set, &other));
+        drop(set);
+        assert_eq!(Rc::strong_count(&held), 3);
+        drop(other);
+        assert_eq!(Rc::strong_count(&held), 1);
+    }
+
+    #[test]
+    fn a_set_filled_from_an_iterator_matches_one_built_from_a_vector() {
+        let held = Rc::new(String::from("/p"));
+        let names_in: Vec<String> = (0..100).map(|i| format!("n{i:03}")).collect();
+        let direct = Attrs::from_sorted_iter(100, names_in.iter().map(|name| path_attr(name, &held)));
+        let built = Attrs::from_sorted(names_in.iter().map(|name| path_attr(name, &held)).collect());
+        assert_eq!(names(&direct), names(&built));
+        // Past the hash index's thresholds, lookups still find every name.
+        for _ in 0..INDEX_AFTER_LOOKUPS + 1 {
+            for name in &names_in {
+                assert!(direct.get(Symbol::intern(name)).is_some());
+            }
+        }
+        assert!(direct.get(Symbol::intern("n100")).is_none());
+        assert_eq!(Rc::strong_count(&held), 201);
+        drop((direct, built));
+        assert_eq!(Rc::strong_count(&held), 1);
+    }
+
+    #[test]
+    fn a_panic_while_filling_drops_what_was_written() {
+        let held = Rc::new(String::from("/p"));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Attrs::from_sorted_iter(
+                5,
+                (0..5).map(|i| {
+                    assert!(i < 3, "the third entry fails");
+                    path_attr(&format!("a{i}"), &held)
+                }),
+            )
+        }));
+        assert!(result.is_err());
+        assert_eq!(Rc::strong_count(&held), 1);
+    }
+
+    #[test]
+    fn a_small_update_of_a_large_set_shares_it_and_shadows_its_entries() {
+        let held = Rc::new(String::from("/p"));
+        let base = Attrs::from_sorted((0..100).map(|i| path_attr(&format!("k{i:03}"), &held)).collect());
+        let right = Attrs::from_sorted(vec![
+            Attr { name: Symbol::intern("k050"), value: Value::Int(1), pos: None },
+            Attr { name: Symbol::intern("zz"), value: Value::Int(2), pos: None },
+        ]);
+        let updated = Attrs::update_shared(&base, &right);
+        assert_eq!(updated.len(), 101);
+        assert!(matches!(updated.get(Symbol::intern("k050")), Some(Value::Int(1))));
+        assert!(matches!(updated.get(Symbol::intern("k049")), Some(Value::Path(_))));
+        let listed = names(&updated);
+        assert_eq!(listed.len(), 101);
+        assert!(listed.windows(2).all(|w| w[0] < w[1]));
+        // The base's entries were not copied: the string is held by the base alone.
+        assert_eq!(Rc::strong_count(&held), 101);
+        drop(base);
+        assert_eq!(Rc::strong_count(&held), 101);
+        drop(updated);
+        assert_eq!(Rc::strong_count(&held), 1);
     }
 }

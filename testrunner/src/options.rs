@@ -319,7 +319,7 @@ impl TypeWalk<'_> {
         }
         match value {
             Value::Attrs(attrs) => {
-                if !self.seen.insert(Rc::as_ptr(attrs) as *const u8 as usize) {
+                if !self.seen.insert(Attrs::as_ptr(attrs) as usize) {
                     return;
                 }
                 match nxe_evaluator::builtins::is_derivation(evaluation.evaluator(), attrs) {

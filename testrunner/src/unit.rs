@@ -26,9 +26,9 @@
 use nxe_evaluator::print::{print_attr_name, print_value};
 use nxe_evaluator::source::{SourceMap, Span};
 use nxe_evaluator::symbol::Symbol;
+use nxe_evaluator::value::Attrs;
 use nxe_evaluator::{diagnostics, EvalError, EvalResult, Evaluation, Value};
 use std::fmt::Write;
-use std::rc::Rc;
 
 /// A test's attribute path below the tests' set.
 pub type TestPath = Vec<String>;
@@ -226,7 +226,7 @@ fn pretty_into(out: &mut String, value: &Value, indent: usize, seen: &mut Vec<us
     let pad = "  ".repeat(indent + 1);
     match &value {
         Value::Attrs(attrs) if !attrs.is_empty() => {
-            let identity = Rc::as_ptr(attrs) as *const u8 as usize;
+            let identity = Attrs::as_ptr(attrs) as usize;
             if seen.contains(&identity) {
                 return out.push_str("«repeated»");
             }

@@ -85,17 +85,14 @@ fn builtin_list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
 fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let func = args[0].clone();
     let attrs = force_attrs(ev, &args[1])?;
-    let entries = attrs
-        .iter()
-        .map(|attr| {
-            let name = Value::String(ev.name_string(attr.name));
-            let value = lazy_call2(func.clone(), name, attr.value.clone());
-            // The reference's mapAttrs drops positions (see declaration-positions in
-            // nixpkgs' module tests).
-            Attr { name: attr.name, value, pos: None }
-        })
-        .collect();
-    Ok(Value::attrs(Attrs::from_sorted(entries)))
+    let entries = attrs.iter().map(|attr| {
+        let name = Value::String(ev.name_string(attr.name));
+        let value = lazy_call2(func.clone(), name, attr.value.clone());
+        // The reference's mapAttrs drops positions (see declaration-positions in
+        // nixpkgs' module tests).
+        Attr { name: attr.name, value, pos: None }
+    });
+    Ok(Value::attrs(Attrs::from_sorted_iter(attrs.len(), entries)))
 }
 
 /// A thunk for `f a b`.

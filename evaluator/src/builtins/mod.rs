@@ -299,7 +299,7 @@ pub(crate) fn force_bool(evaluator: &mut Evaluator, value: &Value) -> EvalResult
 }
 
 /// Forces a set argument.
-pub(crate) fn force_attrs(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Rc<Attrs>> {
+pub(crate) fn force_attrs(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Attrs> {
     match evaluator.force(value)? {
         Value::Attrs(attrs) => Ok(attrs),
         other => Err(type_error("a set", &other)),
