@@ -206,6 +206,8 @@ fn tune_allocator() {
 
 fn main() -> ExitCode {
     tune_allocator();
+    // Every command ends the process when its run is over.
+    nxe_engine::units::exit_after_run();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -46,6 +46,10 @@ pub trait Job: Send + Sized {
 
     /// Runs the job; it may add jobs through `context`.
     fn run(&mut self, context: &Context<'_, Self>) -> Ending;
+
+    /// Called on a worker about to wait for work (never with the run's lock held): a
+    /// chance to free what its last job left on the thread.
+    fn idle() {}
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,6 +271,7 @@ impl<J: Job> Dag<J> {
     /// The next job to run, waiting for one; `None` when the run is over.
     fn next_job(&self) -> Option<(JobId, J, bool)> {
         let mut inner = self.lock();
+        let mut idled = false;
         loop {
             if inner.panic.is_some() {
                 return None;
@@ -289,6 +294,12 @@ impl<J: Job> Dag<J> {
                     // Nothing ready, nothing running, nothing to run again: the run is over.
                     return None;
                 }
+            }
+            if !std::mem::replace(&mut idled, true) {
+                drop(inner);
+                J::idle();
+                inner = self.lock();
+                continue;
             }
             inner = self.changed.wait(inner).unwrap_or_else(|poisoned| poisoned.into_inner());
         }

@@ -261,6 +261,13 @@ impl Job for Task<'_, '_> {
         }
     }
 
+    /// A waiting worker frees the session its last job left (see
+    /// [`nxe_engine::units::exit_after_run`]), so that a job running alone meanwhile has the
+    /// memory to itself.
+    fn idle() {
+        nxe_engine::units::free_parked_session();
+    }
+
     fn run(&mut self, context: &Context<'_, Self>) -> Ending {
         let run = self.run;
         match &self.work {
