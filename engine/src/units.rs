@@ -171,7 +171,7 @@ pub fn evaluate_units_within(
             batches.par_iter().map(|batch| evaluator.evaluate_batch(batch)).collect();
         if first.iter().any(Option::is_none) {
             // Some run alone next: the other threads free what their last batch left.
-            rayon::broadcast(|_| free_parked());
+            rayon::broadcast(|_| free_parked_session());
         }
         let mut done = Vec::new();
         for (batch, result) in batches.iter().zip(first) {
@@ -628,14 +628,10 @@ pub fn exit_after_run() {
     EXIT_AFTER_RUN.store(true, Ordering::Relaxed);
 }
 
-/// Frees this thread's parked session, if any (see [`exit_after_run`]): a thread that
-/// waits while another runs alone calls it, so the one alone has the memory.
+/// Frees this thread's parked session, if any (see [`exit_after_run`]): before the thread
+/// starts another session, and when it waits while another thread runs alone, so the one
+/// alone has the memory.
 pub fn free_parked_session() {
-    free_parked();
-}
-
-/// Frees this thread's parked session, if any.
-fn free_parked() {
     if let Some(parked) = PARKED.with(|p| p.borrow_mut().take()) {
         nxe_evaluator::value::release_scopes();
         drop(ManuallyDrop::into_inner(parked));
@@ -660,7 +656,7 @@ impl Drop for Session {
         }
         // Releasing the scopes first breaks the cycles through them, so dropping the
         // evaluation frees everything.
-        free_parked();
+        free_parked_session();
         nxe_evaluator::value::release_scopes();
         drop(fields);
     }
@@ -676,7 +672,7 @@ impl Session {
         crate::fleet::BUDGET.with(|b| b.set(budget.map_or(0, |b| b as usize)));
         crate::fleet::INTERRUPTED.with(|i| i.set(false));
         let interrupt = budget.map(|_| crate::fleet::over_budget as fn() -> Option<String>);
-        free_parked();
+        free_parked_session();
         nxe_evaluator::value::track_scopes();
         let recorder = Rc::new(RecordingIo::new(base_io(shared), anchor.clone()));
         let io: Rc<dyn EvalIo> = recorder.clone();
