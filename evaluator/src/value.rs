@@ -252,6 +252,28 @@ fn attrs_layout(top_len: usize) -> (Layout, usize) {
     Layout::new::<AttrsHead>().extend(entries).unwrap_or_else(|_| std::process::abort())
 }
 
+/// A set's block while its entries are written: frees it, dropping the entries written so
+/// far, if writing them panics.
+struct Filling {
+    raw: *mut u8,
+    layout: Layout,
+    /// Where the entries go.
+    entries: *mut Attr,
+    /// How many are there.
+    written: usize,
+}
+
+impl Drop for Filling {
+    fn drop(&mut self) {
+        // SAFETY: exactly `written` entries were written at `entries`, and `raw` is the block
+        // allocated with `layout`; the header was not written yet.
+        unsafe {
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(self.entries, self.written));
+            std::alloc::dealloc(self.raw, self.layout);
+        }
+    }
+}
+
 /// Sets with more entries than this get a hash index once they are looked up often.
 const INDEX_MIN_LEN: usize = 64;
 /// How many lookups a large set sees before it gets its hash index.
@@ -293,27 +315,36 @@ impl Attrs {
     /// Builds a set from exactly `len` entries sorted by name without duplicates, written
     /// straight into the set's allocation (no vector in between).
     pub fn from_sorted_iter(len: usize, entries: impl Iterator<Item = Attr>) -> Attrs {
-        /// Frees a set being filled if filling it panics: drops the entries written so far.
-        struct Filling {
-            raw: *mut u8,
-            layout: Layout,
-            entries: *mut Attr,
-            written: usize,
-        }
-        impl Drop for Filling {
-            fn drop(&mut self) {
-                // SAFETY: exactly `written` entries were written at `entries`, and `raw` is
-                // the block allocated with `layout`; the header was not written yet.
-                unsafe {
-                    std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(self.entries, self.written));
-                    std::alloc::dealloc(self.raw, self.layout);
-                }
+        let Ok(distinct) = u32::try_from(len) else { std::process::abort() };
+        Attrs::fill(len, None, distinct, |filling| {
+            for attr in entries.take(len) {
+                // SAFETY: at most `len` entries are written, in bounds of the block.
+                unsafe { filling.entries.add(filling.written).write(attr) };
+                filling.written += 1;
             }
-        }
-        let Ok(top_len) = u32::try_from(len) else { std::process::abort() };
-        let (layout, offset) = attrs_layout(len);
+        })
+    }
+
+    /// Moves `top` into a new allocation after a header, in one copy.
+    fn make(mut top: Vec<Attr>, base: Option<Attrs>, len: u32) -> Attrs {
+        Attrs::fill(top.len(), base, len, |filling| {
+            // SAFETY: the block has room for `top.len()` entries; the vector forgets them.
+            unsafe {
+                std::ptr::copy_nonoverlapping(top.as_ptr(), filling.entries, top.len());
+                filling.written = top.len();
+                top.set_len(0);
+            }
+        })
+    }
+
+    /// Allocates a set of `top_len` own entries, which `write` puts in the block (sorted by
+    /// name, no duplicates) and counts in `written`, over `base`, with `len` distinct names
+    /// in all.
+    fn fill(top_len: usize, base: Option<Attrs>, len: u32, write: impl FnOnce(&mut Filling)) -> Attrs {
+        let Ok(top_len_u32) = u32::try_from(top_len) else { std::process::abort() };
+        let (layout, offset) = attrs_layout(top_len);
         // SAFETY: the layout is non-zero (the header). Entries are written in bounds, one
-        // at a time, counted by the guard; the header is written last, once all `len`
+        // at a time, counted by the guard; the header is written last, once all `top_len`
         // entries are there, and only then does the handle exist.
         unsafe {
             let raw = std::alloc::alloc(layout);
@@ -321,51 +352,25 @@ impl Attrs {
                 std::alloc::handle_alloc_error(layout);
             }
             let mut filling = Filling { raw, layout, entries: raw.add(offset) as *mut Attr, written: 0 };
-            for attr in entries.take(len) {
-                filling.entries.add(filling.written).write(attr);
-                filling.written += 1;
-            }
-            if filling.written != len {
-                // An iterator shorter than it said: a bug in the caller, not in user input.
+            write(&mut filling);
+            if filling.written != top_len {
+                // Fewer entries than announced: a bug in the caller, not in user input.
                 std::process::abort();
             }
             std::mem::forget(filling);
             debug_assert!({
-                let written = std::slice::from_raw_parts(raw.add(offset) as *const Attr, len);
+                let written = std::slice::from_raw_parts(raw.add(offset) as *const Attr, top_len);
                 written.windows(2).all(|w| w[0].name < w[1].name)
             });
             let ptr = NonNull::new_unchecked(raw as *mut AttrsHead);
             ptr.as_ptr().write(AttrsHead {
                 count: Cell::new(1),
-                len: top_len,
-                top_len,
-                lookups: Cell::new(0),
-                base: None,
-                index: OnceCell::new(),
-            });
-            Attrs { ptr, owns: PhantomData }
-        }
-    }
-
-    /// Moves `top` into a new allocation after a header.
-    fn make(mut top: Vec<Attr>, base: Option<Attrs>, len: u32) -> Attrs {
-        let Ok(top_len) = u32::try_from(top.len()) else { std::process::abort() };
-        let (layout, offset) = attrs_layout(top.len());
-        // SAFETY: the layout is non-zero (the header); the header is written and the
-        // entries are moved (the vector forgets them) before the handle exists.
-        unsafe {
-            let raw = std::alloc::alloc(layout);
-            let Some(ptr) = NonNull::new(raw as *mut AttrsHead) else { std::alloc::handle_alloc_error(layout) };
-            ptr.as_ptr().write(AttrsHead {
-                count: Cell::new(1),
                 len,
-                top_len,
+                top_len: top_len_u32,
                 lookups: Cell::new(0),
                 base,
                 index: OnceCell::new(),
             });
-            std::ptr::copy_nonoverlapping(top.as_ptr(), raw.add(offset) as *mut Attr, top.len());
-            top.set_len(0);
             Attrs { ptr, owns: PhantomData }
         }
     }
@@ -380,7 +385,7 @@ impl Attrs {
     #[inline(always)]
     fn top(&self) -> &[Attr] {
         let len = self.head().top_len as usize;
-        // SAFETY: `make` wrote `top_len` entries right after the header (its size is a
+        // SAFETY: `fill` wrote `top_len` entries right after the header (its size is a
         // multiple of `Attr`'s alignment, checked in the size test); they live as long as
         // the allocation and are never changed.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(1) as *const Attr, len) }
@@ -492,7 +497,7 @@ impl Attrs {
         let top_len = self.head().top_len as usize;
         let (layout, offset) = attrs_layout(top_len);
         // SAFETY: the last handle is going away, so nothing else reaches the allocation;
-        // the header and entries are dropped once, then the block `make` allocated with
+        // the header and entries are dropped once, then the block `fill` allocated with
         // this layout is freed.
         unsafe {
             let raw = self.ptr.as_ptr() as *mut u8;
