@@ -12,6 +12,7 @@
 //! reported in one line and rebuilt, never trusted.
 
 use crate::reads::ReadSet;
+use crate::snapshots::{Shape, SnapshotEntry};
 use crate::EngineError;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,9 +22,11 @@ use std::time::Duration;
 /// Identifies an nxe cache among SQLite databases (`PRAGMA application_id`).
 const APPLICATION_ID: i32 = 0x6e78_6531;
 /// The layout of the tables; a cache with another version is rebuilt.
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 /// How many evaluations of one unit are kept (newest first).
 const KEEP_PER_UNIT: i64 = 8;
+/// How many snapshots of one host's value are kept (newest first).
+const KEEP_PER_HOST: i64 = 4;
 
 /// One remembered evaluation of a unit.
 #[derive(Clone, Debug)]
@@ -32,6 +35,19 @@ pub struct Entry {
     pub reads: ReadSet,
     /// What it gave (JSON, as the unit's kind defines).
     pub result: serde_json::Value,
+}
+
+/// A remembered snapshot of a host's value, its body (a [`Snap`] in JSON) not yet parsed.
+#[derive(Clone, Debug)]
+pub struct SnapshotRow {
+    /// The host.
+    pub host: String,
+    /// What its evaluation read.
+    pub reads: ReadSet,
+    /// What it forced.
+    pub shape: Shape,
+    /// The snapshot.
+    pub body: String,
 }
 
 /// An open cache.
@@ -112,6 +128,16 @@ impl Cache {
                          name TEXT NOT NULL,
                          digest TEXT NOT NULL
                      );
+                     CREATE TABLE IF NOT EXISTS snapshots (
+                         id INTEGER PRIMARY KEY,
+                         context TEXT NOT NULL,
+                         host TEXT NOT NULL,
+                         reads TEXT NOT NULL,
+                         shape TEXT NOT NULL,
+                         body TEXT NOT NULL,
+                         digest TEXT NOT NULL
+                     );
+                     CREATE INDEX IF NOT EXISTS snapshots_by_context ON snapshots (context, host, id);
                      PRAGMA application_id = {APPLICATION_ID};
                      PRAGMA user_version = {SCHEMA_VERSION};
                      COMMIT;"
@@ -321,6 +347,75 @@ impl Cache {
         transaction.commit().map_err(|e| sql_error(&path, e))
     }
 
+    /// The snapshots of hosts' values made in `context` (see [`crate::snapshots`]), newest
+    /// first, their bodies not yet parsed. Rows whose checksum does not match are dropped.
+    pub fn load_snapshots(&self, context: &str) -> Result<Vec<SnapshotRow>, EngineError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT id, host, reads, shape, body, digest FROM snapshots WHERE context = ?1 ORDER BY id DESC",
+            )
+            .map_err(|e| sql_error(&self.path, e))?;
+        let rows = statement
+            .query_map(params![context], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(|e| sql_error(&self.path, e))?;
+        let mut out = Vec::new();
+        let mut broken = Vec::new();
+        for row in rows {
+            let (id, host, reads, shape, body, digest) = row.map_err(|e| sql_error(&self.path, e))?;
+            let parsed = (digest == snapshot_digest(&host, context, &reads, &shape, &body))
+                .then(|| serde_json::from_str::<ReadSet>(&reads).ok().zip(serde_json::from_str::<Shape>(&shape).ok()))
+                .flatten();
+            match parsed {
+                Some((reads, shape)) => out.push(SnapshotRow { host, reads, shape, body }),
+                None => broken.push(id),
+            }
+        }
+        for id in broken {
+            self.connection
+                .execute("DELETE FROM snapshots WHERE id = ?1", params![id])
+                .map_err(|e| sql_error(&self.path, e))?;
+        }
+        Ok(out)
+    }
+
+    /// Remembers snapshots of hosts' values (host, reads, shape, snapshot), in one
+    /// transaction, keeping the newest few of each host.
+    pub fn store_snapshots(&mut self, context: &str, rows: &[SnapshotEntry]) -> Result<(), EngineError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let transaction = self.connection.transaction().map_err(|e| sql_error(&path, e))?;
+        for (host, reads, shape, snap) in rows {
+            let (reads, shape, body) = (to_json(reads)?, to_json(shape)?, to_json(snap)?);
+            let digest = snapshot_digest(host, context, &reads, &shape, &body);
+            transaction
+                .execute(
+                    "INSERT INTO snapshots (context, host, reads, shape, body, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![context, host, reads, shape, body, digest],
+                )
+                .map_err(|e| sql_error(&path, e))?;
+            transaction
+                .execute(
+                    "DELETE FROM snapshots WHERE host = ?1 AND context = ?2 AND id NOT IN
+                     (SELECT id FROM snapshots WHERE host = ?1 AND context = ?2 ORDER BY id DESC LIMIT ?3)",
+                    params![host, context, KEEP_PER_HOST],
+                )
+                .map_err(|e| sql_error(&path, e))?;
+        }
+        transaction.commit().map_err(|e| sql_error(&path, e))
+    }
+
     /// A full check: SQLite's integrity check and every row's checksum. The problems found.
     pub fn verify(&self) -> Result<Vec<String>, EngineError> {
         let mut problems = Vec::new();
@@ -351,6 +446,28 @@ impl Cache {
             let (unit, context, reads, result, digest) = row.map_err(|e| sql_error(&self.path, e))?;
             if digest != row_digest(&unit, &context, &reads, &result) {
                 problems.push(format!("entry of {unit} has a wrong checksum"));
+            }
+        }
+        let mut statement = self
+            .connection
+            .prepare("SELECT host, context, reads, shape, body, digest FROM snapshots")
+            .map_err(|e| sql_error(&self.path, e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(|e| sql_error(&self.path, e))?;
+        for row in rows {
+            let (host, context, reads, shape, body, digest) = row.map_err(|e| sql_error(&self.path, e))?;
+            if digest != snapshot_digest(&host, &context, &reads, &shape, &body) {
+                problems.push(format!("snapshot of {host} has a wrong checksum"));
             }
         }
         let mut statement =
@@ -491,6 +608,14 @@ fn row_digest(unit: &str, context: &str, reads: &str, result: &str) -> String {
         hasher.update(part.as_bytes());
     }
     hasher.finalize().to_hex()[..32].to_string()
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, EngineError> {
+    serde_json::to_string(value).map_err(|e| EngineError::Internal(e.to_string()))
+}
+
+fn snapshot_digest(host: &str, context: &str, reads: &str, shape: &str, body: &str) -> String {
+    row_digest(host, context, reads, &row_digest(shape, body, "snapshot", ""))
 }
 
 fn pass_digest(key: &str, kind: &str, name: &str) -> String {

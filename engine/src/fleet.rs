@@ -421,6 +421,11 @@ impl Worker {
         }
     }
 
+    /// The repository's value, if something evaluated it already.
+    pub(crate) fn root_if_evaluated(&self) -> Option<Value> {
+        self.root.clone()
+    }
+
     /// The repository's value: the entry file's value, or a flake's outputs.
     pub(crate) fn root(&mut self) -> EvalResult<Value> {
         if let Some(root) = &self.root {
@@ -637,6 +642,7 @@ pub fn settings_for(repo: &Repo, interrupt: Option<fn() -> Option<String>>) -> E
         system: repo.system.clone(),
         store_dir: repo.store_dir.clone(),
         interrupt,
+        unknown_position: Some(crate::snapshots::unknown_position),
         ..EvalSettings::default()
     }
 }

@@ -13,11 +13,13 @@ use crate::cache::{Cache, Entry, StoreObjects};
 use crate::config::Repo;
 use crate::git::{self, Checkout};
 use crate::reads::{Anchor, GitTree, ReadKey, ReadSet, State};
+use crate::snapshots::{HostSnapshot, HostSnapshots, Snap, SnapshotEntry};
 use crate::units::{evaluate_units_within, Evaluated, HostOutcome, Listing, Outcome, TestOutcome, TestStatus, Unit};
 use crate::{CheckResult, EngineError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// How to compute an impact.
 #[derive(Clone, Debug, Default)]
@@ -155,12 +157,27 @@ impl<'a> Side<'a> {
     }
 
     /// Evaluates units on this side (in a checkout for a commit), recording read sets.
-    fn evaluate(&mut self, units: &[Vec<Unit>], threads: usize) -> Result<Vec<Evaluated>, EngineError> {
+    /// Unit tests use `snapshots` of the hosts' values, and the snapshots taken again are
+    /// given back (naming paths in the work tree, wherever they were taken).
+    fn evaluate(
+        &mut self,
+        units: &[Vec<Unit>],
+        threads: usize,
+        snapshots: Option<&HostSnapshots>,
+    ) -> Result<(Vec<Evaluated>, Vec<SnapshotEntry>), EngineError> {
         if units.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         match &self.commit {
-            None => evaluate_units_within(self.repo, self.state.anchor(), &self.state, units, threads, self.max_memory),
+            None => evaluate_units_within(
+                self.repo,
+                self.state.anchor(),
+                &self.state,
+                units,
+                threads,
+                self.max_memory,
+                snapshots,
+            ),
             Some(commit) => {
                 if self.checkout.is_none() {
                     let checkout = Checkout::new(&self.top, commit)?;
@@ -186,13 +203,26 @@ impl<'a> Side<'a> {
                 let anchor = Anchor { root: checkout.path().to_path_buf(), store_dir: self.repo.store_dir.clone() };
                 // Keys are relative to the checkout's root, so the revision's own state
                 // answers them: the checkout holds exactly the revision's files.
-                let mut evaluated = evaluate_units_within(repo, &anchor, &self.state, units, threads, self.max_memory)?;
                 let from = checkout.path().display().to_string();
                 let to = self.top.display().to_string();
+                // Snapshots name paths in the work tree: in the checkout, they are there.
+                let snapshots = snapshots.map(|snapshots| snapshots.relocated(&to, &from));
+                let (mut evaluated, mut taken) = evaluate_units_within(
+                    repo,
+                    &anchor,
+                    &self.state,
+                    units,
+                    threads,
+                    self.max_memory,
+                    snapshots.as_ref(),
+                )?;
                 for unit in &mut evaluated {
                     unit.outcome = relocate(&unit.outcome, &from, &to);
                 }
-                Ok(evaluated)
+                for (_, _, _, snap) in &mut taken {
+                    snap.relocate(&from, &to);
+                }
+                Ok((evaluated, taken))
             }
         }
     }
@@ -260,6 +290,51 @@ impl Store {
             Some(cache) => cache.store(&self.context, rows),
             None => Ok(()),
         }
+    }
+
+    /// The remembered snapshots of hosts' values (see [`crate::snapshots`]), as far as they
+    /// hold in `state`.
+    pub fn host_snapshots(&self, state: &State) -> Result<HostSnapshots, EngineError> {
+        let mut out = HostSnapshots::default();
+        let Some(cache) = &self.cache else { return Ok(out) };
+        for row in cache.load_snapshots(&self.snapshot_context())? {
+            if !out.shapes.contains_key(&row.host) {
+                out.shapes.insert(row.host.clone(), row.shape.clone());
+            }
+            if out.valid.contains_key(&row.host) || !row.reads.holds(state) {
+                continue;
+            }
+            if let Ok(mut snap) = serde_json::from_str::<Snap>(&row.body) {
+                snap.relocate(crate::snapshots::PLACE, &state.anchor().root.display().to_string());
+                let snapshot = HostSnapshot { reads: row.reads, shape: row.shape, snap: Arc::new(snap) };
+                out.valid.insert(row.host, Arc::new(snapshot));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remembers snapshots of hosts' values (host, reads, shape, snapshot).
+    /// Paths below `anchor`'s root in them are kept relative to it, so a snapshot taken in a
+    /// checkout of a revision serves the work tree, and a copy of the repository elsewhere.
+    pub fn remember_snapshots(&mut self, anchor: &Anchor, rows: &[SnapshotEntry]) -> Result<(), EngineError> {
+        let root = anchor.root.display().to_string();
+        let rows: Vec<SnapshotEntry> = rows
+            .iter()
+            .map(|(host, reads, shape, snap)| {
+                let mut snap = snap.clone();
+                snap.relocate(&root, crate::snapshots::PLACE);
+                (host.clone(), reads.clone(), shape.clone(), snap)
+            })
+            .collect();
+        let context = self.snapshot_context();
+        match &mut self.cache {
+            Some(cache) => cache.store_snapshots(&context, &rows),
+            None => Ok(()),
+        }
+    }
+
+    fn snapshot_context(&self) -> String {
+        crate::units::key_of(&[&self.context, "snapshots"])
     }
 
     /// The open cache.
@@ -347,8 +422,15 @@ impl Store {
             None => self.previous_keys(unit),
         };
         let batches = crate::units::batches(&missing, previous);
-        let evaluated = side.evaluate(&batches, threads)?;
+        // Tests on the work tree use the snapshots of hosts' values, when some ran before.
+        let tests = missing.iter().any(|unit| matches!(unit, Unit::Test(_)));
+        let snapshots = match tests {
+            true => Some(self.host_snapshots(side.state())?),
+            false => None,
+        };
+        let (evaluated, taken) = side.evaluate(&batches, threads, snapshots.as_ref())?;
         resolved.extend(self.record(evaluated)?);
+        self.remember_snapshots(side.state().anchor(), &taken)?;
         Ok(resolved)
     }
 }
@@ -722,7 +804,7 @@ fn host_with_derivations(
             });
         }
     }
-    let mut evaluated = side.evaluate(&[vec![Unit::Host(host.to_string(), false)]], threads)?;
+    let (mut evaluated, _) = side.evaluate(&[vec![Unit::Host(host.to_string(), false)]], threads, None)?;
     evaluated.pop().ok_or_else(|| EngineError::Internal(format!("no evaluation of {host}")))
 }
 

@@ -10,6 +10,7 @@ pub mod git;
 pub mod impact;
 pub mod memory;
 pub mod reads;
+pub mod snapshots;
 pub mod units;
 
 pub use config::{Overrides, Repo, RepoKind};

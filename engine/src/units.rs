@@ -6,6 +6,7 @@
 use crate::config::{join_attr_path, Repo};
 use crate::fleet::{base_io, CheckResult, Shared, Worker};
 use crate::reads::{Anchor, ReadKey, ReadSet, RecordingIo, State};
+use crate::snapshots::{HostSnapshot, HostSnapshots, Shape, Snap, SnapshotEntry};
 use crate::EngineError;
 use nxe_evaluator::diagnostics;
 use nxe_evaluator::eval::CodeCache;
@@ -146,11 +147,28 @@ pub struct Evaluated {
     pub added: BTreeMap<String, nxe_evaluator::AddedPath>,
 }
 
+/// What evaluating unit tests gave.
+pub struct TestsRun {
+    /// Each unit's outcome, with the reads of all (and those of the snapshots used).
+    pub evaluated: Vec<Evaluated>,
+    /// What the tests forced of each host they evaluated (not of those rebuilt from
+    /// snapshots).
+    pub shapes: BTreeMap<String, Shape>,
+    /// The hosts rebuilt from snapshots.
+    pub used: BTreeSet<String>,
+    /// The hosts whose snapshots lacked a value a test forced.
+    pub missed: BTreeSet<String>,
+}
+
 /// Evaluates `batches` of units of `repo` on `threads` workers, each batch on a fresh
 /// evaluator (see [`batches`]), recording their reads (hashes are taken in `state`, the
 /// state of the files `repo` is in) and keeping the store objects they made. A memory budget
 /// applies per worker: a batch whose evaluation passes it is stopped, and evaluated again
 /// alone without a budget after the others (its stopped evaluation is never a result).
+///
+/// With `snapshots` (of the hosts' values, see [`crate::snapshots`]), unit tests use those
+/// that hold, and the snapshots of hosts the tests evaluated are taken again where they do
+/// not cover what the tests forced: they are given back, to be remembered.
 pub fn evaluate_units_within(
     repo: &Repo,
     anchor: &Anchor,
@@ -158,8 +176,10 @@ pub fn evaluate_units_within(
     batches: &[Vec<Unit>],
     threads: usize,
     max_memory: Option<u64>,
-) -> Result<Vec<Evaluated>, EngineError> {
+    snapshots: Option<&HostSnapshots>,
+) -> Result<(Vec<Evaluated>, Vec<SnapshotEntry>), EngineError> {
     let evaluator = UnitEvaluator::new(repo, anchor, state, max_memory)?;
+    let usable = snapshots.map(HostSnapshots::usable).unwrap_or_default();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1).min(batches.len().max(1)))
         .stack_size(crate::fleet::WORKER_STACK)
@@ -167,21 +187,45 @@ pub fn evaluate_units_within(
         .build()
         .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
     pool.install(|| {
-        let first: Vec<Option<Vec<Evaluated>>> =
-            batches.par_iter().map(|batch| evaluator.evaluate_batch(batch)).collect();
+        let first: Vec<Option<TestsRun>> =
+            batches.par_iter().map(|batch| evaluator.evaluate_tests(batch, &usable, false)).collect();
         if first.iter().any(Option::is_none) {
             // Some run alone next: the other threads free what their last batch left.
             rayon::broadcast(|_| free_parked_session());
         }
         let mut done = Vec::new();
+        let mut runs = Vec::new();
         for (batch, result) in batches.iter().zip(first) {
-            match result {
-                Some(evaluated) => done.extend(evaluated),
+            let run = match result {
+                Some(run) => run,
                 // Over the budget: alone now, without one.
-                None => done.extend(evaluator.evaluate_batch_alone(batch)?),
-            }
+                None => evaluator.evaluate_tests(batch, &usable, true).ok_or_else(|| {
+                    EngineError::Internal(format!("a batch of {} units was stopped without a budget", batch.len()))
+                })?,
+            };
+            done.extend(run.evaluated);
+            runs.push((run.shapes, run.missed));
         }
-        Ok(done)
+        let Some(snapshots) = snapshots else { return Ok((done, Vec::new())) };
+        let mut forced = snapshots.shapes.clone();
+        let mut retake = BTreeSet::new();
+        let mut entries = Vec::new();
+        for (shapes, missed) in runs {
+            let (hosts, unusable) = snapshots.note_forced(&mut forced, &shapes, &missed);
+            retake.extend(hosts);
+            entries.extend(unusable);
+        }
+        let retake: Vec<(String, Shape)> =
+            retake.into_iter().filter_map(|host| Some((host.clone(), forced.get(&host)?.clone()))).collect();
+        let taken: Vec<SnapshotEntry> = retake
+            .par_iter()
+            .filter_map(|(host, shape)| {
+                let (reads, snap) = evaluator.snapshot(host, shape, false)?;
+                Some((host.clone(), reads, shape.clone(), snap))
+            })
+            .collect();
+        entries.extend(taken);
+        Ok((done, entries))
     })
 }
 
@@ -286,9 +330,71 @@ impl<'a> UnitEvaluator<'a> {
     }
 
     fn run_batch(&self, units: &[Unit], budget: Option<u64>) -> Option<Vec<Evaluated>> {
+        self.run_batch_with(units, budget, &BTreeMap::new()).map(|run| run.evaluated)
+    }
+
+    /// Evaluates unit tests as [`UnitEvaluator::evaluate_batch`] does, with the hosts whose
+    /// `snapshots` hold (see [`crate::snapshots`]) rebuilt from them instead of evaluated;
+    /// if a test forces what a snapshot lacks, the tests are evaluated again without any.
+    /// Also gives what the tests forced of the hosts they evaluated. `None` when the
+    /// evaluation passed the memory budget (`alone`: there is none).
+    pub fn evaluate_tests(
+        &self,
+        units: &[Unit],
+        snapshots: &BTreeMap<String, Arc<HostSnapshot>>,
+        alone: bool,
+    ) -> Option<TestsRun> {
+        let budget = if alone { None } else { self.budget };
+        if !snapshots.is_empty() {
+            let run = self.run_batch_with(units, budget, snapshots)?;
+            if run.missed.is_empty() {
+                if std::env::var_os("NXE_TRACE_UNITS").is_some() && !run.used.is_empty() {
+                    let used: Vec<&str> = run.used.iter().map(String::as_str).collect();
+                    eprintln!("tests used the snapshots of {}", used.join(", "));
+                }
+                return Some(run);
+            }
+            if std::env::var_os("NXE_TRACE_UNITS").is_some() {
+                eprintln!("snapshots of {:?} lacked a value; evaluating the tests again without", run.missed);
+            }
+            let mut again = self.run_batch_with(units, budget, &BTreeMap::new())?;
+            again.missed = run.missed;
+            return Some(again);
+        }
+        self.run_batch_with(units, budget, snapshots)
+    }
+
+    /// Evaluates `host` alone, forces `shape` in its value and keeps what is there, with
+    /// what that read; `None` when the host does not evaluate, the snapshot would be too
+    /// large, or the memory budget stopped it.
+    pub fn snapshot(&self, host: &str, shape: &Shape, alone: bool) -> Option<(ReadSet, Snap)> {
+        let mut session = Session::with_shared(&self.shared, self.anchor, if alone { None } else { self.budget });
+        let (value, _) = host_value(&mut session.worker, host).ok()?;
+        let snap = crate::snapshots::take(session.worker.evaluation.evaluator(), &value, shape)?;
+        if session.interrupted() {
+            return None;
+        }
+        Some((session.reads(self.state), snap))
+    }
+
+    fn run_batch_with(
+        &self,
+        units: &[Unit],
+        budget: Option<u64>,
+        snapshots: &BTreeMap<String, Arc<HostSnapshot>>,
+    ) -> Option<TestsRun> {
         let mut session = Session::with_shared(&self.shared, self.anchor, budget);
+        let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
+        let seeding = tests_only && !snapshots.is_empty();
+        if seeding {
+            crate::snapshots::begin();
+            let snaps = snapshots.iter().map(|(host, snapshot)| (host.clone(), snapshot.snap.clone())).collect();
+            // A failure here is the units' own failure, and they report it.
+            let _ = crate::snapshots::seed(&mut session.worker, snaps);
+        }
         let pinning = Pinning { pins: &self.pins, recorder: &session.recorder, state: self.state };
         let mut outcomes = Vec::with_capacity(units.len());
+        let mut stopped = false;
         for unit in units {
             let started = std::time::Instant::now();
             outcomes.push(evaluate_unit(&mut session.worker, unit, &pinning));
@@ -297,25 +403,35 @@ impl<'a> UnitEvaluator<'a> {
                 eprintln!("unit {} {:.1} ms{batch}", unit.id(), started.elapsed().as_secs_f64() * 1000.0);
             }
             if session.interrupted() {
-                return None;
+                stopped = true;
+                break;
             }
         }
-        let reads = session.reads(self.state);
+        let (used, missed) = if seeding { crate::snapshots::end() } else { Default::default() };
+        if stopped {
+            return None;
+        }
+        if !missed.is_empty() {
+            return Some(TestsRun { evaluated: Vec::new(), shapes: BTreeMap::new(), used, missed });
+        }
+        // A test that used a host's snapshot read what the snapshot's evaluation read.
+        let extra = used.iter().filter_map(|host| snapshots.get(host)).flat_map(|s| s.reads.keys());
+        let reads = session.reads_with(self.state, extra);
+        let shapes = if tests_only { crate::snapshots::capture_hosts(&session.worker, &used) } else { BTreeMap::new() };
         let (mut derivations, mut added) = session.worker.take_store_objects();
         // Dropping the session frees the units' values, cycles included.
-        Some(
-            units
-                .iter()
-                .zip(outcomes)
-                .map(|(unit, outcome)| Evaluated {
-                    unit: unit.clone(),
-                    outcome,
-                    reads: reads.clone(),
-                    derivations: std::mem::take(&mut derivations),
-                    added: std::mem::take(&mut added),
-                })
-                .collect(),
-        )
+        let evaluated = units
+            .iter()
+            .zip(outcomes)
+            .map(|(unit, outcome)| Evaluated {
+                unit: unit.clone(),
+                outcome,
+                reads: reads.clone(),
+                derivations: std::mem::take(&mut derivations),
+                added: std::mem::take(&mut added),
+            })
+            .collect();
+        Some(TestsRun { evaluated, shapes, used, missed })
     }
 
     /// Evaluates `unit` without a budget.
@@ -709,7 +825,13 @@ impl Session {
 
     /// What the session read so far, hashed in `state`.
     pub fn reads(&self, state: &State) -> ReadSet {
+        self.reads_with(state, std::iter::empty())
+    }
+
+    /// What the session read so far and `extra`, hashed in `state`.
+    fn reads_with(&self, state: &State, extra: impl IntoIterator<Item = ReadKey>) -> ReadSet {
         let mut keys = self.recorder.keys();
+        keys.extend(extra);
         if self.worker.repo.kind == crate::config::RepoKind::Flake {
             // A flake's values name its source's store path, which hashes every tracked
             // file, and its revision: any change to one, or a commit, may change them.

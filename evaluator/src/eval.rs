@@ -51,6 +51,11 @@ pub struct EvalSettings {
     /// a cancelled run); a returned reason ends it with an uncatchable
     /// [`ErrorKind::Interrupted`].
     pub interrupt: Option<fn() -> Option<String>>,
+    /// Asked when `unsafeGetAttrPos` finds an attribute without a position (one made by a
+    /// builtin, or by an embedder that builds values itself and cannot tell); a returned
+    /// reason ends evaluation with an uncatchable [`ErrorKind::Interrupted`] instead of
+    /// answering `null`.
+    pub unknown_position: Option<fn() -> Option<String>>,
 }
 
 impl Default for EvalSettings {
@@ -68,6 +73,7 @@ impl Default for EvalSettings {
             lints: Lints::default(),
             abort_on_warn: false,
             interrupt: None,
+            unknown_position: None,
         }
     }
 }

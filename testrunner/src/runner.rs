@@ -18,11 +18,12 @@ use nxe_engine::cache::StoreObjects;
 use nxe_engine::config::{join_attr_path, Repo};
 use nxe_engine::impact::{resolve_side, unit_checks, units_of, Side, SideResults, Store};
 use nxe_engine::reads::{ReadSet, State};
-use nxe_engine::units::{Evaluated, Outcome, Session, TestStatus, Unit, UnitEvaluator};
+use nxe_engine::snapshots::{HostSnapshots, Shape, SnapshotEntry};
+use nxe_engine::units::{Evaluated, Outcome, Session, TestStatus, TestsRun, Unit, UnitEvaluator};
 use nxe_engine::{CheckResult, EngineError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How to run the tests.
@@ -173,12 +174,17 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
         records: Mutex::new(Vec::new()),
         builds: Mutex::new(HashMap::new()),
         fatal: Mutex::new(None),
+        snapshots: OnceLock::new(),
+        shapes: Mutex::new(None),
+        retaking: Mutex::new(BTreeSet::new()),
+        taken: Mutex::new(Vec::new()),
     };
     let dag = Dag::new(options.fail_fast);
     dag.add(Task { run: &run, work: Work::Listing }, &[]);
     dag.run(threads, WORKER_STACK).map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
-    let Run { store, evaluated, fresh, remembered, passes, records, fatal, .. } = run;
+    let Run { store, evaluated, fresh, remembered, passes, records, fatal, taken, .. } = run;
     let mut store = store.into_inner().unwrap_or_else(|p| p.into_inner());
+    store.remember_snapshots(state.anchor(), &taken.into_inner().unwrap_or_default())?;
     // What was evaluated is remembered even when the run then failed.
     store.record_with_objects(evaluated.into_inner().unwrap_or_default(), fresh.into_inner().unwrap_or_default())?;
     if let Some(error) = fatal.into_inner().unwrap_or_default() {
@@ -221,6 +227,14 @@ struct Run<'a> {
     builds: Mutex<HashMap<String, NodeResult>>,
     /// An error that ends the run (the repository does not evaluate, a bad host name).
     fatal: Mutex<Option<EngineError>>,
+    /// The remembered snapshots of hosts' values, loaded when tests first need them.
+    snapshots: OnceLock<HostSnapshots>,
+    /// What this run's tests and earlier ones forced of each host (once a test ran).
+    shapes: Mutex<Option<BTreeMap<String, Shape>>>,
+    /// Hosts whose snapshot is taken again in this run.
+    retaking: Mutex<BTreeSet<String>>,
+    /// Snapshots taken in this run, cached at the end.
+    taken: Mutex<Vec<SnapshotEntry>>,
 }
 
 /// A job of the run's DAG.
@@ -241,6 +255,9 @@ enum Work {
     HostTests(String, Vec<TestKind>),
     /// A failing unit test, run again for its diff.
     FailingUnit(Vec<String>),
+    /// A snapshot of a host's value as far as tests forced it (see
+    /// `nxe_engine::snapshots`), for the tests of later runs.
+    Snapshot(String),
     /// The evaluation that makes the derivations of some targets: a check group's
     /// (`Some(group)`) or a host's system.
     Source(Option<String>, Vec<BuildTarget>),
@@ -256,7 +273,10 @@ impl Job for Task<'_, '_> {
             // Builds are long: they start first, and what leads to them next.
             Work::Build(..) | Work::Target(..) => 3,
             // A batch of tests is the longest evaluation: it starts beside the hosts.
-            Work::Source(..) | Work::Unit(Unit::Host(..) | Unit::Checks(_)) | Work::Batch(_) | Work::Listing => 2,
+            Work::Source(..) | Work::Unit(Unit::Host(..) | Unit::Checks(_)) | Work::Listing => 2,
+            Work::Batch(units) if units.len() > 1 => 2,
+            // Snapshots serve later runs: after everything else.
+            Work::Snapshot(_) => 0,
             _ => 1,
         }
     }
@@ -276,6 +296,7 @@ impl Job for Task<'_, '_> {
             Work::Batch(units) => run.batch(context, units),
             Work::HostTests(host, kinds) => run.host_tests(context, host, kinds),
             Work::FailingUnit(path) => run.failing_unit(path),
+            Work::Snapshot(host) => run.snapshot(context, host),
             Work::Source(group, targets) => run.source(context, group.as_deref(), targets),
             Work::Build(drv, writes) => run.build(context, drv, writes),
             Work::Target(target, started) => run.target(target, *started),
@@ -394,12 +415,8 @@ impl<'a> Run<'a> {
             let store = self.store();
             nxe_engine::units::batches(&stale_tests, |unit| store.previous_keys(unit))
         };
-        for mut batch in batches {
-            let work = match batch.len() {
-                1 => Work::Unit(batch.remove(0)),
-                _ => Work::Batch(batch),
-            };
-            context.add(task(work), &[]);
+        for batch in batches {
+            context.add(task(Work::Batch(batch)), &[]);
         }
         // Option validation and policies, looked up in the cache first.
         for host in hosts {
@@ -448,19 +465,20 @@ impl<'a> Run<'a> {
             }
             return Ending::Done;
         }
-        let evaluated = if context.alone() {
-            match self.units.evaluate_batch_alone(units) {
-                Ok(evaluated) => evaluated,
-                Err(error) => return self.fatal(error),
+        let snapshots = self.snapshots.get_or_init(|| self.store().host_snapshots(self.state).unwrap_or_default());
+        let tests = match self.units.evaluate_tests(units, &snapshots.usable(), context.alone()) {
+            Some(tests) => tests,
+            None if context.alone() => {
+                return self.fatal(EngineError::Internal(format!(
+                    "a batch of {} units was stopped without a budget",
+                    units.len()
+                )))
             }
-        } else {
-            match self.units.evaluate_batch(units) {
-                Some(evaluated) => evaluated,
-                None => return Ending::Again,
-            }
+            None => return Ending::Again,
         };
+        self.retake_snapshots(context, snapshots, &tests);
         let mut ending = Ending::Done;
-        for one in evaluated {
+        for one in tests.evaluated {
             let unit = one.unit.clone();
             let outcome = self.keep(one);
             if let Ending::Failed = self.resolved(context, &unit, outcome, true) {
@@ -468,6 +486,42 @@ impl<'a> Run<'a> {
             }
         }
         ending
+    }
+
+    /// Takes again the snapshots of the hosts the tests evaluated that have none covering
+    /// what the tests of this run and earlier ones forced, and marks those that lacked a
+    /// value retaking would not add (a function, a string with context) as not to be used
+    /// while they hold.
+    fn retake_snapshots<'r>(
+        &'r self,
+        context: &Context<'_, Task<'r, 'a>>,
+        snapshots: &HostSnapshots,
+        tests: &TestsRun,
+    ) {
+        let Ok(mut forced) = self.shapes.lock() else { return };
+        let forced = forced.get_or_insert_with(|| snapshots.shapes.clone());
+        let (retake, unusable) = snapshots.note_forced(forced, &tests.shapes, &tests.missed);
+        if let Ok(mut taken) = self.taken.lock() {
+            taken.extend(unusable);
+        }
+        for host in retake {
+            if self.retaking.lock().is_ok_and(|mut hosts| hosts.insert(host.clone())) {
+                context.add(Task { run: self, work: Work::Snapshot(host) }, &[]);
+            }
+        }
+    }
+
+    /// Takes a snapshot of `host`'s value as far as the tests of this run and earlier ones
+    /// forced it (the job runs after the run's tests, which come first).
+    fn snapshot<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, host: &str) -> Ending {
+        let shape = self.shapes.lock().ok().and_then(|shapes| shapes.as_ref()?.get(host).cloned());
+        let Some(shape) = shape.filter(|_| !context.stopped()) else { return Ending::Done };
+        if let Some((reads, snap)) = self.units.snapshot(host, &shape, context.alone()) {
+            if let Ok(mut taken) = self.taken.lock() {
+                taken.push((host.to_string(), reads, shape, snap));
+            }
+        }
+        Ending::Done
     }
 
     /// What follows a unit's outcome (from the cache, or `evaluated` now): a test's record,

@@ -597,3 +597,32 @@ fn units_over_the_memory_budget_are_evaluated_again_alone_with_the_same_answer()
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(json_of(output, "impact with a budget"), expected);
 }
+
+/// After one host's change, the tests about every host take the other hosts' values from
+/// the snapshots the base's evaluation left, and evaluate only the changed host (the classic
+/// cases above check that the answers equal a cold cache's and full evaluations').
+#[test]
+fn tests_about_every_host_use_the_other_hosts_snapshots() {
+    let base = base();
+    let dir = scratch("snapshots");
+    let repo = dir.join("repo");
+    copy_dir(&base.repo, &repo);
+    edit_file(&repo, "hosts/web-02.nix", "lib.mkForce 16", "lib.mkForce 24");
+    let cache = dir.join("warm");
+    copy_dir(&base.cache, &cache);
+    let output = nxe()
+        .args(["impact", "--json", "--repo"])
+        .arg(&repo)
+        .arg("--cache")
+        .arg(&cache)
+        .env("NXE_TRACE_UNITS", "1")
+        .output()
+        .expect("run nxe impact");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let impact = json_of(output, "nxe impact");
+    assert_eq!(names(&impact["changed_tests"]), list(&["hosts.web.testForcedWorkers"]));
+    let used: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("tests used the snapshots of ")).collect();
+    let others: Vec<String> = all_hosts().into_iter().filter(|h| h != "web-02").collect();
+    assert!(used.iter().any(|hosts| hosts.split(", ").map(String::from).collect::<Vec<_>>() == others), "{stderr}");
+    assert!(!stderr.contains("lacked a value"), "{stderr}");
+}

@@ -465,3 +465,106 @@ fn tests_that_read_every_host_run_again_together() {
     assert_eq!(ran.len(), 1, "{records:?}");
     assert_eq!(ran[0]["name"], "hosts.fleet.testNoFailedAssertion");
 }
+
+/// A test about several hosts is evaluated with snapshots of the hosts' values taken after
+/// an earlier run, and a snapshot is used only while everything its evaluation read is
+/// unchanged: a value that only a test forces, read from a file the host's own evaluation
+/// never reads, changes the test's result when that file changes. A test that forces what
+/// no snapshot holds is evaluated again without them, to the right result.
+#[test]
+fn tests_use_snapshots_of_hosts_and_never_a_stale_one() {
+    let repo = repo("snapshots");
+    let write = |file: &str, text: &str| std::fs::write(repo.join(file), text).expect("write");
+    write(
+        "hosts/web-01.nix",
+        r#"{ lib, ... }:
+{
+  imports = [ ../roles/web.nix ];
+  options.notes.motd = lib.mkOption { type = lib.types.str; };
+  config.notes.motd = builtins.readFile ../motd.txt;
+}
+"#,
+    );
+    write("motd.txt", "hello\n");
+    let extra = r#"{ lib, hosts }:
+{
+  testMotd = { expr = hosts.web-01.config.notes.motd; expected = "hello\n"; };
+  testMotdAndWorkers = {
+    expr = [ hosts.web-01.config.notes.motd hosts.web-02.config.services.web.workerProcesses ];
+    expected = [ "hello\n" 16 ];
+  };
+}
+"#;
+    write("tests/extra.nix", extra);
+    let default = std::fs::read_to_string(repo.join("tests/default.nix")).expect("read");
+    write(
+        "tests/default.nix",
+        &default.replace("  hosts = import", "  extra = import ./extra.nix { inherit lib hosts; };\n  hosts = import"),
+    );
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "motd"]);
+    let changed = |expected_code: i32| {
+        let output = nxe()
+            .args(["test", "--json", "--changed", "--builder", "none", "--kind", "unit", "--repo"])
+            .arg(&repo)
+            .env("NXE_TRACE_UNITS", "1")
+            .output()
+            .expect("run nxe test");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(expected_code), "{stderr}");
+        let records: Vec<Value> =
+            String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let ran: Vec<(String, String)> = records
+            .iter()
+            .filter(|r| r["status"] != "skip")
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap_or_default().to_string(),
+                    r["status"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<Vec<_>>();
+        let mut ran = ran;
+        ran.sort();
+        (ran, stderr)
+    };
+    let (records, stderr, code) = test_json(&repo, &["--builder", "none", "--kind", "unit"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(with_status(&records, "pass").len(), 42, "{records:?}");
+
+    // The tests change, the hosts do not: both hosts come from their snapshots.
+    write("tests/extra.nix", &format!("# reworded\n{extra}"));
+    let (ran, stderr) = changed(0);
+    let pass = |name: &str| (format!("extra.{name}"), "pass".to_string());
+    assert_eq!(ran, vec![pass("testMotd"), pass("testMotdAndWorkers")], "{stderr}");
+    assert!(stderr.contains("used the snapshots of web-01, web-02"), "{stderr}");
+
+    // The file only the tests' value reads changes: web-01's snapshot no longer holds.
+    write("motd.txt", "changed\n");
+    let (ran, stderr) = changed(1);
+    let names: Vec<&str> = ran.iter().filter(|(_, s)| s == "fail").map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["extra.testMotd", "extra.testMotdAndWorkers"], "{stderr}");
+    assert!(stderr.contains("used the snapshots of web-02") && !stderr.contains("web-01, web-02"), "{stderr}");
+    // Back as it was: both passed before with these inputs.
+    write("motd.txt", "hello\n");
+    let (ran, stderr) = changed(0);
+    assert!(ran.is_empty(), "{ran:?} {stderr}");
+
+    // A test that forces what no snapshot holds: evaluated again without them.
+    write(
+        "tests/extra.nix",
+        &extra.replace(
+            "testMotd = {",
+            "testTlsPath = { expr = hosts.web-02.config.age.secrets.tls-shop.path; expected = \"/run/secrets/tls-shop\"; };\n  testMotd = {",
+        ),
+    );
+    let (ran, stderr) = changed(0);
+    assert!(ran.contains(&pass("testTlsPath")), "{ran:?} {stderr}");
+    assert!(stderr.contains("lacked a value"), "{stderr}");
+    // Its snapshot was taken again with what that test forced: no miss the next time.
+    let text = std::fs::read_to_string(repo.join("tests/extra.nix")).expect("read");
+    write("tests/extra.nix", &format!("# reworded again\n{text}"));
+    let (ran, stderr) = changed(0);
+    assert_eq!(ran.len(), 3, "{ran:?} {stderr}");
+    assert!(!stderr.contains("lacked a value") && stderr.contains("used the snapshots of web-01, web-02"), "{stderr}");
+}

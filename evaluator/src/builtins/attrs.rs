@@ -178,6 +178,9 @@ fn builtin_unsafe_get_attr_pos(ev: &mut Evaluator, args: &[Value], _: Span) -> E
     let attrs = force_attrs(ev, &args[1])?;
     match attrs.get_entry(name).and_then(|e| e.pos) {
         Some(span) => Ok(ev.position_attrs(span)),
-        None => Ok(Value::Null),
+        None => match ev.settings.unknown_position.and_then(|hook| hook()) {
+            Some(reason) => Err(crate::error::ErrorKind::Interrupted(reason).into()),
+            None => Ok(Value::Null),
+        },
     }
 }
