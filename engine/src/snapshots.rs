@@ -141,12 +141,14 @@ impl HostSnapshots {
     /// snapshots lacked a value (`missed`). Gives the hosts whose snapshots are to be taken
     /// again (with their shape in `forced`), and entries that mark as not to be used, while
     /// they hold, snapshots that lacked a value although they have all a snapshot can have
-    /// (a function, a string with context): tests evaluate those hosts.
+    /// (a function, a string with context): tests evaluate those hosts. Hosts in `fresh`
+    /// have a snapshot taken in this run, with the shape given there.
     pub fn note_forced(
         &self,
         forced: &mut BTreeMap<String, Shape>,
         shapes: &BTreeMap<String, Shape>,
         missed: &BTreeSet<String>,
+        fresh: &BTreeMap<String, Shape>,
     ) -> (Vec<String>, Vec<SnapshotEntry>) {
         let mut retake = Vec::new();
         let mut unusable = Vec::new();
@@ -156,6 +158,9 @@ impl HostSnapshots {
                 None => shape.clone(),
             };
             forced.insert(host.clone(), shape.clone());
+            if fresh.get(host) == Some(&shape) {
+                continue;
+            }
             match self.valid.get(host).filter(|s| s.shape == shape) {
                 Some(current) if missed.contains(host) && *current.snap != Snap::Miss => {
                     unusable.push((host.clone(), current.reads.clone(), shape, Snap::Miss));

@@ -158,6 +158,8 @@ pub struct TestsRun {
     pub used: BTreeSet<String>,
     /// The hosts whose snapshots lacked a value a test forced.
     pub missed: BTreeSet<String>,
+    /// Snapshots host units took of their hosts, with the shapes earlier tests forced.
+    pub taken: Vec<SnapshotEntry>,
 }
 
 /// Evaluates `batches` of units of `repo` on `threads` workers, each batch on a fresh
@@ -179,7 +181,8 @@ pub fn evaluate_units_within(
     snapshots: Option<&HostSnapshots>,
 ) -> Result<(Vec<Evaluated>, Vec<SnapshotEntry>), EngineError> {
     let evaluator = UnitEvaluator::new(repo, anchor, state, max_memory)?;
-    let usable = snapshots.map(HostSnapshots::usable).unwrap_or_default();
+    let none = HostSnapshots::default();
+    let given = snapshots.unwrap_or(&none);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1).min(batches.len().max(1)))
         .stack_size(crate::fleet::WORKER_STACK)
@@ -188,30 +191,34 @@ pub fn evaluate_units_within(
         .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
     pool.install(|| {
         let first: Vec<Option<TestsRun>> =
-            batches.par_iter().map(|batch| evaluator.evaluate_tests(batch, &usable, false)).collect();
+            batches.par_iter().map(|batch| evaluator.evaluate_with(batch, given, false)).collect();
         if first.iter().any(Option::is_none) {
             // Some run alone next: the other threads free what their last batch left.
             rayon::broadcast(|_| free_parked_session());
         }
         let mut done = Vec::new();
         let mut runs = Vec::new();
+        let mut taken = Vec::new();
         for (batch, result) in batches.iter().zip(first) {
             let run = match result {
                 Some(run) => run,
                 // Over the budget: alone now, without one.
-                None => evaluator.evaluate_tests(batch, &usable, true).ok_or_else(|| {
+                None => evaluator.evaluate_with(batch, given, true).ok_or_else(|| {
                     EngineError::Internal(format!("a batch of {} units was stopped without a budget", batch.len()))
                 })?,
             };
             done.extend(run.evaluated);
             runs.push((run.shapes, run.missed));
+            taken.extend(run.taken);
         }
         let Some(snapshots) = snapshots else { return Ok((done, Vec::new())) };
         let mut forced = snapshots.shapes.clone();
+        let fresh: BTreeMap<String, Shape> =
+            taken.iter().map(|(host, _, shape, _)| (host.clone(), shape.clone())).collect();
         let mut retake = BTreeSet::new();
-        let mut entries = Vec::new();
+        let mut entries = taken;
         for (shapes, missed) in runs {
-            let (hosts, unusable) = snapshots.note_forced(&mut forced, &shapes, &missed);
+            let (hosts, unusable) = snapshots.note_forced(&mut forced, &shapes, &missed, &fresh);
             retake.extend(hosts);
             entries.extend(unusable);
         }
@@ -239,7 +246,8 @@ const SHARED_READS_SLACK: usize = 5;
 /// every other unit is a batch of its own. A batch's units all get the batch's read set:
 /// a test is charged at most a fifth more than it read itself, and never less, so no change
 /// that matters to it goes unnoticed. Tests without a previous read set run alone, so that
-/// what they read on their own is known first. Batches of several units come first.
+/// what they read on their own is known first. Hosts come first, then batches of several
+/// units.
 pub fn batches(units: &[Unit], previous: impl Fn(&Unit) -> Option<BTreeSet<ReadKey>>) -> Vec<Vec<Unit>> {
     let mut single = Vec::new();
     let mut tests = Vec::new();
@@ -261,7 +269,12 @@ pub fn batches(units: &[Unit], previous: impl Fn(&Unit) -> Option<BTreeSet<ReadK
     }
     let mut out: Vec<Vec<Unit>> = groups.into_iter().map(|(_, members)| members).collect();
     out.extend(single);
-    out.sort_by_key(|batch| std::cmp::Reverse(batch.len()));
+    // The longest first: hosts (a host's unit is the longest evaluation left when tests take
+    // the other hosts from snapshots), then shared evaluations, then the rest.
+    out.sort_by_key(|batch| match batch.as_slice() {
+        [Unit::Host(..)] => (0, std::cmp::Reverse(0)),
+        _ => (1, std::cmp::Reverse(batch.len())),
+    });
     out
 }
 
@@ -330,23 +343,21 @@ impl<'a> UnitEvaluator<'a> {
     }
 
     fn run_batch(&self, units: &[Unit], budget: Option<u64>) -> Option<Vec<Evaluated>> {
-        self.run_batch_with(units, budget, &BTreeMap::new()).map(|run| run.evaluated)
+        self.run_batch_with(units, budget, &BTreeMap::new(), &BTreeMap::new()).map(|run| run.evaluated)
     }
 
-    /// Evaluates unit tests as [`UnitEvaluator::evaluate_batch`] does, with the hosts whose
-    /// `snapshots` hold (see [`crate::snapshots`]) rebuilt from them instead of evaluated;
-    /// if a test forces what a snapshot lacks, the tests are evaluated again without any.
-    /// Also gives what the tests forced of the hosts they evaluated. `None` when the
-    /// evaluation passed the memory budget (`alone`: there is none).
-    pub fn evaluate_tests(
-        &self,
-        units: &[Unit],
-        snapshots: &BTreeMap<String, Arc<HostSnapshot>>,
-        alone: bool,
-    ) -> Option<TestsRun> {
+    /// Evaluates units as [`UnitEvaluator::evaluate_batch`] does, with `snapshots` of the
+    /// hosts' values (see [`crate::snapshots`]): unit tests take the hosts whose snapshots
+    /// hold from them instead of evaluating them (if a test forces what a snapshot lacks, the
+    /// tests are evaluated again without any), and give what they forced of the hosts they
+    /// evaluated; a host unit also takes its host's snapshot, when tests forced some of it
+    /// before. `None` when the evaluation passed the memory budget (`alone`: there is none).
+    pub fn evaluate_with(&self, units: &[Unit], snapshots: &HostSnapshots, alone: bool) -> Option<TestsRun> {
         let budget = if alone { None } else { self.budget };
-        if !snapshots.is_empty() {
-            let run = self.run_batch_with(units, budget, snapshots)?;
+        let usable = snapshots.usable();
+        let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
+        if tests_only && !usable.is_empty() {
+            let run = self.run_batch_with(units, budget, &usable, &snapshots.shapes)?;
             if run.missed.is_empty() {
                 if std::env::var_os("NXE_TRACE_UNITS").is_some() && !run.used.is_empty() {
                     let used: Vec<&str> = run.used.iter().map(String::as_str).collect();
@@ -357,11 +368,11 @@ impl<'a> UnitEvaluator<'a> {
             if std::env::var_os("NXE_TRACE_UNITS").is_some() {
                 eprintln!("snapshots of {:?} lacked a value; evaluating the tests again without", run.missed);
             }
-            let mut again = self.run_batch_with(units, budget, &BTreeMap::new())?;
+            let mut again = self.run_batch_with(units, budget, &BTreeMap::new(), &snapshots.shapes)?;
             again.missed = run.missed;
             return Some(again);
         }
-        self.run_batch_with(units, budget, snapshots)
+        self.run_batch_with(units, budget, &BTreeMap::new(), &snapshots.shapes)
     }
 
     /// Evaluates `host` alone, forces `shape` in its value and keeps what is there, with
@@ -382,6 +393,7 @@ impl<'a> UnitEvaluator<'a> {
         units: &[Unit],
         budget: Option<u64>,
         snapshots: &BTreeMap<String, Arc<HostSnapshot>>,
+        shapes: &BTreeMap<String, Shape>,
     ) -> Option<TestsRun> {
         let mut session = Session::with_shared(&self.shared, self.anchor, budget);
         let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
@@ -412,11 +424,22 @@ impl<'a> UnitEvaluator<'a> {
             return None;
         }
         if !missed.is_empty() {
-            return Some(TestsRun { evaluated: Vec::new(), shapes: BTreeMap::new(), used, missed });
+            return Some(TestsRun { evaluated: Vec::new(), shapes: BTreeMap::new(), used, missed, taken: Vec::new() });
         }
         // A test that used a host's snapshot read what the snapshot's evaluation read.
         let extra = used.iter().filter_map(|host| snapshots.get(host)).flat_map(|s| s.reads.keys());
         let reads = session.reads_with(self.state, extra);
+        let mut taken = Vec::new();
+        for unit in units {
+            let Unit::Host(host, _) = unit else { continue };
+            let Some(shape) = shapes.get(host) else { continue };
+            // After the units' reads: what only the tests force is not the host's.
+            let Ok((value, _)) = host_value(&mut session.worker, host) else { continue };
+            let snap = crate::snapshots::take(session.worker.evaluation.evaluator(), &value, shape);
+            if let Some(snap) = snap.filter(|_| !session.interrupted()) {
+                taken.push((host.clone(), session.reads(self.state), shape.clone(), snap));
+            }
+        }
         let shapes = if tests_only { crate::snapshots::capture_hosts(&session.worker, &used) } else { BTreeMap::new() };
         let (mut derivations, mut added) = session.worker.take_store_objects();
         // Dropping the session frees the units' values, cycles included.
@@ -431,7 +454,7 @@ impl<'a> UnitEvaluator<'a> {
                 added: std::mem::take(&mut added),
             })
             .collect();
-        Some(TestsRun { evaluated, shapes, used, missed })
+        Some(TestsRun { evaluated, shapes, used, missed, taken })
     }
 
     /// Evaluates `unit` without a budget.
@@ -885,18 +908,12 @@ mod tests {
             test("other-narrow"),
         ];
         let batches = batches(&units, previous);
-        assert_eq!(batches[0], vec![test("same"), test("wide"), test("within")], "{batches:?}");
-        assert!(batches[1..].iter().all(|batch| batch.len() == 1), "{batches:?}");
-        let mut rest: Vec<Unit> = batches[1..].iter().map(|batch| batch[0].clone()).collect();
+        assert_eq!(batches[0], vec![Unit::Host("web-01".into(), false)], "{batches:?}");
+        assert_eq!(batches[1], vec![test("same"), test("wide"), test("within")], "{batches:?}");
+        assert!(batches[2..].iter().all(|batch| batch.len() == 1), "{batches:?}");
+        let mut rest: Vec<Unit> = batches[2..].iter().map(|batch| batch[0].clone()).collect();
         rest.sort();
-        let mut expected = vec![
-            Unit::Listing,
-            Unit::Host("web-01".into(), false),
-            test("elsewhere"),
-            test("narrow"),
-            test("new"),
-            test("other-narrow"),
-        ];
+        let mut expected = vec![Unit::Listing, test("elsewhere"), test("narrow"), test("new"), test("other-narrow")];
         expected.sort();
         assert_eq!(rest, expected);
     }

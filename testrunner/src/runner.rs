@@ -177,6 +177,7 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
         snapshots: OnceLock::new(),
         shapes: Mutex::new(None),
         retaking: Mutex::new(BTreeSet::new()),
+        fresh_snapshots: Mutex::new(BTreeMap::new()),
         taken: Mutex::new(Vec::new()),
     };
     let dag = Dag::new(options.fail_fast);
@@ -233,6 +234,8 @@ struct Run<'a> {
     shapes: Mutex<Option<BTreeMap<String, Shape>>>,
     /// Hosts whose snapshot is taken again in this run.
     retaking: Mutex<BTreeSet<String>>,
+    /// Hosts whose units took their snapshots in this run, with the shapes taken.
+    fresh_snapshots: Mutex<BTreeMap<String, Shape>>,
     /// Snapshots taken in this run, cached at the end.
     taken: Mutex<Vec<SnapshotEntry>>,
 }
@@ -341,6 +344,26 @@ impl<'a> Run<'a> {
         if let Some(found) = self.store().cached(unit, self.state) {
             return Some((found.outcome, false));
         }
+        if let Unit::Host(..) = unit {
+            // A host unit takes its host's snapshot, as far as tests forced it before.
+            let snapshots = self.snapshots();
+            let run = match self.units.evaluate_with(std::slice::from_ref(unit), snapshots, context.alone()) {
+                Some(run) => run,
+                None if context.alone() => {
+                    let error = format!("{} was stopped without a budget", unit.id());
+                    return Some((Outcome::Failed { error }, true));
+                }
+                None => return None,
+            };
+            if let (Ok(mut fresh), Ok(mut taken)) = (self.fresh_snapshots.lock(), self.taken.lock()) {
+                for entry in run.taken {
+                    fresh.insert(entry.0.clone(), entry.2.clone());
+                    taken.push(entry);
+                }
+            }
+            let evaluated = run.evaluated.into_iter().next()?;
+            return Some((self.keep(evaluated), true));
+        }
         let evaluated = if context.alone() {
             match self.units.evaluate_alone(unit) {
                 Ok(evaluated) => evaluated,
@@ -350,6 +373,11 @@ impl<'a> Run<'a> {
             self.units.evaluate(unit)?
         };
         Some((self.keep(evaluated), true))
+    }
+
+    /// The remembered snapshots of hosts' values, loaded the first time they are needed.
+    fn snapshots(&self) -> &HostSnapshots {
+        self.snapshots.get_or_init(|| self.store().host_snapshots(self.state).unwrap_or_default())
     }
 
     /// Keeps a unit evaluated in this run, to be cached at its end, and gives its outcome.
@@ -465,8 +493,8 @@ impl<'a> Run<'a> {
             }
             return Ending::Done;
         }
-        let snapshots = self.snapshots.get_or_init(|| self.store().host_snapshots(self.state).unwrap_or_default());
-        let tests = match self.units.evaluate_tests(units, &snapshots.usable(), context.alone()) {
+        let snapshots = self.snapshots();
+        let tests = match self.units.evaluate_with(units, snapshots, context.alone()) {
             Some(tests) => tests,
             None if context.alone() => {
                 return self.fatal(EngineError::Internal(format!(
@@ -500,7 +528,8 @@ impl<'a> Run<'a> {
     ) {
         let Ok(mut forced) = self.shapes.lock() else { return };
         let forced = forced.get_or_insert_with(|| snapshots.shapes.clone());
-        let (retake, unusable) = snapshots.note_forced(forced, &tests.shapes, &tests.missed);
+        let fresh = self.fresh_snapshots.lock().map(|fresh| fresh.clone()).unwrap_or_default();
+        let (retake, unusable) = snapshots.note_forced(forced, &tests.shapes, &tests.missed, &fresh);
         if let Ok(mut taken) = self.taken.lock() {
             taken.extend(unusable);
         }
@@ -516,6 +545,10 @@ impl<'a> Run<'a> {
     fn snapshot<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, host: &str) -> Ending {
         let shape = self.shapes.lock().ok().and_then(|shapes| shapes.as_ref()?.get(host).cloned());
         let Some(shape) = shape.filter(|_| !context.stopped()) else { return Ending::Done };
+        // The host's unit may have taken it meanwhile.
+        if self.fresh_snapshots.lock().is_ok_and(|fresh| fresh.get(host) == Some(&shape)) {
+            return Ending::Done;
+        }
         if let Some((reads, snap)) = self.units.snapshot(host, &shape, context.alone()) {
             if let Ok(mut taken) = self.taken.lock() {
                 taken.push((host.to_string(), reads, shape, snap));
