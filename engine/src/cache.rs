@@ -671,6 +671,7 @@ impl Drop for FileLock {
 mod tests {
     use super::*;
     use crate::reads::ReadKey;
+    use crate::snapshots::Snap;
 
     fn reads() -> ReadSet {
         ReadSet(vec![(ReadKey::File("a.nix".into()), "00".into())])
@@ -820,6 +821,28 @@ mod tests {
         let mut notes = Vec::new();
         assert!(cache.load("c", &mut notes).expect("load").is_empty());
         assert_eq!(notes.len(), 1);
+        assert!(cache.verify().expect("verify").is_empty());
+    }
+
+    #[test]
+    fn snapshots_round_trip_newest_first_a_few_per_host_and_a_tampered_one_is_dropped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
+        let shape = Shape::Attrs([("a".to_string(), Shape::Leaf)].into_iter().collect());
+        for n in 0..6 {
+            let snap = Snap::Attrs(vec![("a".to_string(), Snap::Int(n))]);
+            cache.store_snapshots("c", &[("web-01".into(), reads(), shape.clone(), snap)]).expect("store");
+        }
+        cache.store_snapshots("other", &[("web-01".into(), reads(), Shape::Leaf, Snap::Null)]).expect("store");
+        let rows = cache.load_snapshots("c").expect("load");
+        assert_eq!(rows.len(), KEEP_PER_HOST as usize);
+        let newest: Snap = serde_json::from_str(&rows[0].body).expect("body");
+        assert_eq!(newest, Snap::Attrs(vec![("a".to_string(), Snap::Int(5))]));
+        assert_eq!((rows[0].shape.clone(), rows[0].reads.clone()), (shape, reads()));
+
+        cache.connection.execute("UPDATE snapshots SET body = 'null' WHERE context = 'other'", []).expect("tamper");
+        assert_eq!(cache.verify().expect("verify").len(), 1);
+        assert!(cache.load_snapshots("other").expect("load").is_empty());
         assert!(cache.verify().expect("verify").is_empty());
     }
 

@@ -537,6 +537,40 @@ mod tests {
     }
 
     #[test]
+    fn relocating_moves_the_root_and_what_is_below_it_only() {
+        let texts = ["/repo", "/repo/hosts/a.nix", "see /repo/x and /repo/y", "/repository/z", "/other"];
+        let mut snap = Snap::List(texts.iter().map(|t| Snap::Str(t.to_string())).collect());
+        if let Snap::List(items) = &mut snap {
+            items.push(Snap::Path("/repo/p".into()));
+        }
+        snap.relocate("/repo", PLACE);
+        let mut back = snap.clone();
+        back.relocate(PLACE, "/elsewhere");
+        let strings = |snap: &Snap| match snap {
+            Snap::List(items) => items
+                .iter()
+                .map(|item| match item {
+                    Snap::Str(t) | Snap::Path(t) => t.clone(),
+                    _ => String::new(),
+                })
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        assert!(strings(&snap).iter().all(|t| !t.contains("/repo/") && t != "/repo"), "{snap:?}");
+        assert_eq!(
+            strings(&back),
+            vec![
+                "/elsewhere",
+                "/elsewhere/hosts/a.nix",
+                "see /elsewhere/x and /elsewhere/y",
+                "/repository/z",
+                "/other",
+                "/elsewhere/p"
+            ]
+        );
+    }
+
+    #[test]
     fn shapes_unite() {
         let one = shape(&[("a", shape(&[("b", Shape::Leaf)])), ("c", Shape::Leaf)]);
         let two = shape(&[("a", shape(&[("d", Shape::Leaf)])), ("c", shape(&[("e", Shape::Leaf)]))]);
