@@ -343,7 +343,7 @@ impl<'a> UnitEvaluator<'a> {
     }
 
     fn run_batch(&self, units: &[Unit], budget: Option<u64>) -> Option<Vec<Evaluated>> {
-        self.run_batch_with(units, budget, &BTreeMap::new(), &BTreeMap::new()).map(|run| run.evaluated)
+        self.run_batch_with(units, budget, &BTreeMap::new(), &BTreeMap::new(), &mut |_| {}).map(|run| run.evaluated)
     }
 
     /// Evaluates units as [`UnitEvaluator::evaluate_batch`] does, with `snapshots` of the
@@ -353,11 +353,24 @@ impl<'a> UnitEvaluator<'a> {
     /// evaluated; a host unit also takes its host's snapshot, when tests forced some of it
     /// before. `None` when the evaluation passed the memory budget (`alone`: there is none).
     pub fn evaluate_with(&self, units: &[Unit], snapshots: &HostSnapshots, alone: bool) -> Option<TestsRun> {
+        self.evaluate_then(units, snapshots, alone, &mut |_| {})
+    }
+
+    /// [`UnitEvaluator::evaluate_with`], running `after` on the units' session once they
+    /// are evaluated (the test runner validates a host's options there, on the evaluation
+    /// the host's unit made); the units' read sets include what `after` read.
+    pub fn evaluate_then(
+        &self,
+        units: &[Unit],
+        snapshots: &HostSnapshots,
+        alone: bool,
+        after: &mut dyn FnMut(&mut Session),
+    ) -> Option<TestsRun> {
         let budget = if alone { None } else { self.budget };
         let usable = snapshots.usable();
         let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
         if tests_only && !usable.is_empty() {
-            let run = self.run_batch_with(units, budget, &usable, &snapshots.shapes)?;
+            let run = self.run_batch_with(units, budget, &usable, &snapshots.shapes, after)?;
             if run.missed.is_empty() {
                 if std::env::var_os("NXE_TRACE_UNITS").is_some() && !run.used.is_empty() {
                     let used: Vec<&str> = run.used.iter().map(String::as_str).collect();
@@ -368,11 +381,11 @@ impl<'a> UnitEvaluator<'a> {
             if std::env::var_os("NXE_TRACE_UNITS").is_some() {
                 eprintln!("snapshots of {:?} lacked a value; evaluating the tests again without", run.missed);
             }
-            let mut again = self.run_batch_with(units, budget, &BTreeMap::new(), &snapshots.shapes)?;
+            let mut again = self.run_batch_with(units, budget, &BTreeMap::new(), &snapshots.shapes, after)?;
             again.missed = run.missed;
             return Some(again);
         }
-        self.run_batch_with(units, budget, &BTreeMap::new(), &snapshots.shapes)
+        self.run_batch_with(units, budget, &BTreeMap::new(), &snapshots.shapes, after)
     }
 
     /// Evaluates `host` alone, forces `shape` in its value and keeps what is there, with
@@ -394,6 +407,7 @@ impl<'a> UnitEvaluator<'a> {
         budget: Option<u64>,
         snapshots: &BTreeMap<String, Arc<HostSnapshot>>,
         shapes: &BTreeMap<String, Shape>,
+        after: &mut dyn FnMut(&mut Session),
     ) -> Option<TestsRun> {
         let mut session = Session::with_shared(&self.shared, self.anchor, budget);
         let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
@@ -422,6 +436,12 @@ impl<'a> UnitEvaluator<'a> {
         let (used, missed) = if seeding { crate::snapshots::end() } else { Default::default() };
         if stopped {
             return None;
+        }
+        if missed.is_empty() {
+            after(&mut session);
+            if session.interrupted() {
+                return None;
+            }
         }
         if !missed.is_empty() {
             return Some(TestsRun { evaluated: Vec::new(), shapes: BTreeMap::new(), used, missed, taken: Vec::new() });

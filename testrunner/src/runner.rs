@@ -256,6 +256,9 @@ enum Work {
     Batch(Vec<Unit>),
     /// A host's option validation and policies, on one session.
     HostTests(String, Vec<TestKind>),
+    /// A host's unit that is evaluated, with its option validation and policies on the
+    /// same session.
+    HostAndTests(Unit, Vec<TestKind>),
     /// A failing unit test, run again for its diff.
     FailingUnit(Vec<String>),
     /// A snapshot of a host's value as far as tests forced it (see
@@ -276,7 +279,10 @@ impl Job for Task<'_, '_> {
             // Builds are long: they start first, and what leads to them next.
             Work::Build(..) | Work::Target(..) => 3,
             // A batch of tests is the longest evaluation: it starts beside the hosts.
-            Work::Source(..) | Work::Unit(Unit::Host(..) | Unit::Checks(_)) | Work::Listing => 2,
+            Work::Source(..)
+            | Work::Unit(Unit::Host(..) | Unit::Checks(_))
+            | Work::HostAndTests(..)
+            | Work::Listing => 2,
             Work::Batch(units) if units.len() > 1 => 2,
             // Snapshots serve later runs: after everything else.
             Work::Snapshot(_) => 0,
@@ -298,6 +304,7 @@ impl Job for Task<'_, '_> {
             Work::Unit(unit) => run.unit(context, unit),
             Work::Batch(units) => run.batch(context, units),
             Work::HostTests(host, kinds) => run.host_tests(context, host, kinds),
+            Work::HostAndTests(unit, kinds) => run.host_and_tests(context, unit, kinds),
             Work::FailingUnit(path) => run.failing_unit(path),
             Work::Snapshot(host) => run.snapshot(context, host),
             Work::Source(group, targets) => run.source(context, group.as_deref(), targets),
@@ -306,6 +313,9 @@ impl Job for Task<'_, '_> {
         }
     }
 }
+
+/// A host validation's kind, status, reason and seconds.
+type HostTestResult = (TestKind, Status, Option<String>, f64);
 
 const NOT_STARTED: &str = "not started: the run stopped at a failure (--fail-fast)";
 
@@ -355,14 +365,7 @@ impl<'a> Run<'a> {
                 }
                 None => return None,
             };
-            if let (Ok(mut fresh), Ok(mut taken)) = (self.fresh_snapshots.lock(), self.taken.lock()) {
-                for entry in run.taken {
-                    fresh.insert(entry.0.clone(), entry.2.clone());
-                    taken.push(entry);
-                }
-            }
-            let evaluated = run.evaluated.into_iter().next()?;
-            return Some((self.keep(evaluated), true));
+            return Some((self.keep_host_run(run)?, true));
         }
         let evaluated = if context.alone() {
             match self.units.evaluate_alone(unit) {
@@ -373,6 +376,17 @@ impl<'a> Run<'a> {
             self.units.evaluate(unit)?
         };
         Some((self.keep(evaluated), true))
+    }
+
+    /// Keeps a host unit evaluated in this run, and the snapshot it took; gives its outcome.
+    fn keep_host_run(&self, run: TestsRun) -> Option<Outcome> {
+        if let (Ok(mut fresh), Ok(mut taken)) = (self.fresh_snapshots.lock(), self.taken.lock()) {
+            for entry in run.taken {
+                fresh.insert(entry.0.clone(), entry.2.clone());
+                taken.push(entry);
+            }
+        }
+        Some(self.keep(run.evaluated.into_iter().next()?))
     }
 
     /// The remembered snapshots of hosts' values, loaded the first time they are needed.
@@ -424,29 +438,8 @@ impl<'a> Run<'a> {
             [TestKind::Option, TestKind::Policy].into_iter().filter(|k| self.wanted_kind(*k)).collect();
         let n_tests = if self.wanted_kind(TestKind::Unit) { listing.tests.len() } else { 0 };
         self.reporter.planned(n_tests + hosts.len() * wanted_kinds.len());
-        let mut stale_tests = Vec::new();
-        for unit in units_of(&listing) {
-            let needed = match &unit {
-                Unit::Test(_) => self.wanted_kind(TestKind::Unit),
-                Unit::Host(host, true) => self.wanted_kind(TestKind::Check) && self.wanted_host(host),
-                Unit::Checks(_) => self.wanted_kind(TestKind::Check),
-                _ => false,
-            };
-            if needed && matches!(unit, Unit::Test(_)) && self.store().cached(&unit, self.state).is_none() {
-                stale_tests.push(unit);
-            } else if needed {
-                context.add(task(Work::Unit(unit)), &[]);
-            }
-        }
-        // Stale tests that read the same files share an evaluation.
-        let batches = {
-            let store = self.store();
-            nxe_engine::units::batches(&stale_tests, |unit| store.previous_keys(unit))
-        };
-        for batch in batches {
-            context.add(task(Work::Batch(batch)), &[]);
-        }
         // Option validation and policies, looked up in the cache first.
+        let mut host_kinds = BTreeMap::new();
         for host in hosts {
             let mut kinds = Vec::new();
             for kind in &wanted_kinds {
@@ -461,8 +454,41 @@ impl<'a> Run<'a> {
                 }
             }
             if !kinds.is_empty() {
-                context.add(task(Work::HostTests(host.clone(), kinds)), &[]);
+                host_kinds.insert(host.clone(), kinds);
             }
+        }
+        let mut stale_tests = Vec::new();
+        for unit in units_of(&listing) {
+            let needed = match &unit {
+                Unit::Test(_) => self.wanted_kind(TestKind::Unit),
+                Unit::Host(host, true) => self.wanted_kind(TestKind::Check) && self.wanted_host(host),
+                Unit::Checks(_) => self.wanted_kind(TestKind::Check),
+                _ => false,
+            };
+            let stale = needed && self.store().cached(&unit, self.state).is_none();
+            match &unit {
+                Unit::Test(_) if stale => stale_tests.push(unit),
+                // A host evaluated anyway: its options are validated on its evaluation.
+                Unit::Host(host, _) if stale && host_kinds.contains_key(host) => {
+                    let kinds = host_kinds.remove(host).unwrap_or_default();
+                    context.add(task(Work::HostAndTests(unit, kinds)), &[]);
+                }
+                _ if needed => {
+                    context.add(task(Work::Unit(unit)), &[]);
+                }
+                _ => {}
+            }
+        }
+        // Stale tests that read the same files share an evaluation.
+        let batches = {
+            let store = self.store();
+            nxe_engine::units::batches(&stale_tests, |unit| store.previous_keys(unit))
+        };
+        for batch in batches {
+            context.add(task(Work::Batch(batch)), &[]);
+        }
+        for (host, kinds) in host_kinds {
+            context.add(task(Work::HostTests(host, kinds)), &[]);
         }
         Ending::Done
     }
@@ -668,20 +694,33 @@ impl<'a> Run<'a> {
             self.reporter.started(&record(*kind, Status::Pass).label());
         }
         let mut session = self.session(context);
-        let mut results = Vec::new();
-        for kind in kinds {
-            let started = Instant::now();
-            let (status, reason) = match kind {
-                TestKind::Option => run_options(&mut session, host, &self.layout),
-                _ => run_policies(&mut session, self.repo, host, &self.layout, &self.policy_config),
-            };
-            results.push((*kind, status, reason, started.elapsed().as_secs_f64()));
-        }
+        let results = self.run_host_tests(&mut session, host, kinds);
         if session.interrupted() {
             return Ending::Again;
         }
         let reads = session.reads(self.state);
         drop(session);
+        self.host_tests_done(host, results, &reads)
+    }
+
+    /// Validates `host`'s options and policies (`kinds`) on `session`: each kind's status,
+    /// reason and seconds.
+    fn run_host_tests(&self, session: &mut Session, host: &str, kinds: &[TestKind]) -> Vec<HostTestResult> {
+        let mut results = Vec::new();
+        for kind in kinds {
+            let started = Instant::now();
+            let (status, reason) = match kind {
+                TestKind::Option => run_options(session, host, &self.layout),
+                _ => run_policies(session, self.repo, host, &self.layout, &self.policy_config),
+            };
+            results.push((*kind, status, reason, started.elapsed().as_secs_f64()));
+        }
+        results
+    }
+
+    /// Remembers and reports a host's validations, which read `reads`.
+    fn host_tests_done(&self, host: &str, results: Vec<HostTestResult>, reads: &ReadSet) -> Ending {
+        let record = |kind: TestKind, status| TestRecord::new(kind.as_str(), kind, Some(host), status);
         let mut failed = false;
         for (kind, status, reason, seconds) in results {
             if let Ok(mut remembered) = self.remembered.lock() {
@@ -697,6 +736,46 @@ impl<'a> Run<'a> {
             Ending::Failed
         } else {
             Ending::Done
+        }
+    }
+
+    /// A host's unit, evaluated, with its option validation and policies (`kinds`) run on
+    /// the unit's session once the unit is done: the host is evaluated once for both.
+    fn host_and_tests<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, unit: &Unit, kinds: &[TestKind]) -> Ending {
+        let Unit::Host(host, _) = unit else { return self.unit(context, unit) };
+        if context.stopped() {
+            for kind in kinds {
+                let record = TestRecord::new(kind.as_str(), *kind, Some(host), Status::Skip);
+                self.emit(record.with_reason(NOT_STARTED));
+            }
+            return Ending::Done;
+        }
+        for kind in kinds {
+            self.reporter.started(&TestRecord::new(kind.as_str(), *kind, Some(host), Status::Pass).label());
+        }
+        let mut validated = None;
+        let mut after = |session: &mut Session| {
+            let results = self.run_host_tests(session, host, kinds);
+            validated = Some((results, session.reads(self.state)));
+        };
+        let snapshots = self.snapshots();
+        let run = match self.units.evaluate_then(std::slice::from_ref(unit), snapshots, context.alone(), &mut after) {
+            Some(run) => run,
+            None if context.alone() => {
+                return self.fatal(EngineError::Internal(format!("{} was stopped without a budget", unit.id())))
+            }
+            None => return Ending::Again,
+        };
+        let Some(outcome) = self.keep_host_run(run) else {
+            return self.fatal(EngineError::Internal(format!("{} gave no outcome", unit.id())));
+        };
+        let tests = match validated {
+            Some((results, reads)) => self.host_tests_done(host, results, &reads),
+            None => Ending::Failed,
+        };
+        match self.resolved(context, unit, outcome, true) {
+            Ending::Done => tests,
+            other => other,
         }
     }
 

@@ -297,8 +297,9 @@ fn a_stateful_service_without_backup_fails_that_hosts_backups_policy_once() {
 }
 
 /// Evaluation, tests and builds are one DAG: a host's checks build as soon as that host is
-/// evaluated, before the unit tests and the other hosts' option validation and policies,
-/// which wait on one worker (builds and what leads to them go first).
+/// evaluated, before the unit tests, which wait on one worker (builds and what leads to them
+/// go first). A host's option validation and policies run on its evaluation, right after
+/// it.
 #[test]
 fn checks_build_before_other_evaluations_end() {
     let repo = repo("one-dag");
@@ -312,8 +313,10 @@ fn checks_build_before_other_evaluations_end() {
     assert_eq!(kinds.iter().filter(|k| **k == "unit").count(), 40, "{records:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "option" || **k == "policy").count(), 4, "{records:?}");
     let last_check = kinds.iter().rposition(|k| *k == "check");
-    let first_other = kinds.iter().position(|k| *k != "check");
-    assert!(last_check < first_other, "checks were not built first: {kinds:?}");
+    let first_unit = kinds.iter().position(|k| *k == "unit");
+    assert!(last_check < first_unit, "checks were not built before the unit tests: {kinds:?}");
+    let last_validation = kinds.iter().rposition(|k| *k == "option" || *k == "policy");
+    assert!(last_validation < first_unit, "{kinds:?}");
     assert!(with_status(&records, "pass").len() == records.len(), "{records:?}");
 }
 
