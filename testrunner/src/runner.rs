@@ -176,16 +176,21 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
         fatal: Mutex::new(None),
         snapshots: OnceLock::new(),
         shapes: Mutex::new(None),
-        retaking: Mutex::new(BTreeSet::new()),
+        retaking: Mutex::new(BTreeMap::new()),
         fresh_snapshots: Mutex::new(BTreeMap::new()),
         taken: Mutex::new(Vec::new()),
     };
     let dag = Dag::new(options.fail_fast);
     dag.add(Task { run: &run, work: Work::Listing }, &[]);
     dag.run(threads, WORKER_STACK).map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
-    let Run { store, evaluated, fresh, remembered, passes, records, fatal, taken, .. } = run;
+    let Run { store, evaluated, fresh, remembered, passes, records, fatal, taken, shapes, .. } = run;
     let mut store = store.into_inner().unwrap_or_else(|p| p.into_inner());
-    store.remember_snapshots(state.anchor(), &taken.into_inner().unwrap_or_default())?;
+    // Of a host's snapshots taken in this run, the one of everything the tests forced is
+    // remembered last, so it is the newest.
+    let shapes = shapes.into_inner().ok().flatten().unwrap_or_default();
+    let mut taken = taken.into_inner().unwrap_or_default();
+    taken.sort_by_key(|(host, _, shape, _)| shapes.get(host) == Some(shape));
+    store.remember_snapshots(state.anchor(), &taken)?;
     // What was evaluated is remembered even when the run then failed.
     store.record_with_objects(evaluated.into_inner().unwrap_or_default(), fresh.into_inner().unwrap_or_default())?;
     if let Some(error) = fatal.into_inner().unwrap_or_default() {
@@ -232,8 +237,9 @@ struct Run<'a> {
     snapshots: OnceLock<HostSnapshots>,
     /// What this run's tests and earlier ones forced of each host (once a test ran).
     shapes: Mutex<Option<BTreeMap<String, Shape>>>,
-    /// Hosts whose snapshot is taken again in this run.
-    retaking: Mutex<BTreeSet<String>>,
+    /// Hosts whose snapshot is taken again in this run, with the shape they had when the job
+    /// was added (the job takes the shape it has when it starts).
+    retaking: Mutex<BTreeMap<String, Shape>>,
     /// Hosts whose units took their snapshots in this run, with the shapes taken.
     fresh_snapshots: Mutex<BTreeMap<String, Shape>>,
     /// Snapshots taken in this run, cached at the end.
@@ -560,7 +566,16 @@ impl<'a> Run<'a> {
             taken.extend(unusable);
         }
         for host in retake {
-            if self.retaking.lock().is_ok_and(|mut hosts| hosts.insert(host.clone())) {
+            let Some(shape) = forced.get(&host) else { continue };
+            // Tests that run later may force more of a host: its snapshot is taken again.
+            let new = self.retaking.lock().is_ok_and(|mut hosts| {
+                if hosts.get(&host) == Some(shape) {
+                    return false;
+                }
+                hosts.insert(host.clone(), shape.clone());
+                true
+            });
+            if new {
                 context.add(Task { run: self, work: Work::Snapshot(host) }, &[]);
             }
         }
@@ -576,6 +591,9 @@ impl<'a> Run<'a> {
             return Ending::Done;
         }
         if let Some((reads, snap)) = self.units.snapshot(host, &shape, context.alone()) {
+            if let Ok(mut fresh) = self.fresh_snapshots.lock() {
+                fresh.insert(host.to_string(), shape.clone());
+            }
             if let Ok(mut taken) = self.taken.lock() {
                 taken.push((host.to_string(), reads, shape, snap));
             }
