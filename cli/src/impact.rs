@@ -213,9 +213,10 @@ pub fn run_cache(args: CacheArgs) -> ExitCode {
             Err(error) => fail(error),
         },
         _ => match cache.counts() {
-            Ok((evaluations, passes, objects)) => {
+            Ok((evaluations, passes, objects, snapshots)) => {
                 emit(&format!(
-                    "{}: {evaluations} evaluations, {objects} store objects, {passes} recorded passes\n",
+                    "{}: {evaluations} evaluations, {objects} store objects, {passes} recorded passes, \
+                     {snapshots} snapshots of hosts\n",
                     path.display()
                 ));
                 ExitCode::SUCCESS

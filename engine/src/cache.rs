@@ -489,8 +489,8 @@ impl Cache {
         Ok(problems)
     }
 
-    /// How many evaluations, passes and store objects the cache holds.
-    pub fn counts(&self) -> Result<(u64, u64, u64), EngineError> {
+    /// How many evaluations, passes, store objects and snapshots of hosts the cache holds.
+    pub fn counts(&self) -> Result<(u64, u64, u64, u64), EngineError> {
         let count = |sql: &str| {
             self.connection.query_row(sql, [], |row| row.get::<_, i64>(0)).map_err(|e| sql_error(&self.path, e))
         };
@@ -498,6 +498,7 @@ impl Cache {
             count("SELECT count(*) FROM evals")? as u64,
             count("SELECT count(*) FROM passes")? as u64,
             count("SELECT count(*) FROM objects")? as u64,
+            count("SELECT count(*) FROM snapshots")? as u64,
         ))
     }
 }
