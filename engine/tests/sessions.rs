@@ -21,6 +21,11 @@ fn repo() -> tempfile::TempDir {
     config = builtins.listToAttrs (builtins.genList (i: { name = "k${toString i}"; value = { inherit i; get = _: config; }; }) 20000);
     toplevel = builtins.length (builtins.attrNames config);
   };
+  # A large value with cycles through thunks only: each entry holds the thunk of the set.
+  hosts.selfref = rec {
+    config = builtins.listToAttrs (builtins.genList (i: { name = "k${toString i}"; value = { inherit i; self = config; }; }) 20000);
+    toplevel = builtins.length (builtins.attrNames config);
+  };
   # Keeps a set like big's, then goes on to need far more memory.
   hosts.greedy = rec {
     kept = builtins.listToAttrs (builtins.genList (i: { name = "k${toString i}"; value = { inherit i; get = _: kept; }; }) 20000);
@@ -35,11 +40,11 @@ fn repo() -> tempfile::TempDir {
 
 /// Live bytes of this thread left after a session evaluated the big host and was dropped,
 /// and the session's own growth while it was alive.
-fn evaluate_and_drop(units: &UnitEvaluator<'_>) -> (usize, usize) {
+fn evaluate_and_drop(units: &UnitEvaluator<'_>, name: &str) -> (usize, usize) {
     let before = thread_live_bytes();
     let mut session = units.session(None);
     {
-        let host = session.host_value("big").expect("host");
+        let host = session.host_value(name).expect("host");
         let evaluator = session.evaluation().evaluator();
         let Value::Attrs(host) = evaluator.force(&host).expect("host") else { panic!("the host is not a set") };
         let config = host.get(Symbol::intern("config")).cloned().expect("config");
@@ -67,20 +72,24 @@ fn finished_sessions_are_kept_only_until_the_thread_needs_the_memory() {
             .spawn_scoped(scope, || {
                 // The first session also makes what stays for the whole process (interned
                 // names, compiled files).
-                evaluate_and_drop(&units);
+                evaluate_and_drop(&units, "big");
                 // By default a dropped session frees what it made, cycles included.
-                let (left, grown) = evaluate_and_drop(&units);
+                let (left, grown) = evaluate_and_drop(&units, "big");
                 assert!(grown > 2 << 20, "the session grew by only {grown} bytes");
                 assert!(left < grown / 10, "{left} of {grown} bytes stayed after the session was dropped");
+                // Cycles through thunks alone too.
+                let (left, grown) = evaluate_and_drop(&units, "selfref");
+                assert!(grown > 2 << 20, "the session grew by only {grown} bytes");
+                assert!(left < grown / 10, "{left} of {grown} bytes stayed after a session with cycles through thunks");
 
                 // A process that ends after its run keeps the last session...
                 exit_after_run();
                 let start = thread_live_bytes();
-                let (left, grown) = evaluate_and_drop(&units);
+                let (left, grown) = evaluate_and_drop(&units, "big");
                 assert!(left > grown / 2, "only {left} of {grown} bytes were kept");
                 // ...until the thread's next session starts, which frees it first: one
                 // session is kept, never two.
-                evaluate_and_drop(&units);
+                evaluate_and_drop(&units, "big");
                 let kept = thread_live_bytes().saturating_sub(start);
                 assert!(kept > grown / 2 && kept < grown + grown / 2, "{kept} bytes kept for sessions of {grown}");
                 // ...or the thread waits for work.

@@ -7,7 +7,7 @@
 //! themselves. A single-parameter call's scope is 32 bytes, and a scope of several slots is
 //! one allocation, not two.
 
-use crate::value::Value;
+use crate::value::{Shared, Thunk, ThunkState, Value};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -37,6 +37,10 @@ thread_local! {
     static TRACKING: Cell<bool> = const { Cell::new(false) };
     /// The tracked scopes, and the length at which dead ones are next swept out.
     static TRACKED_SCOPES: std::cell::RefCell<(Vec<WeakEnv>, usize)> =
+        const { std::cell::RefCell::new((Vec::new(), 0)) };
+    /// The tracked thunks whose value is a set or a list, and the length at which those
+    /// nothing else holds are next let go.
+    static TRACKED_THUNKS: std::cell::RefCell<(Vec<Thunk>, usize)> =
         const { std::cell::RefCell::new((Vec::new(), 0)) };
 }
 
@@ -276,6 +280,14 @@ pub fn track_scopes() {
 /// variables read as `null` afterwards.
 pub fn release_scopes() {
     TRACKING.with(|t| t.set(false));
+    // A finished thunk whose set or list holds the thunk again is a cycle no scope is part
+    // of (`rec { config = { ... }; self = config; }` once `self` is forced): emptying the
+    // thunks breaks it.
+    let thunks = TRACKED_THUNKS.with(|t| std::mem::take(&mut *t.borrow_mut()));
+    for thunk in &thunks.0 {
+        drop(thunk.0.replace(ThunkState::Done(Value::Null)));
+    }
+    drop(thunks);
     let tracked = TRACKED_SCOPES.with(|t| std::mem::take(&mut t.borrow_mut().0));
     for weak in tracked {
         if let Some(env) = weak.upgrade() {
@@ -284,6 +296,35 @@ pub fn release_scopes() {
         }
     }
     TRACKED_SCOPES.with(|t| t.borrow_mut().1 = 0);
+}
+
+/// Notes a thunk that just finished with a set or a list while scopes are tracked, so that
+/// [`release_scopes`] can break the cycles it may be part of. The list holds the thunks;
+/// those nothing else holds are let go as it grows, so it stays within about twice the
+/// number of such thunks alive.
+#[inline]
+pub(crate) fn track_finished(thunk: &Thunk) {
+    if TRACKING.with(Cell::get) {
+        track_thunk(thunk);
+    }
+}
+
+#[cold]
+fn track_thunk(thunk: &Thunk) {
+    let dropped = TRACKED_THUNKS.with(|t| {
+        let mut t = t.borrow_mut();
+        t.0.push(thunk.clone());
+        if t.0.len() < t.1 {
+            return Vec::new();
+        }
+        let (kept, dropped): (Vec<Thunk>, Vec<Thunk>) =
+            std::mem::take(&mut t.0).into_iter().partition(|thunk| Shared::count(&thunk.0) > 1);
+        t.0 = kept;
+        t.1 = (t.0.len() * 2).max(1 << 16);
+        dropped
+    });
+    // Dropped outside the borrow: freeing a value may finish nothing, but may drop thunks.
+    drop(dropped);
 }
 
 #[cold]

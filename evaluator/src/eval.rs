@@ -411,6 +411,9 @@ impl Evaluator {
         match result {
             Ok(value) => {
                 drop(thunk.0.replace(ThunkState::Done(value.clone())));
+                if matches!(value, Value::Attrs(_) | Value::List(_)) {
+                    crate::env::track_finished(thunk);
+                }
                 Ok(value)
             }
             Err(error) => Err(restore_failed(thunk, state, error)),
