@@ -132,13 +132,24 @@ impl<'a> Side<'a> {
 
     /// A commit of `repo`'s git repository.
     pub fn commit(repo: &'a Repo, top: &Path, commit: &str, label: &'static str) -> Result<Side<'a>, EngineError> {
-        let tree = GitTree::new(top, commit)?;
         let differing: BTreeSet<String> = git::changed_paths(top, commit, None)?.into_iter().collect();
+        Side::commit_differing(repo, top, commit, label, &differing)
+    }
+
+    /// [`Side::commit`], given the paths that differ between the commit and the work tree.
+    fn commit_differing(
+        repo: &'a Repo,
+        top: &Path,
+        commit: &str,
+        label: &'static str,
+        differing: &BTreeSet<String>,
+    ) -> Result<Side<'a>, EngineError> {
+        let tree = GitTree::new(top, commit)?;
         Ok(Side {
             repo,
             top: top.to_path_buf(),
             commit: Some(commit.to_string()),
-            state: State::revision(anchor(repo, top), tree, &differing),
+            state: State::revision(anchor(repo, top), tree, differing),
             checkout: None,
             label,
             max_memory: None,
@@ -566,12 +577,18 @@ pub fn impact(repo: &Repo, options: &ImpactOptions) -> Result<Impact, EngineErro
     let head_commit = options.head.as_deref().map(|rev| git::resolve(&top, rev)).transpose()?;
     let changed_files = git::changed_paths(&top, &base_commit, head_commit.as_deref())?;
     let ignore = ignore_rules(repo)?;
+    // Against the work tree, what differs from the base is what changed: git is asked once.
+    let base_differs: Option<BTreeSet<String>> = head_commit.is_none().then(|| changed_files.iter().cloned().collect());
     let (ignored_files, changed_files): (Vec<String>, Vec<String>) =
         changed_files.into_iter().partition(|file| ignore.files.iter().any(|p| p.matches(file)));
 
     let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
     let threads = options.threads.max(1);
-    let mut base_side = Side::commit(repo, &top, &base_commit, "base")?.with_max_memory(options.max_memory);
+    let base_side = match &base_differs {
+        Some(differing) => Side::commit_differing(repo, &top, &base_commit, "base", differing)?,
+        None => Side::commit(repo, &top, &base_commit, "base")?,
+    };
+    let mut base_side = base_side.with_max_memory(options.max_memory);
     let mut head_side = match &head_commit {
         Some(commit) => Side::commit(repo, &top, commit, "head")?.with_max_memory(options.max_memory),
         None => Side::work_tree(repo, &top).with_max_memory(options.max_memory),
