@@ -147,8 +147,8 @@ pub struct Evaluated {
     pub added: BTreeMap<String, nxe_evaluator::AddedPath>,
 }
 
-/// What evaluating unit tests gave.
-pub struct TestsRun {
+/// What evaluating a batch of units gave.
+pub struct BatchRun {
     /// Each unit's outcome, with the reads of all (and those of the snapshots used).
     pub evaluated: Vec<Evaluated>,
     /// What the tests forced of each host they evaluated (not of those rebuilt from
@@ -190,7 +190,7 @@ pub fn evaluate_units_within(
         .build()
         .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
     pool.install(|| {
-        let first: Vec<Option<TestsRun>> =
+        let first: Vec<Option<BatchRun>> =
             batches.par_iter().map(|batch| evaluator.evaluate_with(batch, given, false)).collect();
         if first.iter().any(Option::is_none) {
             // Some run alone next: the other threads free what their last batch left.
@@ -327,32 +327,19 @@ impl<'a> UnitEvaluator<'a> {
         Session::with_shared(&self.shared, self.anchor, max_memory)
     }
 
-    /// Evaluates a batch of units (see [`batches`]) on one evaluator within the memory
-    /// budget: each gets the reads of all, and the first the store objects of all. `None`
-    /// when it passed the budget and was stopped (evaluate it again with
-    /// [`UnitEvaluator::evaluate_batch_alone`], when nothing else runs).
-    pub fn evaluate_batch(&self, units: &[Unit]) -> Option<Vec<Evaluated>> {
-        self.run_batch(units, self.budget)
-    }
-
-    /// [`UnitEvaluator::evaluate_batch`] without a budget.
-    pub fn evaluate_batch_alone(&self, units: &[Unit]) -> Result<Vec<Evaluated>, EngineError> {
-        self.run_batch(units, None).ok_or_else(|| {
-            EngineError::Internal(format!("a batch of {} units was stopped without a budget", units.len()))
-        })
-    }
-
     fn run_batch(&self, units: &[Unit], budget: Option<u64>) -> Option<Vec<Evaluated>> {
         self.run_batch_with(units, budget, &BTreeMap::new(), &BTreeMap::new(), &mut |_| {}).map(|run| run.evaluated)
     }
 
-    /// Evaluates units as [`UnitEvaluator::evaluate_batch`] does, with `snapshots` of the
-    /// hosts' values (see [`crate::snapshots`]): unit tests take the hosts whose snapshots
+    /// Evaluates a batch of units (see [`batches`]) on one evaluator within the memory
+    /// budget (none when `alone`): each gets the reads of all, and the first the store
+    /// objects of all. With `snapshots` of the hosts' values (see [`crate::snapshots`]),
+    /// unit tests take the hosts whose snapshots
     /// hold from them instead of evaluating them (if a test forces what a snapshot lacks, the
     /// tests are evaluated again without any), and give what they forced of the hosts they
     /// evaluated; a host unit also takes its host's snapshot, when tests forced some of it
     /// before. `None` when the evaluation passed the memory budget (`alone`: there is none).
-    pub fn evaluate_with(&self, units: &[Unit], snapshots: &HostSnapshots, alone: bool) -> Option<TestsRun> {
+    pub fn evaluate_with(&self, units: &[Unit], snapshots: &HostSnapshots, alone: bool) -> Option<BatchRun> {
         self.evaluate_then(units, snapshots, alone, &mut |_| {})
     }
 
@@ -365,7 +352,7 @@ impl<'a> UnitEvaluator<'a> {
         snapshots: &HostSnapshots,
         alone: bool,
         after: &mut dyn FnMut(&mut Session),
-    ) -> Option<TestsRun> {
+    ) -> Option<BatchRun> {
         let budget = if alone { None } else { self.budget };
         let usable = snapshots.usable();
         let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
@@ -408,7 +395,7 @@ impl<'a> UnitEvaluator<'a> {
         snapshots: &BTreeMap<String, Arc<HostSnapshot>>,
         shapes: &BTreeMap<String, Shape>,
         after: &mut dyn FnMut(&mut Session),
-    ) -> Option<TestsRun> {
+    ) -> Option<BatchRun> {
         let mut session = Session::with_shared(&self.shared, self.anchor, budget);
         let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
         let seeding = tests_only && !snapshots.is_empty();
@@ -437,14 +424,13 @@ impl<'a> UnitEvaluator<'a> {
         if stopped {
             return None;
         }
-        if missed.is_empty() {
-            after(&mut session);
-            if session.interrupted() {
-                return None;
-            }
-        }
         if !missed.is_empty() {
-            return Some(TestsRun { evaluated: Vec::new(), shapes: BTreeMap::new(), used, missed, taken: Vec::new() });
+            // Not a result: the caller evaluates the units again without snapshots.
+            return Some(BatchRun { evaluated: Vec::new(), shapes: BTreeMap::new(), used, missed, taken: Vec::new() });
+        }
+        after(&mut session);
+        if session.interrupted() {
+            return None;
         }
         // A test that used a host's snapshot read what the snapshot's evaluation read.
         let extra = used.iter().filter_map(|host| snapshots.get(host)).flat_map(|s| s.reads.keys());
@@ -474,7 +460,7 @@ impl<'a> UnitEvaluator<'a> {
                 added: std::mem::take(&mut added),
             })
             .collect();
-        Some(TestsRun { evaluated, shapes, used, missed, taken })
+        Some(BatchRun { evaluated, shapes, used, missed, taken })
     }
 
     /// Evaluates `unit` without a budget.

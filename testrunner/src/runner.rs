@@ -19,7 +19,7 @@ use nxe_engine::config::{join_attr_path, Repo};
 use nxe_engine::impact::{resolve_side, unit_checks, units_of, Side, SideResults, Store};
 use nxe_engine::reads::{ReadSet, State};
 use nxe_engine::snapshots::{HostSnapshots, Shape, SnapshotEntry};
-use nxe_engine::units::{Evaluated, Outcome, Session, TestStatus, TestsRun, Unit, UnitEvaluator};
+use nxe_engine::units::{BatchRun, Evaluated, Outcome, Session, TestStatus, Unit, UnitEvaluator};
 use nxe_engine::{CheckResult, EngineError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -385,7 +385,7 @@ impl<'a> Run<'a> {
     }
 
     /// Keeps a host unit evaluated in this run, and the snapshot it took; gives its outcome.
-    fn keep_host_run(&self, run: TestsRun) -> Option<Outcome> {
+    fn keep_host_run(&self, run: BatchRun) -> Option<Outcome> {
         if let (Ok(mut fresh), Ok(mut taken)) = (self.fresh_snapshots.lock(), self.taken.lock()) {
             for entry in run.taken {
                 fresh.insert(entry.0.clone(), entry.2.clone());
@@ -556,7 +556,7 @@ impl<'a> Run<'a> {
         &'r self,
         context: &Context<'_, Task<'r, 'a>>,
         snapshots: &HostSnapshots,
-        tests: &TestsRun,
+        tests: &BatchRun,
     ) {
         let Ok(mut forced) = self.shapes.lock() else { return };
         let forced = forced.get_or_insert_with(|| snapshots.shapes.clone());
