@@ -157,11 +157,6 @@ impl Cache {
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(|e| format!("cannot be opened ({e})"))?;
-        // The log is folded into the database as it grows, not each time a run ends: a run
-        // that wrote nothing would otherwise pay for rewriting the database on its way out.
-        connection
-            .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
-            .map_err(|e| format!("cannot be opened ({e})"))?;
         Ok(Cache { connection, path: path.to_path_buf() })
     }
 
