@@ -41,30 +41,24 @@ impl Shape {
     /// `other`, the newer).
     pub fn union(self, other: Shape) -> Shape {
         match (self, other) {
-            (Shape::Attrs(mut a), Shape::Attrs(b)) => {
-                for (name, shape) in b {
-                    let merged = match a.remove(&name) {
-                        Some(old) => old.union(shape),
-                        None => shape,
-                    };
-                    a.insert(name, merged);
-                }
-                Shape::Attrs(a)
-            }
-            (Shape::List(mut a), Shape::List(b)) => {
-                for (index, shape) in b {
-                    let merged = match a.remove(&index) {
-                        Some(old) => old.union(shape),
-                        None => shape,
-                    };
-                    a.insert(index, merged);
-                }
-                Shape::List(a)
-            }
+            (Shape::Attrs(a), Shape::Attrs(b)) => Shape::Attrs(unite(a, b)),
+            (Shape::List(a), Shape::List(b)) => Shape::List(unite(a, b)),
             (old, Shape::Leaf) => old,
             (_, new) => new,
         }
     }
+}
+
+/// The members of two sets' or lists' shapes, united member by member.
+fn unite<K: Ord>(mut a: BTreeMap<K, Shape>, b: BTreeMap<K, Shape>) -> BTreeMap<K, Shape> {
+    for (key, shape) in b {
+        let merged = match a.remove(&key) {
+            Some(old) => old.union(shape),
+            None => shape,
+        };
+        a.insert(key, merged);
+    }
+    a
 }
 
 /// A host's value as far as a shape reaches: what was forced there, and `Miss` for what was
