@@ -427,60 +427,28 @@ impl Cache {
                 problems.push(line);
             }
         }
-        let mut statement = self
-            .connection
-            .prepare("SELECT unit, context, reads, result, digest FROM evals")
-            .map_err(|e| sql_error(&self.path, e))?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                ))
-            })
-            .map_err(|e| sql_error(&self.path, e))?;
-        for row in rows {
-            let (unit, context, reads, result, digest) = row.map_err(|e| sql_error(&self.path, e))?;
-            if digest != row_digest(&unit, &context, &reads, &result) {
-                problems.push(format!("entry of {unit} has a wrong checksum"));
+        let mut check = |sql: &str, wrong: &dyn Fn(&[String]) -> Option<String>| -> Result<(), EngineError> {
+            let mut statement = self.connection.prepare(sql).map_err(|e| sql_error(&self.path, e))?;
+            let columns = statement.column_count();
+            let rows = statement
+                .query_map([], |row| (0..columns).map(|i| row.get::<_, String>(i)).collect::<Result<Vec<_>, _>>())
+                .map_err(|e| sql_error(&self.path, e))?;
+            for row in rows {
+                problems.extend(wrong(&row.map_err(|e| sql_error(&self.path, e))?));
             }
-        }
-        let mut statement = self
-            .connection
-            .prepare("SELECT host, context, reads, shape, body, digest FROM snapshots")
-            .map_err(|e| sql_error(&self.path, e))?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                    row.get::<_, String>(5)?,
-                ))
-            })
-            .map_err(|e| sql_error(&self.path, e))?;
-        for row in rows {
-            let (host, context, reads, shape, body, digest) = row.map_err(|e| sql_error(&self.path, e))?;
-            if digest != snapshot_digest(&host, &context, &reads, &shape, &body) {
-                problems.push(format!("snapshot of {host} has a wrong checksum"));
-            }
-        }
-        let mut statement =
-            self.connection.prepare("SELECT path, body, digest FROM objects").map_err(|e| sql_error(&self.path, e))?;
-        let rows = statement
-            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))
-            .map_err(|e| sql_error(&self.path, e))?;
-        for row in rows {
-            let (path, body, digest) = row.map_err(|e| sql_error(&self.path, e))?;
-            if digest != row_digest(&path, "object", &body, "") || StoredObject::parse(&body).is_none() {
-                problems.push(format!("store object {path} has a wrong checksum"));
-            }
-        }
+            Ok(())
+        };
+        check("SELECT unit, context, reads, result, digest FROM evals", &|r| {
+            (r[4] != row_digest(&r[0], &r[1], &r[2], &r[3])).then(|| format!("entry of {} has a wrong checksum", r[0]))
+        })?;
+        check("SELECT host, context, reads, shape, body, digest FROM snapshots", &|r| {
+            (r[5] != snapshot_digest(&r[0], &r[1], &r[2], &r[3], &r[4]))
+                .then(|| format!("snapshot of {} has a wrong checksum", r[0]))
+        })?;
+        check("SELECT path, body, digest FROM objects", &|r| {
+            (r[2] != row_digest(&r[0], "object", &r[1], "") || StoredObject::parse(&r[1]).is_none())
+                .then(|| format!("store object {} has a wrong checksum", r[0]))
+        })?;
         Ok(problems)
     }
 

@@ -25,6 +25,20 @@ fn test_json(repo: &Path, extra: &[&str]) -> (Vec<Value>, String, Option<i32>) {
     (records, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.code())
 }
 
+/// `nxe test --json --changed --builder none --kind unit` with units traced: records,
+/// standard error, exit status.
+fn changed_units_traced(repo: &Path) -> (Vec<Value>, String, Option<i32>) {
+    let output = nxe()
+        .args(["test", "--json", "--changed", "--builder", "none", "--kind", "unit", "--repo"])
+        .arg(repo)
+        .env("NXE_TRACE_UNITS", "1")
+        .output()
+        .expect("run nxe test");
+    let records =
+        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    (records, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.code())
+}
+
 fn with_status<'a>(records: &'a [Value], status: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["status"] == status).collect()
 }
@@ -430,16 +444,8 @@ fn tests_that_read_every_host_run_again_together() {
         ],
     );
     assert_eq!(code, Some(1), "{stderr}");
-    let output = nxe()
-        .args(["test", "--json", "--changed", "--builder", "none", "--kind", "unit", "--repo"])
-        .arg(&repo)
-        .env("NXE_TRACE_UNITS", "1")
-        .output()
-        .expect("run nxe test");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    let records: Vec<Value> =
-        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let (records, stderr, code) = changed_units_traced(&repo);
+    assert_eq!(code, Some(1), "{stderr}");
     let failed = with_status(&records, "fail");
     assert_eq!(failed.len(), 1, "{records:?}");
     assert_eq!(failed[0]["name"], "hosts.fleet.testNoFailedAssertion");
@@ -507,17 +513,9 @@ fn tests_use_snapshots_of_hosts_and_never_a_stale_one() {
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "motd"]);
     let changed = |expected_code: i32| {
-        let output = nxe()
-            .args(["test", "--json", "--changed", "--builder", "none", "--kind", "unit", "--repo"])
-            .arg(&repo)
-            .env("NXE_TRACE_UNITS", "1")
-            .output()
-            .expect("run nxe test");
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert_eq!(output.status.code(), Some(expected_code), "{stderr}");
-        let records: Vec<Value> =
-            String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-        let ran: Vec<(String, String)> = records
+        let (records, stderr, code) = changed_units_traced(&repo);
+        assert_eq!(code, Some(expected_code), "{stderr}");
+        let mut ran: Vec<(String, String)> = records
             .iter()
             .filter(|r| r["status"] != "skip")
             .map(|r| {
@@ -527,7 +525,6 @@ fn tests_use_snapshots_of_hosts_and_never_a_stale_one() {
                 )
             })
             .collect::<Vec<_>>();
-        let mut ran = ran;
         ran.sort();
         (ran, stderr)
     };
