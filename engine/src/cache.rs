@@ -50,6 +50,42 @@ pub struct SnapshotRow {
     pub body: String,
 }
 
+/// Snapshot rows as stored, not yet checked.
+pub struct StoredSnapshots {
+    context: String,
+    rows: Vec<StoredSnapshot>,
+}
+
+/// One snapshot row as stored.
+struct StoredSnapshot {
+    id: i64,
+    host: String,
+    reads: String,
+    shape: String,
+    body: String,
+    digest: String,
+}
+
+impl StoredSnapshots {
+    /// The rows whose checksum holds, with their read sets and shapes parsed (newest
+    /// first), and the ids of the others, to be forgotten.
+    pub fn check(self) -> (Vec<SnapshotRow>, Vec<i64>) {
+        let mut out = Vec::new();
+        let mut broken = Vec::new();
+        for row in self.rows {
+            let StoredSnapshot { id, host, reads, shape, body, digest } = row;
+            let parsed = (digest == snapshot_digest(&host, &self.context, &reads, &shape, &body))
+                .then(|| serde_json::from_str::<ReadSet>(&reads).ok().zip(serde_json::from_str::<Shape>(&shape).ok()))
+                .flatten();
+            match parsed {
+                Some((reads, shape)) => out.push(SnapshotRow { host, reads, shape, body }),
+                None => broken.push(id),
+            }
+        }
+        (out, broken)
+    }
+}
+
 /// An open cache.
 pub struct Cache {
     connection: Connection,
@@ -350,6 +386,14 @@ impl Cache {
     /// The snapshots of hosts' values made in `context` (see [`crate::snapshots`]), newest
     /// first, their bodies not yet parsed. Rows whose checksum does not match are dropped.
     pub fn load_snapshots(&self, context: &str) -> Result<Vec<SnapshotRow>, EngineError> {
+        let (rows, broken) = self.stored_snapshots(context)?.check();
+        self.forget_snapshots(&broken)?;
+        Ok(rows)
+    }
+
+    /// The snapshot rows of `context` as stored, newest first, to be checked (see
+    /// [`StoredSnapshots::check`]) without holding the cache.
+    pub fn stored_snapshots(&self, context: &str) -> Result<StoredSnapshots, EngineError> {
         let mut statement = self
             .connection
             .prepare_cached(
@@ -358,34 +402,28 @@ impl Cache {
             .map_err(|e| sql_error(&self.path, e))?;
         let rows = statement
             .query_map(params![context], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                    row.get::<_, String>(5)?,
-                ))
+                Ok(StoredSnapshot {
+                    id: row.get(0)?,
+                    host: row.get(1)?,
+                    reads: row.get(2)?,
+                    shape: row.get(3)?,
+                    body: row.get(4)?,
+                    digest: row.get(5)?,
+                })
             })
             .map_err(|e| sql_error(&self.path, e))?;
-        let mut out = Vec::new();
-        let mut broken = Vec::new();
-        for row in rows {
-            let (id, host, reads, shape, body, digest) = row.map_err(|e| sql_error(&self.path, e))?;
-            let parsed = (digest == snapshot_digest(&host, context, &reads, &shape, &body))
-                .then(|| serde_json::from_str::<ReadSet>(&reads).ok().zip(serde_json::from_str::<Shape>(&shape).ok()))
-                .flatten();
-            match parsed {
-                Some((reads, shape)) => out.push(SnapshotRow { host, reads, shape, body }),
-                None => broken.push(id),
-            }
-        }
-        for id in broken {
+        let rows = rows.collect::<Result<Vec<_>, _>>().map_err(|e| sql_error(&self.path, e))?;
+        Ok(StoredSnapshots { context: context.to_string(), rows })
+    }
+
+    /// Deletes snapshot rows (those [`StoredSnapshots::check`] found broken).
+    pub fn forget_snapshots(&self, ids: &[i64]) -> Result<(), EngineError> {
+        for id in ids {
             self.connection
                 .execute("DELETE FROM snapshots WHERE id = ?1", params![id])
                 .map_err(|e| sql_error(&self.path, e))?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Remembers snapshots of hosts' values (host, reads, shape, snapshot), in one

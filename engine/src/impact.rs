@@ -9,7 +9,7 @@
 //! cache therefore evaluates the base side once and the head side only where files changed,
 //! and gives the same answer as a warm one.
 
-use crate::cache::{Cache, Entry, StoreObjects};
+use crate::cache::{Cache, Entry, StoreObjects, StoredSnapshots};
 use crate::config::Repo;
 use crate::git::{self, Checkout};
 use crate::reads::{Anchor, GitTree, ReadKey, ReadSet, State};
@@ -284,6 +284,13 @@ impl Store {
         Ok(Store { cache: Some(cache), context, entries, notes })
     }
 
+    /// Closes the cache. What was loaded from it is let go (see [`crate::units::let_go`]).
+    pub fn close(self) {
+        let Store { cache, entries, .. } = self;
+        drop(cache);
+        crate::units::let_go(entries);
+    }
+
     /// The newest remembered result of `unit_id` whose read set holds in `state`.
     pub fn lookup(&self, unit_id: &str, state: &State) -> Option<serde_json::Value> {
         self.entries.get(unit_id)?.iter().find(|entry| entry.reads.holds(state)).map(|entry| entry.result.clone())
@@ -306,22 +313,26 @@ impl Store {
     /// The remembered snapshots of hosts' values (see [`crate::snapshots`]), as far as they
     /// hold in `state`.
     pub fn host_snapshots(&self, state: &State) -> Result<HostSnapshots, EngineError> {
-        let mut out = HostSnapshots::default();
-        let Some(cache) = &self.cache else { return Ok(out) };
-        for row in cache.load_snapshots(&self.snapshot_context())? {
-            if !out.shapes.contains_key(&row.host) {
-                out.shapes.insert(row.host.clone(), row.shape.clone());
-            }
-            if out.valid.contains_key(&row.host) || !row.reads.holds(state) {
-                continue;
-            }
-            if let Ok(mut snap) = serde_json::from_str::<Snap>(&row.body) {
-                snap.relocate(crate::snapshots::PLACE, &state.anchor().root.display().to_string());
-                let snapshot = HostSnapshot { reads: row.reads, shape: row.shape, snap: Arc::new(snap) };
-                out.valid.insert(row.host, Arc::new(snapshot));
-            }
+        let Some(stored) = self.stored_snapshots()? else { return Ok(HostSnapshots::default()) };
+        let (snapshots, broken) = host_snapshots_in(stored, state);
+        self.forget_snapshots(&broken)?;
+        Ok(snapshots)
+    }
+
+    /// The snapshot rows as stored (none without a cache), for [`host_snapshots_in`].
+    pub fn stored_snapshots(&self) -> Result<Option<StoredSnapshots>, EngineError> {
+        match &self.cache {
+            Some(cache) => cache.stored_snapshots(&self.snapshot_context()).map(Some),
+            None => Ok(None),
         }
-        Ok(out)
+    }
+
+    /// Deletes the snapshot rows [`host_snapshots_in`] found broken.
+    pub fn forget_snapshots(&self, ids: &[i64]) -> Result<(), EngineError> {
+        match &self.cache {
+            Some(cache) if !ids.is_empty() => cache.forget_snapshots(ids),
+            _ => Ok(()),
+        }
     }
 
     /// Remembers snapshots of hosts' values (host, reads, shape, snapshot).
@@ -395,6 +406,11 @@ impl Store {
     /// What `unit` read when it was last evaluated, as far as the cache knows.
     pub fn previous_keys(&self, unit: &Unit) -> Option<BTreeSet<ReadKey>> {
         Some(self.entries.get(&unit.id())?.first()?.reads.keys())
+    }
+
+    /// What changed, in `state`, of what `unit`'s newest evaluation read.
+    pub fn previous_differences(&self, unit: &Unit, state: &State) -> Option<BTreeSet<ReadKey>> {
+        Some(self.entries.get(&unit.id())?.first()?.reads.differences(state).into_iter().cloned().collect())
     }
 
     /// Resolves `units` on `side`: from `base` (head side only), then from the cache, then
@@ -831,6 +847,27 @@ fn describe(key: &ReadKey, path: &str) -> String {
         ReadKey::Kind(_) | ReadKey::Exists(_) => format!("{path} (existence)"),
         _ => path.to_string(),
     }
+}
+
+/// The snapshots of `stored` that tests may use in `state`: of each host, the newest whose
+/// read set holds, and the newest shape of each; with the ids of broken rows.
+pub fn host_snapshots_in(stored: StoredSnapshots, state: &State) -> (HostSnapshots, Vec<i64>) {
+    let (rows, broken) = stored.check();
+    let mut out = HostSnapshots::default();
+    for row in rows {
+        if !out.shapes.contains_key(&row.host) {
+            out.shapes.insert(row.host.clone(), row.shape.clone());
+        }
+        if out.valid.contains_key(&row.host) || !row.reads.holds(state) {
+            continue;
+        }
+        if let Ok(mut snap) = serde_json::from_str::<Snap>(&row.body) {
+            snap.relocate(crate::snapshots::PLACE, &state.anchor().root.display().to_string());
+            let snapshot = HostSnapshot { reads: row.reads, shape: row.shape, snap: Arc::new(snap) };
+            out.valid.insert(row.host, Arc::new(snapshot));
+        }
+    }
+    (out, broken)
 }
 
 #[cfg(test)]

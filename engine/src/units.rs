@@ -190,28 +190,36 @@ pub fn evaluate_units_within(
         .build()
         .map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
     pool.install(|| {
-        let first: Vec<Option<BatchRun>> =
-            batches.par_iter().map(|batch| evaluator.evaluate_with(batch, given, false)).collect();
-        if first.iter().any(Option::is_none) {
-            // Some run alone next: the other threads free what their last batch left.
-            rayon::broadcast(|_| free_parked_session());
+        // Tests wait for the hosts evaluated beside them and take those hosts' values from
+        // the snapshots their units take, instead of evaluating them a second time.
+        let hosts_first = snapshots.is_some() && batches.iter().flatten().any(|unit| matches!(unit, Unit::Host(..)));
+        let later = |batch: &Vec<Unit>| hosts_first && batch.iter().all(|unit| matches!(unit, Unit::Test(_)));
+        let (tests, first): (Vec<&Vec<Unit>>, Vec<&Vec<Unit>>) = batches.iter().partition(|batch| later(batch));
+        let mut runs = run_batches(&evaluator, &first, given)?;
+        let mut fresh_given = None;
+        if !tests.is_empty() {
+            let fresh = runs.iter().flat_map(|run| &run.taken).map(|(host, reads, shape, snap)| {
+                let snapshot =
+                    HostSnapshot { reads: reads.clone(), shape: shape.clone(), snap: Arc::new(snap.clone()) };
+                (host.clone(), Arc::new(snapshot))
+            });
+            let mut valid = given.valid.clone();
+            valid.extend(fresh);
+            let with_fresh = fresh_given.insert(HostSnapshots { valid, shapes: given.shapes.clone() });
+            runs.extend(run_batches(&evaluator, &tests, with_fresh)?);
         }
+        let given = fresh_given.as_ref().unwrap_or(given);
         let mut done = Vec::new();
-        let mut runs = Vec::new();
         let mut taken = Vec::new();
-        for (batch, result) in batches.iter().zip(first) {
-            let run = match result {
-                Some(run) => run,
-                // Over the budget: alone now, without one.
-                None => evaluator.evaluate_with(batch, given, true).ok_or_else(|| {
-                    EngineError::Internal(format!("a batch of {} units was stopped without a budget", batch.len()))
-                })?,
-            };
-            done.extend(run.evaluated);
-            runs.push((run.shapes, run.missed));
-            taken.extend(run.taken);
-        }
-        let Some(snapshots) = snapshots else { return Ok((done, Vec::new())) };
+        let runs: Vec<_> = runs
+            .into_iter()
+            .map(|run| {
+                done.extend(run.evaluated);
+                taken.extend(run.taken);
+                (run.shapes, run.missed)
+            })
+            .collect();
+        let Some(snapshots) = snapshots.map(|_| given) else { return Ok((done, Vec::new())) };
         let mut forced = snapshots.shapes.clone();
         let fresh: BTreeMap<String, Shape> =
             taken.iter().map(|(host, _, shape, _)| (host.clone(), shape.clone())).collect();
@@ -234,6 +242,32 @@ pub fn evaluate_units_within(
         entries.extend(taken);
         Ok((done, entries))
     })
+}
+
+/// Evaluates `batches` in parallel in the current pool, then again alone those that passed
+/// the memory budget.
+fn run_batches(
+    evaluator: &UnitEvaluator,
+    batches: &[&Vec<Unit>],
+    given: &HostSnapshots,
+) -> Result<Vec<BatchRun>, EngineError> {
+    let first: Vec<Option<BatchRun>> =
+        batches.par_iter().map(|batch| evaluator.evaluate_with(batch, given, false)).collect();
+    if first.iter().any(Option::is_none) {
+        // Some run alone next: the other threads free what their last batch left.
+        rayon::broadcast(|_| free_parked_session());
+    }
+    batches
+        .iter()
+        .zip(first)
+        .map(|(batch, result)| match result {
+            Some(run) => Ok(run),
+            // Over the budget: alone now, without one.
+            None => evaluator.evaluate_with(batch, given, true).ok_or_else(|| {
+                EngineError::Internal(format!("a batch of {} units was stopped without a budget", batch.len()))
+            }),
+        })
+        .collect()
 }
 
 /// A test may share an evaluation with others when its previous read set is within that of
@@ -328,7 +362,7 @@ impl<'a> UnitEvaluator<'a> {
     }
 
     fn run_batch(&self, units: &[Unit], budget: Option<u64>) -> Option<Vec<Evaluated>> {
-        self.run_batch_with(units, budget, &BTreeMap::new(), &BTreeMap::new(), &mut |_| {}).map(|run| run.evaluated)
+        self.run_batch_with(units, budget, &BTreeMap::new(), &|_| None, &mut |_| {}).map(|run| run.evaluated)
     }
 
     /// Evaluates a batch of units (see [`batches`]) on one evaluator within the memory
@@ -340,24 +374,29 @@ impl<'a> UnitEvaluator<'a> {
     /// evaluated; a host unit also takes its host's snapshot, when tests forced some of it
     /// before. `None` when the evaluation passed the memory budget (`alone`: there is none).
     pub fn evaluate_with(&self, units: &[Unit], snapshots: &HostSnapshots, alone: bool) -> Option<BatchRun> {
-        self.evaluate_then(units, snapshots, alone, &mut |_| {})
+        self.evaluate_then(units, &|| snapshots, alone, &mut |_| {})
     }
 
     /// [`UnitEvaluator::evaluate_with`], running `after` on the units' session once they
     /// are evaluated (the test runner validates a host's options there, on the evaluation
-    /// the host's unit made); the units' read sets include what `after` read.
-    pub fn evaluate_then(
+    /// the host's unit made); the units' read sets include what `after` read. The snapshots
+    /// are asked for when needed: a host's unit needs them only once it is evaluated.
+    pub fn evaluate_then<'s>(
         &self,
         units: &[Unit],
-        snapshots: &HostSnapshots,
+        snapshots: &dyn Fn() -> &'s HostSnapshots,
         alone: bool,
         after: &mut dyn FnMut(&mut Session),
     ) -> Option<BatchRun> {
         let budget = if alone { None } else { self.budget };
-        let usable = snapshots.usable();
         let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
-        if tests_only && !usable.is_empty() {
-            let run = self.run_batch_with(units, budget, &usable, &snapshots.shapes, after)?;
+        let shape_of = |host: &str| snapshots().shapes.get(host).cloned();
+        if !tests_only {
+            return self.run_batch_with(units, budget, &BTreeMap::new(), &shape_of, after);
+        }
+        let usable = snapshots().usable();
+        if !usable.is_empty() {
+            let run = self.run_batch_with(units, budget, &usable, &shape_of, after)?;
             if run.missed.is_empty() {
                 if std::env::var_os("NXE_TRACE_UNITS").is_some() && !run.used.is_empty() {
                     let used: Vec<&str> = run.used.iter().map(String::as_str).collect();
@@ -368,11 +407,11 @@ impl<'a> UnitEvaluator<'a> {
             if std::env::var_os("NXE_TRACE_UNITS").is_some() {
                 eprintln!("snapshots of {:?} lacked a value; evaluating the tests again without", run.missed);
             }
-            let mut again = self.run_batch_with(units, budget, &BTreeMap::new(), &snapshots.shapes, after)?;
+            let mut again = self.run_batch_with(units, budget, &BTreeMap::new(), &shape_of, after)?;
             again.missed = run.missed;
             return Some(again);
         }
-        self.run_batch_with(units, budget, &BTreeMap::new(), &snapshots.shapes, after)
+        self.run_batch_with(units, budget, &BTreeMap::new(), &shape_of, after)
     }
 
     /// Evaluates `host` alone, forces `shape` in its value and keeps what is there, with
@@ -393,7 +432,7 @@ impl<'a> UnitEvaluator<'a> {
         units: &[Unit],
         budget: Option<u64>,
         snapshots: &BTreeMap<String, Arc<HostSnapshot>>,
-        shapes: &BTreeMap<String, Shape>,
+        shape_of: &dyn Fn(&str) -> Option<Shape>,
         after: &mut dyn FnMut(&mut Session),
     ) -> Option<BatchRun> {
         let mut session = Session::with_shared(&self.shared, self.anchor, budget);
@@ -438,12 +477,12 @@ impl<'a> UnitEvaluator<'a> {
         let mut taken = Vec::new();
         for unit in units {
             let Unit::Host(host, _) = unit else { continue };
-            let Some(shape) = shapes.get(host) else { continue };
+            let Some(shape) = shape_of(host) else { continue };
             // After the units' reads: what only the tests force is not the host's.
             let Ok((value, _)) = host_value(&mut session.worker, host) else { continue };
-            let snap = crate::snapshots::take(session.worker.evaluation.evaluator(), &value, shape);
+            let snap = crate::snapshots::take(session.worker.evaluation.evaluator(), &value, &shape);
             if let Some(snap) = snap.filter(|_| !session.interrupted()) {
-                taken.push((host.clone(), session.reads(self.state), shape.clone(), snap));
+                taken.push((host.clone(), session.reads(self.state), shape, snap));
             }
         }
         let shapes = if tests_only { crate::snapshots::capture_hosts(&session.worker, &used) } else { BTreeMap::new() };
@@ -771,6 +810,16 @@ thread_local! {
 /// `nxe test --changed`, spent on memory the system reclaims anyway.
 pub fn exit_after_run() {
     EXIT_AFTER_RUN.store(true, Ordering::Relaxed);
+}
+
+/// Frees `value`, or, when the process ends once the run is over (see [`exit_after_run`]),
+/// leaves its memory to the system, which takes it back at once.
+pub fn let_go<T>(value: T) {
+    if EXIT_AFTER_RUN.load(Ordering::Relaxed) {
+        std::mem::forget(value);
+    } else {
+        drop(value);
+    }
 }
 
 /// Frees this thread's parked session, if any (see [`exit_after_run`]): before the thread

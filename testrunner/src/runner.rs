@@ -16,9 +16,9 @@ use crate::report::{Status, TestKind, TestRecord};
 use crate::unit;
 use nxe_engine::cache::StoreObjects;
 use nxe_engine::config::{join_attr_path, Repo};
-use nxe_engine::impact::{resolve_side, unit_checks, units_of, Side, SideResults, Store};
-use nxe_engine::reads::{ReadSet, State};
-use nxe_engine::snapshots::{HostSnapshots, Shape, SnapshotEntry};
+use nxe_engine::impact::{host_snapshots_in, resolve_side, unit_checks, units_of, Side, SideResults, Store};
+use nxe_engine::reads::{ReadKey, ReadSet, State};
+use nxe_engine::snapshots::{HostSnapshot, HostSnapshots, Shape, SnapshotEntry};
 use nxe_engine::units::{BatchRun, Evaluated, Outcome, Session, TestStatus, Unit, UnitEvaluator};
 use nxe_engine::{CheckResult, EngineError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -178,12 +178,15 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
         shapes: Mutex::new(None),
         retaking: Mutex::new(BTreeMap::new()),
         fresh_snapshots: Mutex::new(BTreeMap::new()),
+        fresh_valid: Mutex::new(BTreeMap::new()),
         taken: Mutex::new(Vec::new()),
     };
     let dag = Dag::new(options.fail_fast);
     dag.add(Task { run: &run, work: Work::Listing }, &[]);
     dag.run(threads, WORKER_STACK).map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
-    let Run { store, evaluated, fresh, remembered, passes, records, fatal, taken, shapes, .. } = run;
+    let Run {
+        store, evaluated, fresh, remembered, passes, records, fatal, taken, shapes, snapshots, fresh_valid, ..
+    } = run;
     let mut store = store.into_inner().unwrap_or_else(|p| p.into_inner());
     // Of a host's snapshots taken in this run, the one of everything the tests forced is
     // remembered last, so it is the newest.
@@ -202,7 +205,11 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
     }
     let mut records = records.into_inner().unwrap_or_default();
     records.sort_by(|a, b| (a.kind, &a.host, &a.name).cmp(&(b.kind, &b.host, &b.name)));
-    Ok(RunResult { records, notes: std::mem::take(&mut store.notes) })
+    let notes = std::mem::take(&mut store.notes);
+    store.close();
+    // Snapshots are let go of, as the cache's entries: the process may be about to end.
+    nxe_engine::units::let_go((taken, shapes, snapshots, fresh_valid));
+    Ok(RunResult { records, notes })
 }
 
 /// Stack of each worker thread: evaluations recurse deeply.
@@ -242,6 +249,8 @@ struct Run<'a> {
     retaking: Mutex<BTreeMap<String, Shape>>,
     /// Hosts whose units took their snapshots in this run, with the shapes taken.
     fresh_snapshots: Mutex<BTreeMap<String, Shape>>,
+    /// Those snapshots, which tests that run later use.
+    fresh_valid: Mutex<BTreeMap<String, Arc<HostSnapshot>>>,
     /// Snapshots taken in this run, cached at the end.
     taken: Mutex<Vec<SnapshotEntry>>,
 }
@@ -362,15 +371,16 @@ impl<'a> Run<'a> {
         }
         if let Unit::Host(..) = unit {
             // A host unit takes its host's snapshot, as far as tests forced it before.
-            let snapshots = self.snapshots();
-            let run = match self.units.evaluate_with(std::slice::from_ref(unit), snapshots, context.alone()) {
-                Some(run) => run,
-                None if context.alone() => {
-                    let error = format!("{} was stopped without a budget", unit.id());
-                    return Some((Outcome::Failed { error }, true));
-                }
-                None => return None,
-            };
+            let snapshots = || self.snapshots();
+            let run =
+                match self.units.evaluate_then(std::slice::from_ref(unit), &snapshots, context.alone(), &mut |_| {}) {
+                    Some(run) => run,
+                    None if context.alone() => {
+                        let error = format!("{} was stopped without a budget", unit.id());
+                        return Some((Outcome::Failed { error }, true));
+                    }
+                    None => return None,
+                };
             return Some((self.keep_host_run(run)?, true));
         }
         let evaluated = if context.alone() {
@@ -386,9 +396,14 @@ impl<'a> Run<'a> {
 
     /// Keeps a host unit evaluated in this run, and the snapshot it took; gives its outcome.
     fn keep_host_run(&self, run: BatchRun) -> Option<Outcome> {
-        if let (Ok(mut fresh), Ok(mut taken)) = (self.fresh_snapshots.lock(), self.taken.lock()) {
+        if let (Ok(mut fresh), Ok(mut valid), Ok(mut taken)) =
+            (self.fresh_snapshots.lock(), self.fresh_valid.lock(), self.taken.lock())
+        {
             for entry in run.taken {
                 fresh.insert(entry.0.clone(), entry.2.clone());
+                let snapshot =
+                    HostSnapshot { reads: entry.1.clone(), shape: entry.2.clone(), snap: Arc::new(entry.3.clone()) };
+                valid.insert(entry.0.clone(), Arc::new(snapshot));
                 taken.push(entry);
             }
         }
@@ -397,7 +412,15 @@ impl<'a> Run<'a> {
 
     /// The remembered snapshots of hosts' values, loaded the first time they are needed.
     fn snapshots(&self) -> &HostSnapshots {
-        self.snapshots.get_or_init(|| self.store().host_snapshots(self.state).unwrap_or_default())
+        self.snapshots.get_or_init(|| {
+            // Read under the store's lock, checked and parsed outside it: jobs that look
+            // their units up in the cache meanwhile do not wait.
+            let Ok(Some(stored)) = self.store().stored_snapshots() else { return HostSnapshots::default() };
+            let (snapshots, broken) = host_snapshots_in(stored, self.state);
+            // Broken rows are only dropped; the run goes on without them either way.
+            let _ = self.store().forget_snapshots(&broken);
+            snapshots
+        })
     }
 
     /// Keeps a unit evaluated in this run, to be cached at its end, and gives its outcome.
@@ -464,6 +487,8 @@ impl<'a> Run<'a> {
             }
         }
         let mut stale_tests = Vec::new();
+        // Hosts evaluated in this run: their jobs, and what changed of what they read.
+        let mut host_jobs = Vec::new();
         for unit in units_of(&listing) {
             let needed = match &unit {
                 Unit::Test(_) => self.wanted_kind(TestKind::Unit),
@@ -477,7 +502,12 @@ impl<'a> Run<'a> {
                 // A host evaluated anyway: its options are validated on its evaluation.
                 Unit::Host(host, _) if stale && host_kinds.contains_key(host) => {
                     let kinds = host_kinds.remove(host).unwrap_or_default();
-                    context.add(task(Work::HostAndTests(unit, kinds)), &[]);
+                    let changed = self.store().previous_differences(&unit, self.state);
+                    host_jobs.push((context.add(task(Work::HostAndTests(unit, kinds)), &[]), changed));
+                }
+                Unit::Host(..) if stale => {
+                    let changed = self.store().previous_differences(&unit, self.state);
+                    host_jobs.push((context.add(task(Work::Unit(unit)), &[]), changed));
                 }
                 _ if needed => {
                     context.add(task(Work::Unit(unit)), &[]);
@@ -491,12 +521,34 @@ impl<'a> Run<'a> {
             nxe_engine::units::batches(&stale_tests, |unit| store.previous_keys(unit))
         };
         for batch in batches {
-            context.add(task(Work::Batch(batch)), &[]);
+            let after = self.hosts_first(&batch, &host_jobs);
+            context.add(task(Work::Batch(batch)), &after);
         }
         for (host, kinds) in host_kinds {
             context.add(task(Work::HostTests(host, kinds)), &[]);
         }
+        // Hosts' units and tests use the snapshots: loaded here, while the hosts evaluate.
+        if !host_jobs.is_empty() || !stale_tests.is_empty() {
+            self.snapshots();
+        }
         Ending::Done
+    }
+
+    /// The jobs of hosts evaluated in this run that a batch of tests waits for: those whose
+    /// change the tests read last time. Such a test most likely forces the host's value,
+    /// which it then takes from the snapshot the host's own evaluation takes, instead of
+    /// evaluating the host a second time beside it.
+    fn hosts_first(&self, batch: &[Unit], host_jobs: &[(JobId, Option<BTreeSet<ReadKey>>)]) -> Vec<JobId> {
+        if host_jobs.is_empty() || !batch.iter().all(|unit| matches!(unit, Unit::Test(_))) {
+            return Vec::new();
+        }
+        let store = self.store();
+        let read: BTreeSet<ReadKey> = batch.iter().filter_map(|unit| store.previous_keys(unit)).flatten().collect();
+        host_jobs
+            .iter()
+            .filter(|(_, changed)| changed.as_ref().is_some_and(|changed| !changed.is_disjoint(&read)))
+            .map(|(job, _)| *job)
+            .collect()
     }
 
     fn unit<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, unit: &Unit) -> Ending {
@@ -525,7 +577,15 @@ impl<'a> Run<'a> {
             }
             return Ending::Done;
         }
-        let snapshots = self.snapshots();
+        let with_fresh;
+        let mut snapshots = self.snapshots();
+        let fresh = self.fresh_valid.lock().map(|fresh| fresh.clone()).unwrap_or_default();
+        if !fresh.is_empty() {
+            let mut valid = snapshots.valid.clone();
+            valid.extend(fresh);
+            with_fresh = HostSnapshots { valid, shapes: snapshots.shapes.clone() };
+            snapshots = &with_fresh;
+        }
         let tests = match self.units.evaluate_with(units, snapshots, context.alone()) {
             Some(tests) => tests,
             None if context.alone() => {
@@ -776,8 +836,8 @@ impl<'a> Run<'a> {
             let results = self.run_host_tests(session, host, kinds);
             validated = Some((results, session.reads(self.state)));
         };
-        let snapshots = self.snapshots();
-        let run = match self.units.evaluate_then(std::slice::from_ref(unit), snapshots, context.alone(), &mut after) {
+        let snapshots = || self.snapshots();
+        let run = match self.units.evaluate_then(std::slice::from_ref(unit), &snapshots, context.alone(), &mut after) {
             Some(run) => run,
             None if context.alone() => {
                 return self.fatal(EngineError::Internal(format!("{} was stopped without a budget", unit.id())))

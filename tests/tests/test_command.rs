@@ -475,6 +475,41 @@ fn tests_that_read_every_host_run_again_together() {
     assert_eq!(ran[0]["name"], "hosts.fleet.testNoFailedAssertion");
 }
 
+/// After a host's change, the tests that read it wait for the host's own evaluation and
+/// take its value from the snapshot that evaluation took: the host is evaluated once, and
+/// the tests see its new value.
+#[test]
+fn tests_take_a_changed_host_from_its_own_evaluation() {
+    let repo = repo("fresh-snapshot");
+    let (_, stderr, code) = test_json(&repo, &["--builder", "none"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let host = repo.join("hosts/web-02.nix");
+    let text = std::fs::read_to_string(&host).expect("read");
+    std::fs::write(&host, text.replace("lib.mkForce 16", "lib.mkForce 24")).expect("write");
+    let output = nxe()
+        .args(["test", "--json", "--changed", "--builder", "none", "--repo"])
+        .arg(&repo)
+        .env("NXE_TRACE_UNITS", "1")
+        .output()
+        .expect("run nxe test");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let records: Vec<Value> =
+        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let failed: Vec<&str> = with_status(&records, "fail").iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(failed, vec!["hosts.web.testForcedWorkers"], "{stderr}");
+    assert_eq!(stderr.matches("host+checks:web-02 ").count(), 1, "{stderr}");
+    let used: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("tests used the snapshots of ")).collect();
+    assert!(used.contains(&"web-02"), "{stderr}");
+    assert!(used.iter().any(|hosts| hosts.split(", ").count() == 25), "{stderr}");
+    assert!(!stderr.contains("lacked a value"), "{stderr}");
+    // Back as it was: everything passed before with these inputs.
+    std::fs::write(&host, text).expect("write");
+    let (records, stderr, code) = test_json(&repo, &["--changed", "--builder", "none"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(records.iter().all(|r| r["status"] == "skip"), "{records:?}");
+}
+
 /// A test about several hosts is evaluated with snapshots of the hosts' values taken after
 /// an earlier run, and a snapshot is used only while everything its evaluation read is
 /// unchanged: a value that only a test forces, read from a file the host's own evaluation
