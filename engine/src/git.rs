@@ -49,9 +49,38 @@ fn split_nul(bytes: &[u8]) -> std::collections::BTreeSet<String> {
 
 /// The work tree's top level containing `dir`.
 pub fn toplevel(dir: &Path) -> Result<PathBuf, EngineError> {
+    if let Some(top) = nearest_work_tree(dir) {
+        return Ok(top);
+    }
     let top = git(dir, &["rev-parse", "--show-toplevel"])
         .map_err(|_| EngineError::Git(format!("'{}' is not inside a git work tree", dir.display())))?;
     std::fs::canonicalize(&top).map_err(|e| EngineError::Io(top, e))
+}
+
+/// The top level git itself would find for `dir` in the plain case, without running git
+/// (which costs milliseconds on every command): the nearest directory upwards holding a
+/// repository (`.git` with a `HEAD`) or a linked work tree's `.git` file. `None` leaves the
+/// answer to git: when its environment steers the search, or from inside a `.git`
+/// directory, or where no such directory is found.
+fn nearest_work_tree(dir: &Path) -> Option<PathBuf> {
+    const STEERING: [&str; 5] =
+        ["GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_COMMON_DIR"];
+    if STEERING.iter().any(|name| std::env::var_os(name).is_some()) {
+        return None;
+    }
+    let start = std::fs::canonicalize(dir).ok()?;
+    if start.components().any(|part| part.as_os_str() == ".git") {
+        return None;
+    }
+    start.ancestors().find_map(|candidate| {
+        let git = candidate.join(".git");
+        let found = if git.is_dir() {
+            git.join("HEAD").is_file()
+        } else {
+            std::fs::read(&git).is_ok_and(|text| text.starts_with(b"gitdir: "))
+        };
+        found.then(|| candidate.to_path_buf())
+    })
 }
 
 /// The full commit hash of a revision.
@@ -123,5 +152,44 @@ impl Checkout {
             EngineError::Internal(format!("'{}' is not below the work tree '{}'", dir.display(), top.display()))
         })?;
         Ok(self.dir.path().join(relative))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(dir: &Path, args: &[&str]) {
+        let status = Command::new("git").arg("-C").arg(dir).args(args).stdout(Stdio::null()).status().expect("git");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    fn by_git(dir: &Path) -> PathBuf {
+        std::fs::canonicalize(git(dir, &["rev-parse", "--show-toplevel"]).expect("rev-parse")).expect("canonical")
+    }
+
+    #[test]
+    fn the_top_level_found_without_git_is_the_one_git_finds() {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let repo = temp.path().join("repo");
+        let nested = repo.join("hosts/web");
+        std::fs::create_dir_all(&nested).expect("mkdir");
+        run(&repo, &["init", "-q"]);
+        std::fs::write(repo.join("a.nix"), "1").expect("write");
+        run(&repo, &["add", "-A"]);
+        run(&repo, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "a"]);
+        // A linked work tree has a `.git` file.
+        let linked = temp.path().join("linked");
+        run(&repo, &["worktree", "add", "-q", &linked.display().to_string()]);
+        // A directory named `.git` without a repository in it is not a top level.
+        let fake = nested.join("deeper");
+        std::fs::create_dir_all(fake.join(".git")).expect("mkdir");
+        for dir in [&repo, &nested, &linked, &fake] {
+            assert_eq!(nearest_work_tree(dir), Some(by_git(dir)), "{}", dir.display());
+            assert_eq!(toplevel(dir).expect("toplevel"), by_git(dir));
+        }
+        // From inside the repository's own directory, git decides.
+        assert_eq!(nearest_work_tree(&repo.join(".git")), None);
+        assert!(toplevel(&repo.join(".git")).is_err());
     }
 }

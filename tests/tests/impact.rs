@@ -623,7 +623,10 @@ fn tests_about_every_host_use_the_other_hosts_snapshots() {
     let impact = json_of(output, "nxe impact");
     assert_eq!(names(&impact["changed_tests"]), list(&["hosts.web.testForcedWorkers"]));
     let used: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("tests used the snapshots of ")).collect();
-    assert!(used.iter().any(|hosts| hosts.split(", ").map(String::from).collect::<Vec<_>>() == all_hosts()), "{stderr}");
+    assert!(
+        used.iter().any(|hosts| hosts.split(", ").map(String::from).collect::<Vec<_>>() == all_hosts()),
+        "{stderr}"
+    );
     // web-02's snapshot from the base no longer holds: the one used is this run's.
     assert_eq!(stderr.matches("unit host+checks:web-02 ").count(), 1, "{stderr}");
     assert!(!stderr.contains("lacked a value"), "{stderr}");
