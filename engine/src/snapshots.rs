@@ -108,7 +108,23 @@ pub struct HostSnapshots {
 /// A snapshot to remember: host, reads, shape, snapshot.
 pub type SnapshotEntry = (String, ReadSet, Shape, Snap);
 
+impl HostSnapshot {
+    /// The snapshot of an entry taken in this run (its read set holds: it was just taken),
+    /// with its host.
+    pub fn of_entry((host, reads, shape, snap): &SnapshotEntry) -> (String, Arc<HostSnapshot>) {
+        let snapshot = HostSnapshot { reads: reads.clone(), shape: shape.clone(), snap: Arc::new(snap.clone()) };
+        (host.clone(), Arc::new(snapshot))
+    }
+}
+
 impl HostSnapshots {
+    /// These snapshots, with those of `fresh` (taken in this run) in place of their hosts'.
+    pub fn with_fresh(&self, fresh: impl IntoIterator<Item = (String, Arc<HostSnapshot>)>) -> HostSnapshots {
+        let mut valid = self.valid.clone();
+        valid.extend(fresh);
+        HostSnapshots { valid, shapes: self.shapes.clone() }
+    }
+
     /// The snapshots tests may be given: the valid ones that hold a value.
     pub fn usable(&self) -> BTreeMap<String, Arc<HostSnapshot>> {
         self.valid.iter().filter(|(_, s)| *s.snap != Snap::Miss).map(|(h, s)| (h.clone(), s.clone())).collect()

@@ -198,34 +198,26 @@ pub fn evaluate_units_within(
         let mut runs = run_batches(&evaluator, &first, given)?;
         let mut fresh_given = None;
         if !tests.is_empty() {
-            let fresh = runs.iter().flat_map(|run| &run.taken).map(|(host, reads, shape, snap)| {
-                let snapshot =
-                    HostSnapshot { reads: reads.clone(), shape: shape.clone(), snap: Arc::new(snap.clone()) };
-                (host.clone(), Arc::new(snapshot))
-            });
-            let mut valid = given.valid.clone();
-            valid.extend(fresh);
-            let with_fresh = fresh_given.insert(HostSnapshots { valid, shapes: given.shapes.clone() });
+            let fresh = runs.iter().flat_map(|run| &run.taken).map(HostSnapshot::of_entry);
+            let with_fresh = fresh_given.insert(given.with_fresh(fresh));
             runs.extend(run_batches(&evaluator, &tests, with_fresh)?);
         }
         let given = fresh_given.as_ref().unwrap_or(given);
         let mut done = Vec::new();
         let mut taken = Vec::new();
-        let runs: Vec<_> = runs
-            .into_iter()
-            .map(|run| {
-                done.extend(run.evaluated);
-                taken.extend(run.taken);
-                (run.shapes, run.missed)
-            })
-            .collect();
+        let mut forced_by = Vec::new();
+        for run in runs {
+            done.extend(run.evaluated);
+            taken.extend(run.taken);
+            forced_by.push((run.shapes, run.missed));
+        }
         let Some(snapshots) = snapshots.map(|_| given) else { return Ok((done, Vec::new())) };
         let mut forced = snapshots.shapes.clone();
         let fresh: BTreeMap<String, Shape> =
             taken.iter().map(|(host, _, shape, _)| (host.clone(), shape.clone())).collect();
         let mut retake = BTreeSet::new();
         let mut entries = taken;
-        for (shapes, missed) in runs {
+        for (shapes, missed) in forced_by {
             let (hosts, unusable) = snapshots.note_forced(&mut forced, &shapes, &missed, &fresh);
             retake.extend(hosts);
             entries.extend(unusable);

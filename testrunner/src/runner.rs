@@ -401,9 +401,8 @@ impl<'a> Run<'a> {
         {
             for entry in run.taken {
                 fresh.insert(entry.0.clone(), entry.2.clone());
-                let snapshot =
-                    HostSnapshot { reads: entry.1.clone(), shape: entry.2.clone(), snap: Arc::new(entry.3.clone()) };
-                valid.insert(entry.0.clone(), Arc::new(snapshot));
+                let (host, snapshot) = HostSnapshot::of_entry(&entry);
+                valid.insert(host, snapshot);
                 taken.push(entry);
             }
         }
@@ -581,9 +580,7 @@ impl<'a> Run<'a> {
         let mut snapshots = self.snapshots();
         let fresh = self.fresh_valid.lock().map(|fresh| fresh.clone()).unwrap_or_default();
         if !fresh.is_empty() {
-            let mut valid = snapshots.valid.clone();
-            valid.extend(fresh);
-            with_fresh = HostSnapshots { valid, shapes: snapshots.shapes.clone() };
+            with_fresh = snapshots.with_fresh(fresh);
             snapshots = &with_fresh;
         }
         let tests = match self.units.evaluate_with(units, snapshots, context.alone()) {
