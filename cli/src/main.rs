@@ -177,27 +177,34 @@ struct CommonArgs {
     file: Option<String>,
 }
 
+/// `mi_option_allow_large_os_pages`, the same in mimalloc 2.x and 3.x.
+const LARGE_OS_PAGES: libmimalloc_sys::mi_option_t = 6;
+/// `mi_option_purge_delay`, the same in mimalloc 2.x and 3.x.
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 /// Tunes mimalloc for evaluation, which frees and reallocates small objects constantly:
-/// freed memory stays in the process instead of going back to the kernel after 10 ms, and
-/// no 2 MiB pages are used, whose zeroing on first touch cost up to a third of the run time
-/// of short evaluations (measured on nixpkgs' lib tests and the attribute lookup workload).
+/// freed memory stays in the process instead of going back to the kernel (after 10 ms in
+/// mimalloc 2.x, 1 s in 3.x), and no 2 MiB pages are used, whose zeroing on first touch cost
+/// up to a third of the run time of short evaluations (measured on nixpkgs' lib tests and the
+/// attribute lookup workload).
 fn tune_allocator() {
-    /// `mi_option_allow_large_os_pages` in the bundled mimalloc 2.x.
-    const LARGE_OS_PAGES: libmimalloc_sys::mi_option_t = 6;
-    /// `mi_option_purge_delay` in the bundled mimalloc 2.x (its default is 10 ms).
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: plain reads and writes of mimalloc's option table, before any other thread
-    // exists. The purge delay's default is checked first, so a different option layout is
-    // left alone.
+    // exists. The version and the purge delay's default are checked first, so a different
+    // option layout is left alone.
     unsafe {
-        if libmimalloc_sys::mi_option_get(PURGE_DELAY) == 10 {
+        let default_delay = match libmimalloc_sys::mi_version() / 10_000 {
+            2 => 10,
+            3 => 1000,
+            _ => 0,
+        };
+        if default_delay != 0 && libmimalloc_sys::mi_option_get(PURGE_DELAY) == default_delay {
             libmimalloc_sys::mi_option_set(PURGE_DELAY, -1);
             libmimalloc_sys::mi_option_set(LARGE_OS_PAGES, 0);
         }
     }
     // The allocator reserved its first arena before `main`; transparent huge pages are
-    // decided when a page is first touched, so turning them off for the process still
-    // covers that arena.
+    // decided when a page is first touched, so turning them off for the process covers all
+    // of that arena but the pages the runtime's first allocations touched before `main`.
     // SAFETY: prctl with integer arguments only; failure leaves the default in place.
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
@@ -390,5 +397,20 @@ fn run_eval(args: EvalArgs) -> ExitCode {
             eprintln!("error: internal error: the evaluator panicked (please report this)");
             ExitCode::from(101)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The tuning must apply to the allocator actually bundled: a new major version with
+    /// another default would otherwise leave it silently undone.
+    #[test]
+    fn the_bundled_allocator_is_tuned() {
+        super::tune_allocator();
+        // SAFETY: reads of mimalloc's option table.
+        let (purge_delay, large_pages) = unsafe {
+            (libmimalloc_sys::mi_option_get(super::PURGE_DELAY), libmimalloc_sys::mi_option_get(super::LARGE_OS_PAGES))
+        };
+        assert_eq!((purge_delay, large_pages), (-1, 0));
     }
 }
