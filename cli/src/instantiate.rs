@@ -295,12 +295,13 @@ impl<'a> Walker<'a> {
 
     fn force_recurse(&mut self, attr: &Attr) -> EvalResult<bool> {
         let ev = self.evaluation.evaluator();
-        let note = |error: EvalError| error.note(attr.pos, "while evaluating the attribute `recurseForDerivations`");
+        let note =
+            |error: EvalError| error.note(attr.pos.span(), "while evaluating the attribute `recurseForDerivations`");
         match ev.force(&attr.value).map_err(note)? {
             Value::Bool(value) => Ok(value),
             other => {
                 let error = nxe_evaluator::eval::type_error("a Boolean", &other);
-                Err(note(match attr.pos {
+                Err(note(match attr.pos.span() {
                     Some(pos) => error.at(pos),
                     None => error,
                 }))

@@ -14,6 +14,7 @@
 
 use crate::fleet::Worker;
 use crate::reads::ReadSet;
+use nxe_evaluator::source::Pos;
 use nxe_evaluator::symbol::Symbol;
 use nxe_evaluator::value::{Attr, Attrs, Shared, Thunk, ThunkCell, ThunkState};
 use nxe_evaluator::{ErrorKind, EvalResult, Evaluator, Value};
@@ -397,7 +398,7 @@ fn rebuild(snap: &Snap, host: &Rc<str>) -> Value {
         Snap::Attrs(members) => Value::Attrs(Attrs::from_unsorted(
             members
                 .iter()
-                .map(|(name, inner)| Attr { name: Symbol::intern(name), value: rebuild(inner, host), pos: None })
+                .map(|(name, inner)| Attr { name: Symbol::intern(name), value: rebuild(inner, host), pos: Pos::NONE })
                 .collect(),
         )),
         Snap::List(items) => Value::list(items.iter().map(|item| rebuild(item, host)).collect()),

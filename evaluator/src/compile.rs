@@ -11,7 +11,7 @@
 use crate::builtins::global_index;
 use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, DynamicAttr, Expr, LambdaDef, Param, StaticAttr, StrPart};
 use crate::paths::canonicalize;
-use crate::source::{FileId, Span};
+use crate::source::{FileId, Pos, Span};
 use crate::symbol::Symbol;
 use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
 use rowan::ast::AstNode;
@@ -631,7 +631,7 @@ impl Compiler<'_> {
 
     fn lambda(&mut self, lambda: ast::Lambda, name: Option<Symbol>, span: Span) -> Expr {
         let mut names = FxHashMap::default();
-        let mut formal_spans = Vec::new();
+        let mut formal_positions = Vec::new();
         let param = match lambda.param() {
             Some(ast::Param::IdentParam(ident)) => {
                 let sym = ident.ident().map_or(Symbol::intern(""), |i| ident_name(&i));
@@ -642,7 +642,7 @@ impl Compiler<'_> {
                 let mut formal_names = Vec::new();
                 for entry in pattern.pat_entries() {
                     let entry_span = entry.ident().map_or_else(|| self.span(entry.syntax()), |i| self.span(i.syntax()));
-                    formal_spans.push(entry_span);
+                    formal_positions.push(Pos::of(entry_span));
                     let sym = entry.ident().map_or(Symbol::intern(""), |i| ident_name(&i));
                     if names.insert(sym, formal_names.len() as u32).is_some() {
                         self.error(entry.syntax(), format!("duplicate formal function argument '{sym}'"));
@@ -685,7 +685,7 @@ impl Compiler<'_> {
         self.scopes.push(Scope::Static(scope_names));
         let body = self.opt_expr(lambda.body(), lambda.syntax());
         self.scopes.pop();
-        Expr::Lambda(Box::new(LambdaDef { name, param, body, n_slots, span, formal_spans }))
+        Expr::Lambda(Box::new(LambdaDef { name, param, body, n_slots, span, formal_positions }))
     }
 
     fn attr_key(&mut self, attr: &ast::Attr) -> Key {
@@ -908,7 +908,7 @@ impl Compiler<'_> {
             .into_iter()
             .map(|(name, binding, span)| {
                 let value = self.binding(binding, inherit_skip);
-                StaticAttr { name, value, span }
+                StaticAttr { name, value, span, pos: Pos::of(span) }
             })
             .collect();
         let dynamics = pending
@@ -920,7 +920,7 @@ impl Compiler<'_> {
                     AttrValue::Expr(expr) => expr,
                     AttrValue::InheritFrom(_) => Expr::Int(0),
                 };
-                DynamicAttr { name, value, span }
+                DynamicAttr { name, value, span, pos: Pos::of(span) }
             })
             .collect();
         AttrsDef { rec, inherit_from, statics, dynamics }

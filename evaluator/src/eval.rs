@@ -11,8 +11,9 @@ use crate::builtins;
 use crate::compile::{compile, CompileError, CompileOptions, Lints};
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::io::EvalIo;
-use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Param, StrPart};
+use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Param, StaticAttr, StrPart};
 use crate::paths::canonicalize;
+use crate::source::Pos;
 use crate::source::{SourceMap, Span};
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, Closure, Env, NixString, PrimOpApp, Shared, Thunk, ThunkState, Value};
@@ -84,11 +85,51 @@ const INTERRUPT_CHECK_INTERVAL: u32 = 4096;
 /// Compiled files shared by every evaluator of a process, keyed by path and mode.
 #[derive(Default)]
 pub struct CodeCache {
-    files: Mutex<FxHashMap<(String, bool), CompiledFile>>,
-    /// Held while a file is read and compiled, so that workers importing the same file at
-    /// the same moment (they follow the same imports) wait for one compilation instead of
-    /// each doing it.
-    compiling: Mutex<()>,
+    files: Mutex<FxHashMap<(String, bool), Slot>>,
+    /// Signalled when a compilation ends, for workers waiting for that file: workers
+    /// importing the same file at the same moment (they follow the same imports) wait for
+    /// one compilation instead of each doing it, and other files compile meanwhile.
+    compiled: std::sync::Condvar,
+}
+
+/// A file in the code cache.
+#[derive(Clone)]
+enum Slot {
+    /// Some thread is reading and compiling it.
+    Compiling,
+    /// Compiled.
+    Done(CompiledFile),
+}
+
+impl CodeCache {
+    fn files(&self) -> std::sync::MutexGuard<'_, FxHashMap<(String, bool), Slot>> {
+        self.files.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The claim of the thread compiling a file: it ends with the result, or, if the
+/// compilation could not finish (the file could not be read), with the file unclaimed.
+struct Claim<'c> {
+    code: &'c CodeCache,
+    key: Option<(String, bool)>,
+}
+
+impl Claim<'_> {
+    fn finish(mut self, result: CompiledFile) {
+        if let Some(key) = self.key.take() {
+            self.code.files().insert(key, Slot::Done(result));
+            self.code.compiled.notify_all();
+        }
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.code.files().remove(&key);
+            self.code.compiled.notify_all();
+        }
+    }
 }
 
 /// A compiled file, or the errors that stopped its compilation.
@@ -224,41 +265,64 @@ impl Evaluator {
 
     /// Compiles a file, reusing the process-wide cache.
     pub fn compile_file(&mut self, path: &str, scoped: bool) -> EvalResult<&'static Expr> {
-        let key = (path.to_string(), scoped);
-        let lookup = |code: &CodeCache| match code.files.lock() {
-            Ok(files) => files.get(&key).cloned(),
-            Err(poisoned) => poisoned.into_inner().get(&key).cloned(),
-        };
-        let mut cached = lookup(&self.code);
         let code = self.code.clone();
-        let _compiling = match cached {
-            Some(_) => None,
-            None => {
-                let guard = code.compiling.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                cached = lookup(&self.code);
-                Some(guard)
+        let key = (path.to_string(), scoped);
+        let claim = {
+            let mut files = code.files();
+            loop {
+                match files.get(&key) {
+                    Some(Slot::Done(result)) => {
+                        let result = result.clone();
+                        drop(files);
+                        self.io.reused_file(std::path::Path::new(path));
+                        return result.map_err(|errors| compile_errors_to_eval(&errors));
+                    }
+                    Some(Slot::Compiling) => {
+                        files = code.compiled.wait(files).unwrap_or_else(|poisoned| poisoned.into_inner());
+                    }
+                    None => {
+                        files.insert(key.clone(), Slot::Compiling);
+                        break Claim { code: &code, key: Some(key) };
+                    }
+                }
             }
         };
-        let result = match cached {
-            Some(result) => {
-                self.io.reused_file(std::path::Path::new(path));
-                result
-            }
-            None => {
-                let bytes =
-                    self.read_file_bytes(path).map_err(|e| crate::builtins::io_error("opening file", path, &e))?;
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                let dir = crate::paths::dir_of(path).to_string();
-                let result = self.compile_source(path, text, &dir, scoped).map_err(Arc::new);
-                let mut files = match self.code.files.lock() {
-                    Ok(files) => files,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                files.insert(key, result.clone());
-                result
-            }
-        };
+        let result = self.compile_claimed(path, scoped)?;
+        claim.finish(result.clone());
         result.map_err(|errors| compile_errors_to_eval(&errors))
+    }
+
+    /// Compiles a file ahead of its import, on a thread that would otherwise wait: unless
+    /// some thread compiled or compiles it already. What this evaluator's I/O reads is what
+    /// the importer would read; the importer still records reading the file when it reuses
+    /// the compiled code. A file that cannot be read is left for the importer.
+    /// Whether it compiled the file.
+    pub fn prefetch_file(&mut self, path: &str) -> bool {
+        let code = self.code.clone();
+        let key = (path.to_string(), false);
+        let claim = {
+            let mut files = code.files();
+            if files.contains_key(&key) {
+                return false;
+            }
+            files.insert(key.clone(), Slot::Compiling);
+            Claim { code: &code, key: Some(key) }
+        };
+        match self.compile_claimed(path, false) {
+            Ok(result) => {
+                claim.finish(result);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Reads and compiles a file this thread claimed; an error only when it cannot be read.
+    fn compile_claimed(&mut self, path: &str, scoped: bool) -> EvalResult<CompiledFile> {
+        let bytes = self.read_file_bytes(path).map_err(|e| crate::builtins::io_error("opening file", path, &e))?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let dir = crate::paths::dir_of(path).to_string();
+        Ok(self.compile_source(path, text, &dir, scoped).map_err(Arc::new))
     }
 
     /// `import path`: evaluates a file once per evaluator.
@@ -398,6 +462,11 @@ impl Evaluator {
             ThunkState::ApplyIndex(closure, index) => {
                 self.call(Value::Lambda(closure.clone()), &[Value::Int(*index)], None)
             }
+            ThunkState::InheritFromThunk(source, attr) => match self.force_thunk(source) {
+                Ok(value) => self.select_inherited(&value, attr),
+                Err(error) => Err(error),
+            },
+            ThunkState::InheritFromAttrs(source, attr) => self.select_inherited_from(source, attr),
             ThunkState::Native(_) => Ok(Value::Null),
             ThunkState::Blackhole => Err(ErrorKind::InfiniteRecursion.into()),
             ThunkState::Done(value) => Ok(value.clone()),
@@ -448,7 +517,7 @@ impl Evaluator {
                     // Most calls pass one or two arguments: no collection needed.
                     [arg] => {
                         let arg = self.lazy(arg, env);
-                        self.call(func, std::slice::from_ref(&arg), Some(*span))
+                        self.call_one(func, arg, *span)
                     }
                     [first, second] => {
                         let pair = [self.lazy(first, env), self.lazy(second, env)];
@@ -649,7 +718,7 @@ impl Evaluator {
                     def.statics.iter().zip(slots.iter()).map(|(attr, value)| Attr {
                         name: attr.name,
                         value: value.clone(),
-                        pos: Some(attr.span),
+                        pos: attr.pos,
                     }),
                 )
             });
@@ -662,9 +731,9 @@ impl Evaluator {
             def.statics.iter().map(|attr| {
                 let value = match &attr.value {
                     AttrValue::Expr(expr) => self.lazy_binding(expr, env),
-                    AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
+                    AttrValue::InheritFrom(idx) => Thunk::inherit_from(sources[*idx].clone(), attr),
                 };
-                Attr { name: attr.name, value, pos: Some(attr.span) }
+                Attr { name: attr.name, value, pos: attr.pos }
             }),
         );
         self.add_dynamics(entries, def, env)
@@ -688,6 +757,7 @@ impl Evaluator {
             if let Some(existing) = entries.iter().find(|attr| attr.name == name) {
                 let location = existing
                     .pos
+                    .span()
                     .and_then(|p| SourceMap::global().location(p))
                     .map_or(String::new(), |l| format!(" at {}:{}:{}", l.file, l.line, l.column));
                 return Err(
@@ -695,7 +765,7 @@ impl Evaluator {
                 );
             }
             let value = self.lazy_binding(&dynamic.value, env);
-            entries.push(Attr { name, value, pos: Some(dynamic.span) });
+            entries.push(Attr { name, value, pos: dynamic.pos });
         }
         Ok(Value::attrs(Attrs::from_unsorted(entries)))
     }
@@ -714,7 +784,7 @@ impl Evaluator {
                     Expr::Var { .. } => Thunk::pending(expr, scope.clone()),
                     _ => self.lazy_binding(expr, &scope),
                 },
-                AttrValue::InheritFrom(idx) => lazy_select(sources[*idx].clone(), attr.name, attr.span),
+                AttrValue::InheritFrom(idx) => Thunk::inherit_from(sources[*idx].clone(), attr),
             };
             scope.set(idx, value);
         }
@@ -773,6 +843,24 @@ impl Evaluator {
     }
 
     /// The error for a missing attribute, with a suggestion of close names like Nix.
+    /// The attribute `inherit (source) name` takes, from the evaluated source.
+    pub(crate) fn select_inherited(&mut self, source: &Value, attr: &'static StaticAttr) -> EvalResult<Value> {
+        match source {
+            Value::Attrs(attrs) => self.select_inherited_from(attrs, attr),
+            other => Err(type_error("a set", other).at(attr.span)),
+        }
+    }
+
+    fn select_inherited_from(&mut self, attrs: &Attrs, attr: &'static StaticAttr) -> EvalResult<Value> {
+        match attrs.get(attr.name) {
+            Some(found) => {
+                let found = found.clone();
+                self.force(&found)
+            }
+            None => Err(self.missing_attr(attr.name, &Value::Attrs(attrs.clone())).at(attr.span)),
+        }
+    }
+
     pub(crate) fn missing_attr(&self, name: Symbol, _value: &Value) -> EvalError {
         // Named as the reference prints attribute names: quoted unless a plain identifier.
         let mut shown = String::new();
@@ -823,8 +911,55 @@ impl Evaluator {
         result
     }
 
+    /// [`Evaluator::call`] with one argument, which a function of one parameter takes into
+    /// its scope without a copy (most calls in code).
+    fn call_one(&mut self, func: Value, arg: Value, span: Span) -> EvalResult<Value> {
+        let func = match func {
+            Value::Thunk(thunk) => self.force_thunk(&thunk)?,
+            other => other,
+        };
+        match &func {
+            Value::Lambda(closure) if matches!(closure.def.param, Param::Ident(_)) => {
+                if self.eval_depth >= MAX_EVAL_DEPTH {
+                    return Err(ErrorKind::DepthLimit.into());
+                }
+                self.eval_depth += 1;
+                let result = match self.enter_call() {
+                    Ok(()) => {
+                        let scope = Env::one(arg, Some(closure.env.clone()));
+                        self.eval_body(closure.def, scope)
+                    }
+                    Err(error) => Err(error),
+                };
+                self.eval_depth -= 1;
+                result
+            }
+            _ => self.call(func, std::slice::from_ref(&arg), Some(span)),
+        }
+    }
+
+    /// The checks before a function's body runs: the call depth, and every so many calls
+    /// whether the evaluation is to stop.
+    #[inline]
+    fn enter_call(&mut self) -> EvalResult<()> {
+        if self.call_depth >= self.settings.max_call_depth {
+            return Err(ErrorKind::DepthLimit.into());
+        }
+        self.calls_until_check -= 1;
+        if self.calls_until_check == 0 {
+            self.calls_until_check = INTERRUPT_CHECK_INTERVAL;
+            if let Some(reason) = self.settings.interrupt.and_then(|interrupt| interrupt()) {
+                return Err(ErrorKind::Interrupted(reason).into());
+            }
+        }
+        Ok(())
+    }
+
     fn call_inner(&mut self, func: Value, args: &[Value], span: Option<Span>) -> EvalResult<Value> {
-        let mut func = self.force(&func)?;
+        let mut func = match func {
+            Value::Thunk(thunk) => self.force_thunk(&thunk)?,
+            other => other,
+        };
         let mut rest = args;
         while !rest.is_empty() {
             func = match func {
@@ -889,16 +1024,7 @@ impl Evaluator {
     /// directly: `a: b: body` applied to two arguments binds both without building the
     /// intermediate function value. Returns the result and how many arguments were used.
     fn call_lambda(&mut self, closure: &Closure, args: &[Value], span: Option<Span>) -> EvalResult<(Value, usize)> {
-        if self.call_depth >= self.settings.max_call_depth {
-            return Err(ErrorKind::DepthLimit.into());
-        }
-        self.calls_until_check -= 1;
-        if self.calls_until_check == 0 {
-            self.calls_until_check = INTERRUPT_CHECK_INTERVAL;
-            if let Some(reason) = self.settings.interrupt.and_then(|interrupt| interrupt()) {
-                return Err(ErrorKind::Interrupted(reason).into());
-            }
-        }
+        self.enter_call()?;
         let mut def: &'static LambdaDef = closure.def;
         let mut parent = closure.env.clone();
         let mut used = 0;
@@ -919,12 +1045,11 @@ impl Evaluator {
                 _ => break scope,
             }
         };
-        self.eval_body(def, &scope).map(|value| (value, used))
+        self.eval_body(def, scope).map(|value| (value, used))
     }
 
     /// Evaluates a function body in its new scope, counting the call depth.
-    fn eval_body(&mut self, def: &'static LambdaDef, scope: &Env) -> EvalResult<Value> {
-        let scope = scope.clone();
+    fn eval_body(&mut self, def: &'static LambdaDef, scope: Env) -> EvalResult<Value> {
         self.call_depth += 1;
         let result = self.eval(&def.body, &scope);
         self.call_depth -= 1;
@@ -1014,9 +1139,9 @@ impl Evaluator {
     pub(crate) fn position_attrs(&mut self, span: Span) -> Value {
         let Some(location) = SourceMap::global().location(span) else { return Value::Null };
         let entries = vec![
-            Attr { name: Symbol::intern("column"), value: Value::Int(location.column as i64), pos: None },
-            Attr { name: Symbol::intern("file"), value: Value::string(location.file), pos: None },
-            Attr { name: Symbol::intern("line"), value: Value::Int(location.line as i64), pos: None },
+            Attr { name: Symbol::intern("column"), value: Value::Int(location.column as i64), pos: Pos::NONE },
+            Attr { name: Symbol::intern("file"), value: Value::string(location.file), pos: Pos::NONE },
+            Attr { name: Symbol::intern("line"), value: Value::Int(location.line as i64), pos: Pos::NONE },
         ];
         Value::attrs(Attrs::from_sorted(entries))
     }
@@ -1055,7 +1180,7 @@ impl Evaluator {
                 }
                 for attr in attrs.iter() {
                     let inner = self.force(&attr.value).map_err(|e| {
-                        let pos = attr.pos;
+                        let pos = attr.pos.span();
                         e.note(pos, format!("while evaluating the attribute '{}'", attr.name))
                     })?;
                     self.force_deep_inner(&inner, seen, depth + 1)?;
@@ -1184,22 +1309,6 @@ fn speculate_select(target: &Expr, path: &[AttrKey], env: &Env) -> Option<Value>
 fn lookup(env: &Env, depth: u32, slot: u32) -> Value {
     let Some(scope) = scope_at(env, depth) else { return Value::Null };
     scope.get(slot as usize).unwrap_or(Value::Null)
-}
-
-fn lazy_select(source: Value, name: Symbol, span: Span) -> Value {
-    Thunk::native(move |evaluator: &mut Evaluator| {
-        let value = evaluator.force(&source)?;
-        match &value {
-            Value::Attrs(attrs) => match attrs.get(name) {
-                Some(found) => {
-                    let found = found.clone();
-                    evaluator.force(&found)
-                }
-                None => Err(evaluator.missing_attr(name, &value).at(span)),
-            },
-            other => Err(type_error("a set", other).at(span)),
-        }
-    })
 }
 
 fn lambda_name(def: &LambdaDef) -> String {

@@ -4,6 +4,7 @@
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::eval::{CodeCache, EvalSettings, Evaluator};
 use crate::io::{EvalIo, RealIo};
+use crate::source::Pos;
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, Value};
 use std::rc::Rc;
@@ -157,7 +158,7 @@ impl Evaluation {
                     ev.eval_root(expr)?
                 }
             };
-            entries.push(Attr { name: Symbol::intern(name), value, pos: None });
+            entries.push(Attr { name: Symbol::intern(name), value, pos: Pos::NONE });
         }
         Ok(Attrs::from_unsorted(entries))
     }
@@ -192,7 +193,7 @@ impl Evaluation {
         let mut entries = Vec::new();
         for (name, default) in formals {
             match args.get(*name) {
-                Some(arg) => entries.push(Attr { name: *name, value: arg.clone(), pos: None }),
+                Some(arg) => entries.push(Attr { name: *name, value: arg.clone(), pos: Pos::NONE }),
                 None if default.is_some() => {}
                 None => {
                     return Err(EvalError::msg(format!(

@@ -7,7 +7,7 @@
 //! long as the process, so thunks and closures point into it with plain `&'static`
 //! references and worker threads share it without reference counting.
 
-use crate::source::Span;
+use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
 
 /// A binary operator.
@@ -81,6 +81,8 @@ pub struct StaticAttr {
     pub value: AttrValue,
     /// Where it was defined.
     pub span: Span,
+    /// The same, numbered for the attributes of the set.
+    pub pos: Pos,
 }
 
 /// One `${name} = value` attribute.
@@ -92,6 +94,8 @@ pub struct DynamicAttr {
     pub value: Expr,
     /// Where it was defined.
     pub span: Span,
+    /// The same, numbered for the attributes of the set.
+    pub pos: Pos,
 }
 
 /// A set literal (`{ … }`, `rec { … }`) or the bindings of a `let`.
@@ -138,7 +142,7 @@ pub struct LambdaDef {
     /// The whole function.
     pub span: Span,
     /// Where each formal of a set pattern is declared, in the order of the formals.
-    pub formal_spans: Vec<Span>,
+    pub formal_positions: Vec<Pos>,
 }
 
 /// A compiled expression.

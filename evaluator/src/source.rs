@@ -22,6 +22,51 @@ pub struct Span {
     pub start: u32,
 }
 
+/// An attribute's position in four bytes: its number in a process-wide table of spans,
+/// so that an attribute (name, position, value) takes 24 bytes. Compiled code numbers its
+/// positions once; numbering the same span again gives the same number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Pos(Option<std::num::NonZeroU32>);
+
+/// The spans of positions, by number.
+static POSITIONS: crate::symbol::GrowingTable<Span> = crate::symbol::GrowingTable::new();
+
+impl Pos {
+    /// No position (attributes made by builtins).
+    pub const NONE: Pos = Pos(None);
+
+    /// The number of `span`.
+    pub fn of(span: Span) -> Pos {
+        struct Numbers {
+            by_span: rustc_hash::FxHashMap<Span, std::num::NonZeroU32>,
+            count: u32,
+        }
+        static NUMBERS: OnceLock<std::sync::Mutex<Numbers>> = OnceLock::new();
+        let numbers = NUMBERS
+            .get_or_init(|| std::sync::Mutex::new(Numbers { by_span: rustc_hash::FxHashMap::default(), count: 0 }));
+        let mut numbers = match numbers.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(number) = numbers.by_span.get(&span) {
+            return Pos(Some(*number));
+        }
+        let Some(number) = numbers.count.checked_add(1).and_then(std::num::NonZeroU32::new) else {
+            return Pos::NONE;
+        };
+        POSITIONS.push(number, span, span);
+        numbers.count = number.get();
+        numbers.by_span.insert(span, number);
+        Pos(Some(number))
+    }
+
+    /// The span, if there is a position.
+    #[inline]
+    pub fn span(self) -> Option<Span> {
+        self.0.map(|number| POSITIONS.get(number))
+    }
+}
+
 /// One registered source text.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -115,6 +160,20 @@ impl SourceFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_position_gives_back_its_span() {
+        let file = SourceMap::global().add("positions.nix".to_string(), "{ a = 1; }".to_string());
+        let first = Span { file, start: 2 };
+        let second = Span { file, start: 7 };
+        let (a, b) = (Pos::of(first), Pos::of(second));
+        assert_ne!(a, b);
+        assert_eq!(Pos::of(first), a);
+        assert_eq!(a.span(), Some(first));
+        assert_eq!(b.span(), Some(second));
+        assert_eq!(Pos::NONE.span(), None);
+        assert_eq!(std::mem::size_of::<Pos>(), 4);
+    }
 
     #[test]
     fn offsets_map_to_lines_and_columns() {

@@ -8,7 +8,7 @@
 pub use crate::env::{release_scopes, track_scopes, Env};
 use crate::ir::{Expr, LambdaDef};
 pub use crate::shared::Shared;
-use crate::source::Span;
+use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
 use rustc_hash::FxHashMap;
 use std::alloc::Layout;
@@ -205,7 +205,7 @@ pub struct Attr {
     /// The value, often a thunk.
     pub value: Value,
     /// Where it was defined, for `unsafeGetAttrPos` and messages.
-    pub pos: Option<Span>,
+    pub pos: Pos,
 }
 
 /// An attribute set: attributes sorted by name, so that lookups are binary searches and
@@ -279,11 +279,11 @@ const INDEX_MIN_LEN: usize = 64;
 /// How many lookups a large set sees before it gets its hash index.
 const INDEX_AFTER_LOOKUPS: u32 = 32;
 
-/// Below this size a linear scan comparing symbol pointers beats a binary search comparing text.
+/// Below this size a linear scan comparing symbol numbers beats a binary search comparing text.
 const LINEAR_SCAN_MAX: usize = 16;
 
 /// Searches a sorted run of entries.
-#[inline]
+#[inline(always)]
 fn find_in(entries: &[Attr], name: Symbol) -> Option<&Attr> {
     if entries.len() <= LINEAR_SCAN_MAX {
         return entries.iter().find(|attr| attr.name == name);
@@ -690,6 +690,11 @@ pub enum ThunkState {
     /// Apply a function to an integer (`genList`'s elements): no allocation beyond the
     /// thunk's own.
     ApplyIndex(Shared<Closure>, i64),
+    /// `inherit (source) name` from a source not evaluated yet: the attribute the static
+    /// binding names, selected when forced.
+    InheritFromThunk(Thunk, &'static crate::ir::StaticAttr),
+    /// `inherit (source) name` from a source that is already a set.
+    InheritFromAttrs(Attrs, &'static crate::ir::StaticAttr),
     /// Run native code (lazy results of builtins).
     Native(NativeThunk),
     /// Being evaluated now: forcing it again is an infinite recursion.
@@ -714,6 +719,16 @@ impl Thunk {
         Value::Thunk(Thunk(Shared::new(ThunkCell::new(ThunkState::ApplyIndex(func.clone(), index)))))
     }
 
+    /// A thunk selecting the attribute `attr` names from `source` (`inherit (source) name`).
+    pub fn inherit_from(source: Value, attr: &'static crate::ir::StaticAttr) -> Value {
+        let state = match source {
+            Value::Thunk(thunk) => ThunkState::InheritFromThunk(thunk, attr),
+            Value::Attrs(attrs) => ThunkState::InheritFromAttrs(attrs, attr),
+            other => return Thunk::native(move |evaluator| evaluator.select_inherited(&other, attr)),
+        };
+        Value::Thunk(Thunk(Shared::new(ThunkCell::new(state))))
+    }
+
     /// A thunk running native code.
     pub fn native(f: impl FnOnce(&mut crate::eval::Evaluator) -> crate::error::EvalResult<Value> + 'static) -> Value {
         Value::Thunk(Thunk(Shared::new(ThunkCell::new(ThunkState::Native(Box::new(f))))))
@@ -736,7 +751,7 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<ThunkState>(), 24);
         assert_eq!(std::mem::size_of::<ThunkCell>(), 24);
         assert_eq!(std::mem::size_of::<StrInner>(), 32);
-        assert_eq!(std::mem::size_of::<Attr>(), 32);
+        assert_eq!(std::mem::size_of::<Attr>(), 24);
         assert_eq!(std::mem::size_of::<Attrs>(), 8);
         // The entries follow the header with no padding between.
         assert_eq!(std::mem::size_of::<AttrsHead>(), 40);
@@ -749,7 +764,7 @@ mod attrs_tests {
     use super::*;
 
     fn path_attr(name: &str, held: &Rc<String>) -> Attr {
-        Attr { name: Symbol::intern(name), value: Value::Path(held.clone()), pos: None }
+        Attr { name: Symbol::intern(name), value: Value::Path(held.clone()), pos: Pos::NONE }
     }
 
     fn names(attrs: &Attrs) -> Vec<&'static str> {
@@ -813,8 +828,8 @@ mod attrs_tests {
         let held = Rc::new(String::from("/p"));
         let base = Attrs::from_sorted((0..100).map(|i| path_attr(&format!("k{i:03}"), &held)).collect());
         let right = Attrs::from_sorted(vec![
-            Attr { name: Symbol::intern("k050"), value: Value::Int(1), pos: None },
-            Attr { name: Symbol::intern("zz"), value: Value::Int(2), pos: None },
+            Attr { name: Symbol::intern("k050"), value: Value::Int(1), pos: Pos::NONE },
+            Attr { name: Symbol::intern("zz"), value: Value::Int(2), pos: Pos::NONE },
         ]);
         let updated = Attrs::update_shared(&base, &right);
         assert_eq!(updated.len(), 101);

@@ -260,9 +260,8 @@ fn check_assertion(evaluation: &mut Evaluation, host: &str, assertion: &Value) -
         Value::Bool(true) => return Ok(None),
         Value::Bool(false) => {}
         other => {
-            return Err(
-                nxe_evaluator::eval::type_error("a Boolean", &other).note(entry.pos, "while evaluating an assertion")
-            )
+            return Err(nxe_evaluator::eval::type_error("a Boolean", &other)
+                .note(entry.pos.span(), "while evaluating an assertion"))
         }
     }
     let message = match attrs.get(Symbol::intern("message")).cloned() {
@@ -271,6 +270,7 @@ fn check_assertion(evaluation: &mut Evaluation, host: &str, assertion: &Value) -
     };
     let position = entry
         .pos
+        .span()
         .and_then(|span| SourceMap::global().location(span))
         .map(|location| Position { file: location.file, line_col: Some((location.line, location.column)) });
     Ok(Some(Finding { host: host.to_string(), kind: FindingKind::Assertion, option: None, message, position }))

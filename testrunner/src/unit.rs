@@ -154,7 +154,7 @@ fn locate(evaluation: &mut Evaluation, tests: &Value, path: &[String]) -> EvalRe
             let shown = nxe_engine::config::join_attr_path(&path[..=depth]);
             return Err(EvalError::msg(format!("the unit test '{shown}' does not exist")));
         };
-        span = found.pos;
+        span = found.pos.span();
         value = ev.force(&found.value)?;
     }
     Ok((value, span))

@@ -6,6 +6,7 @@ use super::{force_attrs, force_function, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::ir::Param;
+use crate::source::Pos;
 use crate::source::Span;
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
@@ -76,7 +77,7 @@ fn builtin_list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
         let Some(value) = item.get(value_sym).cloned() else {
             return Err(EvalError::msg("attribute 'value' missing"));
         };
-        let pos = item.get_entry(value_sym).and_then(|e| e.pos);
+        let pos = item.get_entry(value_sym).map_or(Pos::NONE, |e| e.pos);
         entries.push(Attr { name: name.to_symbol(), value, pos });
     }
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
@@ -90,7 +91,7 @@ fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
         let value = lazy_call2(func.clone(), name, attr.value.clone());
         // The reference's mapAttrs drops positions (see declaration-positions in
         // nixpkgs' module tests).
-        Attr { name: attr.name, value, pos: None }
+        Attr { name: attr.name, value, pos: Pos::NONE }
     });
     Ok(Value::attrs(Attrs::from_sorted_iter(attrs.len(), entries)))
 }
@@ -142,7 +143,7 @@ fn builtin_zip_attrs_with(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
         .map(|name| {
             let values = Value::list(collected.remove(&name).unwrap_or_default());
             let value = lazy_call2(func.clone(), Value::String(ev.name_string(name)), values);
-            Attr { name, value, pos: None }
+            Attr { name, value, pos: Pos::NONE }
         })
         .collect();
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
@@ -165,7 +166,7 @@ fn builtin_function_args(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
                 .map(|(idx, (name, default))| Attr {
                     name: *name,
                     value: Value::Bool(default.is_some()),
-                    pos: closure.def.formal_spans.get(idx).copied(),
+                    pos: closure.def.formal_positions.get(idx).copied().unwrap_or(Pos::NONE),
                 })
                 .collect();
             Ok(Value::attrs(Attrs::from_unsorted(entries)))
@@ -176,7 +177,7 @@ fn builtin_function_args(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
 fn builtin_unsafe_get_attr_pos(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let name = force_plain_string(ev, &args[0])?.to_symbol();
     let attrs = force_attrs(ev, &args[1])?;
-    match attrs.get_entry(name).and_then(|e| e.pos) {
+    match attrs.get_entry(name).and_then(|e| e.pos.span()) {
         Some(span) => Ok(ev.position_attrs(span)),
         None => match ev.settings.unknown_position.and_then(|hook| hook()) {
             Some(reason) => Err(crate::error::ErrorKind::Interrupted(reason).into()),

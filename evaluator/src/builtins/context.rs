@@ -9,6 +9,7 @@
 use super::{force_attrs, force_bool, force_list, force_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
+use crate::source::Pos;
 use crate::source::Span;
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, ContextElem, NixString, PrimOp, Value};
@@ -197,16 +198,20 @@ fn builtin_get_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
     for (path, info) in infos {
         let mut inner = Vec::new();
         if info.path {
-            inner.push(Attr { name: sym_path, value: Value::Bool(true), pos: None });
+            inner.push(Attr { name: sym_path, value: Value::Bool(true), pos: Pos::NONE });
         }
         if info.all_outputs {
-            inner.push(Attr { name: sym_all, value: Value::Bool(true), pos: None });
+            inner.push(Attr { name: sym_all, value: Value::Bool(true), pos: Pos::NONE });
         }
         if !info.outputs.is_empty() {
             let list = info.outputs.into_iter().map(Value::string).collect();
-            inner.push(Attr { name: sym_outputs, value: Value::list(list), pos: None });
+            inner.push(Attr { name: sym_outputs, value: Value::list(list), pos: Pos::NONE });
         }
-        entries.push(Attr { name: Symbol::intern(&path), value: Value::attrs(Attrs::from_unsorted(inner)), pos: None });
+        entries.push(Attr {
+            name: Symbol::intern(&path),
+            value: Value::attrs(Attrs::from_unsorted(inner)),
+            pos: Pos::NONE,
+        });
     }
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
 }
@@ -228,13 +233,13 @@ fn builtin_append_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
             let mut shown = String::new();
             crate::print::print_attr_name(&mut shown, name);
             let error = EvalError::msg(format!("context key '{shown}' is not a store path"));
-            return Err(match attr.pos {
+            return Err(match attr.pos.span() {
                 Some(pos) => error.at(pos),
                 None => error,
             });
         }
         let info = force_attrs(ev, &attr.value)
-            .map_err(|e| e.note(attr.pos, "while evaluating the value of a string context"))?;
+            .map_err(|e| e.note(attr.pos.span(), "while evaluating the value of a string context"))?;
         if let Some(value) = info.get(sym_path) {
             let value = value.clone();
             if force_bool(ev, &value)

@@ -8,6 +8,7 @@ use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
 use crate::io::FileKind;
 use crate::ir::BinOp;
+use crate::source::Pos;
 use crate::source::Span;
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, Env, PrimOp, Value};
@@ -301,7 +302,7 @@ fn builtin_read_dir(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     })?;
     let attrs = entries
         .into_iter()
-        .map(|(name, kind)| Attr { name: Symbol::intern(&name), value: Value::string(kind.as_str()), pos: None })
+        .map(|(name, kind)| Attr { name: Symbol::intern(&name), value: Value::string(kind.as_str()), pos: Pos::NONE })
         .collect();
     Ok(Value::attrs(Attrs::from_unsorted(attrs)))
 }

@@ -22,6 +22,7 @@ use super::{force_attrs, force_bool, force_function, force_list, force_string};
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::eval::{AddedPath, Evaluator};
 use crate::ir::Expr;
+use crate::source::Pos;
 use crate::source::{SourceMap, Span};
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, ContextElem, NixString, PrimOp, Value};
@@ -120,11 +121,12 @@ fn builtin_derivation_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> Eva
     };
     let name = force_string_no_ctx(ev, &name_attr.value).map_err(|e| {
         e.note(None, "while evaluating the `name` attribute passed to builtins.derivationStrict")
-            .note(name_attr.pos, "while evaluating the derivation attribute 'name'")
+            .note(name_attr.pos.span(), "while evaluating the derivation attribute 'name'")
     })?;
     derivation_strict(ev, &name, &attrs).map_err(|e| {
         let location = name_attr
             .pos
+            .span()
             .and_then(|p| SourceMap::global().location(p))
             .map_or_else(|| "«unknown»".to_string(), |l| format!("{}:{}:{}", l.file, l.line, l.column));
         e.note(None, format!("while evaluating derivation '{name}'\n  whose name attribute is located at {location}"))
@@ -185,8 +187,9 @@ fn derivation_strict(ev: &mut Evaluator, name: &str, attrs: &Attrs) -> EvalResul
         if key == "__ignoreNulls" {
             continue;
         }
-        process_attr(ev, &mut b, name, key, &attr.value, ignore_nulls)
-            .map_err(|e| note_at(e, attr.pos, format!("while evaluating attribute '{key}' of derivation '{name}'")))?;
+        process_attr(ev, &mut b, name, key, &attr.value, ignore_nulls).map_err(|e| {
+            note_at(e, attr.pos.span(), format!("while evaluating attribute '{key}' of derivation '{name}'"))
+        })?;
     }
     let Builder { mut drv, context, json, explicit_json, output_hash, output_hash_algo, mode, outputs } = b;
     if let Some(object) = json {
@@ -251,7 +254,7 @@ fn derivation_strict(ev: &mut Evaluator, name: &str, attrs: &Attrs) -> EvalResul
     let mut entries = vec![Attr {
         name: ev.sym.drv_path,
         value: Value::String(NixString::with_context(drv_path.as_str().into(), BTreeSet::from([deep_elem(&drv_path)]))),
-        pos: None,
+        pos: Pos::NONE,
     }];
     for (output_name, output) in &drv.outputs {
         entries.push(Attr {
@@ -260,7 +263,7 @@ fn derivation_strict(ev: &mut Evaluator, name: &str, attrs: &Attrs) -> EvalResul
                 output.path.as_str().into(),
                 BTreeSet::from([built_elem(&drv_path, output_name)]),
             )),
-            pos: None,
+            pos: Pos::NONE,
         });
     }
     ev.store_writes.derivations.insert(drv_path, drv);
@@ -635,34 +638,34 @@ fn builtin_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
     for attr in attrs.iter() {
         match attr.name.as_str() {
             "path" => {
-                path =
-                    Some(coerce_to_path(ev, &attr.value, &mut context).map_err(|e| {
-                        e.note(attr.pos, "while evaluating the 'path' attribute passed to 'builtins.path'")
-                    })?)
+                path = Some(coerce_to_path(ev, &attr.value, &mut context).map_err(|e| {
+                    e.note(attr.pos.span(), "while evaluating the 'path' attribute passed to 'builtins.path'")
+                })?)
             }
             "name" => {
-                name = force_string_no_ctx(ev, &attr.value)
-                    .map_err(|e| e.note(attr.pos, "while evaluating the `name` attribute passed to builtins.path"))?
+                name = force_string_no_ctx(ev, &attr.value).map_err(|e| {
+                    e.note(attr.pos.span(), "while evaluating the `name` attribute passed to builtins.path")
+                })?
             }
             "filter" => {
-                filter =
-                    Some(force_function(ev, &attr.value).map_err(|e| {
-                        e.note(attr.pos, "while evaluating the `filter` parameter passed to builtins.path")
-                    })?)
+                filter = Some(force_function(ev, &attr.value).map_err(|e| {
+                    e.note(attr.pos.span(), "while evaluating the `filter` parameter passed to builtins.path")
+                })?)
             }
             "recursive" => {
                 recursive = force_bool(ev, &attr.value).map_err(|e| {
-                    e.note(attr.pos, "while evaluating the `recursive` attribute passed to builtins.path")
+                    e.note(attr.pos.span(), "while evaluating the `recursive` attribute passed to builtins.path")
                 })?
             }
             "sha256" => {
-                let text = force_string_no_ctx(ev, &attr.value)
-                    .map_err(|e| e.note(attr.pos, "while evaluating the `sha256` attribute passed to builtins.path"))?;
+                let text = force_string_no_ctx(ev, &attr.value).map_err(|e| {
+                    e.note(attr.pos.span(), "while evaluating the `sha256` attribute passed to builtins.path")
+                })?;
                 expected = Some(new_hash_allow_empty(ev, &text, Some(HashAlgo::Sha256))?);
             }
             other => {
                 let error = EvalError::msg(format!("unsupported argument '{other}' to 'builtins.path'"));
-                return Err(match attr.pos {
+                return Err(match attr.pos.span() {
                     Some(pos) => error.at(pos),
                     None => error,
                 });

@@ -95,18 +95,20 @@ fn fetch(ev: &mut Evaluator, arg: &Value, who: &str, unpack: bool, default_name:
                 "url" => {
                     url = Some(
                         force_string_no_ctx(ev, &attr.value)
-                            .map_err(|e| e.note(attr.pos, "while evaluating the url we should fetch"))?,
+                            .map_err(|e| e.note(attr.pos.span(), "while evaluating the url we should fetch"))?,
                     )
                 }
                 "sha256" => {
-                    let text = force_string_no_ctx(ev, &attr.value)
-                        .map_err(|e| e.note(attr.pos, "while evaluating the sha256 of the content we should fetch"))?;
+                    let text = force_string_no_ctx(ev, &attr.value).map_err(|e| {
+                        e.note(attr.pos.span(), "while evaluating the sha256 of the content we should fetch")
+                    })?;
                     expected = Some(derivation::parse_hash_allow_empty(ev, &text, HashAlgo::Sha256)?);
                 }
                 "name" => {
                     name_passed = true;
-                    name = force_string_no_ctx(ev, &attr.value)
-                        .map_err(|e| e.note(attr.pos, "while evaluating the name of the content we should fetch"))?;
+                    name = force_string_no_ctx(ev, &attr.value).map_err(|e| {
+                        e.note(attr.pos.span(), "while evaluating the name of the content we should fetch")
+                    })?;
                 }
                 other => return Err(EvalError::msg(format!("unsupported argument '{other}' to '{who}'"))),
             }
@@ -248,7 +250,7 @@ fn builtin_fetch_mercurial(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
                         url = crate::ops::coerce_to_string(ev, &attr.value, crate::ops::Coerce::PathPart)
                             .map_err(|e| {
                                 e.note(
-                                    attr.pos,
+                                    attr.pos.span(),
                                     "while evaluating the `url` attribute passed to builtins.fetchMercurial",
                                 )
                             })?
@@ -257,12 +259,18 @@ fn builtin_fetch_mercurial(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
                     }
                     "rev" => {
                         force_string_no_ctx(ev, &attr.value).map_err(|e| {
-                            e.note(attr.pos, "while evaluating the `rev` attribute passed to builtins.fetchMercurial")
+                            e.note(
+                                attr.pos.span(),
+                                "while evaluating the `rev` attribute passed to builtins.fetchMercurial",
+                            )
                         })?;
                     }
                     "name" => {
                         force_string_no_ctx(ev, &attr.value).map_err(|e| {
-                            e.note(attr.pos, "while evaluating the `name` attribute passed to builtins.fetchMercurial")
+                            e.note(
+                                attr.pos.span(),
+                                "while evaluating the `name` attribute passed to builtins.fetchMercurial",
+                            )
                         })?;
                     }
                     other => return Err(EvalError::msg(format!("unsupported argument '{other}' to 'fetchMercurial'"))),

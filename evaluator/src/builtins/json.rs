@@ -23,6 +23,7 @@ use super::versions::force_string_no_ctx;
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::ops::{coerce_to_string, Coerce};
+use crate::source::Pos;
 use crate::source::Span;
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, ContextElem, PrimOp, Value};
@@ -139,7 +140,7 @@ impl JsonWriter {
             escape_json_into(&mut self.out, attr.name.as_str());
             self.out.push(':');
             self.value(ev, &attr.value)
-                .map_err(|e| e.note(attr.pos, format!("while evaluating attribute '{}'", attr.name)))?;
+                .map_err(|e| e.note(attr.pos.span(), format!("while evaluating attribute '{}'", attr.name)))?;
         }
         self.out.push('}');
         Ok(())
@@ -945,7 +946,7 @@ impl JsonParser<'_> {
                 }
             }
             Frame::Object(mut attrs, key) => {
-                attrs.push(Attr { name: key, value, pos: None });
+                attrs.push(Attr { name: key, value, pos: Pos::NONE });
                 match self.next_token() {
                     Token::ValueSeparator => {
                         let key = self.object_key(true)?;
@@ -1061,7 +1062,7 @@ fn toml_table(table: &toml::Table, timestamps: bool) -> EvalResult<Value> {
     let mut entries = Vec::with_capacity(table.len());
     for (key, value) in table {
         toml_no_null(key)?;
-        entries.push(Attr { name: Symbol::intern(key), value: toml_value(value, timestamps)?, pos: None });
+        entries.push(Attr { name: Symbol::intern(key), value: toml_value(value, timestamps)?, pos: Pos::NONE });
     }
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
 }

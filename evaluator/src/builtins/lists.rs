@@ -4,6 +4,7 @@
 use super::{force_attrs, force_bool, force_function, force_int, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
+use crate::source::Pos;
 use crate::source::Span;
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
@@ -251,7 +252,7 @@ fn builtin_group_by(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
         groups.entry(key).or_default().push(item.clone());
     }
     let entries =
-        groups.into_iter().map(|(name, values)| Attr { name, value: Value::list(values), pos: None }).collect();
+        groups.into_iter().map(|(name, values)| Attr { name, value: Value::list(values), pos: Pos::NONE }).collect();
     Ok(Value::attrs(Attrs::from_unsorted(entries)))
 }
 

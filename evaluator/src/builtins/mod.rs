@@ -24,6 +24,7 @@ pub(crate) use control::io_error;
 
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
+use crate::source::Pos;
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, NixString, PrimOp, Thunk, Value};
 use rustc_hash::FxHashMap;
@@ -225,11 +226,11 @@ pub(crate) fn make_globals(evaluator: &mut Evaluator) -> Vec<Value> {
         if let Some(idx) =
             table.names.iter().position(|(_, k)| matches!(k, GlobalKind::Constant(c) if c == constant_name))
         {
-            entries.push(Attr { name: Symbol::intern(constant_name), value: values[idx].clone(), pos: None });
+            entries.push(Attr { name: Symbol::intern(constant_name), value: values[idx].clone(), pos: Pos::NONE });
         }
     }
     for op in all_primops() {
-        entries.push(Attr { name: Symbol::intern(op.name), value: Value::PrimOp(op), pos: None });
+        entries.push(Attr { name: Symbol::intern(op.name), value: Value::PrimOp(op), pos: Pos::NONE });
     }
     // `derivation` is a Nix function in the reference (it prints as `<LAMBDA>`), so both the
     // global and `builtins.derivation` are the compiled wrapper, not the primop.
@@ -269,8 +270,8 @@ fn constant(evaluator: &mut Evaluator, name: &str, builtins_index: u32) -> Value
                 .iter()
                 .map(|(prefix, path)| {
                     Value::attrs(Attrs::from_unsorted(vec![
-                        Attr { name: Symbol::intern("path"), value: Value::string(path.as_str()), pos: None },
-                        Attr { name: Symbol::intern("prefix"), value: Value::string(prefix.as_str()), pos: None },
+                        Attr { name: Symbol::intern("path"), value: Value::string(path.as_str()), pos: Pos::NONE },
+                        Attr { name: Symbol::intern("prefix"), value: Value::string(prefix.as_str()), pos: Pos::NONE },
                     ]))
                 })
                 .collect();
@@ -407,6 +408,6 @@ pub(crate) fn value_to_json(evaluator: &mut Evaluator, value: &Value) -> EvalRes
 /// A set from name/value pairs in any order.
 pub(crate) fn make_attrs(pairs: Vec<(&str, Value)>) -> Value {
     let entries =
-        pairs.into_iter().map(|(name, value)| Attr { name: Symbol::intern(name), value, pos: None }).collect();
+        pairs.into_iter().map(|(name, value)| Attr { name: Symbol::intern(name), value, pos: Pos::NONE }).collect();
     Value::attrs(Attrs::from_unsorted(entries))
 }

@@ -121,7 +121,7 @@ impl XmlWriter {
         for attr in attrs.iter() {
             self.open("attr", &[("name", attr.name.as_str())]);
             self.value(ev, &attr.value)
-                .map_err(|e| e.note(attr.pos, format!("while evaluating the attribute '{}'", attr.name)))?;
+                .map_err(|e| e.note(attr.pos.span(), format!("while evaluating the attribute '{}'", attr.name)))?;
             self.close();
         }
         Ok(())
