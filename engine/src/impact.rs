@@ -175,6 +175,7 @@ impl<'a> Side<'a> {
         units: &[Vec<Unit>],
         threads: usize,
         snapshots: Option<&HostSnapshots>,
+        prefetch: Option<&BTreeSet<ReadKey>>,
     ) -> Result<(Vec<Evaluated>, Vec<SnapshotEntry>), EngineError> {
         if units.is_empty() {
             return Ok((Vec::new(), Vec::new()));
@@ -188,6 +189,7 @@ impl<'a> Side<'a> {
                 threads,
                 self.max_memory,
                 snapshots,
+                prefetch,
             ),
             Some(commit) => {
                 if self.checkout.is_none() {
@@ -226,6 +228,7 @@ impl<'a> Side<'a> {
                     threads,
                     self.max_memory,
                     snapshots.as_ref(),
+                    prefetch,
                 )?;
                 for unit in &mut evaluated {
                     unit.outcome = relocate(&unit.outcome, &from, &to);
@@ -449,13 +452,19 @@ impl Store {
             None => self.previous_keys(unit),
         };
         let batches = crate::units::batches(&missing, previous);
+        // One host's unit before the tests: what it read last time compiles beside it.
+        let mut not_tests = batches.iter().filter(|batch| !batch.iter().all(|unit| matches!(unit, Unit::Test(_))));
+        let prefetch = match (not_tests.next().map(Vec::as_slice), not_tests.next()) {
+            (Some([host @ Unit::Host(..)]), None) => previous(host),
+            _ => None,
+        };
         // Tests on the work tree use the snapshots of hosts' values, when some ran before.
         let tests = missing.iter().any(|unit| matches!(unit, Unit::Test(_)));
         let snapshots = match tests {
             true => Some(self.host_snapshots(side.state())?),
             false => None,
         };
-        let (evaluated, taken) = side.evaluate(&batches, threads, snapshots.as_ref())?;
+        let (evaluated, taken) = side.evaluate(&batches, threads, snapshots.as_ref(), prefetch.as_ref())?;
         resolved.extend(self.record(evaluated)?);
         self.remember_snapshots(side.state().anchor(), &taken)?;
         Ok(resolved)
@@ -837,7 +846,7 @@ fn host_with_derivations(
             });
         }
     }
-    let (mut evaluated, _) = side.evaluate(&[vec![Unit::Host(host.to_string(), false)]], threads, None)?;
+    let (mut evaluated, _) = side.evaluate(&[vec![Unit::Host(host.to_string(), false)]], threads, None, None)?;
     evaluated.pop().ok_or_else(|| EngineError::Internal(format!("no evaluation of {host}")))
 }
 

@@ -171,6 +171,10 @@ pub struct BatchRun {
 /// With `snapshots` (of the hosts' values, see [`crate::snapshots`]), unit tests use those
 /// that hold, and the snapshots of hosts the tests evaluated are taken again where they do
 /// not cover what the tests forced: they are given back, to be remembered.
+///
+/// With `prefetch` (what a host's unit read last time), when that unit is all there is to
+/// evaluate before the tests, another worker compiles those files meanwhile.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate_units_within(
     repo: &Repo,
     anchor: &Anchor,
@@ -179,6 +183,7 @@ pub fn evaluate_units_within(
     threads: usize,
     max_memory: Option<u64>,
     snapshots: Option<&HostSnapshots>,
+    prefetch: Option<&BTreeSet<ReadKey>>,
 ) -> Result<(Vec<Evaluated>, Vec<SnapshotEntry>), EngineError> {
     let evaluator = UnitEvaluator::new(repo, anchor, state, max_memory)?;
     let none = HostSnapshots::default();
@@ -195,7 +200,21 @@ pub fn evaluate_units_within(
         let hosts_first = snapshots.is_some() && batches.iter().flatten().any(|unit| matches!(unit, Unit::Host(..)));
         let later = |batch: &Vec<Unit>| hosts_first && batch.iter().all(|unit| matches!(unit, Unit::Test(_)));
         let (tests, first): (Vec<&Vec<Unit>>, Vec<&Vec<Unit>>) = batches.iter().partition(|batch| later(batch));
-        let mut runs = run_batches(&evaluator, &first, given)?;
+        let mut runs = match prefetch.filter(|_| first.len() == 1 && rayon::current_num_threads() > 1) {
+            Some(keys) => {
+                let done = AtomicBool::new(false);
+                let (runs, ()) = rayon::join(
+                    || {
+                        let runs = run_batches(&evaluator, &first, given);
+                        done.store(true, Ordering::Relaxed);
+                        runs
+                    },
+                    || evaluator.prefetch(keys, &|| done.load(Ordering::Relaxed)),
+                );
+                runs?
+            }
+            None => run_batches(&evaluator, &first, given)?,
+        };
         let mut fresh_given = None;
         if !tests.is_empty() {
             let fresh = runs.iter().flat_map(|run| &run.taken).map(HostSnapshot::of_entry);
@@ -335,6 +354,36 @@ impl<'a> UnitEvaluator<'a> {
             pins: crate::impact::ignored_options(repo)?,
             budget: max_memory.filter(|_| crate::memory::accounting_active()),
         })
+    }
+
+    /// Compiles on this thread the Nix files among `keys` (what a unit read last time) that
+    /// no thread compiled or compiles yet, so that the unit about to import them finds them
+    /// compiled: work for a thread that would otherwise wait. Files go in reverse order of
+    /// their paths; the unit meets them from the other end. It stops once `done` says the
+    /// unit ended. Nothing for a flake, whose units import copies of the files in the store.
+    pub fn prefetch(&self, keys: &BTreeSet<ReadKey>, done: &dyn Fn() -> bool) {
+        if self.shared.flake.is_some() {
+            return;
+        }
+        let settings = crate::fleet::settings_for(self.shared.repo, None);
+        let mut evaluator = nxe_evaluator::Evaluator::new(base_io(&self.shared), settings, self.shared.code.clone());
+        let started = std::time::Instant::now();
+        let (mut compiled, mut seen) = (0, 0);
+        for key in keys.iter().rev() {
+            if let ReadKey::File(path) = key {
+                if path.ends_with(".nix") {
+                    if done() {
+                        break;
+                    }
+                    seen += 1;
+                    compiled += usize::from(evaluator.prefetch_file(&self.anchor.absolute(path).to_string_lossy()));
+                }
+            }
+        }
+        if std::env::var_os("NXE_TRACE_UNITS").is_some() {
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            eprintln!("prefetch compiled {compiled} of {seen} files looked at in {ms:.1} ms");
+        }
     }
 
     /// Evaluates `unit` within the memory budget; `None` when it passed the budget and was

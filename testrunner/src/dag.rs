@@ -347,6 +347,11 @@ impl<J: Job> Context<'_, J> {
         self.dag.lock().stopped
     }
 
+    /// Whether `job` has ended.
+    pub fn ended(&self, job: JobId) -> bool {
+        matches!(self.dag.lock().graph.node_weight(job), Some(Node { state: State::Ended { .. }, .. }))
+    }
+
     /// Whether this job runs alone (again, after it passed its memory budget).
     pub fn alone(&self) -> bool {
         self.alone

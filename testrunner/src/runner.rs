@@ -286,6 +286,9 @@ enum Work {
     Build(String, Arc<StoreObjects>),
     /// A target whose derivation was built (or not): its record.
     Target(BuildTarget, Instant),
+    /// Compiling the files a host's unit read last time while the job evaluating it runs
+    /// (see `UnitEvaluator::prefetch`), until it ends.
+    Prefetch(JobId, BTreeSet<ReadKey>),
 }
 
 impl Job for Task<'_, '_> {
@@ -297,6 +300,7 @@ impl Job for Task<'_, '_> {
             Work::Source(..)
             | Work::Unit(Unit::Host(..) | Unit::Checks(_))
             | Work::HostAndTests(..)
+            | Work::Prefetch(..)
             | Work::Listing => 2,
             Work::Batch(units) if units.len() > 1 => 2,
             // Snapshots serve later runs: after everything else.
@@ -325,6 +329,10 @@ impl Job for Task<'_, '_> {
             Work::Source(group, targets) => run.source(context, group.as_deref(), targets),
             Work::Build(drv, writes) => run.build(context, drv, writes),
             Work::Target(target, started) => run.target(target, *started),
+            Work::Prefetch(host_job, keys) => {
+                run.units.prefetch(keys, &|| context.ended(*host_job));
+                Ending::Done
+            }
         }
     }
 }
@@ -488,6 +496,7 @@ impl<'a> Run<'a> {
         let mut stale_tests = Vec::new();
         // Hosts evaluated in this run: their jobs, and what changed of what they read.
         let mut host_jobs = Vec::new();
+        let mut host_units = Vec::new();
         for unit in units_of(&listing) {
             let needed = match &unit {
                 Unit::Test(_) => self.wanted_kind(TestKind::Unit),
@@ -502,16 +511,25 @@ impl<'a> Run<'a> {
                 Unit::Host(host, _) if stale && host_kinds.contains_key(host) => {
                     let kinds = host_kinds.remove(host).unwrap_or_default();
                     let changed = self.store().previous_differences(&unit, self.state);
+                    host_units.push(unit.clone());
                     host_jobs.push((context.add(task(Work::HostAndTests(unit, kinds)), &[]), changed));
                 }
                 Unit::Host(..) if stale => {
                     let changed = self.store().previous_differences(&unit, self.state);
+                    host_units.push(unit.clone());
                     host_jobs.push((context.add(task(Work::Unit(unit)), &[]), changed));
                 }
                 _ if needed => {
                     context.add(task(Work::Unit(unit)), &[]);
                 }
                 _ => {}
+            }
+        }
+        // One host to evaluate, which most other work waits for: another worker compiles
+        // what it read last time meanwhile.
+        if let ([(host_job, _)], [unit]) = (host_jobs.as_slice(), host_units.as_slice()) {
+            if let Some(keys) = self.store().previous_keys(unit).filter(|_| self.options.threads > 1) {
+                context.add(task(Work::Prefetch(*host_job, keys)), &[]);
             }
         }
         // Stale tests that read the same files share an evaluation.

@@ -612,7 +612,7 @@ fn tests_about_every_host_use_the_other_hosts_snapshots() {
     let cache = dir.join("warm");
     copy_dir(&base.cache, &cache);
     let output = nxe()
-        .args(["impact", "--json", "--repo"])
+        .args(["impact", "--json", "-j", "2", "--repo"])
         .arg(&repo)
         .arg("--cache")
         .arg(&cache)
@@ -622,6 +622,8 @@ fn tests_about_every_host_use_the_other_hosts_snapshots() {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let impact = json_of(output, "nxe impact");
     assert_eq!(names(&impact["changed_tests"]), list(&["hosts.web.testForcedWorkers"]));
+    // Another worker compiled what web-02 read last time while web-02 evaluated.
+    assert_eq!(stderr.matches("prefetch compiled ").count(), 1, "{stderr}");
     let used: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("tests used the snapshots of ")).collect();
     assert!(
         used.iter().any(|hosts| hosts.split(", ").map(String::from).collect::<Vec<_>>() == all_hosts()),
