@@ -421,6 +421,15 @@ impl Evaluator {
         }
     }
 
+    /// [`Evaluator::force`] of a value the caller owns: no copy when it is not a thunk.
+    #[inline]
+    pub fn force_owned(&mut self, value: Value) -> EvalResult<Value> {
+        match value {
+            Value::Thunk(thunk) => self.force_thunk(&thunk),
+            other => Ok(other),
+        }
+    }
+
     /// The forced value of a variable, without copying the thunk handle when the thunk is
     /// already evaluated (the common case on every variable access).
     #[inline]
@@ -498,7 +507,7 @@ impl Evaluator {
             Expr::Path(p) => Ok(Value::Path(Rc::new(p.to_string()))),
             Expr::Global(index) => {
                 let value = self.globals[*index as usize].clone();
-                self.force(&value)
+                self.force_owned(value)
             }
             Expr::Var { depth, slot } => self.force_var(env, *depth, *slot),
             Expr::WithVar { name, withs, span, global } => self.with_var(*name, withs, *global, env, *span),
@@ -636,18 +645,18 @@ impl Evaluator {
     ) -> EvalResult<Value> {
         for &depth in withs {
             let namespace = lookup(env, depth, 0);
-            let namespace = self.force(&namespace).map_err(|e| e.at(span))?;
+            let namespace = self.force_owned(namespace).map_err(|e| e.at(span))?;
             let Value::Attrs(attrs) = namespace else {
                 return Err(type_error("a set", &namespace).at(span));
             };
             if let Some(value) = attrs.get(name) {
                 let value = value.clone();
-                return self.force(&value);
+                return self.force_owned(value);
             }
         }
         if let Some(index) = global {
             let value = self.globals[index as usize].clone();
-            return self.force(&value);
+            return self.force_owned(value);
         }
         Err(EvalError::new(ErrorKind::UndefinedVariable(name.to_string())).at(span))
     }
@@ -830,7 +839,7 @@ impl Evaluator {
                 }
             };
             match found {
-                Some(next) => value = self.force(&next)?,
+                Some(next) => value = self.force_owned(next)?,
                 None => {
                     return match default {
                         Some(default) => self.eval(default, env),
@@ -855,7 +864,7 @@ impl Evaluator {
         match attrs.get(attr.name) {
             Some(found) => {
                 let found = found.clone();
-                self.force(&found)
+                self.force_owned(found)
             }
             None => Err(self.missing_attr(attr.name, &Value::Attrs(attrs.clone())).at(attr.span)),
         }
@@ -876,7 +885,7 @@ impl Evaluator {
             let Value::Attrs(attrs) = &value else { return Ok(Value::Bool(false)) };
             match attrs.get(name).cloned() {
                 Some(_) if idx + 1 == path.len() => return Ok(Value::Bool(true)),
-                Some(next) => value = self.force(&next)?,
+                Some(next) => value = self.force_owned(next)?,
                 None => return Ok(Value::Bool(false)),
             }
         }
@@ -978,7 +987,7 @@ impl Evaluator {
                         None => e,
                     })?;
                     rest = &rest[op.arity..];
-                    self.force(&result)?
+                    self.force_owned(result)?
                 }
                 Value::PrimOpApp(app) => {
                     let mut all = app.args.clone();
@@ -994,7 +1003,7 @@ impl Evaluator {
                         Some(span) => e.at(span),
                         None => e,
                     })?;
-                    self.force(&result)?
+                    self.force_owned(result)?
                 }
                 Value::Attrs(attrs) if attrs.contains(self.sym.functor) => {
                     let functor = attrs.get(self.sym.functor).cloned().unwrap_or(Value::Null);
@@ -1074,7 +1083,7 @@ impl Evaluator {
         parent: &Env,
         span: Option<Span>,
     ) -> EvalResult<Env> {
-        let forced = self.force(&arg)?;
+        let forced = self.force_owned(arg)?;
         let Value::Attrs(attrs) = &forced else {
             let error = type_error("a set", &forced);
             return Err(match span {
