@@ -488,7 +488,13 @@ impl Evaluator {
         self.eval_depth -= 1;
         match result {
             Ok(value) => {
-                drop(thunk.0.replace(ThunkState::Done(value.clone())));
+                let previous = thunk.0.replace(ThunkState::Done(value.clone()));
+                // Nearly always the blackhole put there above, which holds nothing.
+                if matches!(previous, ThunkState::Blackhole) {
+                    std::mem::forget(previous);
+                } else {
+                    drop(previous);
+                }
                 if matches!(value, Value::Attrs(_) | Value::List(_)) {
                     crate::env::track_finished(thunk);
                 }
@@ -530,7 +536,7 @@ impl Evaluator {
                     }
                     [first, second] => {
                         let pair = [self.lazy(first, env), self.lazy(second, env)];
-                        self.call(func, &pair, Some(*span))
+                        self.call_two(func, pair, *span)
                     }
                     _ => {
                         let args: Vec<Value> = args.iter().map(|arg| self.lazy(arg, env)).collect();
@@ -945,6 +951,36 @@ impl Evaluator {
             }
             _ => self.call(func, std::slice::from_ref(&arg), Some(span)),
         }
+    }
+
+    /// [`Evaluator::call`] with two arguments, which a function `a: b: …` takes into its
+    /// scopes without copies.
+    fn call_two(&mut self, func: Value, args: [Value; 2], span: Span) -> EvalResult<Value> {
+        let func = self.force_owned(func)?;
+        let inner = match &func {
+            Value::Lambda(closure) if matches!(closure.def.param, Param::Ident(_)) => match &closure.def.body {
+                Expr::Lambda(inner) if matches!(inner.param, Param::Ident(_)) => Some(&**inner),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (Some(inner), Value::Lambda(closure)) = (inner, &func) else {
+            return self.call(func, &args, Some(span));
+        };
+        if self.eval_depth >= MAX_EVAL_DEPTH {
+            return Err(ErrorKind::DepthLimit.into());
+        }
+        self.eval_depth += 1;
+        let result = match self.enter_call() {
+            Ok(()) => {
+                let [first, second] = args;
+                let outer = Env::one(first, Some(closure.env.clone()));
+                self.eval_body(inner, Env::one(second, Some(outer)))
+            }
+            Err(error) => Err(error),
+        };
+        self.eval_depth -= 1;
+        result
     }
 
     /// The checks before a function's body runs: the call depth, and every so many calls
