@@ -13,8 +13,7 @@ use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::io::EvalIo;
 use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Param, StaticAttr, StrPart};
 use crate::paths::canonicalize;
-use crate::source::Pos;
-use crate::source::{SourceMap, Span};
+use crate::source::{Pos, SourceMap, Span};
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, Closure, Env, NixString, PrimOpApp, Shared, Thunk, ThunkState, Value};
 use rustc_hash::FxHashMap;
@@ -295,8 +294,8 @@ impl Evaluator {
     /// Compiles a file ahead of its import, on a thread that would otherwise wait: unless
     /// some thread compiled or compiles it already. What this evaluator's I/O reads is what
     /// the importer would read; the importer still records reading the file when it reuses
-    /// the compiled code. A file that cannot be read is left for the importer.
-    /// Whether it compiled the file.
+    /// the compiled code. A file that cannot be read is left for the importer. Says whether
+    /// it compiled the file.
     pub fn prefetch_file(&mut self, path: &str) -> bool {
         let code = self.code.clone();
         let key = (path.to_string(), false);
@@ -857,7 +856,6 @@ impl Evaluator {
         Ok(value)
     }
 
-    /// The error for a missing attribute, with a suggestion of close names like Nix.
     /// The attribute `inherit (source) name` takes, from the evaluated source.
     pub(crate) fn select_inherited(&mut self, source: &Value, attr: &'static StaticAttr) -> EvalResult<Value> {
         match source {
@@ -876,6 +874,7 @@ impl Evaluator {
         }
     }
 
+    /// The error for a missing attribute, with a suggestion of close names like Nix.
     pub(crate) fn missing_attr(&self, name: Symbol, _value: &Value) -> EvalError {
         // Named as the reference prints attribute names: quoted unless a plain identifier.
         let mut shown = String::new();
@@ -929,27 +928,11 @@ impl Evaluator {
     /// [`Evaluator::call`] with one argument, which a function of one parameter takes into
     /// its scope without a copy (most calls in code).
     fn call_one(&mut self, func: Value, arg: Value, span: Span) -> EvalResult<Value> {
-        let func = match func {
-            Value::Thunk(thunk) => self.force_thunk(&thunk)?,
-            other => other,
-        };
-        match &func {
+        match self.force_owned(func)? {
             Value::Lambda(closure) if matches!(closure.def.param, Param::Ident(_)) => {
-                if self.eval_depth >= MAX_EVAL_DEPTH {
-                    return Err(ErrorKind::DepthLimit.into());
-                }
-                self.eval_depth += 1;
-                let result = match self.enter_call() {
-                    Ok(()) => {
-                        let scope = Env::one(arg, Some(closure.env.clone()));
-                        self.eval_body(closure.def, scope)
-                    }
-                    Err(error) => Err(error),
-                };
-                self.eval_depth -= 1;
-                result
+                self.run_body(closure.def, || Env::one(arg, Some(closure.env.clone())))
             }
-            _ => self.call(func, std::slice::from_ref(&arg), Some(span)),
+            func => self.call(func, std::slice::from_ref(&arg), Some(span)),
         }
     }
 
@@ -957,26 +940,27 @@ impl Evaluator {
     /// scopes without copies.
     fn call_two(&mut self, func: Value, args: [Value; 2], span: Span) -> EvalResult<Value> {
         let func = self.force_owned(func)?;
-        let inner = match &func {
-            Value::Lambda(closure) if matches!(closure.def.param, Param::Ident(_)) => match &closure.def.body {
-                Expr::Lambda(inner) if matches!(inner.param, Param::Ident(_)) => Some(&**inner),
-                _ => None,
-            },
-            _ => None,
-        };
-        let (Some(inner), Value::Lambda(closure)) = (inner, &func) else {
-            return self.call(func, &args, Some(span));
-        };
+        if let Value::Lambda(closure) = &func {
+            if let (Param::Ident(_), Expr::Lambda(inner)) = (&closure.def.param, &closure.def.body) {
+                if matches!(inner.param, Param::Ident(_)) {
+                    let [first, second] = args;
+                    return self.run_body(inner, || Env::one(second, Some(Env::one(first, Some(closure.env.clone())))));
+                }
+            }
+        }
+        self.call(func, &args, Some(span))
+    }
+
+    /// The body of `def` in the scope `scope` makes, counted as a call as
+    /// [`Evaluator::call`] counts it.
+    #[inline]
+    fn run_body(&mut self, def: &'static LambdaDef, scope: impl FnOnce() -> Env) -> EvalResult<Value> {
         if self.eval_depth >= MAX_EVAL_DEPTH {
             return Err(ErrorKind::DepthLimit.into());
         }
         self.eval_depth += 1;
         let result = match self.enter_call() {
-            Ok(()) => {
-                let [first, second] = args;
-                let outer = Env::one(first, Some(closure.env.clone()));
-                self.eval_body(inner, Env::one(second, Some(outer)))
-            }
+            Ok(()) => self.eval_body(def, scope()),
             Err(error) => Err(error),
         };
         self.eval_depth -= 1;
@@ -1001,10 +985,7 @@ impl Evaluator {
     }
 
     fn call_inner(&mut self, func: Value, args: &[Value], span: Option<Span>) -> EvalResult<Value> {
-        let mut func = match func {
-            Value::Thunk(thunk) => self.force_thunk(&thunk)?,
-            other => other,
-        };
+        let mut func = self.force_owned(func)?;
         let mut rest = args;
         while !rest.is_empty() {
             func = match func {

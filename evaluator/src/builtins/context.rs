@@ -9,8 +9,7 @@
 use super::{force_attrs, force_bool, force_list, force_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
-use crate::source::Pos;
-use crate::source::Span;
+use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, ContextElem, NixString, PrimOp, Value};
 use std::collections::{BTreeMap, BTreeSet};

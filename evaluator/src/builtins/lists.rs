@@ -4,8 +4,7 @@
 use super::{force_attrs, force_bool, force_function, force_int, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
-use crate::source::Pos;
-use crate::source::Span;
+use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
