@@ -361,7 +361,7 @@ impl Evaluator {
 
     /// A value for an expression without evaluating it: constants and variables are passed
     /// through, anything else becomes a thunk.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lazy(&mut self, expr: &'static Expr, env: &Env) -> Value {
         match expr {
             Expr::Int(n) => Value::Int(*n),
@@ -897,19 +897,22 @@ impl Evaluator {
         Ok(Value::Bool(true))
     }
 
+    #[inline]
     fn attr_name(&mut self, key: &'static AttrKey, env: &Env) -> EvalResult<Symbol> {
         match key {
             AttrKey::Static(name) => Ok(*name),
-            AttrKey::Dynamic(expr) => {
-                let value = self.eval(expr, env)?;
-                match value {
-                    Value::String(s) => {
-                        crate::builtins::reject_context(&s)?;
-                        Ok(s.to_symbol())
-                    }
-                    other => Err(type_error("a string", &other)),
-                }
+            AttrKey::Dynamic(expr) => self.dynamic_attr_name(expr, env),
+        }
+    }
+
+    #[inline(never)]
+    fn dynamic_attr_name(&mut self, expr: &'static Expr, env: &Env) -> EvalResult<Symbol> {
+        match self.eval(expr, env)? {
+            Value::String(s) => {
+                crate::builtins::reject_context(&s)?;
+                Ok(s.to_symbol())
             }
+            other => Err(type_error("a string", &other)),
         }
     }
 
