@@ -61,8 +61,10 @@ impl Env {
     /// A new scope with one slot holding `value`.
     #[inline]
     pub fn one(value: Value, parent: Option<Env>) -> Env {
-        let mut value = Some(value);
-        Env::filled(1, parent, |_| value.take().unwrap_or(Value::Null))
+        let mut value = std::mem::ManuallyDrop::new(value);
+        // SAFETY: `filled` calls the closure exactly once, for the one slot, so the value
+        // is moved out once and never dropped here.
+        Env::filled(1, parent, |_| unsafe { std::mem::ManuallyDrop::take(&mut value) })
     }
 
     /// A new scope of `len` slots, slot `i` holding `fill(i)`.
