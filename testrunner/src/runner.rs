@@ -337,6 +337,10 @@ impl Job for Task<'_, '_> {
     }
 }
 
+/// The job of a host evaluated in the run, what changed of what it read last time, and its
+/// unit.
+type HostJob = (JobId, Option<BTreeSet<ReadKey>>, Unit);
+
 /// A host validation's kind, status, reason and seconds.
 type HostTestResult = (TestKind, Status, Option<String>, f64);
 
@@ -494,9 +498,8 @@ impl<'a> Run<'a> {
             }
         }
         let mut stale_tests = Vec::new();
-        // Hosts evaluated in this run: their jobs, and what changed of what they read.
-        let mut host_jobs = Vec::new();
-        let mut host_units = Vec::new();
+        // Hosts evaluated in this run: their jobs, what changed of what they read, the units.
+        let mut host_jobs: Vec<HostJob> = Vec::new();
         for unit in units_of(&listing) {
             let needed = match &unit {
                 Unit::Test(_) => self.wanted_kind(TestKind::Unit),
@@ -511,13 +514,11 @@ impl<'a> Run<'a> {
                 Unit::Host(host, _) if stale && host_kinds.contains_key(host) => {
                     let kinds = host_kinds.remove(host).unwrap_or_default();
                     let changed = self.store().previous_differences(&unit, self.state);
-                    host_units.push(unit.clone());
-                    host_jobs.push((context.add(task(Work::HostAndTests(unit, kinds)), &[]), changed));
+                    host_jobs.push((context.add(task(Work::HostAndTests(unit.clone(), kinds)), &[]), changed, unit));
                 }
                 Unit::Host(..) if stale => {
                     let changed = self.store().previous_differences(&unit, self.state);
-                    host_units.push(unit.clone());
-                    host_jobs.push((context.add(task(Work::Unit(unit)), &[]), changed));
+                    host_jobs.push((context.add(task(Work::Unit(unit.clone())), &[]), changed, unit));
                 }
                 _ if needed => {
                     context.add(task(Work::Unit(unit)), &[]);
@@ -527,7 +528,7 @@ impl<'a> Run<'a> {
         }
         // One host to evaluate, which most other work waits for: another worker compiles
         // what it read last time meanwhile.
-        if let ([(host_job, _)], [unit]) = (host_jobs.as_slice(), host_units.as_slice()) {
+        if let [(host_job, _, unit)] = host_jobs.as_slice() {
             if let Some(keys) = self.store().previous_keys(unit).filter(|_| self.options.threads > 1) {
                 context.add(task(Work::Prefetch(*host_job, keys)), &[]);
             }
@@ -555,7 +556,7 @@ impl<'a> Run<'a> {
     /// change the tests read last time. Such a test most likely forces the host's value,
     /// which it then takes from the snapshot the host's own evaluation takes, instead of
     /// evaluating the host a second time beside it.
-    fn hosts_first(&self, batch: &[Unit], host_jobs: &[(JobId, Option<BTreeSet<ReadKey>>)]) -> Vec<JobId> {
+    fn hosts_first(&self, batch: &[Unit], host_jobs: &[HostJob]) -> Vec<JobId> {
         if host_jobs.is_empty() || !batch.iter().all(|unit| matches!(unit, Unit::Test(_))) {
             return Vec::new();
         }
@@ -563,8 +564,8 @@ impl<'a> Run<'a> {
         let read: BTreeSet<ReadKey> = batch.iter().filter_map(|unit| store.previous_keys(unit)).flatten().collect();
         host_jobs
             .iter()
-            .filter(|(_, changed)| changed.as_ref().is_some_and(|changed| !changed.is_disjoint(&read)))
-            .map(|(job, _)| *job)
+            .filter(|(_, changed, _)| changed.as_ref().is_some_and(|changed| !changed.is_disjoint(&read)))
+            .map(|(job, _, _)| *job)
             .collect()
     }
 
