@@ -225,7 +225,8 @@ impl Session<'_, '_> {
                 self.store().add_text(path, contents, references)
             }
             Object::Added(AddedPath::Source { source, recursive, excluded }) => {
-                self.store().add_source(path, source, *recursive, excluded)
+                let source = self.source_location(source, needed_by)?;
+                self.store().add_source(path, &source, *recursive, excluded)
             }
             Object::Added(AddedPath::Fetched { url }) => Err(BuildError::MissingInput {
                 path: path.to_string(),
@@ -252,6 +253,20 @@ impl Session<'_, '_> {
                 }
             }
         }
+    }
+
+    /// Where to copy `source` from: itself, or, when it lies in a store object (a file of
+    /// a flake's source, which the evaluation saw at the source's store path), that place
+    /// in the object's physical copy, made first.
+    fn source_location(&mut self, source: &str, needed_by: &str) -> Result<String, BuildError> {
+        let logical = self.store().logical().clone();
+        if !logical.is_in_store(source) {
+            return Ok(source.to_string());
+        }
+        let (object, rest) = logical.split_path(source)?;
+        let object = logical.display_path(&object);
+        self.ensure(&object, needed_by)?;
+        Ok(format!("{}{rest}", self.store().physical_path(&object)?.display()))
     }
 
     /// The store paths the builder of `drv` may see: its inputs and what they refer to.

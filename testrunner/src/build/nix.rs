@@ -146,7 +146,17 @@ impl NixBuilder {
         let mut export = Vec::new();
         let mut owners = Vec::new();
         let mut exported = BTreeSet::new();
-        for path in objects.iter().filter(|path| missing.contains(*path)) {
+        // A source that lies in another store object (a file of a flake's source, which the
+        // evaluation saw at the source's store path) is copied from that object: after it.
+        let in_store = |path: &String| match closure::object(request, path) {
+            Object::Added(AddedPath::Source { source, .. }) => {
+                Path::new(path).parent().is_some_and(|store_dir| Path::new(source).starts_with(store_dir))
+            }
+            _ => false,
+        };
+        let (later, first): (Vec<&String>, Vec<&String>) =
+            objects.iter().filter(|path| missing.contains(*path)).partition(|path| in_store(path));
+        for path in first.into_iter().chain(later) {
             let object = closure::object(request, path);
             match object {
                 Object::Added(AddedPath::Text { contents, references }) => {
