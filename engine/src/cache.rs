@@ -14,8 +14,9 @@
 use crate::reads::ReadSet;
 use crate::snapshots::{Shape, SnapshotEntry};
 use crate::EngineError;
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -193,6 +194,12 @@ impl Cache {
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(|e| format!("cannot be opened ({e})"))?;
+        // Closing leaves the log to the next commit's automatic checkpoint (at 1000 pages)
+        // instead of copying it back and syncing at every exit; the log is part of the
+        // database either way, and SQLite reads through it.
+        connection
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .map_err(|e| format!("cannot be opened ({e})"))?;
         Ok(Cache { connection, path: path.to_path_buf() })
     }
 
@@ -221,10 +228,23 @@ impl Cache {
             .map_err(|e| sql_error(&self.path, e))?;
         let mut entries: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
         let mut broken = Vec::new();
+        // Units evaluated together, and a host's unit and its validations, have the same
+        // read set: it is parsed once.
+        let mut read_sets: HashMap<String, ReadSet> = HashMap::new();
         for row in rows {
             let (id, unit, reads, result, digest) = row.map_err(|e| sql_error(&self.path, e))?;
             let parsed = (digest == row_digest(&unit, context, &reads, &result))
-                .then(|| serde_json::from_str::<ReadSet>(&reads).ok().zip(serde_json::from_str(&result).ok()))
+                .then(|| {
+                    let read_set = match read_sets.get(&reads) {
+                        Some(read_set) => read_set.clone(),
+                        None => {
+                            let read_set = serde_json::from_str::<ReadSet>(&reads).ok()?;
+                            read_sets.insert(reads, read_set.clone());
+                            read_set
+                        }
+                    };
+                    Some(read_set).zip(serde_json::from_str(&result).ok())
+                })
                 .flatten();
             match parsed {
                 Some((reads, result)) => entries.entry(unit).or_default().push(Entry { reads, result }),
@@ -681,7 +701,7 @@ mod tests {
     use crate::snapshots::Snap;
 
     fn reads() -> ReadSet {
-        ReadSet(vec![(ReadKey::File("a.nix".into()), "00".into())])
+        ReadSet(vec![(ReadKey::File("a.nix".into()), "00".into())].into())
     }
 
     #[test]

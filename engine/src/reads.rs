@@ -66,9 +66,10 @@ impl ReadKey {
     }
 }
 
-/// A read set: every question with the hash of its answer (hex), sorted.
+/// A read set: every question with the hash of its answer (hex), sorted. Shared: units
+/// evaluated together, and a host's unit and its validations, have the same one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReadSet(pub Vec<(ReadKey, String)>);
+pub struct ReadSet(pub Arc<[(ReadKey, String)]>);
 
 impl ReadSet {
     /// The repository-relative files this read set depends on in any way.

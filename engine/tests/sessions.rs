@@ -1,10 +1,11 @@
 //! What a finished recording session leaves on its thread: freed at once by default; after
-//! `exit_after_run`, kept until the thread's next session starts or the thread waits, and
-//! freed at once when its budget stopped it. Measured with per-thread memory accounting.
+//! `exit_after_run`, kept until the thread holds too much when its next session starts, or
+//! the thread waits, and freed at once when its budget stopped it. Measured with per-thread
+//! memory accounting.
 
 use nxe_engine::memory::{thread_live_bytes, CountingAllocator};
 use nxe_engine::reads::{Anchor, State};
-use nxe_engine::units::{exit_after_run, free_parked_session, UnitEvaluator};
+use nxe_engine::units::{exit_after_run, free_parked_session, UnitEvaluator, PARK_LIMIT};
 use nxe_engine::{Overrides, Repo};
 use nxe_evaluator::symbol::Symbol;
 use nxe_evaluator::Value;
@@ -82,16 +83,27 @@ fn finished_sessions_are_kept_only_until_the_thread_needs_the_memory() {
                 assert!(grown > 2 << 20, "the session grew by only {grown} bytes");
                 assert!(left < grown / 10, "{left} of {grown} bytes stayed after a session with cycles through thunks");
 
-                // A process that ends after its run keeps the last session...
+                // A process that ends after its run keeps a finished session...
                 exit_after_run();
                 let start = thread_live_bytes();
                 let (left, grown) = evaluate_and_drop(&units, "big");
                 assert!(left > grown / 2, "only {left} of {grown} bytes were kept");
-                // ...until the thread's next session starts, which frees it first: one
-                // session is kept, never two.
+                // ...and the next ones, while the thread holds little memory...
                 evaluate_and_drop(&units, "big");
                 let kept = thread_live_bytes().saturating_sub(start);
-                assert!(kept > grown / 2 && kept < grown + grown / 2, "{kept} bytes kept for sessions of {grown}");
+                assert!(kept > grown + grown / 2, "{kept} bytes kept for two sessions of {grown}");
+                // ...but a session that starts when the thread holds more than the limit
+                // frees the oldest first, so what is kept stays within the limit and one
+                // session.
+                let sessions = PARK_LIMIT / grown + 3;
+                for _ in 0..sessions {
+                    evaluate_and_drop(&units, "big");
+                }
+                let kept = thread_live_bytes().saturating_sub(start);
+                assert!(
+                    kept <= PARK_LIMIT + grown + grown / 2,
+                    "{kept} bytes kept after {sessions} more sessions of {grown} (limit {PARK_LIMIT})"
+                );
                 // ...or the thread waits for work.
                 free_parked_session();
                 let now = thread_live_bytes().saturating_sub(start);

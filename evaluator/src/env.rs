@@ -281,23 +281,44 @@ pub fn track_scopes() {
 /// it only once the values of the evaluations that created them are no longer used: their
 /// variables read as `null` afterwards.
 pub fn release_scopes() {
+    take_tracked_scopes().release();
+}
+
+/// Stops tracking and takes what this thread tracked, to be released later with
+/// [`TrackedScopes::release`], once the evaluations that created it are no longer used.
+/// The thread can meanwhile track the scopes of another evaluation.
+pub fn take_tracked_scopes() -> TrackedScopes {
     TRACKING.with(|t| t.set(false));
-    // A finished thunk whose set or list holds the thunk again is a cycle no scope is part
-    // of (`rec { config = { ... }; self = config; }` once `self` is forced): emptying the
-    // thunks breaks it.
-    let thunks = TRACKED_THUNKS.with(|t| std::mem::take(&mut *t.borrow_mut()));
-    for thunk in &thunks.0 {
-        drop(thunk.0.replace(ThunkState::Done(Value::Null)));
-    }
-    drop(thunks);
-    let tracked = TRACKED_SCOPES.with(|t| std::mem::take(&mut t.borrow_mut().0));
-    for weak in tracked {
-        if let Some(env) = weak.upgrade() {
-            // Dropped here, outside any borrow of the slots.
-            drop(env.take_all());
+    let thunks = TRACKED_THUNKS.with(|t| std::mem::take(&mut *t.borrow_mut())).0;
+    let scopes = TRACKED_SCOPES.with(|t| std::mem::take(&mut *t.borrow_mut())).0;
+    TrackedScopes { thunks, scopes }
+}
+
+/// Scopes and finished thunks tracked on a thread (see [`take_tracked_scopes`]). Dropping it
+/// without [`TrackedScopes::release`] leaves their cycles allocated.
+pub struct TrackedScopes {
+    thunks: Vec<Thunk>,
+    scopes: Vec<WeakEnv>,
+}
+
+impl TrackedScopes {
+    /// Empties every scope in the list that is still alive, and the finished thunks.
+    pub fn release(self) {
+        let TrackedScopes { thunks, scopes } = self;
+        // A finished thunk whose set or list holds the thunk again is a cycle no scope is
+        // part of (`rec { config = { ... }; self = config; }` once `self` is forced):
+        // emptying the thunks breaks it.
+        for thunk in &thunks {
+            drop(thunk.0.replace(ThunkState::Done(Value::Null)));
+        }
+        drop(thunks);
+        for weak in scopes {
+            if let Some(env) = weak.upgrade() {
+                // Dropped here, outside any borrow of the slots.
+                drop(env.take_all());
+            }
         }
     }
-    TRACKED_SCOPES.with(|t| t.borrow_mut().1 = 0);
 }
 
 /// Notes a thunk that just finished with a set or a list while scopes are tracked, so that

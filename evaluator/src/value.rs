@@ -5,7 +5,7 @@
 //! only [`Thunk`]s change, once, from pending to evaluated.
 //! Values are per worker thread (`Rc`); the compiled code they point into is shared.
 
-pub use crate::env::{release_scopes, track_scopes, Env};
+pub use crate::env::{release_scopes, take_tracked_scopes, track_scopes, Env, TrackedScopes};
 use crate::ir::{Expr, LambdaDef};
 pub use crate::shared::Shared;
 use crate::source::{Pos, Span};

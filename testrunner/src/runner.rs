@@ -289,6 +289,8 @@ enum Work {
     /// Compiling the files a host's unit read last time while the job evaluating it runs
     /// (see `UnitEvaluator::prefetch`), until it ends.
     Prefetch(JobId, BTreeSet<ReadKey>),
+    /// Loading the remembered snapshots of hosts' values (see `Run::snapshots`).
+    LoadSnapshots,
 }
 
 impl Job for Task<'_, '_> {
@@ -331,6 +333,10 @@ impl Job for Task<'_, '_> {
             Work::Target(target, started) => run.target(target, *started),
             Work::Prefetch(host_job, keys) => {
                 run.units.prefetch(keys, &|| context.ended(*host_job));
+                Ending::Done
+            }
+            Work::LoadSnapshots => {
+                run.snapshots();
                 Ending::Done
             }
         }
@@ -545,9 +551,10 @@ impl<'a> Run<'a> {
         for (host, kinds) in host_kinds {
             context.add(task(Work::HostTests(host, kinds)), &[]);
         }
-        // Hosts' units and tests use the snapshots: loaded here, while the hosts evaluate.
+        // Hosts' units and tests use the snapshots: loaded while the hosts evaluate, after
+        // the prefetch has started (the first job that needs them loads them otherwise).
         if !host_jobs.is_empty() || !stale_tests.is_empty() {
-            self.snapshots();
+            context.add(task(Work::LoadSnapshots), &[]);
         }
         Ending::Done
     }
