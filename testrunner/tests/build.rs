@@ -285,6 +285,39 @@ fn copied_source_keeps_executables_and_follows_the_filter() -> TestResult {
     Ok(())
 }
 
+/// A source that the evaluation saw inside another store object (a file of a flake's source,
+/// whose files the evaluator reads at the source's store path) is copied from that object's
+/// copy in the store, which is made first: the logical store path is nowhere on this machine.
+#[test]
+fn source_inside_another_store_object_is_copied_from_that_object() -> TestResult {
+    let scratch = Scratch::new(
+        r#"rec {
+          tree = builtins.path { name = "tree"; path = ./src; };
+          file = builtins.path { name = "data.txt"; path = ./src/data.txt; };
+          # The tree is made by the evaluation, but is no input of s.
+          s = builtins.seq tree (mk "s" ''read -r line < "$file"; printf 'got %s\n' "$line" > $out'' { inherit file; });
+        }"#,
+    )?;
+    let src = scratch.dir.path().join("src");
+    std::fs::create_dir_all(&src)?;
+    std::fs::write(src.join("data.txt"), "from the tree\n")?;
+    let mut evaluated = scratch.evaluate(&["s"])?;
+    let s = evaluated.drv_paths[0].clone();
+    let find = |suffix: &str| evaluated.added.keys().find(|p| p.ends_with(suffix)).cloned().ok_or("no such object");
+    let (tree, file) = (find("-tree")?, find("-data.txt")?);
+    // As a flake's evaluation records it: copied from inside the tree's store path, which
+    // is not on this machine until the tree is made.
+    let Some(AddedPath::Source { source, .. }) = evaluated.added.get_mut(&file) else {
+        return Err("not a source".into());
+    };
+    *source = format!("{tree}/data.txt");
+    scratch.builder.build(&evaluated.request(&s, &scratch.logs()))?;
+    assert_eq!(scratch.read(&evaluated.output(&s))?, "got from the tree\n");
+    assert!(scratch.builder.store().is_valid(&tree), "the tree was not made");
+    assert_eq!(std::fs::read_to_string(scratch.physical(&file)?)?, "from the tree\n");
+    Ok(())
+}
+
 #[test]
 fn failing_builder_keeps_its_log_and_says_so() -> TestResult {
     let scratch = Scratch::new(
