@@ -8,7 +8,7 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 thread_local! {
     /// Bytes allocated minus bytes freed by this thread (negative when it frees memory
@@ -16,8 +16,8 @@ thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
 }
 
-/// Whether a [`CountingAllocator`] is installed (set on its first allocation).
-static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Whether a [`CountingAllocator`] is installed (found out on the first question).
+static INSTALLED: OnceLock<bool> = OnceLock::new();
 
 /// Wraps an allocator and counts live bytes per thread.
 pub struct CountingAllocator<A>(pub A);
@@ -54,9 +54,6 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
 fn count(delta: isize) {
     // `try_with`: the thread-local may be gone while a thread is being torn down.
     let _ = LIVE.try_with(|live| live.set(live.get() + delta));
-    if !INSTALLED.load(Ordering::Relaxed) {
-        INSTALLED.store(true, Ordering::Relaxed);
-    }
 }
 
 /// Bytes this thread has allocated and not freed (zero without a [`CountingAllocator`]).
@@ -66,7 +63,15 @@ pub fn thread_live_bytes() -> usize {
 
 /// Whether per-thread accounting is active in this process.
 pub fn accounting_active() -> bool {
-    INSTALLED.load(Ordering::Relaxed)
+    // Installed, a box's allocation moves this thread's count (checked once, so that
+    // counting stays one addition per allocation).
+    *INSTALLED.get_or_init(|| {
+        let before = LIVE.try_with(Cell::get).unwrap_or(0);
+        let probe = std::hint::black_box(Box::new(0u64));
+        let after = LIVE.try_with(Cell::get).unwrap_or(0);
+        drop(probe);
+        after != before
+    })
 }
 
 /// Parses a size such as `512M`, `2G`, `1.5GiB` or a plain number of bytes.

@@ -9,7 +9,9 @@
 //! thrown at the first one, so the user sees all of them.
 
 use crate::builtins::global_index;
-use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, DynamicAttr, Expr, LambdaDef, Param, StaticAttr, StrPart};
+use crate::ir::{
+    AttrKey, AttrValue, AttrsDef, BinOp, DynamicAttr, Expr, LambdaDef, Literal, Param, StaticAttr, StrPart,
+};
 use crate::paths::canonicalize;
 use crate::source::{FileId, Pos, Span};
 use crate::symbol::Symbol;
@@ -408,7 +410,7 @@ impl Compiler<'_> {
                     literal.syntax(),
                     format!("URL literals are {verb}. Consider using a string literal \"{text}\" instead (lint-url-literals)"),
                 );
-                Expr::Str(leak_str(text))
+                Expr::Str(Literal::new(leak_str(text)))
             }
         }
     }
@@ -449,7 +451,7 @@ impl Compiler<'_> {
                 string.syntax(),
                 format!("input string '{shown}' cannot be represented as Nix string because it contains null bytes"),
             );
-            return Expr::Str("");
+            return Expr::Str(Literal::new(""));
         }
         let indented = string.syntax().first_token().is_some_and(|t| t.text() == "''");
         if indented {
@@ -467,8 +469,8 @@ impl Compiler<'_> {
             }
         }
         match out.as_slice() {
-            [] => Expr::Str(""),
-            [StrPart::Literal(text)] => Expr::Str(text),
+            [] => Expr::Str(Literal::new("")),
+            [StrPart::Literal(text)] => Expr::Str(Literal::new(text)),
             _ => Expr::Interp(out.into(), span),
         }
     }
@@ -499,8 +501,8 @@ impl Compiler<'_> {
         }
         let parts = strip_indentation(pieces);
         match parts.as_slice() {
-            [] => Expr::Str(""),
-            [StrPart::Literal(text)] => Expr::Str(text),
+            [] => Expr::Str(Literal::new("")),
+            [StrPart::Literal(text)] => Expr::Str(Literal::new(text)),
             _ => Expr::Interp(parts.into(), span),
         }
     }
@@ -545,7 +547,11 @@ impl Compiler<'_> {
             let inner = text.trim_start_matches('<').trim_end_matches('>');
             let find_file = self.variable(Symbol::intern("__findFile"), span, 0);
             let nix_path = self.variable(Symbol::intern("__nixPath"), span, 0);
-            return Expr::Apply(Box::new(find_file), Box::new([nix_path, Expr::Str(leak_str(inner))]), span);
+            return Expr::Apply(
+                Box::new(find_file),
+                Box::new([nix_path, Expr::Str(Literal::new(leak_str(inner)))]),
+                span,
+            );
         }
         let mut parts = Vec::new();
         for (idx, part) in path.parts().into_iter().enumerate() {
@@ -722,7 +728,7 @@ impl Compiler<'_> {
         match attr {
             ast::Attr::Str(string) => self.string(string.clone(), span),
             ast::Attr::Dynamic(dynamic) => self.opt_expr(dynamic.expr(), dynamic.syntax()),
-            ast::Attr::Ident(ident) => Expr::Str(ident_name(ident).as_str()),
+            ast::Attr::Ident(ident) => Expr::Str(Literal::new(ident_name(ident).as_str())),
         }
     }
 

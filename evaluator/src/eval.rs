@@ -11,7 +11,7 @@ use crate::builtins;
 use crate::compile::{compile, CompileError, CompileOptions, Lints};
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::io::EvalIo;
-use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Param, StaticAttr, StrPart};
+use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Literal, Param, StaticAttr, StrPart};
 use crate::paths::canonicalize;
 use crate::source::{Pos, SourceMap, Span};
 use crate::symbol::Symbol;
@@ -141,8 +141,8 @@ pub struct Evaluator {
     pub(crate) globals: Vec<Value>,
     code: Arc<CodeCache>,
     import_cache: FxHashMap<String, Option<Value>>,
-    /// String literals' values, by the address and length of their text.
-    literals: FxHashMap<(usize, usize), NixString>,
+    /// String literals' values, by their numbers (see [`Literal`]).
+    literals: Vec<Option<NixString>>,
     /// Attribute names' string values (see [`Evaluator::name_string`]).
     names: FxHashMap<Symbol, NixString>,
     call_depth: usize,
@@ -167,7 +167,7 @@ impl Evaluator {
             globals: Vec::new(),
             code,
             import_cache: FxHashMap::default(),
-            literals: FxHashMap::default(),
+            literals: Vec::new(),
             names: FxHashMap::default(),
             call_depth: 0,
             eval_depth: 0,
@@ -382,10 +382,23 @@ impl Evaluator {
     /// The value of a string literal: made once per literal and evaluator, then shared (a
     /// literal is evaluated again on every call of the function it is in).
     #[inline]
-    fn literal(&mut self, text: &'static str) -> Value {
-        let key = (text.as_ptr() as usize, text.len());
-        let string = self.literals.entry(key).or_insert_with(|| NixString::new(text.into()));
-        Value::String(string.clone())
+    fn literal(&mut self, literal: &'static Literal) -> Value {
+        match self.literals.get(literal.id as usize) {
+            Some(Some(string)) => Value::String(string.clone()),
+            _ => self.new_literal(literal),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_literal(&mut self, literal: &'static Literal) -> Value {
+        let index = literal.id as usize;
+        if self.literals.len() <= index {
+            self.literals.resize(index + 1, None);
+        }
+        let string = NixString::new(literal.text.into());
+        self.literals[index] = Some(string.clone());
+        Value::String(string)
     }
 
     /// An attribute name as a string value: made once per name and evaluator, then shared

@@ -45,6 +45,26 @@ pub enum BinOp {
     Concat,
 }
 
+/// A string literal's text, and its number among all literals compiled in the process, by
+/// which each evaluator keeps the literal's string value once made.
+#[derive(Debug)]
+pub struct Literal {
+    /// The text.
+    pub text: &'static str,
+    /// Its number, from 0.
+    pub id: u32,
+}
+
+/// How many literals were compiled so far.
+static LITERALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+impl Literal {
+    /// A literal with the next number.
+    pub fn new(text: &'static str) -> Literal {
+        Literal { text, id: LITERALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) }
+    }
+}
+
 /// A part of an interpolated string or path.
 #[derive(Debug)]
 pub enum StrPart {
@@ -153,7 +173,7 @@ pub enum Expr {
     /// A float literal.
     Float(f64),
     /// A string literal without interpolation.
-    Str(&'static str),
+    Str(Literal),
     /// A path literal without interpolation, already absolute and canonical.
     Path(&'static str),
     /// A value of the base environment (`true`, `map`, `builtins`, …) by index.
