@@ -24,12 +24,63 @@ impl Mimalloc {
     fn plain(layout: std::alloc::Layout) -> bool {
         layout.align() <= 8 || (layout.align() <= 16 && layout.size() >= 16)
     }
+
+    /// Whether blocks of `layout` go through this thread's pool (see [`POOL`]).
+    fn pooled(layout: std::alloc::Layout) -> bool {
+        layout.size() == POOLED_SIZE && layout.align() <= 16
+    }
 }
 
-// SAFETY: every block comes from mimalloc and goes back to it; `plain` only routes layouts
-// whose alignment mimalloc's unaligned entry points guarantee.
+/// The size of the evaluator's most frequent blocks: a thunk, and the scope of a call with
+/// one argument.
+const POOLED_SIZE: usize = 32;
+
+thread_local! {
+    /// Blocks of [`POOLED_SIZE`] bytes freed on this thread, each holding the address of the
+    /// next: taken again before mimalloc is asked, which saves most of an allocation's and a
+    /// free's work on the evaluator's hottest paths. The blocks stay in the process, as
+    /// mimalloc keeps freed memory anyway (see `tune_allocator`); those of a thread that ends
+    /// stay with it.
+    static POOL: std::cell::Cell<*mut u8> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// A block from this thread's pool, or null.
+#[inline]
+fn pool_take() -> *mut u8 {
+    POOL.try_with(|pool| {
+        let head = pool.get();
+        if !head.is_null() {
+            // SAFETY: a block in the pool holds the address of the next one (or null).
+            pool.set(unsafe { head.cast::<*mut u8>().read() });
+        }
+        head
+    })
+    .unwrap_or(std::ptr::null_mut())
+}
+
+/// Puts a block of [`POOLED_SIZE`] bytes into this thread's pool; false when the thread's
+/// pool is gone (the thread is ending).
+#[inline]
+fn pool_give(block: *mut u8) -> bool {
+    POOL.try_with(|pool| {
+        // SAFETY: the block is free, at least pointer-sized and -aligned.
+        unsafe { block.cast::<*mut u8>().write(pool.get()) };
+        pool.set(block);
+    })
+    .is_ok()
+}
+
+// SAFETY: every block comes from mimalloc and goes back to it or to a thread's pool, from
+// which only blocks of the same size and an alignment mimalloc gave are taken; `plain` only
+// routes layouts whose alignment mimalloc's unaligned entry points guarantee.
 unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if Mimalloc::pooled(layout) {
+            let block = pool_take();
+            if !block.is_null() {
+                return block;
+            }
+        }
         // SAFETY: plain calls into mimalloc with a non-zero size (GlobalAlloc's contract).
         unsafe {
             if Mimalloc::plain(layout) {
@@ -41,6 +92,14 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if Mimalloc::pooled(layout) {
+            let block = pool_take();
+            if !block.is_null() {
+                // SAFETY: the block has `POOLED_SIZE` bytes.
+                unsafe { block.write_bytes(0, POOLED_SIZE) };
+                return block;
+            }
+        }
         // SAFETY: as for `alloc`.
         unsafe {
             if Mimalloc::plain(layout) {
@@ -51,13 +110,29 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
         }
     }
 
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: std::alloc::Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        if Mimalloc::pooled(layout) && pool_give(ptr) {
+            return;
+        }
         // SAFETY: `ptr` was allocated by mimalloc (the caller's contract).
         unsafe { libmimalloc_sys::mi_free(ptr.cast()) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
         let new_layout = std::alloc::Layout::from_size_align(new_size, layout.align());
+        if Mimalloc::pooled(layout) || new_layout.as_ref().is_ok_and(|l| Mimalloc::pooled(*l)) {
+            // Through `alloc` and `dealloc`, which know the pool.
+            let Ok(new_layout) = new_layout else { return std::ptr::null_mut() };
+            // SAFETY: the caller's contract for `realloc` covers these calls.
+            unsafe {
+                let new = self.alloc(new_layout);
+                if !new.is_null() {
+                    std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                    self.dealloc(ptr, layout);
+                }
+                return new;
+            }
+        }
         // SAFETY: `ptr` was allocated by mimalloc with `layout` (the caller's contract).
         unsafe {
             if new_layout.is_ok_and(Mimalloc::plain) {
@@ -412,5 +487,43 @@ mod tests {
             (libmimalloc_sys::mi_option_get(super::PURGE_DELAY), libmimalloc_sys::mi_option_get(super::LARGE_OS_PAGES))
         };
         assert_eq!((purge_delay, large_pages), (-1, 0));
+    }
+
+    /// A freed block of the pooled size is the next one handed out on its thread, zeroed
+    /// when asked; moving a block in or out of that size keeps its bytes; other sizes and
+    /// larger alignments never come from the pool.
+    #[test]
+    fn the_pool_hands_freed_blocks_out_again() {
+        use std::alloc::{GlobalAlloc, Layout};
+        let allocator = super::Mimalloc;
+        let pooled = Layout::from_size_align(super::POOLED_SIZE, 8).expect("layout");
+        // SAFETY: every block is used within its layout and freed once, with its layout.
+        unsafe {
+            let first = allocator.alloc(pooled);
+            assert!(!first.is_null());
+            first.write_bytes(0xAB, super::POOLED_SIZE);
+            allocator.dealloc(first, pooled);
+            let again = allocator.alloc_zeroed(pooled);
+            assert_eq!(again, first, "the freed block was not taken again");
+            assert!(std::slice::from_raw_parts(again, super::POOLED_SIZE).iter().all(|b| *b == 0));
+            again.write_bytes(7, super::POOLED_SIZE);
+            let grown = allocator.realloc(again, pooled, 100);
+            assert!(std::slice::from_raw_parts(grown, super::POOLED_SIZE).iter().all(|b| *b == 7));
+            let taken = allocator.alloc(pooled);
+            assert_eq!(taken, again, "the block left by realloc was not pooled");
+            allocator.dealloc(taken, pooled);
+            let shrunk = allocator.realloc(grown, Layout::from_size_align(100, 8).expect("layout"), super::POOLED_SIZE);
+            assert!(std::slice::from_raw_parts(shrunk, super::POOLED_SIZE).iter().all(|b| *b == 7));
+            assert_eq!(shrunk, taken, "a block shrunk to the pooled size did not come from the pool");
+            allocator.dealloc(shrunk, pooled);
+            let aligned = Layout::from_size_align(super::POOLED_SIZE, 32).expect("layout");
+            let other = allocator.alloc(aligned);
+            assert_ne!(other, shrunk, "a block aligned to 32 came from the pool");
+            assert_eq!(other as usize % 32, 0);
+            allocator.dealloc(other, aligned);
+            let last = allocator.alloc(pooled);
+            assert_eq!(last, shrunk, "the pool lost its block");
+            allocator.dealloc(last, pooled);
+        }
     }
 }
