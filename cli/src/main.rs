@@ -25,58 +25,68 @@ impl Mimalloc {
         layout.align() <= 8 || (layout.align() <= 16 && layout.size() >= 16)
     }
 
-    /// Whether blocks of `layout` go through this thread's pool (see [`POOL`]).
-    fn pooled(layout: std::alloc::Layout) -> bool {
-        layout.size() == POOLED_SIZE && layout.align() <= 16
+    /// The pool of this thread that blocks of `layout` go through (see [`POOLS`]), if any.
+    #[inline]
+    fn pool_of(layout: std::alloc::Layout) -> Option<usize> {
+        let size = layout.size();
+        let aligned = layout.align() <= 8 || (layout.align() <= 16 && size.is_multiple_of(16));
+        ((POOLED_MIN..=POOLED_MAX).contains(&size) && size.is_multiple_of(8) && aligned)
+            .then(|| size / 8 - POOLED_MIN / 8)
     }
 }
 
-/// The size of the evaluator's most frequent blocks: a thunk, and the scope of a call with
-/// one argument.
-const POOLED_SIZE: usize = 32;
+/// The sizes of the evaluator's most frequent blocks, pooled in steps of 8 bytes: thunks and
+/// the scopes of one-argument calls (32), strings (48), sets and lists of a few members.
+const POOLED_MIN: usize = 16;
+const POOLED_MAX: usize = 64;
+const POOL_COUNT: usize = (POOLED_MAX - POOLED_MIN) / 8 + 1;
 
 thread_local! {
-    /// Blocks of [`POOLED_SIZE`] bytes freed on this thread, each holding the address of the
-    /// next: taken again before mimalloc is asked, which saves most of an allocation's and a
-    /// free's work on the evaluator's hottest paths. The blocks stay in the process, as
-    /// mimalloc keeps freed memory anyway (see `tune_allocator`); those of a thread that ends
-    /// stay with it.
-    static POOL: std::cell::Cell<*mut u8> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+    /// For each pooled size, the blocks of that size freed on this thread, each holding the
+    /// address of the next: taken again before mimalloc is asked, which saves most of an
+    /// allocation's and a free's work on the evaluator's hottest paths. The blocks stay in
+    /// the process, as mimalloc keeps freed memory anyway (see `tune_allocator`); those of a
+    /// thread that ends stay with it.
+    static POOLS: [std::cell::Cell<*mut u8>; POOL_COUNT] =
+        const { [const { std::cell::Cell::new(std::ptr::null_mut()) }; POOL_COUNT] };
 }
 
-/// A block from this thread's pool, or null.
+/// A block from this thread's pool `pool`, or null.
 #[inline]
-fn pool_take() -> *mut u8 {
-    POOL.try_with(|pool| {
-        let head = pool.get();
-        if !head.is_null() {
-            // SAFETY: a block in the pool holds the address of the next one (or null).
-            pool.set(unsafe { head.cast::<*mut u8>().read() });
-        }
-        head
-    })
-    .unwrap_or(std::ptr::null_mut())
+fn pool_take(pool: usize) -> *mut u8 {
+    POOLS
+        .try_with(|pools| {
+            let head = pools[pool].get();
+            if !head.is_null() {
+                // SAFETY: a block in a pool holds the address of the next one (or null).
+                pools[pool].set(unsafe { head.cast::<*mut u8>().read() });
+            }
+            head
+        })
+        .unwrap_or(std::ptr::null_mut())
 }
 
-/// Puts a block of [`POOLED_SIZE`] bytes into this thread's pool; false when the thread's
-/// pool is gone (the thread is ending).
+/// Puts a freed block into this thread's pool `pool`; false when the thread's pools are
+/// gone (the thread is ending).
 #[inline]
-fn pool_give(block: *mut u8) -> bool {
-    POOL.try_with(|pool| {
-        // SAFETY: the block is free, at least pointer-sized and -aligned.
-        unsafe { block.cast::<*mut u8>().write(pool.get()) };
-        pool.set(block);
-    })
-    .is_ok()
+fn pool_give(pool: usize, block: *mut u8) -> bool {
+    POOLS
+        .try_with(|pools| {
+            // SAFETY: the block is free, at least 16 bytes and pointer-aligned.
+            unsafe { block.cast::<*mut u8>().write(pools[pool].get()) };
+            pools[pool].set(block);
+        })
+        .is_ok()
 }
 
-// SAFETY: every block comes from mimalloc and goes back to it or to a thread's pool, from
-// which only blocks of the same size and an alignment mimalloc gave are taken; `plain` only
+// SAFETY: every block comes from mimalloc and goes back to it or to a thread's pool of its
+// size, from which only layouts of that size with an alignment mimalloc gave it (8 bytes, or
+// 16 for sizes that are multiples of 16) are served; `plain` only
 // routes layouts whose alignment mimalloc's unaligned entry points guarantee.
 unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if Mimalloc::pooled(layout) {
-            let block = pool_take();
+        if let Some(pool) = Mimalloc::pool_of(layout) {
+            let block = pool_take(pool);
             if !block.is_null() {
                 return block;
             }
@@ -92,11 +102,11 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if Mimalloc::pooled(layout) {
-            let block = pool_take();
+        if let Some(pool) = Mimalloc::pool_of(layout) {
+            let block = pool_take(pool);
             if !block.is_null() {
-                // SAFETY: the block has `POOLED_SIZE` bytes.
-                unsafe { block.write_bytes(0, POOLED_SIZE) };
+                // SAFETY: the block has the layout's size.
+                unsafe { block.write_bytes(0, layout.size()) };
                 return block;
             }
         }
@@ -111,7 +121,7 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        if Mimalloc::pooled(layout) && pool_give(ptr) {
+        if Mimalloc::pool_of(layout).is_some_and(|pool| pool_give(pool, ptr)) {
             return;
         }
         // SAFETY: `ptr` was allocated by mimalloc (the caller's contract).
@@ -120,7 +130,7 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
         let new_layout = std::alloc::Layout::from_size_align(new_size, layout.align());
-        if Mimalloc::pooled(layout) || new_layout.as_ref().is_ok_and(|l| Mimalloc::pooled(*l)) {
+        if Mimalloc::pool_of(layout).is_some() || new_layout.as_ref().is_ok_and(|l| Mimalloc::pool_of(*l).is_some()) {
             // Through `alloc` and `dealloc`, which know the pool.
             let Ok(new_layout) = new_layout else { return std::ptr::null_mut() };
             // SAFETY: the caller's contract for `realloc` covers these calls.
@@ -489,34 +499,34 @@ mod tests {
         assert_eq!((purge_delay, large_pages), (-1, 0));
     }
 
-    /// A freed block of the pooled size is the next one handed out on its thread, zeroed
-    /// when asked; moving a block in or out of that size keeps its bytes; other sizes and
-    /// larger alignments never come from the pool.
+    /// A freed block of a pooled size is the next one of that size handed out on its thread,
+    /// zeroed when asked; moving a block in or out of a pooled size keeps its bytes; other
+    /// sizes and larger alignments never come from a pool.
     #[test]
     fn the_pool_hands_freed_blocks_out_again() {
         use std::alloc::{GlobalAlloc, Layout};
         let allocator = super::Mimalloc;
-        let pooled = Layout::from_size_align(super::POOLED_SIZE, 8).expect("layout");
+        let pooled = Layout::from_size_align(32, 8).expect("layout");
         // SAFETY: every block is used within its layout and freed once, with its layout.
         unsafe {
             let first = allocator.alloc(pooled);
             assert!(!first.is_null());
-            first.write_bytes(0xAB, super::POOLED_SIZE);
+            first.write_bytes(0xAB, 32);
             allocator.dealloc(first, pooled);
             let again = allocator.alloc_zeroed(pooled);
             assert_eq!(again, first, "the freed block was not taken again");
-            assert!(std::slice::from_raw_parts(again, super::POOLED_SIZE).iter().all(|b| *b == 0));
-            again.write_bytes(7, super::POOLED_SIZE);
+            assert!(std::slice::from_raw_parts(again, 32).iter().all(|b| *b == 0));
+            again.write_bytes(7, 32);
             let grown = allocator.realloc(again, pooled, 100);
-            assert!(std::slice::from_raw_parts(grown, super::POOLED_SIZE).iter().all(|b| *b == 7));
+            assert!(std::slice::from_raw_parts(grown, 32).iter().all(|b| *b == 7));
             let taken = allocator.alloc(pooled);
             assert_eq!(taken, again, "the block left by realloc was not pooled");
             allocator.dealloc(taken, pooled);
-            let shrunk = allocator.realloc(grown, Layout::from_size_align(100, 8).expect("layout"), super::POOLED_SIZE);
-            assert!(std::slice::from_raw_parts(shrunk, super::POOLED_SIZE).iter().all(|b| *b == 7));
+            let shrunk = allocator.realloc(grown, Layout::from_size_align(100, 8).expect("layout"), 32);
+            assert!(std::slice::from_raw_parts(shrunk, 32).iter().all(|b| *b == 7));
             assert_eq!(shrunk, taken, "a block shrunk to the pooled size did not come from the pool");
             allocator.dealloc(shrunk, pooled);
-            let aligned = Layout::from_size_align(super::POOLED_SIZE, 32).expect("layout");
+            let aligned = Layout::from_size_align(32, 32).expect("layout");
             let other = allocator.alloc(aligned);
             assert_ne!(other, shrunk, "a block aligned to 32 came from the pool");
             assert_eq!(other as usize % 32, 0);
@@ -524,6 +534,24 @@ mod tests {
             let last = allocator.alloc(pooled);
             assert_eq!(last, shrunk, "the pool lost its block");
             allocator.dealloc(last, pooled);
+            // Every pooled size has a pool of its own.
+            let sizes = [16, 24, 40, 48, 56, 64];
+            let blocks: Vec<*mut u8> =
+                sizes.iter().map(|size| allocator.alloc(Layout::from_size_align(*size, 8).expect("layout"))).collect();
+            for (size, block) in sizes.iter().zip(&blocks) {
+                allocator.dealloc(*block, Layout::from_size_align(*size, 8).expect("layout"));
+            }
+            for (size, block) in sizes.iter().zip(&blocks).rev() {
+                let layout = Layout::from_size_align(*size, 8).expect("layout");
+                let again = allocator.alloc(layout);
+                assert_eq!(again, *block, "size {size} did not take its own block again");
+                allocator.dealloc(again, layout);
+            }
+            // A size that is no multiple of 16 with an alignment of 16 is not pooled: its
+            // pool's blocks may be aligned to 8 only.
+            assert_eq!(super::Mimalloc::pool_of(Layout::from_size_align(24, 16).expect("layout")), None);
+            assert_eq!(super::Mimalloc::pool_of(Layout::from_size_align(72, 8).expect("layout")), None);
+            assert_eq!(super::Mimalloc::pool_of(Layout::from_size_align(20, 4).expect("layout")), None);
         }
     }
 }
