@@ -80,9 +80,9 @@ fn pool_give(pool: usize, block: *mut u8) -> bool {
 }
 
 // SAFETY: every block comes from mimalloc and goes back to it or to a thread's pool of its
-// size, from which only layouts of that size with an alignment mimalloc gave it (8 bytes, or
-// 16 for sizes that are multiples of 16) are served; `plain` only
-// routes layouts whose alignment mimalloc's unaligned entry points guarantee.
+// size, which serves only layouts of that size with an alignment mimalloc's plain entry
+// points gave it (8 bytes, or 16 for sizes that are multiples of 16); `plain` only routes
+// layouts whose alignment mimalloc's unaligned entry points guarantee.
 unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         if let Some(pool) = Mimalloc::pool_of(layout) {
