@@ -36,9 +36,20 @@ pub fn changed_paths(top: &Path, base: &str, head: Option<&str>) -> Result<Vec<S
         args.push(head);
     }
     args.push("--");
-    let mut paths: std::collections::BTreeSet<String> = split_nul(&git_raw(top, &args)?);
-    if head.is_none() {
-        paths.extend(split_nul(&git_raw(top, &["ls-files", "--others", "--exclude-standard", "-z", "--full-name"])?));
+    // Untracked files are asked for at the same time.
+    let (tracked, untracked) = std::thread::scope(|scope| {
+        let untracked = head.is_none().then(|| {
+            scope.spawn(|| git_raw(top, &["ls-files", "--others", "--exclude-standard", "-z", "--full-name"]))
+        });
+        let tracked = git_raw(top, &args);
+        let untracked = untracked.map(|thread| {
+            thread.join().unwrap_or_else(|_| Err(EngineError::Internal("git ls-files failed unexpectedly".into())))
+        });
+        (tracked, untracked)
+    });
+    let mut paths: std::collections::BTreeSet<String> = split_nul(&tracked?);
+    if let Some(untracked) = untracked {
+        paths.extend(split_nul(&untracked?));
     }
     Ok(paths.into_iter().collect())
 }

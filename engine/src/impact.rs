@@ -133,18 +133,19 @@ impl<'a> Side<'a> {
     /// A commit of `repo`'s git repository.
     pub fn commit(repo: &'a Repo, top: &Path, commit: &str, label: &'static str) -> Result<Side<'a>, EngineError> {
         let differing: BTreeSet<String> = git::changed_paths(top, commit, None)?.into_iter().collect();
-        Side::commit_differing(repo, top, commit, label, &differing)
+        Side::commit_differing(repo, top, commit, label, &differing, GitTree::new(top, commit)?)
     }
 
-    /// [`Side::commit`], given the paths that differ between the commit and the work tree.
+    /// [`Side::commit`], given the paths that differ between the commit and the work tree,
+    /// and the commit's tree.
     fn commit_differing(
         repo: &'a Repo,
         top: &Path,
         commit: &str,
         label: &'static str,
         differing: &BTreeSet<String>,
+        tree: GitTree,
     ) -> Result<Side<'a>, EngineError> {
-        let tree = GitTree::new(top, commit)?;
         Ok(Side {
             repo,
             top: top.to_path_buf(),
@@ -600,18 +601,29 @@ pub fn impact(repo: &Repo, options: &ImpactOptions) -> Result<Impact, EngineErro
     let top = git::toplevel(&repo.root)?;
     let base_commit = git::resolve(&top, options.since.as_deref().unwrap_or("HEAD"))?;
     let head_commit = options.head.as_deref().map(|rev| git::resolve(&top, rev)).transpose()?;
-    let changed_files = git::changed_paths(&top, &base_commit, head_commit.as_deref())?;
+    // The changed files, the base's tree and the cache are read side by side: each of the
+    // first two is a git process to wait for.
+    let (changed_files, base_tree, store) = std::thread::scope(|scope| {
+        let tree = scope.spawn(|| GitTree::new(&top, &base_commit));
+        let store = scope.spawn(|| Store::open(repo, &top, options.cache_dir.as_deref()));
+        let changed = git::changed_paths(&top, &base_commit, head_commit.as_deref());
+        let joined = |what: &str| EngineError::Internal(format!("reading {what} failed unexpectedly"));
+        (changed, tree.join().map_err(|_| joined("the base's tree")), store.join().map_err(|_| joined("the cache")))
+    });
+    let (changed_files, base_tree, mut store) = (changed_files?, base_tree??, store??);
     let ignore = ignore_rules(repo)?;
     // Against the work tree, what differs from the base is what changed: git is asked once.
     let base_differs: Option<BTreeSet<String>> = head_commit.is_none().then(|| changed_files.iter().cloned().collect());
     let (ignored_files, changed_files): (Vec<String>, Vec<String>) =
         changed_files.into_iter().partition(|file| ignore.files.iter().any(|p| p.matches(file)));
 
-    let mut store = Store::open(repo, &top, options.cache_dir.as_deref())?;
     let threads = options.threads.max(1);
     let base_side = match &base_differs {
-        Some(differing) => Side::commit_differing(repo, &top, &base_commit, "base", differing)?,
-        None => Side::commit(repo, &top, &base_commit, "base")?,
+        Some(differing) => Side::commit_differing(repo, &top, &base_commit, "base", differing, base_tree)?,
+        None => {
+            let differing: BTreeSet<String> = git::changed_paths(&top, &base_commit, None)?.into_iter().collect();
+            Side::commit_differing(repo, &top, &base_commit, "base", &differing, base_tree)?
+        }
     };
     let mut base_side = base_side.with_max_memory(options.max_memory);
     let mut head_side = match &head_commit {
