@@ -1282,6 +1282,45 @@ fn speculate_int_op(op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Env
     int_op(op, operand(lhs)?, operand(rhs)?)
 }
 
+/// Whether [`speculate_applied_index`] can compute a function body of this shape: the
+/// argument itself, an integer constant, or integer arithmetic and comparison on those and
+/// on variables of enclosing scopes.
+pub(crate) fn speculable_index_body(body: &Expr) -> bool {
+    let operand = |expr: &Expr| matches!(expr, Expr::Int(_) | Expr::Var { .. });
+    match body {
+        Expr::Int(_) | Expr::Var { .. } => true,
+        Expr::BinOp(op, lhs, rhs, _) => int_op(*op, 0, 1).is_some() && operand(lhs) && operand(rhs),
+        _ => false,
+    }
+}
+
+/// The value of the body of a one-parameter function applied to the integer `arg`, when
+/// computing it now cannot fail, diverge or be observed (see [`speculable_index_body`]; the
+/// variables it reads from `parent`, the function's scope, must already be integers):
+/// `genList (i: i)` and `lib.range`'s `genList (n: first + n)` then make their elements
+/// without a thunk each. `None` when it cannot (an operand not evaluated, an overflow).
+#[inline]
+pub(crate) fn speculate_applied_index(body: &'static Expr, arg: i64, parent: &Env) -> Option<Value> {
+    let operand = |expr: &'static Expr| match expr {
+        Expr::Int(n) => Some(*n),
+        Expr::Var { depth: 0, .. } => Some(arg),
+        Expr::Var { depth, slot } => match lookup(parent, depth - 1, *slot) {
+            Value::Int(n) => Some(n),
+            Value::Thunk(thunk) => match thunk.value_if_done() {
+                Some(Value::Int(n)) => Some(n),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    match body {
+        Expr::Int(_) | Expr::Var { .. } => operand(body).map(Value::Int),
+        Expr::BinOp(op, lhs, rhs, _) => int_op(*op, operand(lhs)?, operand(rhs)?),
+        _ => None,
+    }
+}
+
 /// Puts a thunk whose evaluation failed back as it was, so that forcing it again fails the
 /// same way (native code, which cannot run twice, is replaced by the error).
 #[cold]

@@ -3,7 +3,8 @@
 
 use super::{force_attrs, force_bool, force_function, force_int, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
-use crate::eval::{type_error, Evaluator};
+use crate::eval::{speculable_index_body, speculate_applied_index, type_error, Evaluator};
+use crate::ir::Param;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
@@ -142,8 +143,19 @@ fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     // The function is checked even for an empty list, as the reference does.
     let func = force_function(ev, &args[0])?;
     Ok(Value::list(match &func {
-        // A lambda (the usual case) makes compact thunks.
-        Value::Lambda(closure) => (0..count).map(|i| Thunk::apply_index(closure, i)).collect(),
+        // A lambda (the usual case) makes compact thunks, or the elements themselves when
+        // computing them cannot fail or be observed.
+        Value::Lambda(closure) => {
+            let def = closure.def;
+            let speculate = ev.speculate && matches!(def.param, Param::Ident(_)) && speculable_index_body(&def.body);
+            (0..count)
+                .map(|i| match speculate {
+                    true => speculate_applied_index(&def.body, i, &closure.env)
+                        .unwrap_or_else(|| Thunk::apply_index(closure, i)),
+                    false => Thunk::apply_index(closure, i),
+                })
+                .collect()
+        }
         _ => (0..count).map(|i| Thunk::apply(func.clone(), Value::Int(i))).collect(),
     }))
 }
