@@ -104,22 +104,29 @@ fn builtin_elem(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
 
 fn builtin_concat_lists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let lists = force_list(ev, &args[0])?;
-    let mut out = Vec::new();
-    for list in lists.iter() {
-        out.extend(force_list(ev, list)?.iter().cloned());
+    let lists = lists.iter().map(|list| force_list(ev, list)).collect::<EvalResult<Vec<_>>>()?;
+    Ok(Value::list(concat_exact(&lists)))
+}
+
+/// The lists one after the other, in a vector of exactly their total length: a list lives
+/// as long as the values that hold it, so the spare half of a doubled vector would too.
+fn concat_exact(lists: &[std::rc::Rc<Vec<Value>>]) -> Vec<Value> {
+    let mut out = Vec::with_capacity(lists.iter().map(|list| list.len()).sum());
+    for list in lists {
+        out.extend(list.iter().cloned());
     }
-    Ok(Value::list(out))
+    out
 }
 
 fn builtin_concat_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let func = force_function(ev, &args[0])?;
     let items = force_list(ev, &args[1])?;
-    let mut out = Vec::new();
+    let mut lists = Vec::with_capacity(items.len());
     for item in items.iter() {
         let result = ev.call(func.clone(), std::slice::from_ref(item), None)?;
-        out.extend(force_list(ev, &result)?.iter().cloned());
+        lists.push(force_list(ev, &result)?);
     }
-    Ok(Value::list(out))
+    Ok(Value::list(concat_exact(&lists)))
 }
 
 fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -353,4 +360,20 @@ fn builtin_generic_closure(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
         work.extend(next.iter().cloned());
     }
     Ok(Value::list(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::concat_exact;
+    use crate::value::Value;
+    use std::rc::Rc;
+
+    #[test]
+    fn concatenated_lists_take_exactly_their_length() {
+        let lists: Vec<Rc<Vec<Value>>> = (0..40).map(|n| Rc::new((0..n).map(Value::Int).collect())).collect();
+        let out = concat_exact(&lists);
+        assert_eq!(out.len(), (0..40).sum::<i64>() as usize);
+        assert_eq!(out.capacity(), out.len());
+        assert!(matches!((&out[0], &out[out.len() - 1]), (Value::Int(0), Value::Int(38))));
+    }
 }
