@@ -847,8 +847,13 @@ impl Evaluator {
         let mut value = self.eval(target, env)?;
         for key in path {
             let name = self.attr_name(key, env)?;
+            // Forced where it lies: `value` holds the set meanwhile, so the attribute's
+            // thunk needs no handle of its own.
             let found = match &value {
-                Value::Attrs(attrs) => attrs.get(name).cloned(),
+                Value::Attrs(attrs) => match attrs.get(name) {
+                    Some(found) => Some(self.force(found)?),
+                    None => None,
+                },
                 _ if default.is_some() => None,
                 other => {
                     return Err(type_error("a set", other)
@@ -857,7 +862,7 @@ impl Evaluator {
                 }
             };
             match found {
-                Some(next) => value = self.force_owned(next)?,
+                Some(next) => value = next,
                 None => {
                     return match default {
                         Some(default) => self.eval(default, env),
@@ -879,10 +884,7 @@ impl Evaluator {
 
     fn select_inherited_from(&mut self, attrs: &Attrs, attr: &'static StaticAttr) -> EvalResult<Value> {
         match attrs.get(attr.name) {
-            Some(found) => {
-                let found = found.clone();
-                self.force_owned(found)
-            }
+            Some(found) => self.force(found),
             None => Err(self.missing_attr(attr.name, &Value::Attrs(attrs.clone())).at(attr.span)),
         }
     }
@@ -901,11 +903,12 @@ impl Evaluator {
         for (idx, key) in path.iter().enumerate() {
             let name = self.attr_name(key, env)?;
             let Value::Attrs(attrs) = &value else { return Ok(Value::Bool(false)) };
-            match attrs.get(name).cloned() {
+            let next = match attrs.get(name) {
                 Some(_) if idx + 1 == path.len() => return Ok(Value::Bool(true)),
-                Some(next) => value = self.force_owned(next)?,
+                Some(next) => self.force(next)?,
                 None => return Ok(Value::Bool(false)),
-            }
+            };
+            value = next;
         }
         Ok(Value::Bool(true))
     }
