@@ -763,6 +763,10 @@ impl Evaluator {
                 Attr { name: attr.name, value, pos: attr.pos }
             }),
         );
+        // Most sets have no `${…}` names: no call for them.
+        if def.dynamics.is_empty() {
+            return Ok(Value::attrs(entries));
+        }
         self.add_dynamics(entries, def, env)
     }
 
