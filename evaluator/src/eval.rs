@@ -1276,17 +1276,23 @@ fn int_op(op: BinOp, a: i64, b: i64) -> Option<Value> {
 fn speculate_int_op(op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Env) -> Option<Value> {
     let operand = |expr: &'static Expr| match expr {
         Expr::Int(n) => Some(*n),
-        Expr::Var { depth, slot } => match lookup(env, *depth, *slot) {
-            Value::Int(n) => Some(n),
-            Value::Thunk(thunk) => match thunk.value_if_done() {
-                Some(Value::Int(n)) => Some(n),
-                _ => None,
-            },
-            _ => None,
-        },
+        Expr::Var { depth, slot } => evaluated_int(lookup(env, *depth, *slot)),
         _ => None,
     };
     int_op(op, operand(lhs)?, operand(rhs)?)
+}
+
+/// The integer a value is, or a finished thunk holds.
+#[inline]
+fn evaluated_int(value: Value) -> Option<i64> {
+    match value {
+        Value::Int(n) => Some(n),
+        Value::Thunk(thunk) => match thunk.value_if_done() {
+            Some(Value::Int(n)) => Some(n),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Whether [`speculate_applied_index`] can compute a function body of this shape: the
@@ -1296,6 +1302,7 @@ pub(crate) fn speculable_index_body(body: &Expr) -> bool {
     let operand = |expr: &Expr| matches!(expr, Expr::Int(_) | Expr::Var { .. });
     match body {
         Expr::Int(_) | Expr::Var { .. } => true,
+        // `int_op` knows the operator (it cannot overflow on 0 and 1).
         Expr::BinOp(op, lhs, rhs, _) => int_op(*op, 0, 1).is_some() && operand(lhs) && operand(rhs),
         _ => false,
     }
@@ -1311,14 +1318,7 @@ pub(crate) fn speculate_applied_index(body: &'static Expr, arg: i64, parent: &En
     let operand = |expr: &'static Expr| match expr {
         Expr::Int(n) => Some(*n),
         Expr::Var { depth: 0, .. } => Some(arg),
-        Expr::Var { depth, slot } => match lookup(parent, depth - 1, *slot) {
-            Value::Int(n) => Some(n),
-            Value::Thunk(thunk) => match thunk.value_if_done() {
-                Some(Value::Int(n)) => Some(n),
-                _ => None,
-            },
-            _ => None,
-        },
+        Expr::Var { depth, slot } => evaluated_int(lookup(parent, depth - 1, *slot)),
         _ => None,
     };
     match body {

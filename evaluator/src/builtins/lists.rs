@@ -156,10 +156,9 @@ fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
             let def = closure.def;
             let speculate = ev.speculate && matches!(def.param, Param::Ident(_)) && speculable_index_body(&def.body);
             (0..count)
-                .map(|i| match speculate {
-                    true => speculate_applied_index(&def.body, i, &closure.env)
-                        .unwrap_or_else(|| Thunk::apply_index(closure, i)),
-                    false => Thunk::apply_index(closure, i),
+                .map(|i| {
+                    let direct = if speculate { speculate_applied_index(&def.body, i, &closure.env) } else { None };
+                    direct.unwrap_or_else(|| Thunk::apply_index(closure, i))
                 })
                 .collect()
         }
