@@ -370,7 +370,7 @@ impl Evaluator {
             Expr::Path(p) => Value::Path(Rc::new(p.to_string())),
             Expr::Global(index) => self.globals[*index as usize].clone(),
             Expr::Var { depth, slot } => lookup(env, *depth, *slot),
-            Expr::BinOp(op, lhs, rhs, _) if self.speculate => match speculate_int_op(*op, lhs, rhs, env) {
+            Expr::BinOp(..) if self.speculate => match speculate_int_op(expr, env) {
                 Some(value) => value,
                 None => Thunk::pending(expr, env.clone()),
             },
@@ -1250,36 +1250,86 @@ impl Evaluator {
     }
 }
 
-/// Integer arithmetic and comparison that cannot fail; `None` on overflow, division and
-/// operators that are not about integers (the general path reports those).
+/// Integer arithmetic and comparison that cannot fail; `None` on overflow, division by zero
+/// and operators that are not about integers (the general path reports those).
 #[inline]
 fn int_op(op: BinOp, a: i64, b: i64) -> Option<Value> {
     Some(match op {
-        BinOp::Add => Value::Int(a.checked_add(b)?),
-        BinOp::Sub => Value::Int(a.checked_sub(b)?),
-        BinOp::Mul => Value::Int(a.checked_mul(b)?),
         BinOp::Less => Value::Bool(a < b),
         BinOp::LessEq => Value::Bool(a <= b),
         BinOp::Greater => Value::Bool(a > b),
         BinOp::GreaterEq => Value::Bool(a >= b),
         BinOp::Eq => Value::Bool(a == b),
         BinOp::NotEq => Value::Bool(a != b),
-        _ => return None,
+        _ => Value::Int(int_arith(op, a, b)?),
     })
 }
 
-/// The value of `x - 1`, `a + b`, `n < 2` and the like when both operands are integer
-/// constants or variables already evaluated to integers: then computing it now cannot fail,
-/// diverge or be observed, and saves allocating a thunk (function arguments such as
-/// `fib (n - 1)` are the common case).
+/// `+`, `-`, `*` and `/` on integers; `None` on overflow, division by zero and other
+/// operators.
 #[inline]
-fn speculate_int_op(op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Env) -> Option<Value> {
-    let operand = |expr: &'static Expr| match expr {
-        Expr::Int(n) => Some(*n),
-        Expr::Var { depth, slot } => evaluated_int(lookup(env, *depth, *slot)),
+fn int_arith(op: BinOp, a: i64, b: i64) -> Option<i64> {
+    match op {
+        BinOp::Add => a.checked_add(b),
+        BinOp::Sub => a.checked_sub(b),
+        BinOp::Mul => a.checked_mul(b),
+        BinOp::Div => a.checked_div(b),
         _ => None,
-    };
-    int_op(op, operand(lhs)?, operand(rhs)?)
+    }
+}
+
+/// How many operators one speculation may compute.
+const SPECULATED_OPS: u32 = 8;
+
+/// The value of integer arithmetic (nested, up to [`SPECULATED_OPS`] operators) and of
+/// a comparison of such, over integer constants and the integers `var` knows for variables
+/// (by depth and slot): then computing it now cannot fail, diverge or be observed.
+/// `None` as soon as an operand is not a known integer or an operation overflows or
+/// divides by zero; the general path then evaluates it and reports the error.
+#[inline]
+fn speculate_int(expr: &Expr, var: &impl Fn(u32, u32) -> Option<i64>) -> Option<Value> {
+    let mut budget = SPECULATED_OPS;
+    match expr {
+        Expr::BinOp(op, lhs, rhs, _) => {
+            budget -= 1;
+            let a = int_tree(lhs, var, &mut budget)?;
+            let b = int_tree(rhs, var, &mut budget)?;
+            int_op(*op, a, b)
+        }
+        other => int_tree(other, var, &mut budget).map(Value::Int),
+    }
+}
+
+/// An operand of [`speculate_int`]: constants and variables inline (the common `n - 1`),
+/// nested arithmetic through [`int_tree_nested`].
+#[inline(always)]
+fn int_tree(expr: &Expr, var: &impl Fn(u32, u32) -> Option<i64>, budget: &mut u32) -> Option<i64> {
+    match expr {
+        Expr::Int(n) => Some(*n),
+        Expr::Var { depth, slot } => var(*depth, *slot),
+        Expr::BinOp(..) => int_tree_nested(expr, var, budget),
+        _ => None,
+    }
+}
+
+#[inline(never)]
+fn int_tree_nested(expr: &Expr, var: &impl Fn(u32, u32) -> Option<i64>, budget: &mut u32) -> Option<i64> {
+    match expr {
+        Expr::BinOp(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), lhs, rhs, _) if *budget > 0 => {
+            *budget -= 1;
+            let a = int_tree(lhs, var, budget)?;
+            let b = int_tree(rhs, var, budget)?;
+            int_arith(*op, a, b)
+        }
+        _ => None,
+    }
+}
+
+/// [`speculate_int`] of `x - 1`, `a + b`, `n < 2`, `(i * 7) / 3` and the like in `env`:
+/// saves allocating a thunk (function arguments such as `fib (n - 1)` are the common case).
+#[inline]
+fn speculate_int_op(expr: &Expr, env: &Env) -> Option<Value> {
+    speculate_int(expr, &|depth, slot| evaluated_int(lookup(env, depth, slot)))
 }
 
 /// The integer a value is, or a finished thunk holds.
@@ -1295,16 +1345,28 @@ fn evaluated_int(value: Value) -> Option<i64> {
     }
 }
 
-/// Whether [`speculate_applied_index`] can compute a function body of this shape: the
-/// argument itself, an integer constant, or integer arithmetic and comparison on those and
-/// on variables of enclosing scopes.
+/// Whether [`speculate_applied_index`] can compute a function body of this shape: integer
+/// constants and variables (the argument, or variables of enclosing scopes), integer
+/// arithmetic on those, or a comparison of such, as [`speculate_int`] computes them.
 pub(crate) fn speculable_index_body(body: &Expr) -> bool {
-    let operand = |expr: &Expr| matches!(expr, Expr::Int(_) | Expr::Var { .. });
+    fn shape(expr: &Expr, budget: &mut u32) -> bool {
+        match expr {
+            Expr::Int(_) | Expr::Var { .. } => true,
+            Expr::BinOp(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div, lhs, rhs, _) if *budget > 0 => {
+                *budget -= 1;
+                shape(lhs, budget) && shape(rhs, budget)
+            }
+            _ => false,
+        }
+    }
+    let mut budget = SPECULATED_OPS;
     match body {
-        Expr::Int(_) | Expr::Var { .. } => true,
-        // `int_op` knows the operator (it cannot overflow on 0 and 1).
-        Expr::BinOp(op, lhs, rhs, _) => int_op(*op, 0, 1).is_some() && operand(lhs) && operand(rhs),
-        _ => false,
+        // `int_op` knows the operator (it cannot fail on 0 and 1).
+        Expr::BinOp(op, lhs, rhs, _) if int_op(*op, 0, 1).is_some() => {
+            budget -= 1;
+            shape(lhs, &mut budget) && shape(rhs, &mut budget)
+        }
+        other => shape(other, &mut budget),
     }
 }
 
@@ -1315,17 +1377,10 @@ pub(crate) fn speculable_index_body(body: &Expr) -> bool {
 /// without a thunk each. `None` when it cannot (an operand not evaluated, an overflow).
 #[inline]
 pub(crate) fn speculate_applied_index(body: &'static Expr, arg: i64, parent: &Env) -> Option<Value> {
-    let operand = |expr: &'static Expr| match expr {
-        Expr::Int(n) => Some(*n),
-        Expr::Var { depth: 0, .. } => Some(arg),
-        Expr::Var { depth, slot } => evaluated_int(lookup(parent, depth - 1, *slot)),
-        _ => None,
-    };
-    match body {
-        Expr::Int(_) | Expr::Var { .. } => operand(body).map(Value::Int),
-        Expr::BinOp(op, lhs, rhs, _) => int_op(*op, operand(lhs)?, operand(rhs)?),
-        _ => None,
-    }
+    speculate_int(body, &|depth, slot| match depth {
+        0 => Some(arg),
+        _ => evaluated_int(lookup(parent, depth - 1, slot)),
+    })
 }
 
 /// Puts a thunk whose evaluation failed back as it was, so that forcing it again fails the
