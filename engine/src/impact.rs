@@ -875,9 +875,10 @@ fn describe(key: &ReadKey, path: &str) -> String {
 pub fn host_snapshots_in(stored: StoredSnapshots, state: &State) -> (HostSnapshots, Vec<i64>) {
     let (rows, broken) = stored.check();
     let mut out = HostSnapshots::default();
+    let mut shapes = BTreeMap::new();
     for row in rows {
-        if !out.shapes.contains_key(&row.host) {
-            out.shapes.insert(row.host.clone(), row.shape.clone());
+        if !shapes.contains_key(&row.host) {
+            shapes.insert(row.host.clone(), row.shape.clone());
         }
         if out.valid.contains_key(&row.host) || !row.reads.holds(state) {
             continue;
@@ -888,6 +889,7 @@ pub fn host_snapshots_in(stored: StoredSnapshots, state: &State) -> (HostSnapsho
             out.valid.insert(row.host, Arc::new(snapshot));
         }
     }
+    out.shapes = Arc::new(shapes);
     (out, broken)
 }
 

@@ -102,8 +102,9 @@ pub struct HostSnapshot {
 pub struct HostSnapshots {
     /// By host, the newest snapshot whose read set holds in the state at hand.
     pub valid: BTreeMap<String, Arc<HostSnapshot>>,
-    /// By host, the newest shape (of a snapshot valid or not).
-    pub shapes: BTreeMap<String, Shape>,
+    /// By host, the newest shape (of a snapshot valid or not); shared, since every batch of
+    /// tests takes these snapshots with the run's fresh ones added.
+    pub shapes: Arc<BTreeMap<String, Shape>>,
 }
 
 /// A snapshot to remember: host, reads, shape, snapshot.
@@ -157,28 +158,27 @@ impl HostSnapshots {
     pub fn note_forced(
         &self,
         forced: &mut BTreeMap<String, Shape>,
-        shapes: &BTreeMap<String, Shape>,
+        shapes: BTreeMap<String, Shape>,
         missed: &BTreeSet<String>,
         fresh: &BTreeMap<String, Shape>,
     ) -> (Vec<String>, Vec<SnapshotEntry>) {
         let mut retake = Vec::new();
         let mut unusable = Vec::new();
         for (host, shape) in shapes {
-            let shape = match forced.remove(host) {
-                Some(old) => old.union(shape.clone()),
-                None => shape.clone(),
+            let shape = match forced.remove(&host) {
+                Some(old) => old.union(shape),
+                None => shape,
             };
-            forced.insert(host.clone(), shape.clone());
-            if fresh.get(host) == Some(&shape) {
-                continue;
-            }
-            match self.valid.get(host).filter(|s| s.shape == shape) {
-                Some(current) if missed.contains(host) && *current.snap != Snap::Miss => {
-                    unusable.push((host.clone(), current.reads.clone(), shape, Snap::Miss));
+            if fresh.get(&host) != Some(&shape) {
+                match self.valid.get(&host).filter(|s| s.shape == shape) {
+                    Some(current) if missed.contains(&host) && *current.snap != Snap::Miss => {
+                        unusable.push((host.clone(), current.reads.clone(), shape.clone(), Snap::Miss));
+                    }
+                    Some(_) => {}
+                    None => retake.push(host.clone()),
                 }
-                Some(_) => {}
-                None => retake.push(host.clone()),
             }
+            forced.insert(host, shape);
         }
         (retake, unusable)
     }

@@ -232,13 +232,13 @@ pub fn evaluate_units_within(
             forced_by.push((run.shapes, run.missed));
         }
         let Some(snapshots) = snapshots.map(|_| given) else { return Ok((done, Vec::new())) };
-        let mut forced = snapshots.shapes.clone();
+        let mut forced = (*snapshots.shapes).clone();
         let fresh: BTreeMap<String, Shape> =
             taken.iter().map(|(host, _, shape, _)| (host.clone(), shape.clone())).collect();
         let mut retake = BTreeSet::new();
         let mut entries = taken;
         for (shapes, missed) in forced_by {
-            let (hosts, unusable) = snapshots.note_forced(&mut forced, &shapes, &missed, &fresh);
+            let (hosts, unusable) = snapshots.note_forced(&mut forced, shapes, &missed, &fresh);
             retake.extend(hosts);
             entries.extend(unusable);
         }

@@ -609,7 +609,7 @@ impl<'a> Run<'a> {
             with_fresh = snapshots.with_fresh(fresh);
             snapshots = &with_fresh;
         }
-        let tests = match self.units.evaluate_with(units, snapshots, context.alone()) {
+        let mut tests = match self.units.evaluate_with(units, snapshots, context.alone()) {
             Some(tests) => tests,
             None if context.alone() => {
                 return self.fatal(EngineError::Internal(format!(
@@ -619,7 +619,7 @@ impl<'a> Run<'a> {
             }
             None => return Ending::Again,
         };
-        self.retake_snapshots(context, snapshots, &tests);
+        self.retake_snapshots(context, snapshots, std::mem::take(&mut tests.shapes), &tests.missed);
         let mut ending = Ending::Done;
         for one in tests.evaluated {
             let unit = one.unit.clone();
@@ -639,12 +639,13 @@ impl<'a> Run<'a> {
         &'r self,
         context: &Context<'_, Task<'r, 'a>>,
         snapshots: &HostSnapshots,
-        tests: &BatchRun,
+        shapes: BTreeMap<String, Shape>,
+        missed: &BTreeSet<String>,
     ) {
         let Ok(mut forced) = self.shapes.lock() else { return };
-        let forced = forced.get_or_insert_with(|| snapshots.shapes.clone());
+        let forced = forced.get_or_insert_with(|| (*snapshots.shapes).clone());
         let fresh = self.fresh_snapshots.lock().map(|fresh| fresh.clone()).unwrap_or_default();
-        let (retake, unusable) = snapshots.note_forced(forced, &tests.shapes, &tests.missed, &fresh);
+        let (retake, unusable) = snapshots.note_forced(forced, shapes, missed, &fresh);
         if let Ok(mut taken) = self.taken.lock() {
             taken.extend(unusable);
         }
