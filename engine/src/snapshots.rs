@@ -19,6 +19,7 @@ use nxe_evaluator::symbol::Symbol;
 use nxe_evaluator::value::{Attr, Attrs, Shared, Thunk, ThunkCell, ThunkState};
 use nxe_evaluator::{ErrorKind, EvalResult, Evaluator, Value};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -46,6 +47,16 @@ impl Shape {
             (Shape::List(a), Shape::List(b)) => Shape::List(unite(a, b)),
             (old, Shape::Leaf) => old,
             (_, new) => new,
+        }
+    }
+
+    /// Whether `self.union(other)` is `self`: `other` adds nothing.
+    pub fn covers(&self, other: &Shape) -> bool {
+        match (self, other) {
+            (_, Shape::Leaf) => true,
+            (Shape::Attrs(a), Shape::Attrs(b)) => b.iter().all(|(k, s)| a.get(k).is_some_and(|o| o.covers(s))),
+            (Shape::List(a), Shape::List(b)) => b.iter().all(|(k, s)| a.get(k).is_some_and(|o| o.covers(s))),
+            _ => false,
         }
     }
 }
@@ -148,10 +159,17 @@ impl HostSnapshots {
         HostSnapshots { valid, shapes: self.shapes.clone() }
     }
 
-    /// Notes in `forced` (what tests forced of each host, in this run and earlier ones: start
-    /// it from [`HostSnapshots::shapes`]) what some tests forced (`shapes`) and whose
+    /// What tests forced of `host` in this run and earlier ones: its entry in `forced`, else
+    /// the newest remembered shape (see [`HostSnapshots::note_forced`]).
+    pub fn shape_forced<'s>(&'s self, forced: &'s BTreeMap<String, Shape>, host: &str) -> Option<&'s Shape> {
+        forced.get(host).or_else(|| self.shapes.get(host))
+    }
+
+    /// Notes in `forced` (what tests forced of each host in this run and earlier ones, where
+    /// it grew past [`HostSnapshots::shapes`]: start it empty, and read it through
+    /// [`HostSnapshots::shape_forced`]) what some tests forced (`shapes`) and whose
     /// snapshots lacked a value (`missed`). Gives the hosts whose snapshots are to be taken
-    /// again (with their shape in `forced`), and entries that mark as not to be used, while
+    /// again (with their shape there), and entries that mark as not to be used, while
     /// they hold, snapshots that lacked a value although they have all a snapshot can have
     /// (a function, a string with context): tests evaluate those hosts. Hosts in `fresh`
     /// have a snapshot taken in this run, with the shape given there.
@@ -165,20 +183,26 @@ impl HostSnapshots {
         let mut retake = Vec::new();
         let mut unusable = Vec::new();
         for (host, shape) in shapes {
-            let shape = match forced.remove(&host) {
-                Some(old) => old.union(shape),
-                None => shape,
+            // Nothing is copied when the remembered shape covers what the tests forced (the
+            // same tests as last time, the usual case).
+            let shape = match (forced.remove(&host), self.shapes.get(&host)) {
+                (Some(old), _) => Cow::Owned(old.union(shape)),
+                (None, Some(remembered)) if remembered.covers(&shape) => Cow::Borrowed(remembered),
+                (None, Some(remembered)) => Cow::Owned(remembered.clone().union(shape)),
+                (None, None) => Cow::Owned(shape),
             };
-            if fresh.get(&host) != Some(&shape) {
-                match self.valid.get(&host).filter(|s| s.shape == shape) {
+            if fresh.get(&host) != Some(&*shape) {
+                match self.valid.get(&host).filter(|s| s.shape == *shape) {
                     Some(current) if missed.contains(&host) && *current.snap != Snap::Miss => {
-                        unusable.push((host.clone(), current.reads.clone(), shape.clone(), Snap::Miss));
+                        unusable.push((host.clone(), current.reads.clone(), shape.clone().into_owned(), Snap::Miss));
                     }
                     Some(_) => {}
                     None => retake.push(host.clone()),
                 }
             }
-            forced.insert(host, shape);
+            if let Cow::Owned(shape) = shape {
+                forced.insert(host, shape);
+            }
         }
         (retake, unusable)
     }
@@ -589,6 +613,23 @@ mod tests {
             shape(&[("a", shape(&[("b", Shape::Leaf), ("d", Shape::Leaf)])), ("c", shape(&[("e", Shape::Leaf)]))]);
         assert_eq!(one.clone().union(two.clone()), both);
         assert_eq!(two.union(one), both);
+    }
+
+    #[test]
+    fn a_shape_covers_what_its_union_would_not_change() {
+        let leaf = Shape::Leaf;
+        let one = shape(&[("a", shape(&[("b", Shape::Leaf)])), ("c", Shape::Leaf)]);
+        let less = shape(&[("a", Shape::Leaf)]);
+        let deeper = shape(&[("c", shape(&[("e", Shape::Leaf)]))]);
+        let list = Shape::List(BTreeMap::from([(0, Shape::Leaf)]));
+        let shapes = [leaf, one, less, deeper, list, shape(&[])];
+        for a in &shapes {
+            for b in &shapes {
+                assert_eq!(a.covers(b), a.clone().union(b.clone()) == *a, "{a:?} covers {b:?}");
+            }
+        }
+        assert!(shapes[1].covers(&shapes[2]));
+        assert!(!shapes[1].covers(&shapes[3]));
     }
 
     #[test]

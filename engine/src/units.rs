@@ -232,7 +232,7 @@ pub fn evaluate_units_within(
             forced_by.push((run.shapes, run.missed));
         }
         let Some(snapshots) = snapshots.map(|_| given) else { return Ok((done, Vec::new())) };
-        let mut forced = (*snapshots.shapes).clone();
+        let mut forced = BTreeMap::new();
         let fresh: BTreeMap<String, Shape> =
             taken.iter().map(|(host, _, shape, _)| (host.clone(), shape.clone())).collect();
         let mut retake = BTreeSet::new();
@@ -242,8 +242,10 @@ pub fn evaluate_units_within(
             retake.extend(hosts);
             entries.extend(unusable);
         }
-        let retake: Vec<(String, Shape)> =
-            retake.into_iter().filter_map(|host| Some((host.clone(), forced.get(&host)?.clone()))).collect();
+        let retake: Vec<(String, Shape)> = retake
+            .into_iter()
+            .filter_map(|host| Some((host.clone(), snapshots.shape_forced(&forced, &host)?.clone())))
+            .collect();
         let taken: Vec<SnapshotEntry> = retake
             .par_iter()
             .filter_map(|(host, shape)| {

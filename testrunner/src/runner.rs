@@ -190,9 +190,11 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
     let mut store = store.into_inner().unwrap_or_else(|p| p.into_inner());
     // Of a host's snapshots taken in this run, the one of everything the tests forced is
     // remembered last, so it is the newest.
-    let shapes = shapes.into_inner().ok().flatten().unwrap_or_default();
+    let shapes = shapes.into_inner().ok().flatten();
     let mut taken = taken.into_inner().unwrap_or_default();
-    taken.sort_by_key(|(host, _, shape, _)| shapes.get(host) == Some(shape));
+    if let (Some(forced), Some(snapshots)) = (&shapes, snapshots.get()) {
+        taken.sort_by_key(|(host, _, shape, _)| snapshots.shape_forced(forced, host) == Some(shape));
+    }
     store.remember_snapshots(state.anchor(), &taken)?;
     // What was evaluated is remembered even when the run then failed.
     store.record_with_objects(evaluated.into_inner().unwrap_or_default(), fresh.into_inner().unwrap_or_default())?;
@@ -242,7 +244,8 @@ struct Run<'a> {
     fatal: Mutex<Option<EngineError>>,
     /// The remembered snapshots of hosts' values, loaded when tests first need them.
     snapshots: OnceLock<HostSnapshots>,
-    /// What this run's tests and earlier ones forced of each host (once a test ran).
+    /// What this run's tests and earlier ones forced of each host, where it grew past the
+    /// remembered shapes (once a test ran; read through `HostSnapshots::shape_forced`).
     shapes: Mutex<Option<BTreeMap<String, Shape>>>,
     /// Hosts whose snapshot is taken again in this run, with the shape they had when the job
     /// was added (the job takes the shape it has when it starts).
@@ -643,14 +646,14 @@ impl<'a> Run<'a> {
         missed: &BTreeSet<String>,
     ) {
         let Ok(mut forced) = self.shapes.lock() else { return };
-        let forced = forced.get_or_insert_with(|| (*snapshots.shapes).clone());
+        let forced = forced.get_or_insert_with(BTreeMap::new);
         let fresh = self.fresh_snapshots.lock().map(|fresh| fresh.clone()).unwrap_or_default();
         let (retake, unusable) = snapshots.note_forced(forced, shapes, missed, &fresh);
         if let Ok(mut taken) = self.taken.lock() {
             taken.extend(unusable);
         }
         for host in retake {
-            let Some(shape) = forced.get(&host) else { continue };
+            let Some(shape) = snapshots.shape_forced(forced, &host) else { continue };
             // Tests that run later may force more of a host: its snapshot is taken again.
             let new = self.retaking.lock().is_ok_and(|mut hosts| {
                 if hosts.get(&host) == Some(shape) {
@@ -668,7 +671,8 @@ impl<'a> Run<'a> {
     /// Takes a snapshot of `host`'s value as far as the tests of this run and earlier ones
     /// forced it (the job runs after the run's tests, which come first).
     fn snapshot<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>, host: &str) -> Ending {
-        let shape = self.shapes.lock().ok().and_then(|shapes| shapes.as_ref()?.get(host).cloned());
+        let shape =
+            self.shapes.lock().ok().and_then(|shapes| self.snapshots().shape_forced(shapes.as_ref()?, host).cloned());
         let Some(shape) = shape.filter(|_| !context.stopped()) else { return Ending::Done };
         // The host's unit may have taken it meanwhile.
         if self.fresh_snapshots.lock().is_ok_and(|fresh| fresh.get(host) == Some(&shape)) {
