@@ -827,6 +827,32 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_page_is_reported_and_the_cache_rebuilt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cache.db");
+        {
+            let (mut cache, _) = Cache::open(&path).expect("open");
+            let rows: Vec<_> =
+                (0..300).map(|n| (format!("u{n}"), reads(), serde_json::json!("x".repeat(1000)))).collect();
+            cache.store("c", &rows).expect("store");
+            cache.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
+        }
+        let mut bytes = std::fs::read(&path).expect("read");
+        assert!(bytes.len() > 4096 * 8, "{} bytes", bytes.len());
+        for byte in &mut bytes[4096 * 3..4096 * 6] {
+            *byte = 0x5a;
+        }
+        std::fs::write(&path, bytes).expect("write");
+        let (cache, notes) = Cache::open(&path).expect("open");
+        assert!(notes.iter().any(|n| n.contains("corrupt") && n.contains("rebuilding")), "{notes:?}");
+        let loaded = cache.load("c", &mut Vec::new()).expect("load");
+        assert!(loaded.is_empty(), "{} units loaded from a rebuilt cache", loaded.len());
+        drop(cache);
+        let (_, notes) = Cache::open(&path).expect("open again");
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
     fn another_schema_version_is_rebuilt() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cache.db");
