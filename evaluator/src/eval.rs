@@ -1345,33 +1345,8 @@ fn evaluated_int(value: Value) -> Option<i64> {
     }
 }
 
-/// Whether [`speculate_applied_index`] can compute a function body of this shape: integer
-/// constants and variables (the argument, or variables of enclosing scopes), integer
-/// arithmetic on those, or a comparison of such, as [`speculate_int`] computes them.
-pub(crate) fn speculable_index_body(body: &Expr) -> bool {
-    fn shape(expr: &Expr, budget: &mut u32) -> bool {
-        match expr {
-            Expr::Int(_) | Expr::Var { .. } => true,
-            Expr::BinOp(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div, lhs, rhs, _) if *budget > 0 => {
-                *budget -= 1;
-                shape(lhs, budget) && shape(rhs, budget)
-            }
-            _ => false,
-        }
-    }
-    let mut budget = SPECULATED_OPS;
-    match body {
-        // `int_op` knows the operator (it cannot fail on 0 and 1).
-        Expr::BinOp(op, lhs, rhs, _) if int_op(*op, 0, 1).is_some() => {
-            budget -= 1;
-            shape(lhs, &mut budget) && shape(rhs, &mut budget)
-        }
-        other => shape(other, &mut budget),
-    }
-}
-
 /// The value of the body of a one-parameter function applied to the integer `arg`, when
-/// computing it now cannot fail, diverge or be observed (see [`speculable_index_body`]; the
+/// computing it now cannot fail, diverge or be observed (see [`speculate_int`]; the
 /// variables it reads from `parent`, the function's scope, must already be integers):
 /// `genList (i: i)` and `lib.range`'s `genList (n: first + n)` then make their elements
 /// without a thunk each. `None` when it cannot (an operand not evaluated, an overflow).

@@ -3,7 +3,7 @@
 
 use super::{force_attrs, force_bool, force_function, force_int, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
-use crate::eval::{speculable_index_body, speculate_applied_index, type_error, Evaluator};
+use crate::eval::{speculate_applied_index, type_error, Evaluator};
 use crate::ir::Param;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
@@ -154,7 +154,11 @@ fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
         // computing them cannot fail or be observed.
         Value::Lambda(closure) => {
             let def = closure.def;
-            let speculate = ev.speculate && matches!(def.param, Param::Ident(_)) && speculable_index_body(&def.body);
+            // Tried on the first element: a body that cannot be computed ahead gives thunks
+            // without a try for each element.
+            let speculate = ev.speculate
+                && matches!(def.param, Param::Ident(_))
+                && speculate_applied_index(&def.body, 0, &closure.env).is_some();
             (0..count)
                 .map(|i| {
                     let direct = if speculate { speculate_applied_index(&def.body, i, &closure.env) } else { None };
