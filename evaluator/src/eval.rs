@@ -15,7 +15,7 @@ use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Literal, P
 use crate::paths::canonicalize;
 use crate::source::{Pos, SourceMap, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, Closure, Env, NixString, PrimOpApp, Shared, Thunk, ThunkState, Value};
+use crate::value::{Attr, Attrs, Closure, Env, Forces, NixString, PrimOpApp, Shared, Thunk, ThunkState, Value};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -379,6 +379,21 @@ impl Evaluator {
         }
     }
 
+    /// An argument that the builtin it is passed to forces first ([`Forces`]), evaluated
+    /// now instead of put in a thunk. A failure is handed to the builtin as a thunk that
+    /// fails the same way when forced, so that the builtin reports it as it would have.
+    #[inline]
+    fn forced_arg(&mut self, expr: &'static Expr, env: &Env) -> Value {
+        match expr {
+            Expr::Var { depth, slot } => lookup(env, *depth, *slot),
+            Expr::Global(index) => self.globals[*index as usize].clone(),
+            _ => match self.eval(expr, env) {
+                Ok(value) => value,
+                Err(error) => Thunk::failed(error),
+            },
+        }
+    }
+
     /// The value of a string literal: made once per literal and evaluator, then shared (a
     /// literal is evaluated again on every call of the function it is in).
     #[inline]
@@ -543,11 +558,24 @@ impl Evaluator {
                 match &args[..] {
                     // Most calls pass one or two arguments: no collection needed.
                     [arg] => {
-                        let arg = self.lazy(arg, env);
+                        let arg = match &func {
+                            Value::PrimOp(op) if op.arity == 1 && op.forces == Forces::First => {
+                                self.forced_arg(arg, env)
+                            }
+                            _ => self.lazy(arg, env),
+                        };
                         self.call_one(func, arg, *span)
                     }
                     [first, second] => {
-                        let pair = [self.lazy(first, env), self.lazy(second, env)];
+                        let pair = match &func {
+                            Value::PrimOp(op) if op.arity == 2 && op.forces == Forces::First => {
+                                [self.forced_arg(first, env), self.lazy(second, env)]
+                            }
+                            Value::PrimOp(op) if op.arity == 2 && op.forces == Forces::Second => {
+                                [self.lazy(first, env), self.forced_arg(second, env)]
+                            }
+                            _ => [self.lazy(first, env), self.lazy(second, env)],
+                        };
                         self.call_two(func, pair, *span)
                     }
                     _ => {
@@ -1366,8 +1394,7 @@ fn restore_failed(thunk: &Thunk, state: Option<ThunkState>, error: EvalError) ->
     if let Some(state) = state {
         drop(thunk.0.replace(state));
     } else {
-        let again = error.clone();
-        drop(thunk.0.replace(ThunkState::Native(Box::new(move |_| Err(again)))));
+        drop(thunk.0.replace(ThunkState::failed(error.clone())));
     }
     error
 }

@@ -630,6 +630,22 @@ pub struct PrimOp {
     pub arity: usize,
     /// The implementation.
     pub func: PrimOpFn,
+    /// The argument it forces before doing anything else.
+    pub forces: Forces,
+}
+
+/// Which argument a builtin forces first, before anything else and without adding to the
+/// error when that fails. A call written in code evaluates that argument at once instead
+/// of making a thunk for the builtin to force (`isAttrs (f x)`, `map f (g x)`): the builtin
+/// would be the thunk's only user, and would force it first anyway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forces {
+    /// No argument is certain to be forced first.
+    Nothing,
+    /// The first argument.
+    First,
+    /// The second argument (`map`'s list, `genList`'s length).
+    Second,
 }
 
 /// A builtin applied to some of its arguments.
@@ -703,7 +719,19 @@ pub enum ThunkState {
     Done(Value),
 }
 
+impl ThunkState {
+    /// A state that fails with `error` whenever it is forced: what a failed thunk keeps.
+    pub fn failed(error: crate::error::EvalError) -> ThunkState {
+        ThunkState::Native(Box::new(move |_| Err(error.clone())))
+    }
+}
+
 impl Thunk {
+    /// A thunk that fails with `error` whenever it is forced.
+    pub fn failed(error: crate::error::EvalError) -> Value {
+        Value::Thunk(Thunk(Shared::new(ThunkCell::new(ThunkState::failed(error)))))
+    }
+
     /// A thunk for an expression in an environment.
     pub fn pending(expr: &'static Expr, env: Env) -> Value {
         Value::Thunk(Thunk(Shared::new(ThunkCell::new(ThunkState::Pending(expr, env)))))

@@ -8,22 +8,22 @@ use crate::eval::Evaluator;
 use crate::ir::Param;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
+use crate::value::{Attr, Attrs, Forces, PrimOp, Thunk, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "attrNames", arity: 1, func: builtin_attr_names },
-    PrimOp { name: "attrValues", arity: 1, func: builtin_attr_values },
-    PrimOp { name: "getAttr", arity: 2, func: builtin_get_attr },
-    PrimOp { name: "hasAttr", arity: 2, func: builtin_has_attr },
-    PrimOp { name: "removeAttrs", arity: 2, func: builtin_remove_attrs },
-    PrimOp { name: "listToAttrs", arity: 1, func: builtin_list_to_attrs },
-    PrimOp { name: "mapAttrs", arity: 2, func: builtin_map_attrs },
-    PrimOp { name: "intersectAttrs", arity: 2, func: builtin_intersect_attrs },
-    PrimOp { name: "catAttrs", arity: 2, func: builtin_cat_attrs },
-    PrimOp { name: "zipAttrsWith", arity: 2, func: builtin_zip_attrs_with },
-    PrimOp { name: "functionArgs", arity: 1, func: builtin_function_args },
-    PrimOp { name: "unsafeGetAttrPos", arity: 2, func: builtin_unsafe_get_attr_pos },
+    PrimOp { name: "attrNames", arity: 1, func: builtin_attr_names, forces: Forces::First },
+    PrimOp { name: "attrValues", arity: 1, func: builtin_attr_values, forces: Forces::First },
+    PrimOp { name: "getAttr", arity: 2, func: builtin_get_attr, forces: Forces::First },
+    PrimOp { name: "hasAttr", arity: 2, func: builtin_has_attr, forces: Forces::First },
+    PrimOp { name: "removeAttrs", arity: 2, func: builtin_remove_attrs, forces: Forces::First },
+    PrimOp { name: "listToAttrs", arity: 1, func: builtin_list_to_attrs, forces: Forces::First },
+    PrimOp { name: "mapAttrs", arity: 2, func: builtin_map_attrs, forces: Forces::Second },
+    PrimOp { name: "intersectAttrs", arity: 2, func: builtin_intersect_attrs, forces: Forces::First },
+    PrimOp { name: "catAttrs", arity: 2, func: builtin_cat_attrs, forces: Forces::First },
+    PrimOp { name: "zipAttrsWith", arity: 2, func: builtin_zip_attrs_with, forces: Forces::First },
+    PrimOp { name: "functionArgs", arity: 1, func: builtin_function_args, forces: Forces::First },
+    PrimOp { name: "unsafeGetAttrPos", arity: 2, func: builtin_unsafe_get_attr_pos, forces: Forces::Nothing },
 ];
 
 fn builtin_attr_names(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

@@ -11,16 +11,31 @@ use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, ContextElem, NixString, PrimOp, Value};
+use crate::value::{Attr, Attrs, ContextElem, Forces, NixString, PrimOp, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "getContext", arity: 1, func: builtin_get_context },
-    PrimOp { name: "hasContext", arity: 1, func: builtin_has_context },
-    PrimOp { name: "appendContext", arity: 2, func: builtin_append_context },
-    PrimOp { name: "unsafeDiscardStringContext", arity: 1, func: builtin_unsafe_discard_string_context },
-    PrimOp { name: "unsafeDiscardOutputDependency", arity: 1, func: builtin_unsafe_discard_output_dependency },
-    PrimOp { name: "addDrvOutputDependencies", arity: 1, func: builtin_add_drv_output_dependencies },
+    PrimOp { name: "getContext", arity: 1, func: builtin_get_context, forces: Forces::Nothing },
+    PrimOp { name: "hasContext", arity: 1, func: builtin_has_context, forces: Forces::Nothing },
+    PrimOp { name: "appendContext", arity: 2, func: builtin_append_context, forces: Forces::Nothing },
+    PrimOp {
+        name: "unsafeDiscardStringContext",
+        arity: 1,
+        func: builtin_unsafe_discard_string_context,
+        forces: Forces::Nothing,
+    },
+    PrimOp {
+        name: "unsafeDiscardOutputDependency",
+        arity: 1,
+        func: builtin_unsafe_discard_output_dependency,
+        forces: Forces::Nothing,
+    },
+    PrimOp {
+        name: "addDrvOutputDependencies",
+        arity: 1,
+        func: builtin_add_drv_output_dependencies,
+        forces: Forces::Nothing,
+    },
 ];
 
 /// A decoded context element.

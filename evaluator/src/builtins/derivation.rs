@@ -24,20 +24,20 @@ use crate::eval::{AddedPath, Evaluator};
 use crate::ir::Expr;
 use crate::source::{Pos, SourceMap, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, ContextElem, NixString, PrimOp, Value};
+use crate::value::{Attr, Attrs, ContextElem, Forces, NixString, PrimOp, Value};
 use nxe_store::{ContentAddressMethod, Derivation, Hash, HashAlgo, HashFormat, Output};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 use store::{store_error, Wrapped};
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "derivationStrict", arity: 1, func: builtin_derivation_strict },
-    PrimOp { name: "derivation", arity: 1, func: builtin_derivation },
-    PrimOp { name: "placeholder", arity: 1, func: builtin_placeholder },
-    PrimOp { name: "toFile", arity: 2, func: builtin_to_file },
-    PrimOp { name: "storePath", arity: 1, func: builtin_store_path },
-    PrimOp { name: "path", arity: 1, func: builtin_path },
-    PrimOp { name: "filterSource", arity: 2, func: builtin_filter_source },
+    PrimOp { name: "derivationStrict", arity: 1, func: builtin_derivation_strict, forces: Forces::Nothing },
+    PrimOp { name: "derivation", arity: 1, func: builtin_derivation, forces: Forces::Nothing },
+    PrimOp { name: "placeholder", arity: 1, func: builtin_placeholder, forces: Forces::Nothing },
+    PrimOp { name: "toFile", arity: 2, func: builtin_to_file, forces: Forces::Nothing },
+    PrimOp { name: "storePath", arity: 1, func: builtin_store_path, forces: Forces::Nothing },
+    PrimOp { name: "path", arity: 1, func: builtin_path, forces: Forces::Nothing },
+    PrimOp { name: "filterSource", arity: 2, func: builtin_filter_source, forces: Forces::Nothing },
 ];
 
 /// The `derivation` function: the argument set extended, for each output, with the output's

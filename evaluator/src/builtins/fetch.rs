@@ -18,14 +18,14 @@ use super::derivation;
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::source::Span;
-use crate::value::{PrimOp, Value};
+use crate::value::{Forces, PrimOp, Value};
 use nxe_store::HashAlgo;
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "fetchurl", arity: 1, func: builtin_fetchurl },
-    PrimOp { name: "fetchTarball", arity: 1, func: builtin_fetch_tarball },
-    PrimOp { name: "fetchGit", arity: 1, func: builtin_fetch_git },
-    PrimOp { name: "fetchMercurial", arity: 1, func: builtin_fetch_mercurial },
+    PrimOp { name: "fetchurl", arity: 1, func: builtin_fetchurl, forces: Forces::Nothing },
+    PrimOp { name: "fetchTarball", arity: 1, func: builtin_fetch_tarball, forces: Forces::Nothing },
+    PrimOp { name: "fetchGit", arity: 1, func: builtin_fetch_git, forces: Forces::Nothing },
+    PrimOp { name: "fetchMercurial", arity: 1, func: builtin_fetch_mercurial, forces: Forces::Nothing },
 ];
 
 fn builtin_fetchurl(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

@@ -14,13 +14,13 @@ use super::force_attrs;
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::source::Span;
-use crate::value::{PrimOp, Value};
+use crate::value::{Forces, PrimOp, Value};
 use std::collections::BTreeMap;
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "getFlake", arity: 1, func: builtin_get_flake },
-    PrimOp { name: "parseFlakeRef", arity: 1, func: builtin_parse_flake_ref },
-    PrimOp { name: "flakeRefToString", arity: 1, func: builtin_flake_ref_to_string },
+    PrimOp { name: "getFlake", arity: 1, func: builtin_get_flake, forces: Forces::Nothing },
+    PrimOp { name: "parseFlakeRef", arity: 1, func: builtin_parse_flake_ref, forces: Forces::Nothing },
+    PrimOp { name: "flakeRefToString", arity: 1, func: builtin_flake_ref_to_string, forces: Forces::Nothing },
 ];
 
 /// A flake reference attribute: a string, a Boolean or an integer.

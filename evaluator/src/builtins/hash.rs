@@ -11,13 +11,13 @@ use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::source::Span;
 use crate::symbol::Symbol;
-use crate::value::{PrimOp, Value};
+use crate::value::{Forces, PrimOp, Value};
 use nxe_store::{Hash, HashAlgo, HashFormat, StoreError};
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "hashString", arity: 2, func: builtin_hash_string },
-    PrimOp { name: "hashFile", arity: 2, func: builtin_hash_file },
-    PrimOp { name: "convertHash", arity: 1, func: builtin_convert_hash },
+    PrimOp { name: "hashString", arity: 2, func: builtin_hash_string, forces: Forces::Nothing },
+    PrimOp { name: "hashFile", arity: 2, func: builtin_hash_file, forces: Forces::Nothing },
+    PrimOp { name: "convertHash", arity: 1, func: builtin_convert_hash, forces: Forces::Nothing },
 ];
 
 /// Parses an algorithm name as the reference does.

@@ -25,14 +25,14 @@ use crate::eval::Evaluator;
 use crate::ops::{coerce_to_string, Coerce};
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, ContextElem, PrimOp, Value};
+use crate::value::{Attr, Attrs, ContextElem, Forces, PrimOp, Value};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "toJSON", arity: 1, func: builtin_to_json },
-    PrimOp { name: "fromJSON", arity: 1, func: builtin_from_json },
-    PrimOp { name: "fromTOML", arity: 1, func: builtin_from_toml },
+    PrimOp { name: "toJSON", arity: 1, func: builtin_to_json, forces: Forces::Nothing },
+    PrimOp { name: "fromJSON", arity: 1, func: builtin_from_json, forces: Forces::Nothing },
+    PrimOp { name: "fromTOML", arity: 1, func: builtin_from_toml, forces: Forces::Nothing },
 ];
 
 // ---------------------------------------------------------------------------------------

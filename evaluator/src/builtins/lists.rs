@@ -7,27 +7,27 @@ use crate::eval::{speculate_applied_index, type_error, Evaluator};
 use crate::ir::Param;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, PrimOp, Thunk, Value};
+use crate::value::{Attr, Attrs, Forces, PrimOp, Thunk, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "map", arity: 2, func: builtin_map },
-    PrimOp { name: "filter", arity: 2, func: builtin_filter },
-    PrimOp { name: "length", arity: 1, func: builtin_length },
-    PrimOp { name: "head", arity: 1, func: builtin_head },
-    PrimOp { name: "tail", arity: 1, func: builtin_tail },
-    PrimOp { name: "elemAt", arity: 2, func: builtin_elem_at },
-    PrimOp { name: "elem", arity: 2, func: builtin_elem },
-    PrimOp { name: "concatLists", arity: 1, func: builtin_concat_lists },
-    PrimOp { name: "concatMap", arity: 2, func: builtin_concat_map },
-    PrimOp { name: "foldl'", arity: 3, func: builtin_foldl_strict },
-    PrimOp { name: "genList", arity: 2, func: builtin_gen_list },
-    PrimOp { name: "sort", arity: 2, func: builtin_sort },
-    PrimOp { name: "all", arity: 2, func: builtin_all },
-    PrimOp { name: "any", arity: 2, func: builtin_any },
-    PrimOp { name: "partition", arity: 2, func: builtin_partition },
-    PrimOp { name: "groupBy", arity: 2, func: builtin_group_by },
-    PrimOp { name: "genericClosure", arity: 1, func: builtin_generic_closure },
+    PrimOp { name: "map", arity: 2, func: builtin_map, forces: Forces::Second },
+    PrimOp { name: "filter", arity: 2, func: builtin_filter, forces: Forces::Second },
+    PrimOp { name: "length", arity: 1, func: builtin_length, forces: Forces::First },
+    PrimOp { name: "head", arity: 1, func: builtin_head, forces: Forces::First },
+    PrimOp { name: "tail", arity: 1, func: builtin_tail, forces: Forces::First },
+    PrimOp { name: "elemAt", arity: 2, func: builtin_elem_at, forces: Forces::Second },
+    PrimOp { name: "elem", arity: 2, func: builtin_elem, forces: Forces::Second },
+    PrimOp { name: "concatLists", arity: 1, func: builtin_concat_lists, forces: Forces::First },
+    PrimOp { name: "concatMap", arity: 2, func: builtin_concat_map, forces: Forces::First },
+    PrimOp { name: "foldl'", arity: 3, func: builtin_foldl_strict, forces: Forces::Nothing },
+    PrimOp { name: "genList", arity: 2, func: builtin_gen_list, forces: Forces::Second },
+    PrimOp { name: "sort", arity: 2, func: builtin_sort, forces: Forces::Second },
+    PrimOp { name: "all", arity: 2, func: builtin_all, forces: Forces::First },
+    PrimOp { name: "any", arity: 2, func: builtin_any, forces: Forces::First },
+    PrimOp { name: "partition", arity: 2, func: builtin_partition, forces: Forces::First },
+    PrimOp { name: "groupBy", arity: 2, func: builtin_group_by, forces: Forces::First },
+    PrimOp { name: "genericClosure", arity: 1, func: builtin_generic_closure, forces: Forces::Nothing },
 ];
 
 fn builtin_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

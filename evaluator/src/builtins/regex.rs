@@ -48,7 +48,7 @@ use super::versions::force_string_no_ctx;
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::source::Span;
-use crate::value::{PrimOp, Value};
+use crate::value::{Forces, PrimOp, Value};
 use regex::bytes::{Regex as FastRegex, RegexBuilder};
 use rustc_hash::FxHashMap;
 use std::cell::OnceCell;
@@ -56,8 +56,10 @@ use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
 
-pub(super) static PRIMOPS: &[PrimOp] =
-    &[PrimOp { name: "match", arity: 2, func: builtin_match }, PrimOp { name: "split", arity: 2, func: builtin_split }];
+pub(super) static PRIMOPS: &[PrimOp] = &[
+    PrimOp { name: "match", arity: 2, func: builtin_match, forces: Forces::Nothing },
+    PrimOp { name: "split", arity: 2, func: builtin_split, forces: Forces::Nothing },
+];
 
 fn builtin_match(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let pattern = force_string_no_ctx(ev, &args[0], "while evaluating the first argument passed to builtins.match")?;

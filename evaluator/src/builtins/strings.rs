@@ -7,17 +7,17 @@ use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::ops::{coerce_to_string, Coerce};
 use crate::source::Span;
-use crate::value::{NixString, PrimOp, Value};
+use crate::value::{Forces, NixString, PrimOp, Value};
 use std::collections::BTreeSet;
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "stringLength", arity: 1, func: builtin_string_length },
-    PrimOp { name: "substring", arity: 3, func: builtin_substring },
-    PrimOp { name: "concatStringsSep", arity: 2, func: builtin_concat_strings_sep },
-    PrimOp { name: "replaceStrings", arity: 3, func: builtin_replace_strings },
-    PrimOp { name: "toString", arity: 1, func: builtin_to_string },
-    PrimOp { name: "baseNameOf", arity: 1, func: builtin_base_name_of },
-    PrimOp { name: "dirOf", arity: 1, func: builtin_dir_of },
+    PrimOp { name: "stringLength", arity: 1, func: builtin_string_length, forces: Forces::Nothing },
+    PrimOp { name: "substring", arity: 3, func: builtin_substring, forces: Forces::Nothing },
+    PrimOp { name: "concatStringsSep", arity: 2, func: builtin_concat_strings_sep, forces: Forces::First },
+    PrimOp { name: "replaceStrings", arity: 3, func: builtin_replace_strings, forces: Forces::Nothing },
+    PrimOp { name: "toString", arity: 1, func: builtin_to_string, forces: Forces::First },
+    PrimOp { name: "baseNameOf", arity: 1, func: builtin_base_name_of, forces: Forces::First },
+    PrimOp { name: "dirOf", arity: 1, func: builtin_dir_of, forces: Forces::First },
 ];
 
 fn builtin_string_length(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

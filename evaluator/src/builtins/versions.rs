@@ -15,13 +15,13 @@ use super::force_string;
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::source::Span;
-use crate::value::{NixString, PrimOp, Value};
+use crate::value::{Forces, NixString, PrimOp, Value};
 use std::cmp::Ordering;
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
-    PrimOp { name: "splitVersion", arity: 1, func: builtin_split_version },
-    PrimOp { name: "compareVersions", arity: 2, func: builtin_compare_versions },
-    PrimOp { name: "parseDrvName", arity: 1, func: builtin_parse_drv_name },
+    PrimOp { name: "splitVersion", arity: 1, func: builtin_split_version, forces: Forces::Nothing },
+    PrimOp { name: "compareVersions", arity: 2, func: builtin_compare_versions, forces: Forces::Nothing },
+    PrimOp { name: "parseDrvName", arity: 1, func: builtin_parse_drv_name, forces: Forces::Nothing },
 ];
 
 /// Forces a string argument that must not refer to store paths, as the reference's

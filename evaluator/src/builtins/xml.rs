@@ -12,10 +12,11 @@ use crate::error::EvalResult;
 use crate::eval::Evaluator;
 use crate::ir::Param;
 use crate::source::Span;
-use crate::value::{Attrs, Closure, ContextElem, NixString, PrimOp, Value};
+use crate::value::{Attrs, Closure, ContextElem, Forces, NixString, PrimOp, Value};
 use std::collections::{BTreeSet, HashSet};
 
-pub(super) static PRIMOPS: &[PrimOp] = &[PrimOp { name: "toXML", arity: 1, func: builtin_to_xml }];
+pub(super) static PRIMOPS: &[PrimOp] =
+    &[PrimOp { name: "toXML", arity: 1, func: builtin_to_xml, forces: Forces::Nothing }];
 
 fn builtin_to_xml(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let mut writer = XmlWriter::new();
