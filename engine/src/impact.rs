@@ -271,21 +271,85 @@ pub struct Resolved {
 /// The cache, its entries for one evaluation context, and what this run adds.
 pub struct Store {
     cache: Option<Cache>,
+    /// Where the list of files to compile first goes (see [`Store::write_compile_hint`]).
+    hint: Option<PathBuf>,
     context: String,
     entries: BTreeMap<String, Vec<Entry>>,
     /// Notes about the cache.
     pub notes: Vec<String>,
 }
 
+/// The file beside the cache listing the Nix files to compile first.
+const COMPILE_HINT: &str = "compile-hint";
+/// Its first line: what it is, and its format's version.
+const COMPILE_HINT_HEADER: &str = "nxe compile hint 1";
+/// At most so many files are listed.
+const MAX_COMPILE_HINT: usize = 4096;
+
+/// Where the cache of `repo` lives: `dir`, or `.nxe` in the repository's root.
+pub fn cache_dir(repo: &Repo, dir: Option<&Path>) -> PathBuf {
+    dir.map_or_else(|| repo.root.join(".nxe"), Path::to_path_buf)
+}
+
+/// A relative path that stays below where it starts: no `..`, no root, no empty part.
+fn is_plain_relative(path: &str) -> bool {
+    !path.is_empty() && path.split('/').all(|part| !part.is_empty() && part != ".." && part != ".")
+}
+
+/// The Nix files the last run's units read, most read first, from the list beside the cache
+/// in `dir` (see [`Store::write_compile_hint`]); none when there is no such list or it is
+/// not one. Every path is relative and stays below the anchor.
+pub fn read_compile_hint(dir: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(dir.join(COMPILE_HINT)) else { return Vec::new() };
+    let mut lines = text.lines();
+    if lines.next() != Some(COMPILE_HINT_HEADER) {
+        return Vec::new();
+    }
+    lines
+        .filter(|line| line.ends_with(".nix") && is_plain_relative(line))
+        .take(MAX_COMPILE_HINT)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Starts, in `scope`, a thread compiling for the work tree of `repo` the files of the
+/// compile hint beside its cache (in `cache`, or `.nxe`), most read first, until `stop` is
+/// set: the units evaluated later in the run find them compiled. Nothing when there is no
+/// sound hint; a thread that cannot start is no loss.
+pub fn compile_ahead<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    repo: &'scope Repo,
+    top: &Path,
+    cache: Option<&Path>,
+    stop: &'scope std::sync::atomic::AtomicBool,
+) {
+    let files = read_compile_hint(&cache_dir(repo, cache));
+    if files.is_empty() {
+        return;
+    }
+    let top = top.to_path_buf();
+    let compile = move || {
+        let state = State::work_tree(anchor(repo, &top));
+        if let Ok(units) = crate::units::UnitEvaluator::new(repo, state.anchor(), &state, None) {
+            let done = || stop.load(std::sync::atomic::Ordering::Relaxed);
+            units.prefetch_files(files.iter().map(String::as_str), &done, "head start");
+        }
+    };
+    let _ = std::thread::Builder::new()
+        .name("nxe-prefetch".into())
+        .stack_size(crate::fleet::WORKER_STACK)
+        .spawn_scoped(scope, compile);
+}
+
 impl Store {
     /// Opens the cache of `repo` (in `dir`, or `.nxe` in its root); `None` as `dir` with
     /// `disabled` gives a store that remembers nothing.
     pub fn open(repo: &Repo, top: &Path, dir: Option<&Path>) -> Result<Store, EngineError> {
-        let dir = dir.map_or_else(|| repo.root.join(".nxe"), Path::to_path_buf);
+        let dir = cache_dir(repo, dir);
         let (cache, mut notes) = Cache::open(&dir.join("cache.db"))?;
         let context = context_key(repo, top, &ignored_options(repo)?);
         let entries = cache.load(&context, &mut notes)?;
-        Ok(Store { cache: Some(cache), context, entries, notes })
+        Ok(Store { cache: Some(cache), hint: Some(dir.join(COMPILE_HINT)), context, entries, notes })
     }
 
     /// Closes the cache. What was loaded from it is let go (see [`crate::units::let_go`]).
@@ -404,7 +468,40 @@ impl Store {
         if let Some(cache) = &mut self.cache {
             cache.store_with_objects(&self.context, &rows, &objects)?;
         }
+        if !rows.is_empty() {
+            self.write_compile_hint();
+        }
         Ok(resolved)
+    }
+
+    /// Writes, beside the cache, the Nix files that the remembered units read, those read
+    /// by most units first: the next run compiles them while it opens the cache (see
+    /// [`crate::units::UnitEvaluator::prefetch_files`]). Only a hint, never trusted: the
+    /// files are read and compiled as they are then. Written to a temporary file and renamed
+    /// over the old one, so a reader sees one whole list; a failure leaves the old one.
+    fn write_compile_hint(&self) {
+        let Some(path) = &self.hint else { return };
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for entry in self.entries.values().filter_map(|entries| entries.first()) {
+            for (key, _) in entry.reads.0.iter() {
+                if let ReadKey::File(file) = key {
+                    if file.ends_with(".nix") && is_plain_relative(file) {
+                        *counts.entry(file).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let mut files: Vec<(&str, usize)> = counts.into_iter().collect();
+        files.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut text = format!("{COMPILE_HINT_HEADER}\n");
+        for (file, _) in files.iter().take(MAX_COMPILE_HINT) {
+            text.push_str(file);
+            text.push('\n');
+        }
+        let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+        if std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path)).is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
     }
 
     /// What `unit` read when it was last evaluated, as far as the cache knows.
@@ -599,6 +696,21 @@ pub fn resolve_side(
 /// The impact of the changes between `options.since` and the work tree (or `options.head`).
 pub fn impact(repo: &Repo, options: &ImpactOptions) -> Result<Impact, EngineError> {
     let top = git::toplevel(&repo.root)?;
+    // Against the work tree, another thread compiles what the last run read meanwhile.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if options.head.is_none() && options.threads > 1 {
+            compile_ahead(scope, repo, &top, options.cache_dir.as_deref(), &stop);
+        }
+        let result = impact_in(repo, options, &top);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        result
+    })
+}
+
+/// [`impact`] in the repository whose top is `top`.
+fn impact_in(repo: &Repo, options: &ImpactOptions, top: &Path) -> Result<Impact, EngineError> {
+    let top = top.to_path_buf();
     let base_commit = git::resolve(&top, options.since.as_deref().unwrap_or("HEAD"))?;
     let head_commit = options.head.as_deref().map(|rev| git::resolve(&top, rev)).transpose()?;
     // The changed files, the base's tree and the cache are read side by side: each of the

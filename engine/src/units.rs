@@ -363,8 +363,20 @@ impl<'a> UnitEvaluator<'a> {
     /// no thread compiled or compiles yet, so that the unit about to import them finds them
     /// compiled: work for a thread that would otherwise wait. Files go in reverse order of
     /// their paths; the unit meets them from the other end. It stops once `done` says the
-    /// unit ended. Nothing for a flake, whose units import copies of the files in the store.
+    /// unit ended.
     pub fn prefetch(&self, keys: &BTreeSet<ReadKey>, done: &dyn Fn() -> bool) {
+        let files = keys.iter().rev().filter_map(|key| match key {
+            ReadKey::File(path) if path.ends_with(".nix") => Some(path.as_str()),
+            _ => None,
+        });
+        self.prefetch_files(files, done, "prefetch");
+    }
+
+    /// Compiles on this thread, in their order, the Nix files `files` (relative to the
+    /// anchor, or absolute) that no thread compiled or compiles yet, until `done` says to
+    /// stop. Nothing for a flake, whose units import copies of the files in the store.
+    /// `NXE_TRACE_UNITS` prints what it did, after `label`.
+    pub fn prefetch_files<'p>(&self, files: impl Iterator<Item = &'p str>, done: &dyn Fn() -> bool, label: &str) {
         if self.shared.flake.is_some() {
             return;
         }
@@ -372,20 +384,16 @@ impl<'a> UnitEvaluator<'a> {
         let mut evaluator = nxe_evaluator::Evaluator::new(base_io(&self.shared), settings, self.shared.code.clone());
         let started = std::time::Instant::now();
         let (mut compiled, mut seen) = (0, 0);
-        for key in keys.iter().rev() {
-            if let ReadKey::File(path) = key {
-                if path.ends_with(".nix") {
-                    if done() {
-                        break;
-                    }
-                    seen += 1;
-                    compiled += usize::from(evaluator.prefetch_file(&self.anchor.absolute(path).to_string_lossy()));
-                }
+        for path in files {
+            if done() {
+                break;
             }
+            seen += 1;
+            compiled += usize::from(evaluator.prefetch_file(&self.anchor.absolute(path).to_string_lossy()));
         }
         if std::env::var_os("NXE_TRACE_UNITS").is_some() {
             let ms = started.elapsed().as_secs_f64() * 1000.0;
-            eprintln!("prefetch compiled {compiled} of {seen} files looked at in {ms:.1} ms");
+            eprintln!("{label} compiled {compiled} of {seen} files looked at in {ms:.1} ms");
         }
     }
 

@@ -16,13 +16,16 @@ use crate::report::{Status, TestKind, TestRecord};
 use crate::unit;
 use nxe_engine::cache::StoreObjects;
 use nxe_engine::config::{join_attr_path, Repo};
-use nxe_engine::impact::{host_snapshots_in, resolve_side, unit_checks, units_of, Side, SideResults, Store};
+use nxe_engine::impact::{
+    compile_ahead, host_snapshots_in, resolve_side, unit_checks, units_of, Side, SideResults, Store,
+};
 use nxe_engine::reads::{ReadKey, ReadSet, State};
 use nxe_engine::snapshots::{HostSnapshot, HostSnapshots, Shape, SnapshotEntry};
 use nxe_engine::units::{BatchRun, Evaluated, Outcome, Session, TestStatus, Unit, UnitEvaluator};
 use nxe_engine::{CheckResult, EngineError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -145,11 +148,35 @@ enum Mode {
 ///
 /// So a check builds as soon as its own host is evaluated, beside everything else.
 fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mode) -> Result<RunResult, EngineError> {
-    let threads = options.threads.max(1);
     let top = nxe_engine::git::toplevel(&repo.root).unwrap_or_else(|_| repo.root.clone());
-    let store = Store::open(repo, &top, options.cache_dir.as_deref())?;
     let side = Side::work_tree(repo, &top);
     let state = side.state();
+    // Another worker compiles the files the last run's units read while this one opens the
+    // cache and lists what to run: the hosts to evaluate then find most of them compiled.
+    let stop_prefetch = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if options.threads > 1 && mode == Mode::Test {
+            compile_ahead(scope, repo, &top, options.cache_dir.as_deref(), &stop_prefetch);
+        }
+        let result = execute_in(repo, options, reporter, mode, &top, state, &stop_prefetch);
+        stop_prefetch.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// [`execute`] once the work tree's state is known; `stop_prefetch` stops the compiling
+/// started beside it when nothing needs evaluating.
+fn execute_in(
+    repo: &Repo,
+    options: &RunOptions,
+    reporter: &dyn Reporter,
+    mode: Mode,
+    top: &Path,
+    state: &State,
+    stop_prefetch: &AtomicBool,
+) -> Result<RunResult, EngineError> {
+    let threads = options.threads.max(1);
+    let store = Store::open(repo, top, options.cache_dir.as_deref())?;
     let units = UnitEvaluator::new(repo, state.anchor(), state, options.max_memory)?;
     let policy_config = PolicyConfig::from_table(&repo.policy).map_err(|e| EngineError::Config(e.to_string()))?;
     let run = Run {
@@ -159,6 +186,7 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
         mode,
         state,
         units,
+        stop_prefetch,
         store: Mutex::new(store),
         policy_config,
         layout: HostLayout {
@@ -225,6 +253,8 @@ struct Run<'a> {
     mode: Mode,
     state: &'a State,
     units: UnitEvaluator<'a>,
+    /// Set when the files compiled beside the run are no longer needed.
+    stop_prefetch: &'a AtomicBool,
     store: Mutex<Store>,
     policy_config: PolicyConfig,
     layout: HostLayout,
@@ -534,6 +564,9 @@ impl<'a> Run<'a> {
                 }
                 _ => {}
             }
+        }
+        if host_jobs.is_empty() && stale_tests.is_empty() {
+            self.stop_prefetch.store(true, Ordering::Relaxed);
         }
         // One host to evaluate, which most other work waits for: another worker compiles
         // what it read last time meanwhile.

@@ -606,3 +606,67 @@ fn tests_use_snapshots_of_hosts_and_never_a_stale_one() {
     assert_eq!(ran.len(), 3, "{ran:?} {stderr}");
     assert!(!stderr.contains("lacked a value") && stderr.contains("used the snapshots of web-01, web-02"), "{stderr}");
 }
+
+/// The Nix files of the fleet listed in the cache's compile hint, checked to be what a
+/// hint holds: its header first, then relative `.nix` paths.
+fn compile_hint(repo: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(repo.join(".nxe/compile-hint")).expect("the compile hint beside the cache");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("nxe compile hint 1"), "{text}");
+    let files: Vec<String> = lines.map(str::to_string).collect();
+    assert!(files.iter().all(|f| f.ends_with(".nix") && !f.starts_with('/') && !f.contains("..")), "{files:?}");
+    files
+}
+
+/// A run leaves beside the cache the Nix files its units read, those read by most units
+/// first; the next run compiles them while it opens the cache. The list is only a hint: a
+/// damaged one, or one naming files outside the repository, is ignored, the results are the
+/// same, and the run writes a sound one again.
+#[test]
+fn the_files_to_compile_first_are_listed_beside_the_cache_and_a_damaged_list_is_ignored() {
+    let repo = repo("compile-hint");
+    let (_, stderr, code) = test_json(&repo, &["--builder", "none"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let files = compile_hint(&repo);
+    let position = |file: &str| files.iter().position(|f| f == file);
+    // Every host reads the fleet's lib; one host's own file is read by fewer units.
+    assert!(position("hosts/web-02.nix").is_some(), "{files:?}");
+    assert!(position("lib/default.nix") < position("hosts/web-02.nix"), "{files:?}");
+
+    let host = repo.join("hosts/web-02.nix");
+    let text = std::fs::read_to_string(&host).expect("read");
+    let changed = |comment: &str| {
+        std::fs::write(&host, format!("{text}# {comment}\n")).expect("write");
+        let output = nxe()
+            .args(["test", "--json", "--changed", "--builder", "none", "-j", "2", "--repo"])
+            .arg(&repo)
+            .env("NXE_TRACE_UNITS", "1")
+            .output()
+            .expect("run nxe test");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let records: Vec<Value> =
+            String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(with_status(&records, "fail").is_empty(), "{records:?}");
+        assert_eq!(stderr.matches("host+checks:web-02 ").count(), 1, "{stderr}");
+        stderr
+    };
+    // A sound list: a worker compiles from it from the start (how much depends on timing).
+    let stderr = changed("first edit");
+    assert_eq!(stderr.matches("head start compiled ").count(), 1, "{stderr}");
+    // A list that names nothing sound: no head start, the same results.
+    let damaged = "nxe compile hint 1\n/etc/hosts.nix\n../outside.nix\nhosts/../../x.nix\n./hosts/web-02.nix\n\n";
+    std::fs::write(repo.join(".nxe/compile-hint"), damaged).expect("write");
+    let stderr = changed("second edit");
+    assert_eq!(stderr.matches("head start compiled ").count(), 0, "{stderr}");
+    let sorted = |mut files: Vec<String>| {
+        files.sort();
+        files
+    };
+    assert_eq!(sorted(compile_hint(&repo)), sorted(files.clone()), "the run writes a sound list again");
+    // Not a list at all: ignored the same way.
+    std::fs::write(repo.join(".nxe/compile-hint"), [0xff_u8, 0, 1, 2]).expect("write");
+    let stderr = changed("third edit");
+    assert_eq!(stderr.matches("head start compiled ").count(), 0, "{stderr}");
+    assert_eq!(sorted(compile_hint(&repo)), sorted(files));
+}
