@@ -553,37 +553,7 @@ impl Evaluator {
                 self.eval(body, &scope)
             }
             Expr::Lambda(def) => Ok(Value::Lambda(Shared::new(Closure { def, env: env.clone() }))),
-            Expr::Apply(func, args, span) => {
-                let func = self.eval(func, env)?;
-                match &args[..] {
-                    // Most calls pass one or two arguments: no collection needed.
-                    [arg] => {
-                        let arg = match &func {
-                            Value::PrimOp(op) if op.arity == 1 && op.forces == Forces::First => {
-                                self.forced_arg(arg, env)
-                            }
-                            _ => self.lazy(arg, env),
-                        };
-                        self.call_one(func, arg, *span)
-                    }
-                    [first, second] => {
-                        let pair = match &func {
-                            Value::PrimOp(op) if op.arity == 2 && op.forces == Forces::First => {
-                                [self.forced_arg(first, env), self.lazy(second, env)]
-                            }
-                            Value::PrimOp(op) if op.arity == 2 && op.forces == Forces::Second => {
-                                [self.lazy(first, env), self.forced_arg(second, env)]
-                            }
-                            _ => [self.lazy(first, env), self.lazy(second, env)],
-                        };
-                        self.call_two(func, pair, *span)
-                    }
-                    _ => {
-                        let args: Vec<Value> = args.iter().map(|arg| self.lazy(arg, env)).collect();
-                        self.call(func, &args, Some(*span))
-                    }
-                }
-            }
+            Expr::Apply(func, args, span) => self.apply(func, args, *span, env),
             Expr::Select(target, path, default, span) => self.select(target, path, default.as_deref(), env, *span),
             Expr::HasAttr(target, path, span) => self.has_attr(target, path, env).map_err(|e| e.at(*span)),
             Expr::If(cond, then, other, span) => {
@@ -614,6 +584,40 @@ impl Evaluator {
             }
             Expr::BinOp(op, lhs, rhs, span) => self.binop(*op, lhs, rhs, env, *span),
             Expr::CurPos(span) => Ok(self.position_attrs(*span)),
+        }
+    }
+
+    /// `f a b …`: the arguments as thunks, or computed at once where the callee forces
+    /// them first. Kept out of [`Evaluator::eval`], whose every call would otherwise save
+    /// and restore the registers a call needs.
+    #[inline(never)]
+    fn apply(&mut self, func: &'static Expr, args: &'static [Expr], span: Span, env: &Env) -> EvalResult<Value> {
+        let func = self.eval(func, env)?;
+        match args {
+            // Most calls pass one or two arguments: no collection needed.
+            [arg] => {
+                let arg = match &func {
+                    Value::PrimOp(op) if op.arity == 1 && op.forces == Forces::First => self.forced_arg(arg, env),
+                    _ => self.lazy(arg, env),
+                };
+                self.call_one(func, arg, span)
+            }
+            [first, second] => {
+                let pair = match &func {
+                    Value::PrimOp(op) if op.arity == 2 && op.forces == Forces::First => {
+                        [self.forced_arg(first, env), self.lazy(second, env)]
+                    }
+                    Value::PrimOp(op) if op.arity == 2 && op.forces == Forces::Second => {
+                        [self.lazy(first, env), self.forced_arg(second, env)]
+                    }
+                    _ => [self.lazy(first, env), self.lazy(second, env)],
+                };
+                self.call_two(func, pair, span)
+            }
+            _ => {
+                let args: Vec<Value> = args.iter().map(|arg| self.lazy(arg, env)).collect();
+                self.call(func, &args, Some(span))
+            }
         }
     }
 
