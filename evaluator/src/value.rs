@@ -634,10 +634,11 @@ pub struct PrimOp {
     pub forces: Forces,
 }
 
-/// Which argument a builtin forces first, before anything else and without adding to the
-/// error when that fails. A call written in code evaluates that argument at once instead
-/// of making a thunk for the builtin to force (`isAttrs (f x)`, `map f (g x)`): the builtin
-/// would be the thunk's only user, and would force it first anyway.
+/// Which argument a builtin forces first, before anything else. A call written in code
+/// evaluates that argument at once instead of making a thunk for the builtin to force
+/// (`isAttrs (f x)`, `map f (g x)`): the builtin would be the thunk's only user, and would
+/// force it first anyway. A failure is handed to the builtin as a thunk failing the same
+/// way, so what the builtin adds to it (`addErrorContext`'s message) is added as before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Forces {
     /// No argument is certain to be forced first.

@@ -411,3 +411,57 @@ pub(crate) fn make_attrs(pairs: Vec<(&str, Value)>) -> Value {
         pairs.into_iter().map(|(name, value)| Attr { name: Symbol::intern(name), value, pos: Pos::NONE }).collect();
     Value::attrs(Attrs::from_unsorted(entries))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::all_primops;
+    use crate::eval::{CodeCache, EvalSettings, Evaluator, DUMMY_SPAN};
+    use crate::value::{Forces, Thunk, ThunkCell, ThunkState, Value};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    /// A builtin that declares an argument it forces first ([`Forces`]) forces it before
+    /// any other: with every argument a thunk that notes when it is forced, the declared
+    /// one failing and the others `null`, the declared one is forced first and the call
+    /// fails. Computing that argument at the call is then invisible.
+    #[test]
+    fn builtins_force_first_the_argument_they_declare() {
+        let mut evaluator =
+            Evaluator::new(Rc::new(crate::io::RealIo), EvalSettings::default(), Arc::new(CodeCache::default()));
+        let mut checked = 0;
+        for op in all_primops() {
+            let declared = match op.forces {
+                Forces::Nothing => continue,
+                Forces::First => 0,
+                Forces::Second => 1,
+            };
+            assert!(declared < op.arity, "{} declares an argument it does not take", op.name);
+            let forced = Rc::new(RefCell::new(Vec::new()));
+            let args: Vec<Value> = (0..op.arity)
+                .map(|index| {
+                    let forced = forced.clone();
+                    let note = move |_: &mut Evaluator| {
+                        forced.borrow_mut().push(index);
+                        match index == declared {
+                            true => Err(crate::error::EvalError::msg(format!("argument {index} fails"))),
+                            false => Ok(Value::Null),
+                        }
+                    };
+                    Value::Thunk(Thunk(crate::shared::Shared::new(ThunkCell::new(ThunkState::Native(Box::new(note))))))
+                })
+                .collect();
+            let result = (op.func)(&mut evaluator, &args, DUMMY_SPAN);
+            assert!(result.is_err(), "{} succeeded without its argument {declared}", op.name);
+            assert_eq!(
+                forced.borrow().first(),
+                Some(&declared),
+                "{}: forced in the order {:?}",
+                op.name,
+                forced.borrow()
+            );
+            checked += 1;
+        }
+        assert!(checked >= 40, "only {checked} builtins declare an argument they force first");
+    }
+}
