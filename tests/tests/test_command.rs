@@ -39,6 +39,20 @@ fn changed_units_traced(repo: &Path) -> (Vec<Value>, String, Option<i32>) {
     (records, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.code())
 }
 
+/// `nxe test --json --changed --builder none -j 2` with units traced: records, standard
+/// error, exit status.
+fn changed_traced_on_two_workers(repo: &Path) -> (Vec<Value>, String, Option<i32>) {
+    let output = nxe()
+        .args(["test", "--json", "--changed", "--builder", "none", "-j", "2", "--repo"])
+        .arg(repo)
+        .env("NXE_TRACE_UNITS", "1")
+        .output()
+        .expect("run nxe test");
+    let records =
+        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    (records, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.code())
+}
+
 fn with_status<'a>(records: &'a [Value], status: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["status"] == status).collect()
 }
@@ -486,16 +500,8 @@ fn tests_take_a_changed_host_from_its_own_evaluation() {
     let host = repo.join("hosts/web-02.nix");
     let text = std::fs::read_to_string(&host).expect("read");
     std::fs::write(&host, text.replace("lib.mkForce 16", "lib.mkForce 24")).expect("write");
-    let output = nxe()
-        .args(["test", "--json", "--changed", "--builder", "none", "-j", "2", "--repo"])
-        .arg(&repo)
-        .env("NXE_TRACE_UNITS", "1")
-        .output()
-        .expect("run nxe test");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let records: Vec<Value> =
-        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let (records, stderr, code) = changed_traced_on_two_workers(&repo);
+    assert_eq!(code, Some(1), "{stderr}");
     let failed: Vec<&str> = with_status(&records, "fail").iter().filter_map(|r| r["name"].as_str()).collect();
     assert_eq!(failed, vec!["hosts.web.testForcedWorkers"], "{stderr}");
     assert_eq!(stderr.matches("host+checks:web-02 ").count(), 1, "{stderr}");
@@ -637,16 +643,8 @@ fn the_files_to_compile_first_are_listed_beside_the_cache_and_a_damaged_list_is_
     let text = std::fs::read_to_string(&host).expect("read");
     let changed = |comment: &str| {
         std::fs::write(&host, format!("{text}# {comment}\n")).expect("write");
-        let output = nxe()
-            .args(["test", "--json", "--changed", "--builder", "none", "-j", "2", "--repo"])
-            .arg(&repo)
-            .env("NXE_TRACE_UNITS", "1")
-            .output()
-            .expect("run nxe test");
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        let records: Vec<Value> =
-            String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let (records, stderr, code) = changed_traced_on_two_workers(&repo);
+        assert_eq!(code, Some(0), "{stderr}");
         assert!(with_status(&records, "fail").is_empty(), "{records:?}");
         assert_eq!(stderr.matches("host+checks:web-02 ").count(), 1, "{stderr}");
         stderr
