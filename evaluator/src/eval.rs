@@ -503,31 +503,36 @@ impl Evaluator {
                 Err(error) => Err(error),
             },
             ThunkState::InheritFromAttrs(source, attr) => self.select_inherited_from(source, attr),
-            ThunkState::Native(_) => Ok(Value::Null),
+            ThunkState::Native(_) => return self.force_native(thunk, state),
             ThunkState::Blackhole => Err(ErrorKind::InfiniteRecursion.into()),
             ThunkState::Done(value) => Ok(value.clone()),
-        };
-        let (result, state) = match state {
-            ThunkState::Native(f) => (f(self), None),
-            ThunkState::Blackhole => (result, Some(ThunkState::Blackhole)),
-            other => (result, Some(other)),
         };
         self.eval_depth -= 1;
         match result {
             Ok(value) => {
-                let previous = thunk.0.replace(ThunkState::Done(value.clone()));
-                // Nearly always the blackhole put there above, which holds nothing.
-                if matches!(previous, ThunkState::Blackhole) {
-                    std::mem::forget(previous);
-                } else {
-                    drop(previous);
-                }
-                if matches!(value, Value::Attrs(_) | Value::List(_)) {
-                    crate::env::track_finished(thunk);
-                }
+                finish_thunk(thunk, &value);
                 Ok(value)
             }
-            Err(error) => Err(restore_failed(thunk, state, error)),
+            Err(error) => Err(restore_failed(thunk, Some(state), error)),
+        }
+    }
+
+    /// [`Evaluator::force_thunk`] of a thunk computed by native code, which is consumed:
+    /// a failure is kept as a thunk failing the same way.
+    #[cold]
+    #[inline(never)]
+    fn force_native(&mut self, thunk: &Thunk, state: ThunkState) -> EvalResult<Value> {
+        let result = match state {
+            ThunkState::Native(compute) => compute(self),
+            _ => Err(EvalError::msg("internal error: a thunk's native code went missing")),
+        };
+        self.eval_depth -= 1;
+        match result {
+            Ok(value) => {
+                finish_thunk(thunk, &value);
+                Ok(value)
+            }
+            Err(error) => Err(restore_failed(thunk, None, error)),
         }
     }
 
@@ -1388,6 +1393,20 @@ pub(crate) fn speculate_applied_index(body: &'static Expr, arg: i64, parent: &En
         0 => Some(arg),
         _ => evaluated_int(lookup(parent, depth - 1, slot)),
     })
+}
+
+/// Puts a thunk's value in it; the blackhole it replaces holds nothing to drop.
+#[inline]
+fn finish_thunk(thunk: &Thunk, value: &Value) {
+    let previous = thunk.0.replace(ThunkState::Done(value.clone()));
+    if matches!(previous, ThunkState::Blackhole) {
+        std::mem::forget(previous);
+    } else {
+        drop(previous);
+    }
+    if matches!(value, Value::Attrs(_) | Value::List(_)) {
+        crate::env::track_finished(thunk);
+    }
 }
 
 /// Puts a thunk whose evaluation failed back as it was, so that forcing it again fails the
