@@ -389,7 +389,12 @@ impl<'a> UnitEvaluator<'a> {
                 break;
             }
             seen += 1;
-            compiled += usize::from(evaluator.prefetch_file(&self.anchor.absolute(path).to_string_lossy()));
+            // Only regular files: opening a named pipe would wait for a writer, and the run
+            // for this thread.
+            let absolute = self.anchor.absolute(path);
+            if std::fs::metadata(&absolute).is_ok_and(|meta| meta.is_file()) {
+                compiled += usize::from(evaluator.prefetch_file(&absolute.to_string_lossy()));
+            }
         }
         if std::env::var_os("NXE_TRACE_UNITS").is_some() {
             let ms = started.elapsed().as_secs_f64() * 1000.0;

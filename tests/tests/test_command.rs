@@ -666,5 +666,33 @@ fn the_files_to_compile_first_are_listed_beside_the_cache_and_a_damaged_list_is_
     std::fs::write(repo.join(".nxe/compile-hint"), [0xff_u8, 0, 1, 2]).expect("write");
     let stderr = changed("third edit");
     assert_eq!(stderr.matches("head start compiled ").count(), 0, "{stderr}");
-    assert_eq!(sorted(compile_hint(&repo)), sorted(files));
+    assert_eq!(sorted(compile_hint(&repo)), sorted(files.clone()));
+    // A named pipe on the list is not opened (it would wait for a writer): the run ends.
+    let pipe = repo.join(".nxe/pipe.nix");
+    let made = std::process::Command::new("mkfifo").arg(&pipe).status().expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    let mut listed = "nxe compile hint 1\n.nxe/pipe.nix\n".to_string();
+    listed.extend(files.iter().map(|file| format!("{file}\n")));
+    std::fs::write(repo.join(".nxe/compile-hint"), listed).expect("write");
+    std::fs::write(&host, format!("{text}# fourth edit\n")).expect("write");
+    let mut child = nxe()
+        .args(["test", "--json", "--changed", "--builder", "none", "-j", "2", "--repo"])
+        .arg(&repo)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run nxe test");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for nxe test") {
+            break Some(status);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "the run with a named pipe on the list did not end well");
 }
