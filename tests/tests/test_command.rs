@@ -25,25 +25,13 @@ fn test_json(repo: &Path, extra: &[&str]) -> (Vec<Value>, String, Option<i32>) {
     (records, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.code())
 }
 
-/// `nxe test --json --changed --builder none --kind unit` with units traced: records,
+/// `nxe test --json --changed --builder none` and `extra` with units traced: records,
 /// standard error, exit status.
-fn changed_units_traced(repo: &Path) -> (Vec<Value>, String, Option<i32>) {
+fn changed_traced(repo: &Path, extra: &[&str]) -> (Vec<Value>, String, Option<i32>) {
     let output = nxe()
-        .args(["test", "--json", "--changed", "--builder", "none", "--kind", "unit", "--repo"])
-        .arg(repo)
-        .env("NXE_TRACE_UNITS", "1")
-        .output()
-        .expect("run nxe test");
-    let records =
-        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    (records, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.code())
-}
-
-/// `nxe test --json --changed --builder none -j 2` with units traced: records, standard
-/// error, exit status.
-fn changed_traced_on_two_workers(repo: &Path) -> (Vec<Value>, String, Option<i32>) {
-    let output = nxe()
-        .args(["test", "--json", "--changed", "--builder", "none", "-j", "2", "--repo"])
+        .args(["test", "--json", "--changed", "--builder", "none"])
+        .args(extra)
+        .arg("--repo")
         .arg(repo)
         .env("NXE_TRACE_UNITS", "1")
         .output()
@@ -458,7 +446,7 @@ fn tests_that_read_every_host_run_again_together() {
         ],
     );
     assert_eq!(code, Some(1), "{stderr}");
-    let (records, stderr, code) = changed_units_traced(&repo);
+    let (records, stderr, code) = changed_traced(&repo, &["--kind", "unit"]);
     assert_eq!(code, Some(1), "{stderr}");
     let failed = with_status(&records, "fail");
     assert_eq!(failed.len(), 1, "{records:?}");
@@ -500,7 +488,7 @@ fn tests_take_a_changed_host_from_its_own_evaluation() {
     let host = repo.join("hosts/web-02.nix");
     let text = std::fs::read_to_string(&host).expect("read");
     std::fs::write(&host, text.replace("lib.mkForce 16", "lib.mkForce 24")).expect("write");
-    let (records, stderr, code) = changed_traced_on_two_workers(&repo);
+    let (records, stderr, code) = changed_traced(&repo, &["-j", "2"]);
     assert_eq!(code, Some(1), "{stderr}");
     let failed: Vec<&str> = with_status(&records, "fail").iter().filter_map(|r| r["name"].as_str()).collect();
     assert_eq!(failed, vec!["hosts.web.testForcedWorkers"], "{stderr}");
@@ -557,7 +545,7 @@ fn tests_use_snapshots_of_hosts_and_never_a_stale_one() {
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "motd"]);
     let changed = |expected_code: i32| {
-        let (records, stderr, code) = changed_units_traced(&repo);
+        let (records, stderr, code) = changed_traced(&repo, &["--kind", "unit"]);
         assert_eq!(code, Some(expected_code), "{stderr}");
         let mut ran: Vec<(String, String)> = records
             .iter()
@@ -643,7 +631,7 @@ fn the_files_to_compile_first_are_listed_beside_the_cache_and_a_damaged_list_is_
     let text = std::fs::read_to_string(&host).expect("read");
     let changed = |comment: &str| {
         std::fs::write(&host, format!("{text}# {comment}\n")).expect("write");
-        let (records, stderr, code) = changed_traced_on_two_workers(&repo);
+        let (records, stderr, code) = changed_traced(&repo, &["-j", "2"]);
         assert_eq!(code, Some(0), "{stderr}");
         assert!(with_status(&records, "fail").is_empty(), "{records:?}");
         assert_eq!(stderr.matches("host+checks:web-02 ").count(), 1, "{stderr}");
