@@ -36,7 +36,7 @@ impl Mimalloc {
 }
 
 /// The sizes of the evaluator's most frequent blocks, pooled in steps of 8 bytes: thunks and
-/// the scopes of one-argument calls (32), strings (48), sets and lists of a few members.
+/// the scopes of one-argument calls (32), short strings (24 to 64), sets and lists of a few members.
 const POOLED_MIN: usize = 16;
 const POOLED_MAX: usize = 64;
 const POOL_COUNT: usize = (POOLED_MAX - POOLED_MIN) / 8 + 1;

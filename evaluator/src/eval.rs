@@ -17,7 +17,6 @@ use crate::source::{Pos, SourceMap, Span};
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, Closure, Env, Forces, NixString, PrimOpApp, Shared, Thunk, ThunkState, Value};
 use rustc_hash::FxHashMap;
-use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
@@ -411,7 +410,7 @@ impl Evaluator {
         if self.literals.len() <= index {
             self.literals.resize(index + 1, None);
         }
-        let string = NixString::new(literal.text.into());
+        let string = NixString::new(literal.text);
         self.literals[index] = Some(string.clone());
         Value::String(string)
     }
@@ -716,38 +715,37 @@ impl Evaluator {
         Err(EvalError::new(ErrorKind::UndefinedVariable(name.to_string())).at(span))
     }
 
-    /// `"…${e}…"`: the pieces are coerced first so that the text is allocated once, at its
-    /// exact size.
+    /// `"…${e}…"`: the pieces are coerced first, then written straight into the string's
+    /// block, which is allocated once, at its exact size.
     #[inline(never)]
     fn interpolate(&mut self, parts: &'static [StrPart], env: &Env) -> EvalResult<Value> {
         let mut pieces: smallvec::SmallVec<[NixString; 4]> = smallvec::SmallVec::new();
-        let mut len = 0;
+        let mut len = 0usize;
+        let mut with_context = false;
         for part in parts {
             match part {
                 StrPart::Literal(literal) => len += literal.len(),
                 StrPart::Interp(expr) => {
                     let value = self.eval(expr, env)?;
                     let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)?;
-                    len += piece.as_str().len();
+                    len = len.saturating_add(piece.as_str().len());
+                    with_context |= !piece.context().is_empty();
                     pieces.push(piece);
                 }
             }
         }
-        let mut text = String::with_capacity(len);
-        let mut context = BTreeSet::new();
-        let mut next_piece = pieces.iter();
-        for part in parts {
-            match part {
-                StrPart::Literal(literal) => text.push_str(literal),
-                StrPart::Interp(_) => {
-                    if let Some(piece) = next_piece.next() {
-                        text.push_str(piece.as_str());
-                        context.extend(piece.context().iter().cloned());
-                    }
+        let context =
+            with_context.then(|| Box::new(pieces.iter().flat_map(|piece| piece.context().iter().cloned()).collect()));
+        let string = NixString::build(len, context, |text| {
+            let mut next_piece = pieces.iter();
+            for part in parts {
+                match part {
+                    StrPart::Literal(literal) => text.push(literal),
+                    StrPart::Interp(_) => text.push(next_piece.next().map_or("", NixString::as_str)),
                 }
             }
-        }
-        Ok(Value::String(NixString::with_context(text.into_boxed_str(), context)))
+        });
+        Ok(Value::String(string))
     }
 
     #[inline(never)]

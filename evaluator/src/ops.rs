@@ -104,15 +104,17 @@ fn add(evaluator: &mut Evaluator, left: Value, right: Value) -> EvalResult<Value
 
 /// Concatenates two strings, uniting their contexts.
 pub fn concat(a: &NixString, b: &NixString) -> NixString {
-    let mut text = String::with_capacity(a.as_str().len() + b.as_str().len());
-    text.push_str(a.as_str());
-    text.push_str(b.as_str());
-    if b.context().is_empty() {
-        return NixString::with_context(text.into(), a.context().clone());
-    }
-    let mut context = a.context().clone();
-    context.extend(b.context().iter().cloned());
-    NixString::with_context(text.into(), context)
+    let context = match (a.context().is_empty(), b.context().is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(Box::new(a.context().clone())),
+        (true, false) => Some(Box::new(b.context().clone())),
+        (false, false) => {
+            let mut context = a.context().clone();
+            context.extend(b.context().iter().cloned());
+            Some(Box::new(context))
+        }
+    };
+    NixString::from_pieces([a.as_str(), b.as_str()].into_iter(), context)
 }
 
 /// Arithmetic on numbers with Nix's rules: integers overflow with an error, a float on
@@ -279,7 +281,7 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
         Value::String(s) => Ok(s.clone()),
         Value::Path(path) => match mode {
             Coerce::Interpolation => crate::builtins::copy_path_to_store(evaluator, path),
-            _ => Ok(NixString::new(path.as_str().into())),
+            _ => Ok(NixString::new(path.as_str())),
         },
         Value::Attrs(attrs) => {
             if let Some(to_string) = attrs.get(evaluator.sym.to_string).cloned() {
@@ -292,10 +294,10 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
             Err(cannot_coerce(&value))
         }
         _ if mode != Coerce::ToString => Err(cannot_coerce(&value)),
-        Value::Int(n) => Ok(NixString::new(int_text(*n))),
-        Value::Float(f) => Ok(NixString::new(format!("{f:.6}").into())),
-        Value::Bool(true) => Ok(NixString::new("1".into())),
-        Value::Bool(false) | Value::Null => Ok(NixString::new("".into())),
+        Value::Int(n) => Ok(NixString::new(int_text(*n, &mut [0; 20]))),
+        Value::Float(f) => Ok(NixString::new(&format!("{f:.6}"))),
+        Value::Bool(true) => Ok(NixString::new("1")),
+        Value::Bool(false) | Value::Null => Ok(NixString::new("")),
         Value::List(items) => {
             let mut text = String::new();
             let mut context = std::collections::BTreeSet::new();
@@ -309,32 +311,30 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
                     text.push(' ');
                 }
             }
-            Ok(NixString::with_context(text.into(), context))
+            Ok(NixString::with_context(&text, context))
         }
         _ => Err(cannot_coerce(&value)),
     }
 }
 
-/// The decimal text of an integer, allocated at its exact length (a `String` from
-/// `to_string` has spare room, which turning it into a `Box<str>` gives back by reallocating).
-fn int_text(n: i64) -> Box<str> {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+/// The decimal text of an integer, written into `buf` (a sign and 19 digits at most).
+fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
     let mut rest = n.unsigned_abs();
     loop {
         at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
+        buf[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
-    let mut text = String::with_capacity(digits.len() - at + usize::from(n < 0));
     if n < 0 {
-        text.push('-');
+        at -= 1;
+        buf[at] = b'-';
     }
-    text.extend(digits[at..].iter().map(|&d| d as char));
-    text.into_boxed_str()
+    // SAFETY: only ASCII digits and a minus sign were written from `at` on.
+    unsafe { std::str::from_utf8_unchecked(&buf[at..]) }
 }
 
 fn cannot_coerce(value: &Value) -> EvalError {
@@ -440,7 +440,7 @@ mod tests {
     #[test]
     fn integers_read_as_their_decimal_text() {
         for n in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
-            assert_eq!(&*super::int_text(n), n.to_string());
+            assert_eq!(super::int_text(n, &mut [0; 20]), n.to_string());
         }
     }
 }

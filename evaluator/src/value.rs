@@ -109,8 +109,8 @@ impl Value {
     }
 
     /// A string value without context.
-    pub fn string(s: impl Into<Box<str>>) -> Value {
-        Value::String(NixString::new(s.into()))
+    pub fn string(s: impl AsRef<str>) -> Value {
+        Value::String(NixString::new(s.as_ref()))
     }
 
     /// An attribute set value.
@@ -134,66 +134,209 @@ impl Value {
 pub type ContextElem = Box<str>;
 
 /// A string and the store paths it refers to.
-#[derive(Clone)]
-pub struct NixString(Rc<StrInner>);
+///
+/// One allocation holds a small header and the text after it: a string of 26 bytes takes
+/// one block of 56 bytes, where a counted pointer to a boxed text took two blocks and 80.
+pub struct NixString {
+    ptr: NonNull<StrHead>,
+    /// Owns a `StrHead` and its text; neither `Send` nor `Sync`.
+    owns: PhantomData<StrHead>,
+}
 
-/// The contents of a [`NixString`].
-pub struct StrInner {
-    /// The text.
-    pub text: Box<str>,
+/// Writes the text of a string being built by [`NixString::build`].
+pub struct StrWriter<'a> {
+    /// Where the next piece goes.
+    at: *mut u8,
+    /// Bytes left in the block.
+    room: usize,
+    owns: PhantomData<&'a mut [u8]>,
+}
+
+impl StrWriter<'_> {
+    /// Appends a piece, if it fits whole.
+    #[inline]
+    pub fn push(&mut self, piece: &str) {
+        if piece.len() <= self.room {
+            // SAFETY: `room` bytes from `at` belong to the block, and the piece fits.
+            unsafe {
+                std::ptr::copy_nonoverlapping(piece.as_ptr(), self.at, piece.len());
+                self.at = self.at.add(piece.len());
+            }
+            self.room -= piece.len();
+        }
+    }
+}
+
+/// The start of a string's allocation; `len` bytes of UTF-8 follow it.
+#[repr(C)]
+struct StrHead {
+    /// Handles to the string.
+    count: Cell<u32>,
+    /// The interned form of the text, once the string has been used as an attribute name:
+    /// names from `attrNames` are looked up again and again with `.${name}`.
+    symbol: Cell<Option<Symbol>>,
+    /// Length of the text in bytes.
+    len: usize,
     /// The context; most strings have none, so it costs a pointer until they do (an inline
     /// empty `BTreeSet` would take three words in every string).
     #[allow(clippy::box_collection)]
     context: Option<Box<BTreeSet<ContextElem>>>,
-    /// The interned form of the text, once the string has been used as an attribute name:
-    /// names from `attrNames` are looked up again and again with `.${name}`.
-    symbol: std::cell::Cell<Option<Symbol>>,
 }
+
+/// The layout of a string of `len` bytes, rounded up to whole words (blocks of a few words
+/// come from the allocator's fastest pools), and where the text starts.
+fn str_layout(len: usize) -> (Layout, usize) {
+    let text = Layout::array::<u8>(len).unwrap_or_else(|_| std::process::abort());
+    let (layout, offset) = Layout::new::<StrHead>().extend(text).unwrap_or_else(|_| std::process::abort());
+    debug_assert_eq!(offset, TEXT_OFFSET);
+    (layout.pad_to_align(), offset)
+}
+
+/// Where a string's text starts in its block: right after the header, whose size is a
+/// multiple of its alignment, so no padding comes between.
+const TEXT_OFFSET: usize = std::mem::size_of::<StrHead>();
 
 impl NixString {
     /// A string without context.
-    pub fn new(text: Box<str>) -> NixString {
-        NixString(Rc::new(StrInner { text, context: None, symbol: std::cell::Cell::new(None) }))
+    pub fn new(text: &str) -> NixString {
+        NixString::from_pieces([text].into_iter(), None)
     }
 
     /// A string with context.
-    pub fn with_context(text: Box<str>, context: BTreeSet<ContextElem>) -> NixString {
-        let context = (!context.is_empty()).then(|| Box::new(context));
-        NixString(Rc::new(StrInner { text, context, symbol: std::cell::Cell::new(None) }))
+    pub fn with_context(text: &str, context: BTreeSet<ContextElem>) -> NixString {
+        NixString::from_pieces([text].into_iter(), (!context.is_empty()).then(|| Box::new(context)))
+    }
+
+    /// The pieces, joined, with context: the text is written straight into the string's
+    /// block, so building a string from parts allocates once.
+    #[allow(clippy::box_collection)]
+    pub fn from_pieces<'a>(
+        pieces: impl Iterator<Item = &'a str> + Clone,
+        context: Option<Box<BTreeSet<ContextElem>>>,
+    ) -> NixString {
+        let len = pieces.clone().fold(0usize, |len, piece| len.saturating_add(piece.len()));
+        NixString::build(len, context, |text| pieces.for_each(|piece| text.push(piece)))
+    }
+
+    /// A string of `len` bytes whose text `write` pushes into the string's block.
+    ///
+    /// Should `write` push other than exactly `len` bytes (a bug), a piece that does not
+    /// fit is left out and the room left is filled with spaces: the text stays whole
+    /// characters, never uninitialised memory.
+    #[allow(clippy::box_collection)]
+    #[inline]
+    pub fn build(
+        len: usize,
+        context: Option<Box<BTreeSet<ContextElem>>>,
+        write: impl FnOnce(&mut StrWriter<'_>),
+    ) -> NixString {
+        let (layout, offset) = str_layout(len);
+        // SAFETY: the layout has a non-zero size (the header's).
+        let raw = unsafe { std::alloc::alloc(layout) };
+        if raw.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: the block has room for `len` bytes after `offset`.
+        let mut writer = StrWriter { at: unsafe { raw.add(offset) }, room: len, owns: PhantomData };
+        write(&mut writer);
+        // SAFETY: the writer filled the room it was given with whole `str`s, the rest is
+        // filled with ASCII spaces, so the `len` bytes are initialised UTF-8; the header
+        // goes at the block's start (a panic in `write` leaks the block, nothing worse).
+        unsafe {
+            if writer.room > 0 {
+                std::ptr::write_bytes(writer.at, b' ', writer.room);
+            }
+            let head = raw.cast::<StrHead>();
+            head.write(StrHead { count: Cell::new(1), symbol: Cell::new(None), len, context });
+            NixString { ptr: NonNull::new_unchecked(head), owns: PhantomData }
+        }
+    }
+
+    #[inline(always)]
+    fn head(&self) -> &StrHead {
+        // SAFETY: the block lives while any handle does (the count is at least one).
+        unsafe { self.ptr.as_ref() }
     }
 
     /// The text.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        &self.0.text
+        let len = self.head().len;
+        // SAFETY: `len` bytes of UTF-8 follow the header (see `from_pieces`), and live as
+        // long as this handle.
+        unsafe {
+            let text = self.ptr.as_ptr().cast::<u8>().add(TEXT_OFFSET);
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(text, len))
+        }
     }
 
     /// A string naming an attribute, with its symbol already known.
     pub fn from_symbol(symbol: Symbol) -> NixString {
-        let inner =
-            StrInner { text: symbol.as_str().into(), context: None, symbol: std::cell::Cell::new(Some(symbol)) };
-        NixString(Rc::new(inner))
+        let string = NixString::new(symbol.as_str());
+        string.head().symbol.set(Some(symbol));
+        string
     }
 
     /// The interned form of the text, computed once per string.
     #[inline]
     pub fn to_symbol(&self) -> Symbol {
-        if let Some(symbol) = self.0.symbol.get() {
+        if let Some(symbol) = self.head().symbol.get() {
             return symbol;
         }
-        let symbol = Symbol::intern(&self.0.text);
-        self.0.symbol.set(Some(symbol));
+        let symbol = Symbol::intern(self.as_str());
+        self.head().symbol.set(Some(symbol));
         symbol
     }
 
     /// The context.
     pub fn context(&self) -> &BTreeSet<ContextElem> {
         static EMPTY: BTreeSet<ContextElem> = BTreeSet::new();
-        self.0.context.as_deref().unwrap_or(&EMPTY)
+        self.head().context.as_deref().unwrap_or(&EMPTY)
     }
 
     /// Whether the two strings share one allocation.
     pub fn ptr_eq(&self, other: &NixString) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
+        self.ptr == other.ptr
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn free(&mut self) {
+        let len = self.head().len;
+        // SAFETY: the last handle is going away: nothing else can reach the block, which
+        // `from_pieces` allocated with this layout; the header is dropped (its context
+        // freed) before the block.
+        unsafe {
+            std::ptr::drop_in_place(self.ptr.as_ptr());
+            std::alloc::dealloc(self.ptr.as_ptr().cast(), str_layout(len).0);
+        }
+    }
+}
+
+impl Clone for NixString {
+    #[inline(always)]
+    fn clone(&self) -> NixString {
+        let count = &self.head().count;
+        // Four billion handles to one string would take 32 GiB of pointers; checked anyway.
+        let next = count.get().wrapping_add(1);
+        if next == 0 {
+            std::process::abort();
+        }
+        count.set(next);
+        NixString { ptr: self.ptr, owns: PhantomData }
+    }
+}
+
+impl Drop for NixString {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let count = &self.head().count;
+        let left = count.get() - 1;
+        if left == 0 {
+            self.free();
+        } else {
+            count.set(left);
+        }
     }
 }
 
@@ -779,7 +922,11 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<Value>(), 16);
         assert_eq!(std::mem::size_of::<ThunkState>(), 24);
         assert_eq!(std::mem::size_of::<ThunkCell>(), 24);
-        assert_eq!(std::mem::size_of::<StrInner>(), 32);
+        assert_eq!(std::mem::size_of::<StrHead>(), 24);
+        assert_eq!(std::mem::size_of::<NixString>(), 8);
+        // A line of 26 bytes fills one block of 56.
+        assert_eq!((str_layout(26).0.size(), str_layout(26).0.align(), str_layout(26).1), (56, 8, TEXT_OFFSET));
+        assert_eq!(TEXT_OFFSET, 24);
         assert_eq!(std::mem::size_of::<Attr>(), 24);
         assert_eq!(std::mem::size_of::<Attrs>(), 8);
         // The entries follow the header with no padding between.
@@ -873,5 +1020,49 @@ mod attrs_tests {
         assert_eq!(Rc::strong_count(&held), 101);
         drop(updated);
         assert_eq!(Rc::strong_count(&held), 1);
+    }
+}
+
+#[cfg(test)]
+mod string_tests {
+    use super::*;
+
+    #[test]
+    fn pieces_are_joined_into_one_block_with_their_context() {
+        let plain = NixString::from_pieces(["ab", "", "cdé"].into_iter(), None);
+        assert_eq!(plain.as_str(), "abcdé");
+        assert!(plain.context().is_empty());
+        let context = BTreeSet::from([ContextElem::from("/nix/store/x")]);
+        let with = NixString::with_context("text", context.clone());
+        assert_eq!((with.as_str(), with.context()), ("text", &context));
+        assert_eq!(NixString::new("").as_str(), "");
+    }
+
+    #[test]
+    fn a_writer_that_misjudges_the_length_leaves_whole_characters() {
+        // Too little pushed: the rest is spaces.
+        let short = NixString::build(5, None, |text| text.push("ab"));
+        assert_eq!(short.as_str(), "ab   ");
+        // Too much: a piece that does not fit whole is left out, even one that would
+        // split a character.
+        let long = NixString::build(3, None, |text| {
+            text.push("a");
+            text.push("éé");
+            text.push("b");
+        });
+        assert_eq!(long.as_str(), "ab ");
+    }
+
+    #[test]
+    fn handles_share_the_text_and_the_last_frees_it() {
+        let first = NixString::new("shared");
+        let second = first.clone();
+        assert!(first.ptr_eq(&second));
+        assert!(!first.ptr_eq(&NixString::new("shared")));
+        drop(first);
+        assert_eq!(second.as_str(), "shared");
+        assert_eq!(second.to_symbol(), Symbol::intern("shared"));
+        let named = NixString::from_symbol(Symbol::intern("name"));
+        assert_eq!((named.as_str(), named.to_symbol()), ("name", Symbol::intern("name")));
     }
 }

@@ -150,7 +150,7 @@ fn builtin_unsafe_discard_output_dependency(ev: &mut Evaluator, args: &[Value], 
             _ => elem.clone(),
         })
         .collect();
-    Ok(Value::String(NixString::with_context(s.as_str().into(), context)))
+    Ok(Value::String(NixString::with_context(s.as_str(), context)))
 }
 
 fn builtin_add_drv_output_dependencies(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -177,7 +177,7 @@ fn builtin_add_drv_output_dependencies(ev: &mut Evaluator, args: &[Value], _: Sp
         }
         Elem::DrvDeep(_) => elem.clone(),
     };
-    Ok(Value::String(NixString::with_context(s.as_str().into(), BTreeSet::from([new_elem]))))
+    Ok(Value::String(NixString::with_context(s.as_str(), BTreeSet::from([new_elem]))))
 }
 
 #[derive(Default)]
@@ -291,5 +291,5 @@ fn builtin_append_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
             }
         }
     }
-    Ok(Value::String(NixString::with_context(orig.as_str().into(), context)))
+    Ok(Value::String(NixString::with_context(orig.as_str(), context)))
 }

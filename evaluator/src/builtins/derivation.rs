@@ -252,14 +252,14 @@ fn derivation_strict(ev: &mut Evaluator, name: &str, attrs: &Attrs) -> EvalResul
     ev.store_writes.drv_hashes.insert(drv_path.clone(), hash);
     let mut entries = vec![Attr {
         name: ev.sym.drv_path,
-        value: Value::String(NixString::with_context(drv_path.as_str().into(), BTreeSet::from([deep_elem(&drv_path)]))),
+        value: Value::String(NixString::with_context(drv_path.as_str(), BTreeSet::from([deep_elem(&drv_path)]))),
         pos: Pos::NONE,
     }];
     for (output_name, output) in &drv.outputs {
         entries.push(Attr {
             name: sym(output_name),
             value: Value::String(NixString::with_context(
-                output.path.as_str().into(),
+                output.path.as_str(),
                 BTreeSet::from([built_elem(&drv_path, output_name)]),
             )),
             pos: Pos::NONE,
@@ -547,7 +547,7 @@ pub(crate) fn copy_path_to_store(ev: &mut Evaluator, path: &str) -> EvalResult<N
 /// A store path as a string whose context is the path itself.
 fn store_string(path: String) -> NixString {
     let context = BTreeSet::from([ContextElem::from(path.as_str())]);
-    NixString::with_context(path.into(), context)
+    NixString::with_context(&path, context)
 }
 
 fn builtin_to_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -611,7 +611,7 @@ fn builtin_store_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult
     }
     let (store_path, _) = store_dir.split_path(&path).map_err(store_error)?;
     context.insert(store_dir.display_path(&store_path).into());
-    Ok(Value::String(NixString::with_context(path.into(), context)))
+    Ok(Value::String(NixString::with_context(&path, context)))
 }
 
 fn builtin_filter_source(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

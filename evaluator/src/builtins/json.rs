@@ -41,7 +41,7 @@ pub(super) static PRIMOPS: &[PrimOp] = &[
 fn builtin_to_json(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let mut writer = JsonWriter { out: String::new(), context: BTreeSet::new(), depth: 0 };
     writer.value(ev, &args[0])?;
-    Ok(Value::String(crate::value::NixString::with_context(writer.out.into(), writer.context)))
+    Ok(Value::String(crate::value::NixString::with_context(&writer.out, writer.context)))
 }
 
 /// Renders a value as `builtins.toJSON` does.

@@ -109,7 +109,7 @@ fn group_values(text: &[u8], captures: &[Option<(usize, usize)>]) -> Vec<Value> 
 
 fn byte_string(text: &[u8], start: usize, end: usize) -> Value {
     let bytes = text.get(start..end).unwrap_or_default();
-    Value::string(String::from_utf8_lossy(bytes).into_owned())
+    Value::string(String::from_utf8_lossy(bytes))
 }
 
 /// Matches the reference's automaton limit: a pattern needing more states is rejected.

@@ -24,7 +24,7 @@ fn builtin_to_xml(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Val
     writer.value(ev, &args[0])?;
     writer.close();
     let XmlWriter { out, context, .. } = writer;
-    Ok(Value::String(NixString::with_context(out.into(), context)))
+    Ok(Value::String(NixString::with_context(&out, context)))
 }
 
 /// The output being built, the open elements, and what was collected on the way.
