@@ -198,6 +198,24 @@ fn slots_of(header: *mut Header) -> *mut Value {
     unsafe { (header as *mut u8).add(std::mem::size_of::<Header>()) as *mut Value }
 }
 
+impl Env {
+    /// Gives up the handle for its address, to be taken back by [`Env::from_raw`].
+    #[inline(always)]
+    pub(crate) fn into_raw(self) -> *mut u8 {
+        std::mem::ManuallyDrop::new(self).ptr.as_ptr().cast()
+    }
+
+    /// Takes back a handle given up by [`Env::into_raw`].
+    ///
+    /// # Safety
+    /// `raw` came from `into_raw`, and is taken back once.
+    #[inline(always)]
+    pub(crate) unsafe fn from_raw(raw: *mut u8) -> Env {
+        // SAFETY: the caller's contract: a live scope's header.
+        Env { ptr: unsafe { NonNull::new_unchecked(raw.cast()) } }
+    }
+}
+
 impl Clone for Env {
     #[inline(always)]
     fn clone(&self) -> Env {

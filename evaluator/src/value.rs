@@ -657,6 +657,24 @@ impl Default for Attrs {
     }
 }
 
+impl Attrs {
+    /// Gives up the handle for its address, to be taken back by [`Attrs::from_raw`].
+    #[inline(always)]
+    fn into_raw(self) -> *mut u8 {
+        std::mem::ManuallyDrop::new(self).ptr.as_ptr().cast()
+    }
+
+    /// Takes back a handle given up by [`Attrs::into_raw`].
+    ///
+    /// # Safety
+    /// `raw` came from `into_raw`, and is taken back once.
+    #[inline(always)]
+    unsafe fn from_raw(raw: *mut u8) -> Attrs {
+        // SAFETY: the caller's contract: a live set's header.
+        Attrs { ptr: unsafe { NonNull::new_unchecked(raw.cast()) }, owns: PhantomData }
+    }
+}
+
 impl Clone for Attrs {
     #[inline(always)]
     fn clone(&self) -> Attrs {
@@ -806,14 +824,134 @@ pub struct Thunk(pub Shared<ThunkCell>);
 
 /// The state of a thunk, behind an interface that never lends a reference into it: the
 /// state is read by cloning a finished value out and changed by swapping a whole state in,
-/// so no borrow can be alive while evaluation changes it (and no borrow flag is needed:
-/// a thunk is 40 bytes with its reference counts instead of 48).
-pub struct ThunkCell(std::cell::UnsafeCell<ThunkState>);
+/// so no borrow can be alive while evaluation changes it (and no borrow flag is needed).
+///
+/// A [`ThunkState`] takes three words; the cell packs it into two, so that a thunk with its
+/// count is 24 bytes instead of 32 (the evaluator keeps millions alive). A finished thunk
+/// holds its [`Value`] as is: the value's tag, a small number, then its payload. Any other
+/// state puts something no value's tag can be in the first word: a number from
+/// [`FIRST_STATE`] on for the states of at most one word, or an address, at least a page
+/// up and aligned to 8 bytes, whose low three bits tell which state of two words it is.
+pub struct ThunkCell(std::cell::UnsafeCell<Packed>);
+
+/// A packed [`ThunkState`] (see [`ThunkCell`]).
+#[repr(C)]
+struct Packed {
+    /// A value's tag, a state's number, or a tagged address.
+    first: *mut u8,
+    /// A value's payload, or the state's second word; not initialised for `null` and the
+    /// padding of a `bool`.
+    second: std::mem::MaybeUninit<*mut u8>,
+}
+
+/// The first state number; values' tags are below it.
+const FIRST_STATE: usize = 64;
+const BLACKHOLE: usize = FIRST_STATE;
+const APPLY: usize = FIRST_STATE + 1;
+const NATIVE: usize = FIRST_STATE + 2;
+/// Below this, the first word is a number; from it on, an address.
+const FIRST_ADDRESS: usize = 4096;
+/// The low bits of an address in the first word: which state of two words.
+const PENDING: usize = 0;
+const APPLY_INDEX: usize = 1;
+const INHERIT_FROM_THUNK: usize = 2;
+const INHERIT_FROM_ATTRS: usize = 3;
+
+impl Packed {
+    #[inline(always)]
+    fn number(number: usize, second: *mut u8) -> Packed {
+        Packed { first: std::ptr::without_provenance_mut(number), second: std::mem::MaybeUninit::new(second) }
+    }
+
+    #[inline(always)]
+    fn address(address: *mut u8, state: usize, second: *mut u8) -> Packed {
+        debug_assert!(address.addr() >= FIRST_ADDRESS && address.addr() & 7 == 0);
+        Packed { first: address.map_addr(|a| a | state), second: std::mem::MaybeUninit::new(second) }
+    }
+
+    /// Packs a state; the packed form owns what the state owned.
+    #[inline(always)]
+    fn pack(state: ThunkState) -> Packed {
+        match state {
+            ThunkState::Done(value) => {
+                let mut packed = std::mem::MaybeUninit::<Packed>::uninit();
+                // SAFETY: a value is two words, the first its tag (`repr(u64)`), below
+                // `FIRST_STATE`: the first word is initialised, the second need not be.
+                unsafe {
+                    packed.as_mut_ptr().cast::<Value>().write(value);
+                    packed.assume_init()
+                }
+            }
+            ThunkState::Blackhole => Packed::number(BLACKHOLE, std::ptr::null_mut()),
+            ThunkState::Apply(call) => Packed::number(APPLY, Box::into_raw(call).cast()),
+            ThunkState::Native(native) => Packed::number(NATIVE, Box::into_raw(Box::new(native)).cast()),
+            ThunkState::Pending(expr, env) => {
+                Packed::address((expr as *const Expr).cast_mut().cast(), PENDING, env.into_raw())
+            }
+            ThunkState::ApplyIndex(closure, index) => Packed::address(
+                Shared::into_raw(closure),
+                APPLY_INDEX,
+                std::ptr::without_provenance_mut(index as usize),
+            ),
+            ThunkState::InheritFromThunk(source, attr) => Packed::address(
+                Shared::into_raw(source.0),
+                INHERIT_FROM_THUNK,
+                (attr as *const crate::ir::StaticAttr).cast_mut().cast(),
+            ),
+            ThunkState::InheritFromAttrs(source, attr) => Packed::address(
+                source.into_raw(),
+                INHERIT_FROM_ATTRS,
+                (attr as *const crate::ir::StaticAttr).cast_mut().cast(),
+            ),
+        }
+    }
+
+    /// Whether this is a finished value.
+    #[inline(always)]
+    fn is_done(&self) -> bool {
+        self.first.addr() < FIRST_STATE
+    }
+
+    /// Unpacks a state made by [`Packed::pack`], giving back what it owned.
+    #[inline(always)]
+    fn unpack(self) -> ThunkState {
+        let first = self.first.addr();
+        if first < FIRST_STATE {
+            // SAFETY: `pack` wrote a value here.
+            return ThunkState::Done(unsafe { std::ptr::read((&self as *const Packed).cast::<Value>()) });
+        }
+        // SAFETY: `pack` wrote the second word of every state but a value.
+        let second = unsafe { self.second.assume_init() };
+        if first < FIRST_ADDRESS {
+            // SAFETY: each number's second word is what `pack` made it from.
+            return match first {
+                APPLY => ThunkState::Apply(unsafe { Box::from_raw(second.cast()) }),
+                NATIVE => ThunkState::Native(*unsafe { Box::from_raw(second.cast::<NativeThunk>()) }),
+                _ => ThunkState::Blackhole,
+            };
+        }
+        let address = self.first.map_addr(|a| a & !7);
+        // SAFETY: the low bits name the state whose parts `pack` gave up, each taken back
+        // once (the packed form is consumed).
+        unsafe {
+            match first & 7 {
+                PENDING => ThunkState::Pending(&*address.cast::<Expr>(), Env::from_raw(second)),
+                APPLY_INDEX => ThunkState::ApplyIndex(Shared::from_raw(address), second.addr() as i64),
+                INHERIT_FROM_THUNK => ThunkState::InheritFromThunk(
+                    Thunk(Shared::from_raw(address)),
+                    &*second.cast::<crate::ir::StaticAttr>(),
+                ),
+                _ => ThunkState::InheritFromAttrs(Attrs::from_raw(address), &*second.cast::<crate::ir::StaticAttr>()),
+            }
+        }
+    }
+}
 
 impl ThunkCell {
     /// A cell holding `state`.
+    #[inline]
     pub fn new(state: ThunkState) -> ThunkCell {
-        ThunkCell(std::cell::UnsafeCell::new(state))
+        ThunkCell(std::cell::UnsafeCell::new(Packed::pack(state)))
     }
 
     /// The value, if the thunk has been evaluated.
@@ -821,19 +959,30 @@ impl ThunkCell {
     pub fn done(&self) -> Option<Value> {
         // SAFETY: the reference lives only inside this function, which calls nothing that
         // could reach this cell (cloning a value only touches reference counts, which live
-        // outside the cell); cells are neither `Sync` nor reachable from other threads.
-        match unsafe { &*self.0.get() } {
-            ThunkState::Done(value) => Some(value.clone()),
-            _ => None,
+        // outside the cell); cells are neither `Sync` nor reachable from other threads. A
+        // finished state is a value in place.
+        unsafe {
+            let packed = &*self.0.get();
+            packed.is_done().then(|| (*(packed as *const Packed).cast::<Value>()).clone())
         }
     }
 
     /// Puts `state` in and returns the previous state (dropped by the caller, outside).
     #[inline]
     pub fn replace(&self, state: ThunkState) -> ThunkState {
+        let packed = Packed::pack(state);
         // SAFETY: no reference into the cell exists outside `done` and this function, and
-        // neither calls out while holding one.
-        unsafe { std::mem::replace(&mut *self.0.get(), state) }
+        // neither calls out while holding one; the old packed state is moved out and
+        // unpacked once.
+        unsafe { std::mem::replace(&mut *self.0.get(), packed).unpack() }
+    }
+}
+
+impl Drop for ThunkCell {
+    fn drop(&mut self) {
+        // SAFETY: the cell is going away; its packed state is moved out once, and the
+        // state it unpacks to drops what it owned.
+        drop(unsafe { std::ptr::read(self.0.get()) }.unpack());
     }
 }
 
@@ -921,7 +1070,8 @@ mod size_tests {
     fn hot_types_stay_small() {
         assert_eq!(std::mem::size_of::<Value>(), 16);
         assert_eq!(std::mem::size_of::<ThunkState>(), 24);
-        assert_eq!(std::mem::size_of::<ThunkCell>(), 24);
+        assert_eq!(std::mem::size_of::<ThunkCell>(), 16);
+        assert_eq!(std::mem::size_of::<Thunk>(), 8);
         assert_eq!(std::mem::size_of::<StrHead>(), 24);
         assert_eq!(std::mem::size_of::<NixString>(), 8);
         // A line of 26 bytes fills one block of 56.
@@ -1064,5 +1214,68 @@ mod string_tests {
         assert_eq!(second.to_symbol(), Symbol::intern("shared"));
         let named = NixString::from_symbol(Symbol::intern("name"));
         assert_eq!((named.as_str(), named.to_symbol()), ("name", Symbol::intern("name")));
+    }
+}
+
+#[cfg(test)]
+mod thunk_cell_tests {
+    use super::*;
+
+    fn path(held: &Rc<String>) -> Value {
+        Value::Path(held.clone())
+    }
+
+    #[test]
+    fn every_value_comes_back_from_a_finished_thunk() {
+        let held = Rc::new(String::from("/p"));
+        let values = [
+            Value::Null,
+            Value::Bool(false),
+            Value::Bool(true),
+            Value::Int(i64::MIN),
+            Value::Float(-0.5),
+            Value::string("text"),
+            path(&held),
+            Value::list(vec![path(&held)]),
+        ];
+        for value in values {
+            let shown = crate::print::short(&value);
+            let cell = ThunkCell::new(ThunkState::Done(value));
+            let Some(back) = cell.done() else { panic!("{shown} is not finished") };
+            assert_eq!(crate::print::short(&back), shown);
+        }
+        // Every handle the cells held was given back when they were dropped.
+        assert_eq!(Rc::strong_count(&held), 1);
+    }
+
+    #[test]
+    fn pending_states_come_back_whole_and_are_dropped_once() {
+        let held = Rc::new(String::from("/p"));
+        let expr: &'static Expr = Box::leak(Box::new(Expr::Int(7)));
+        let env = Env::one(path(&held), None);
+        let cell = ThunkCell::new(ThunkState::Pending(expr, env));
+        assert!(cell.done().is_none());
+        match cell.replace(ThunkState::Blackhole) {
+            ThunkState::Pending(back, env) => {
+                assert!(std::ptr::eq(back, expr));
+                assert!(matches!(env.get(0), Some(Value::Path(p)) if Rc::ptr_eq(&p, &held)));
+            }
+            _ => panic!("not the pending state"),
+        }
+        assert_eq!(Rc::strong_count(&held), 1, "the scope was dropped with the state");
+        assert!(matches!(
+            cell.replace(ThunkState::Apply(Box::new((path(&held), Value::Int(2))))),
+            ThunkState::Blackhole
+        ));
+        assert_eq!(Rc::strong_count(&held), 2);
+        let native: NativeThunk = Box::new(|_| Ok(Value::Int(3)));
+        match cell.replace(ThunkState::Native(native)) {
+            ThunkState::Apply(call) => assert!(matches!(call.1, Value::Int(2))),
+            _ => panic!("not the applying state"),
+        }
+        assert_eq!(Rc::strong_count(&held), 1);
+        assert!(matches!(cell.replace(ThunkState::Done(path(&held))), ThunkState::Native(_)));
+        drop(cell);
+        assert_eq!(Rc::strong_count(&held), 1);
     }
 }
