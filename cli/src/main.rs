@@ -35,35 +35,97 @@ impl Mimalloc {
     }
 }
 
-/// The sizes of the evaluator's most frequent blocks, pooled in steps of 8 bytes: thunks and
-/// the scopes of one-argument calls (32), short strings (24 to 64), sets and lists of a few members.
+/// The sizes of the evaluator's most frequent blocks, pooled in steps of 8 bytes: thunks
+/// (24), the scopes of one-argument calls (32), short strings (24 to 64), sets of a few
+/// attributes (64 to 112) and small lists.
 const POOLED_MIN: usize = 16;
-const POOLED_MAX: usize = 64;
+const POOLED_MAX: usize = 128;
 const POOL_COUNT: usize = (POOLED_MAX - POOLED_MIN) / 8 + 1;
+/// The size of the chunks pooled blocks are cut from.
+const CHUNK: usize = 64 * 1024;
 
-thread_local! {
-    /// For each pooled size, the blocks of that size freed on this thread, each holding the
-    /// address of the next: taken again before mimalloc is asked, which saves most of an
-    /// allocation's and a free's work on the evaluator's hottest paths. The blocks stay in
-    /// the process, as mimalloc keeps freed memory anyway (see `tune_allocator`); those of a
-    /// thread that ends stay with it.
-    static POOLS: [std::cell::Cell<*mut u8>; POOL_COUNT] =
-        const { [const { std::cell::Cell::new(std::ptr::null_mut()) }; POOL_COUNT] };
+/// A thread's blocks of one pooled size.
+struct Pool {
+    /// Blocks of this size freed on this thread, each holding the address of the next:
+    /// taken again first.
+    free: std::cell::Cell<*mut u8>,
+    /// The part of the current chunk not handed out yet: from `next` to `end`.
+    next: std::cell::Cell<*mut u8>,
+    end: std::cell::Cell<*mut u8>,
 }
 
-/// A block from this thread's pool `pool`, or null.
+thread_local! {
+    /// For each pooled size, this thread's pool. Blocks are cut from chunks of 64 KiB, one
+    /// after the other, at their exact size: mimalloc rounds a block of 24 bytes up to 32
+    /// (and 40 to 48, 88 to 96) to keep 16-byte alignment, which a thunk of 24 bytes does not
+    /// need. Freed blocks go to the pool of the thread that frees them and are handed out
+    /// again before a chunk is cut further, which also saves most of an allocation's and a
+    /// free's work on the evaluator's hottest paths. Chunks stay in the process, as mimalloc
+    /// keeps freed memory anyway (see `tune_allocator`); those of a thread that ends stay
+    /// with it.
+    static POOLS: [Pool; POOL_COUNT] = const {
+        [const {
+            Pool {
+                free: std::cell::Cell::new(std::ptr::null_mut()),
+                next: std::cell::Cell::new(std::ptr::null_mut()),
+                end: std::cell::Cell::new(std::ptr::null_mut()),
+            }
+        }; POOL_COUNT]
+    };
+}
+
+/// A block from this thread's pool `index` (of blocks of `size` bytes), or null when the
+/// thread's pools are gone (it is ending) or no chunk can be had.
 #[inline]
-fn pool_take(pool: usize) -> *mut u8 {
+fn pool_take(index: usize, size: usize) -> *mut u8 {
     POOLS
         .try_with(|pools| {
-            let head = pools[pool].get();
+            let pool = &pools[index];
+            let head = pool.free.get();
             if !head.is_null() {
-                // SAFETY: a block in a pool holds the address of the next one (or null).
-                pools[pool].set(unsafe { head.cast::<*mut u8>().read() });
+                // SAFETY: a freed block in a pool holds the address of the next one (or null).
+                pool.free.set(unsafe { head.cast::<*mut u8>().read() });
+                return head;
             }
-            head
+            if !cut(size) {
+                return std::ptr::null_mut();
+            }
+            let next = pool.next.get();
+            if (pool.end.get() as usize).wrapping_sub(next as usize) >= size && !next.is_null() {
+                // SAFETY: at least `size` bytes of the chunk are left from `next`.
+                pool.next.set(unsafe { next.add(size) });
+                return next;
+            }
+            cut_chunk(pool, size)
         })
         .unwrap_or(std::ptr::null_mut())
+}
+
+/// Whether blocks of `size` bytes are cut from chunks: sizes that are an odd multiple of 8,
+/// which mimalloc rounds up to the next multiple of 16 (so 16-byte alignment holds). Blocks
+/// of the other sizes come from mimalloc, whose bins for them are exact, and which can give
+/// an emptied page to another size: cut blocks stay with their size, so the sizes a run uses
+/// one after the other would each keep their peak.
+#[inline(always)]
+fn cut(size: usize) -> bool {
+    size % 16 == 8
+}
+
+/// Starts a new chunk for `pool` and hands out its first block (null if none can be had).
+#[cold]
+#[inline(never)]
+fn cut_chunk(pool: &Pool, size: usize) -> *mut u8 {
+    // SAFETY: a plain allocation of a non-zero size, 8-byte aligned like every block cut.
+    let chunk: *mut u8 = unsafe { libmimalloc_sys::mi_malloc(CHUNK).cast() };
+    if chunk.is_null() {
+        return chunk;
+    }
+    // SAFETY: the chunk has `CHUNK` bytes, more than any pooled size.
+    unsafe {
+        pool.next.set(chunk.add(size));
+        pool.end.set(chunk.add(CHUNK));
+    }
+    chunk
 }
 
 /// Puts a freed block into this thread's pool `pool`; false when the thread's pools are
@@ -73,20 +135,24 @@ fn pool_give(pool: usize, block: *mut u8) -> bool {
     POOLS
         .try_with(|pools| {
             // SAFETY: the block is free, at least 16 bytes and pointer-aligned.
-            unsafe { block.cast::<*mut u8>().write(pools[pool].get()) };
-            pools[pool].set(block);
+            unsafe { block.cast::<*mut u8>().write(pools[pool].free.get()) };
+            pools[pool].free.set(block);
         })
         .is_ok()
 }
 
-// SAFETY: every block comes from mimalloc and goes back to it or to a thread's pool of its
-// size, which serves only layouts of that size with an alignment mimalloc's plain entry
-// points gave it (8 bytes, or 16 for sizes that are multiples of 16); `plain` only routes
-// layouts whose alignment mimalloc's unaligned entry points guarantee.
+// SAFETY: a block of a pooled size comes from a thread's pool of its size, or from mimalloc.
+// A pool serves only layouts of its size with an alignment its blocks have: blocks cut from
+// a chunk (sizes that are odd multiples of 8, which `pool_of` lets through only with an
+// alignment of 8) are 8-byte aligned, and the others came from mimalloc's plain entry points
+// (8 bytes, or 16 for sizes that are multiples of 16). A freed block goes back to a pool of
+// its size; on an ending thread, a cut one is left alone and any other goes to mimalloc,
+// which is where it came from then. `plain` only routes layouts whose alignment mimalloc's
+// unaligned entry points guarantee.
 unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         if let Some(pool) = Mimalloc::pool_of(layout) {
-            let block = pool_take(pool);
+            let block = pool_take(pool, layout.size());
             if !block.is_null() {
                 return block;
             }
@@ -103,7 +169,7 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
         if let Some(pool) = Mimalloc::pool_of(layout) {
-            let block = pool_take(pool);
+            let block = pool_take(pool, layout.size());
             if !block.is_null() {
                 // SAFETY: the block has the layout's size.
                 unsafe { block.write_bytes(0, layout.size()) };
@@ -121,10 +187,15 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        if Mimalloc::pool_of(layout).is_some_and(|pool| pool_give(pool, ptr)) {
-            return;
+        if let Some(pool) = Mimalloc::pool_of(layout) {
+            // A block cut from a chunk, which mimalloc cannot free, is left alone on a
+            // thread that is ending.
+            if pool_give(pool, ptr) || cut(layout.size()) {
+                return;
+            }
         }
-        // SAFETY: `ptr` was allocated by mimalloc (the caller's contract).
+        // SAFETY: `ptr` was allocated by mimalloc (the caller's contract): blocks of the sizes
+        // that are cut never come from it but on an ending thread, and are never freed here.
         unsafe { libmimalloc_sys::mi_free(ptr.cast()) }
     }
 
@@ -535,7 +606,7 @@ mod tests {
             assert_eq!(last, shrunk, "the pool lost its block");
             allocator.dealloc(last, pooled);
             // Every pooled size has a pool of its own.
-            let sizes = [16, 24, 40, 48, 56, 64];
+            let sizes = [16, 24, 40, 48, 56, 64, 88, 128];
             let blocks: Vec<*mut u8> =
                 sizes.iter().map(|size| allocator.alloc(Layout::from_size_align(*size, 8).expect("layout"))).collect();
             for (size, block) in sizes.iter().zip(&blocks) {
@@ -550,8 +621,47 @@ mod tests {
             // A size that is no multiple of 16 with an alignment of 16 is not pooled: its
             // pool's blocks may be aligned to 8 only.
             assert_eq!(super::Mimalloc::pool_of(Layout::from_size_align(24, 16).expect("layout")), None);
-            assert_eq!(super::Mimalloc::pool_of(Layout::from_size_align(72, 8).expect("layout")), None);
+            assert_eq!(super::Mimalloc::pool_of(Layout::from_size_align(136, 8).expect("layout")), None);
             assert_eq!(super::Mimalloc::pool_of(Layout::from_size_align(20, 4).expect("layout")), None);
         }
+    }
+
+    /// Blocks of a size mimalloc would round up (an odd multiple of 8: thunks are 24 bytes)
+    /// are cut from a chunk at their exact size, one after the other, and 8-byte aligned;
+    /// pooled blocks of the other sizes keep the alignment of 16 they may be asked for.
+    #[test]
+    fn blocks_of_odd_multiples_of_eight_are_cut_at_their_exact_size() {
+        use std::alloc::{GlobalAlloc, Layout};
+        // A fresh thread starts with empty pools.
+        std::thread::spawn(|| {
+            let allocator = super::Mimalloc;
+            for size in [24, 40, 88, 120] {
+                let layout = Layout::from_size_align(size, 8).expect("layout");
+                // SAFETY: the blocks are only compared, then freed once with their layout.
+                unsafe {
+                    let blocks: Vec<*mut u8> = (0..64).map(|_| allocator.alloc(layout)).collect();
+                    assert!(blocks.iter().all(|b| !b.is_null() && (*b as usize).is_multiple_of(8)));
+                    let exact = blocks.windows(2).filter(|w| w[1] as usize == w[0] as usize + size).count();
+                    // All in one chunk but where a chunk ends.
+                    assert!(exact >= 62, "size {size}: only {exact} of 63 blocks follow the previous one");
+                    for block in blocks {
+                        allocator.dealloc(block, layout);
+                    }
+                }
+            }
+            for size in [32, 48, 64, 96, 112, 128] {
+                let layout = Layout::from_size_align(size, 16).expect("layout");
+                // SAFETY: as above.
+                unsafe {
+                    let blocks: Vec<*mut u8> = (0..64).map(|_| allocator.alloc(layout)).collect();
+                    assert!(blocks.iter().all(|b| !b.is_null() && (*b as usize).is_multiple_of(16)), "size {size}");
+                    for block in blocks {
+                        allocator.dealloc(block, layout);
+                    }
+                }
+            }
+        })
+        .join()
+        .expect("the allocating thread");
     }
 }
