@@ -356,8 +356,9 @@ pub struct Attr {
 ///
 /// A set is immutable and shared: cloning the handle counts one more reference. The header
 /// and the entries are one allocation (a set literal of three attributes is one block of
-/// 136 bytes, where a counted header and a separate entry vector took two blocks and 32
-/// bytes more), and a lookup goes from the handle straight to the entries.
+/// 96 bytes: a 24-byte header, then the entries; only a set large enough to get a hash
+/// index has room for it, after its entries), and a lookup goes from the handle straight
+/// to the entries.
 ///
 /// `a // b` with a small `b` does not copy `a`: the result keeps `a` as a shared `base` and
 /// only the (small) overriding entries in `top`. When `top` grows past about the square
@@ -373,7 +374,7 @@ pub struct Attrs {
 #[repr(C)]
 struct AttrsHead {
     /// Handles to the set.
-    count: Cell<usize>,
+    count: Cell<u32>,
     /// Number of distinct names.
     len: u32,
     /// Number of own entries (those after the header), sorted by name; they shadow entries
@@ -383,16 +384,32 @@ struct AttrsHead {
     lookups: Cell<u32>,
     /// The flat set this one extends; never itself layered.
     base: Option<Attrs>,
-    /// For large sets that are looked up often: position of each name in `top`, built after
-    /// [`INDEX_AFTER_LOOKUPS`] lookups, so a lookup hashes a pointer instead of comparing
-    /// text about log2(n) times.
-    index: OnceCell<Box<FxHashMap<Symbol, u32>>>,
 }
+
+/// For sets of more than [`INDEX_MIN_LEN`] own entries, which are looked up often: the
+/// position of each name in `top`, built after [`INDEX_AFTER_LOOKUPS`] lookups, so a lookup
+/// hashes a number instead of comparing text about log2(n) times. It follows the entries,
+/// in the sets large enough to have one only.
+type AttrsIndex = OnceCell<Box<FxHashMap<Symbol, u32>>>;
 
 /// The layout of a set with `top_len` own entries, and where the entries start.
 fn attrs_layout(top_len: usize) -> (Layout, usize) {
     let entries = Layout::array::<Attr>(top_len).unwrap_or_else(|_| std::process::abort());
-    Layout::new::<AttrsHead>().extend(entries).unwrap_or_else(|_| std::process::abort())
+    let (layout, offset) = Layout::new::<AttrsHead>().extend(entries).unwrap_or_else(|_| std::process::abort());
+    if top_len <= INDEX_MIN_LEN {
+        return (layout, offset);
+    }
+    let (layout, _) = layout.extend(Layout::new::<AttrsIndex>()).unwrap_or_else(|_| std::process::abort());
+    (layout, offset)
+}
+
+/// Where the index of a set with `top_len` own entries is, if it has one.
+fn index_offset(top_len: usize) -> Option<usize> {
+    (top_len > INDEX_MIN_LEN).then(|| {
+        let entries = Layout::array::<Attr>(top_len).unwrap_or_else(|_| std::process::abort());
+        let (layout, _) = Layout::new::<AttrsHead>().extend(entries).unwrap_or_else(|_| std::process::abort());
+        layout.extend(Layout::new::<AttrsIndex>()).unwrap_or_else(|_| std::process::abort()).1
+    })
 }
 
 /// A set's block while its entries are written: frees it, dropping the entries written so
@@ -506,13 +523,15 @@ impl Attrs {
                 written.windows(2).all(|w| w[0].name < w[1].name)
             });
             let ptr = NonNull::new_unchecked(raw as *mut AttrsHead);
+            if let Some(index) = index_offset(top_len) {
+                raw.add(index).cast::<AttrsIndex>().write(OnceCell::new());
+            }
             ptr.as_ptr().write(AttrsHead {
                 count: Cell::new(1),
                 len,
                 top_len: top_len_u32,
                 lookups: Cell::new(0),
                 base,
-                index: OnceCell::new(),
             });
             Attrs { ptr, owns: PhantomData }
         }
@@ -581,14 +600,17 @@ impl Attrs {
             return find_in(top, name);
         }
         let head = self.head();
-        if let Some(index) = head.index.get() {
+        let Some(offset) = index_offset(top.len()) else { return find_in(top, name) };
+        // SAFETY: a set with this many own entries has its index there, written by `fill`
+        // and living as long as the block.
+        let index = unsafe { &*self.ptr.as_ptr().cast::<u8>().add(offset).cast::<AttrsIndex>() };
+        if let Some(index) = index.get() {
             return index.get(&name).map(|&idx| &top[idx as usize]);
         }
         let seen = head.lookups.get() + 1;
         head.lookups.set(seen);
         if seen >= INDEX_AFTER_LOOKUPS {
-            let index = head
-                .index
+            let index = index
                 .get_or_init(|| Box::new(top.iter().enumerate().map(|(idx, attr)| (attr.name, idx as u32)).collect()));
             return index.get(&name).map(|&idx| &top[idx as usize]);
         }
@@ -645,6 +667,9 @@ impl Attrs {
         unsafe {
             let raw = self.ptr.as_ptr() as *mut u8;
             std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(raw.add(offset) as *mut Attr, top_len));
+            if let Some(index) = index_offset(top_len) {
+                std::ptr::drop_in_place(raw.add(index).cast::<AttrsIndex>());
+            }
             std::ptr::drop_in_place(self.ptr.as_ptr());
             std::alloc::dealloc(raw, layout);
         }
@@ -1080,7 +1105,9 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<Attr>(), 24);
         assert_eq!(std::mem::size_of::<Attrs>(), 8);
         // The entries follow the header with no padding between.
-        assert_eq!(std::mem::size_of::<AttrsHead>(), 40);
+        assert_eq!(std::mem::size_of::<AttrsHead>(), 24);
+        // A set of two attributes is one block of 72 bytes.
+        assert_eq!(attrs_layout(2).0.size(), 72);
         assert_eq!(attrs_layout(3).1, std::mem::size_of::<AttrsHead>());
     }
 }
