@@ -275,8 +275,19 @@ pub fn incomparable(left: &Value, right: &Value) -> EvalError {
 }
 
 /// Turns a forced or unforced value into a string as `mode` allows.
+#[inline]
 pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) -> EvalResult<NixString> {
-    let value = evaluator.force(value)?;
+    match evaluator.force(value)? {
+        Value::String(s) => Ok(s),
+        Value::Int(n) if mode == Coerce::ToString => Ok(NixString::new(int_text(n, &mut [0; 20]))),
+        value => coerce_other_to_string(evaluator, value, mode),
+    }
+}
+
+/// [`coerce_to_string`] of a forced value that is neither a string nor an integer printed
+/// by `toString`: out of line, so that the frequent cases set up a small frame.
+#[inline(never)]
+fn coerce_other_to_string(evaluator: &mut Evaluator, value: Value, mode: Coerce) -> EvalResult<NixString> {
     match &value {
         Value::String(s) => Ok(s.clone()),
         Value::Path(path) => match mode {
@@ -317,17 +328,29 @@ pub fn coerce_to_string(evaluator: &mut Evaluator, value: &Value, mode: Coerce) 
     }
 }
 
-/// The decimal text of an integer, written into `buf` (a sign and 19 digits at most).
+/// The decimal text of an integer, written into `buf` (a sign and 19 digits at most), two
+/// digits at a time.
 fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut at = buf.len();
     let mut rest = n.unsigned_abs();
-    loop {
+    while rest >= 100 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if rest >= 10 {
+        let pair = rest as usize * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         at -= 1;
-        buf[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+        buf[at] = b'0' + rest as u8;
     }
     if n < 0 {
         at -= 1;
@@ -439,7 +462,7 @@ pub fn explain_inequality(evaluator: &mut Evaluator, left: &Value, right: &Value
 mod tests {
     #[test]
     fn integers_read_as_their_decimal_text() {
-        for n in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+        for n in [0, 7, -7, 10, 99, 100, -100, 101, 1234567890, 12345678901, i64::MAX, i64::MIN] {
             assert_eq!(super::int_text(n, &mut [0; 20]), n.to_string());
         }
     }
