@@ -7,9 +7,45 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
+/// The number of handles to a shared block: [`Shared`]'s, and the sets' and strings' own
+/// blocks (`value.rs`).
+pub(crate) struct RefCount(Cell<u32>);
+
+impl RefCount {
+    /// The count of a block's first handle.
+    #[inline(always)]
+    pub(crate) fn one() -> RefCount {
+        RefCount(Cell::new(1))
+    }
+
+    /// Counts one more handle. Four billion handles would take 32 GiB of pointers, so this
+    /// never wraps in practice; checked anyway, as `Rc` does.
+    #[inline(always)]
+    pub(crate) fn add(&self) {
+        let next = self.0.get().wrapping_add(1);
+        if next == 0 {
+            std::process::abort();
+        }
+        self.0.set(next);
+    }
+
+    /// Counts one handle less; true when it was the last, whose owner frees the block.
+    #[inline(always)]
+    pub(crate) fn release(&self) -> bool {
+        let left = self.0.get() - 1;
+        self.0.set(left);
+        left == 0
+    }
+
+    /// How many handles exist.
+    pub(crate) fn get(&self) -> usize {
+        self.0.get() as usize
+    }
+}
+
 /// The allocation: the count, then the value.
 struct Inner<T> {
-    count: Cell<usize>,
+    count: RefCount,
     value: T,
 }
 
@@ -24,7 +60,7 @@ impl<T> Shared<T> {
     /// Moves `value` to the heap with a count of one.
     #[inline]
     pub fn new(value: T) -> Shared<T> {
-        let inner = Box::new(Inner { count: Cell::new(1), value });
+        let inner = Box::new(Inner { count: RefCount::one(), value });
         Shared { ptr: NonNull::from(Box::leak(inner)), owns: PhantomData }
     }
 
@@ -79,14 +115,7 @@ impl<T> Shared<T> {
 impl<T> Clone for Shared<T> {
     #[inline(always)]
     fn clone(&self) -> Shared<T> {
-        let count = &self.inner().count;
-        // More handles than bytes of memory cannot exist, so this never wraps in practice;
-        // checked anyway, as `Rc` does.
-        let next = count.get().wrapping_add(1);
-        if next == 0 {
-            std::process::abort();
-        }
-        count.set(next);
+        self.inner().count.add();
         Shared { ptr: self.ptr, owns: PhantomData }
     }
 }
@@ -94,12 +123,8 @@ impl<T> Clone for Shared<T> {
 impl<T> Drop for Shared<T> {
     #[inline(always)]
     fn drop(&mut self) {
-        let count = &self.inner().count;
-        let left = count.get() - 1;
-        if left == 0 {
+        if self.inner().count.release() {
             self.free();
-        } else {
-            count.set(left);
         }
     }
 }

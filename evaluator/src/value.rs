@@ -7,6 +7,7 @@
 
 pub use crate::env::{release_scopes, take_tracked_scopes, track_scopes, Env, TrackedScopes};
 use crate::ir::{Expr, LambdaDef};
+use crate::shared::RefCount;
 pub use crate::shared::Shared;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
@@ -171,7 +172,7 @@ impl StrWriter<'_> {
 #[repr(C)]
 struct StrHead {
     /// Handles to the string.
-    count: Cell<u32>,
+    count: RefCount,
     /// The interned form of the text, once the string has been used as an attribute name:
     /// names from `attrNames` are looked up again and again with `.${name}`.
     symbol: Cell<Option<Symbol>>,
@@ -247,7 +248,7 @@ impl NixString {
                 std::ptr::write_bytes(writer.at, b' ', writer.room);
             }
             let head = raw.cast::<StrHead>();
-            head.write(StrHead { count: Cell::new(1), symbol: Cell::new(None), len, context });
+            head.write(StrHead { count: RefCount::one(), symbol: Cell::new(None), len, context });
             NixString { ptr: NonNull::new_unchecked(head), owns: PhantomData }
         }
     }
@@ -316,13 +317,7 @@ impl NixString {
 impl Clone for NixString {
     #[inline(always)]
     fn clone(&self) -> NixString {
-        let count = &self.head().count;
-        // Four billion handles to one string would take 32 GiB of pointers; checked anyway.
-        let next = count.get().wrapping_add(1);
-        if next == 0 {
-            std::process::abort();
-        }
-        count.set(next);
+        self.head().count.add();
         NixString { ptr: self.ptr, owns: PhantomData }
     }
 }
@@ -330,12 +325,8 @@ impl Clone for NixString {
 impl Drop for NixString {
     #[inline(always)]
     fn drop(&mut self) {
-        let count = &self.head().count;
-        let left = count.get() - 1;
-        if left == 0 {
+        if self.head().count.release() {
             self.free();
-        } else {
-            count.set(left);
         }
     }
 }
@@ -374,7 +365,7 @@ pub struct Attrs {
 #[repr(C)]
 struct AttrsHead {
     /// Handles to the set.
-    count: Cell<u32>,
+    count: RefCount,
     /// Number of distinct names.
     len: u32,
     /// Number of own entries (those after the header), sorted by name; they shadow entries
@@ -527,7 +518,7 @@ impl Attrs {
                 raw.add(index).cast::<AttrsIndex>().write(OnceCell::new());
             }
             ptr.as_ptr().write(AttrsHead {
-                count: Cell::new(1),
+                count: RefCount::one(),
                 len,
                 top_len: top_len_u32,
                 lookups: Cell::new(0),
@@ -703,12 +694,7 @@ impl Attrs {
 impl Clone for Attrs {
     #[inline(always)]
     fn clone(&self) -> Attrs {
-        let count = &self.head().count;
-        let next = count.get().wrapping_add(1);
-        if next == 0 {
-            std::process::abort();
-        }
-        count.set(next);
+        self.head().count.add();
         Attrs { ptr: self.ptr, owns: PhantomData }
     }
 }
@@ -716,12 +702,8 @@ impl Clone for Attrs {
 impl Drop for Attrs {
     #[inline(always)]
     fn drop(&mut self) {
-        let count = &self.head().count;
-        let left = count.get() - 1;
-        if left == 0 {
+        if self.head().count.release() {
             self.free();
-        } else {
-            count.set(left);
         }
     }
 }
@@ -868,6 +850,13 @@ struct Packed {
     /// padding of a `bool`.
     second: std::mem::MaybeUninit<*mut u8>,
 }
+
+// A value fills a packed state exactly, and the addresses tagged in the first word leave
+// three low bits free.
+const _: () = assert!(std::mem::size_of::<Packed>() == std::mem::size_of::<Value>());
+const _: () = assert!(std::mem::align_of::<Packed>() == std::mem::align_of::<Value>());
+const _: () = assert!(std::mem::align_of::<Expr>() >= 8 && std::mem::align_of::<AttrsHead>() >= 8);
+const _: () = assert!(std::mem::align_of::<Closure>() >= 8 && std::mem::align_of::<ThunkCell>() >= 8);
 
 /// The first state number; values' tags are below it.
 const FIRST_STATE: usize = 64;
@@ -1273,6 +1262,16 @@ mod thunk_cell_tests {
         }
         // Every handle the cells held was given back when they were dropped.
         assert_eq!(Rc::strong_count(&held), 1);
+    }
+
+    /// The packing tells a finished thunk by its first word: every value's tag must stay
+    /// below the first state number (`Thunk` is the last variant).
+    #[test]
+    fn values_tags_stay_below_the_state_numbers() {
+        let last = Thunk::pending(Box::leak(Box::new(Expr::Int(1))), Env::with_slots(0, None));
+        // SAFETY: `Value` is `repr(u64)`: its first word is the tag.
+        let tag = unsafe { *(&last as *const Value).cast::<u64>() };
+        assert!(tag < FIRST_STATE as u64, "tag {tag}");
     }
 
     #[test]
