@@ -290,7 +290,7 @@ fn capture_in(value: &Value, budget: &mut usize, stack: &mut Vec<*const u8>, dep
             Some(if members.is_empty() { Shape::Leaf } else { Shape::Attrs(members) })
         }
         Value::List(items) => {
-            let id = Rc::as_ptr(items).cast::<u8>();
+            let id = nxe_evaluator::value::List::as_ptr(items);
             if stack.contains(&id) {
                 return Some(Shape::Leaf);
             }

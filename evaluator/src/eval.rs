@@ -435,7 +435,7 @@ impl Evaluator {
     /// A list literal's value.
     #[inline(never)]
     fn build_list(&mut self, items: &'static [Expr], env: &Env) -> Value {
-        Value::list(items.iter().map(|item| self.lazy_binding(item, env)).collect())
+        Value::List(crate::value::List::from_exact(items.len(), items.iter().map(|item| self.lazy_binding(item, env))))
     }
 
     /// Forces a value to weak head normal form.
@@ -1271,7 +1271,7 @@ impl Evaluator {
                 }
             }
             Value::List(items) => {
-                if !seen.insert(Rc::as_ptr(items) as *const u8 as usize) {
+                if !seen.insert(crate::value::List::as_ptr(items) as usize) {
                     return Ok(());
                 }
                 for item in items.iter() {

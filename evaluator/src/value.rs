@@ -41,7 +41,7 @@ pub enum Value {
     /// An attribute set.
     Attrs(Attrs),
     /// A list.
-    List(Rc<Vec<Value>>),
+    List(List),
     /// A user-defined function with its environment.
     Lambda(Shared<Closure>),
     /// A builtin function, not yet applied.
@@ -121,7 +121,7 @@ impl Value {
 
     /// A list value.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(items))
+        Value::List(List::new(items))
     }
 
     /// Whether this is a function of any kind.
@@ -328,6 +328,134 @@ impl Drop for NixString {
         if self.head().count.release() {
             self.free();
         }
+    }
+}
+
+/// A list: a counted one-word handle to a single block, a small header and then the
+/// elements (a list of two is 40 bytes in one block, where a counted vector took 40 bytes
+/// and a second block of 32). Immutable and shared like a set.
+pub struct List {
+    ptr: NonNull<ListHead>,
+    /// Owns a `ListHead` and its elements; neither `Send` nor `Sync`.
+    owns: PhantomData<ListHead>,
+}
+
+/// The start of a list's block; `len` values follow it.
+#[repr(C)]
+struct ListHead {
+    count: RefCount,
+    len: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<ListHead>().is_multiple_of(std::mem::align_of::<Value>()));
+
+/// The layout of a list of `len` elements (they start right after the header).
+fn list_layout(len: usize) -> Layout {
+    let items = Layout::array::<Value>(len).unwrap_or_else(|_| std::process::abort());
+    Layout::new::<ListHead>().extend(items).unwrap_or_else(|_| std::process::abort()).0
+}
+
+impl List {
+    /// A list of these values, in this order.
+    pub fn new(items: Vec<Value>) -> List {
+        let len = items.len();
+        List::from_exact(len, items)
+    }
+
+    /// A list of exactly `len` values taken from `items`, written straight into the block.
+    /// An iterator that ends early is a bug: the process aborts rather than leave elements
+    /// unwritten.
+    pub fn from_exact(len: usize, items: impl IntoIterator<Item = Value>) -> List {
+        let Ok(len_u32) = u32::try_from(len) else { std::process::abort() };
+        let layout = list_layout(len);
+        // SAFETY: the layout is non-zero (the header). Elements are written in bounds, one
+        // at a time; the header goes in last, once all `len` are there, and only then does
+        // the handle exist. A panic in the iterator leaks the block and the elements written.
+        unsafe {
+            let raw = std::alloc::alloc(layout);
+            if raw.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            let slots = raw.add(std::mem::size_of::<ListHead>()).cast::<Value>();
+            let mut written = 0;
+            for item in items.into_iter().take(len) {
+                slots.add(written).write(item);
+                written += 1;
+            }
+            if written != len {
+                std::process::abort();
+            }
+            raw.cast::<ListHead>().write(ListHead { count: RefCount::one(), len: len_u32 });
+            List { ptr: NonNull::new_unchecked(raw.cast()), owns: PhantomData }
+        }
+    }
+
+    /// Whether two handles are the same list.
+    #[inline]
+    pub fn ptr_eq(this: &List, other: &List) -> bool {
+        this.ptr == other.ptr
+    }
+
+    /// The address of the list, for identity (printing cycles and repeats).
+    #[inline]
+    pub fn as_ptr(this: &List) -> *const u8 {
+        this.ptr.as_ptr().cast()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn free(&mut self) {
+        let len = self.len();
+        // SAFETY: the last handle is going away: the elements are dropped once, then the
+        // block `from_exact` allocated with this layout is freed.
+        unsafe {
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(
+                self.ptr.as_ptr().cast::<u8>().add(std::mem::size_of::<ListHead>()).cast::<Value>(),
+                len,
+            ));
+            std::alloc::dealloc(self.ptr.as_ptr().cast(), list_layout(len));
+        }
+    }
+}
+
+impl std::ops::Deref for List {
+    type Target = [Value];
+
+    #[inline(always)]
+    fn deref(&self) -> &[Value] {
+        // SAFETY: `len` initialised values follow the header, unchanged while the block lives.
+        unsafe {
+            let head = self.ptr.as_ptr();
+            std::slice::from_raw_parts(
+                head.cast::<u8>().add(std::mem::size_of::<ListHead>()).cast::<Value>(),
+                (*head).len as usize,
+            )
+        }
+    }
+}
+
+impl Clone for List {
+    #[inline(always)]
+    fn clone(&self) -> List {
+        // SAFETY: the block lives while a handle does.
+        unsafe { self.ptr.as_ref() }.count.add();
+        List { ptr: self.ptr, owns: PhantomData }
+    }
+}
+
+impl Drop for List {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: as in `clone`.
+        if unsafe { self.ptr.as_ref() }.count.release() {
+            self.free();
+        }
+    }
+}
+
+impl FromIterator<Value> for List {
+    fn from_iter<I: IntoIterator<Item = Value>>(items: I) -> List {
+        List::new(items.into_iter().collect())
     }
 }
 
@@ -1303,5 +1431,31 @@ mod thunk_cell_tests {
         assert!(matches!(cell.replace(ThunkState::Done(path(&held))), ThunkState::Native(_)));
         drop(cell);
         assert_eq!(Rc::strong_count(&held), 1);
+    }
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn a_list_holds_its_elements_in_one_block_and_gives_them_back_once() {
+        assert_eq!((std::mem::size_of::<List>(), std::mem::size_of::<ListHead>()), (8, 8));
+        assert_eq!(list_layout(2).size(), 40);
+        let held = Rc::new(String::from("/p"));
+        let list = List::new(vec![Value::Int(1), Value::Path(held.clone()), Value::Null]);
+        assert_eq!(list.len(), 3);
+        assert!(matches!((&list[0], &list[1], &list[2]), (Value::Int(1), Value::Path(_), Value::Null)));
+        let other = list.clone();
+        assert!(List::ptr_eq(&list, &other));
+        assert!(!List::ptr_eq(&list, &List::new(vec![])));
+        drop(list);
+        assert_eq!(Rc::strong_count(&held), 2);
+        drop(other);
+        assert_eq!(Rc::strong_count(&held), 1);
+        let empty: List = std::iter::empty().collect();
+        assert!(empty.is_empty());
+        let made = List::from_exact(2, (0..5).map(Value::Int));
+        assert!(matches!(&made[..], [Value::Int(0), Value::Int(1)]));
     }
 }

@@ -23,7 +23,6 @@ use rnix::ast::{self, HasEntry, InterpolPart};
 use rowan::ast::AstNode;
 use rustc_hash::FxHashSet;
 use std::fmt;
-use std::rc::Rc;
 
 /// Where a host's configuration and system are inside its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -235,8 +234,10 @@ pub fn assertions_and_warnings(
 }
 
 /// The list at `name` of a configuration, empty when there is none.
-fn list_attr(evaluation: &mut Evaluation, config: &Attrs, name: &str) -> EvalResult<Rc<Vec<Value>>> {
-    let Some(value) = config.get(Symbol::intern(name)).cloned() else { return Ok(Rc::new(Vec::new())) };
+fn list_attr(evaluation: &mut Evaluation, config: &Attrs, name: &str) -> EvalResult<nxe_evaluator::value::List> {
+    let Some(value) = config.get(Symbol::intern(name)).cloned() else {
+        return Ok(nxe_evaluator::value::List::new(Vec::new()));
+    };
     match evaluation.evaluator().force(&value)? {
         Value::List(items) => Ok(items),
         other => Err(EvalError::msg(format!(
@@ -336,7 +337,7 @@ impl TypeWalk<'_> {
                 }
             }
             Value::List(items) => {
-                if !self.seen.insert(Rc::as_ptr(items) as *const u8 as usize) {
+                if !self.seen.insert(nxe_evaluator::value::List::as_ptr(items) as usize) {
                     return;
                 }
                 for (index, item) in items.iter().enumerate() {

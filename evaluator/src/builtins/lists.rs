@@ -7,7 +7,7 @@ use crate::eval::{speculate_applied_index, type_error, Evaluator};
 use crate::ir::Param;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, Forces, PrimOp, Thunk, Value};
+use crate::value::{Attr, Attrs, Forces, List, PrimOp, Thunk, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
@@ -37,7 +37,7 @@ fn builtin_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value>
     }
     // The function is checked once the list has elements, as the reference does.
     let func = force_function(ev, &args[0])?;
-    Ok(Value::list(items.iter().map(|item| Thunk::apply(func.clone(), item.clone())).collect()))
+    Ok(Value::List(List::from_exact(items.len(), items.iter().map(|item| Thunk::apply(func.clone(), item.clone())))))
 }
 
 fn builtin_filter(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -76,7 +76,7 @@ fn builtin_tail(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
     if items.is_empty() {
         return Err(EvalError::msg("'builtins.tail' called on an empty list"));
     }
-    Ok(Value::list(items[1..].to_vec()))
+    Ok(Value::List(List::from_exact(items.len() - 1, items[1..].iter().cloned())))
 }
 
 fn builtin_elem_at(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -105,17 +105,12 @@ fn builtin_elem(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
 fn builtin_concat_lists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let lists = force_list(ev, &args[0])?;
     let lists = lists.iter().map(|list| force_list(ev, list)).collect::<EvalResult<Vec<_>>>()?;
-    Ok(Value::list(concat_exact(&lists)))
+    Ok(Value::List(concat_exact(&lists)))
 }
 
-/// The lists one after the other, in a vector of exactly their total length: a list lives
-/// as long as the values that hold it, so the spare half of a doubled vector would too.
-fn concat_exact(lists: &[std::rc::Rc<Vec<Value>>]) -> Vec<Value> {
-    let mut out = Vec::with_capacity(lists.iter().map(|list| list.len()).sum());
-    for list in lists {
-        out.extend(list.iter().cloned());
-    }
-    out
+/// The lists one after the other, written straight into a list of their total length.
+fn concat_exact(lists: &[List]) -> List {
+    List::from_exact(lists.iter().map(|list| list.len()).sum(), lists.iter().flat_map(|list| list.iter().cloned()))
 }
 
 fn builtin_concat_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -126,7 +121,7 @@ fn builtin_concat_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult
         let result = ev.call(func.clone(), std::slice::from_ref(item), None)?;
         lists.push(force_list(ev, &result)?);
     }
-    Ok(Value::list(concat_exact(&lists)))
+    Ok(Value::List(concat_exact(&lists)))
 }
 
 fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -144,12 +139,13 @@ fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
 
 fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let count = force_int(ev, &args[1])?;
-    if count < 0 {
+    let Ok(len) = u32::try_from(count) else {
         return Err(EvalError::msg(format!("cannot create list of size {count}")));
-    }
+    };
+    let len = len as usize;
     // The function is checked even for an empty list, as the reference does.
     let func = force_function(ev, &args[0])?;
-    Ok(Value::list(match &func {
+    Ok(Value::List(match &func {
         // A lambda (the usual case) makes compact thunks, or the elements themselves when
         // computing them cannot fail or be observed.
         Value::Lambda(closure) => {
@@ -159,14 +155,15 @@ fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
             let speculate = ev.speculate
                 && matches!(def.param, Param::Ident(_))
                 && speculate_applied_index(&def.body, 0, &closure.env).is_some();
-            (0..count)
-                .map(|i| {
+            List::from_exact(
+                len,
+                (0..count).map(|i| {
                     let direct = if speculate { speculate_applied_index(&def.body, i, &closure.env) } else { None };
                     direct.unwrap_or_else(|| Thunk::apply_index(closure, i))
-                })
-                .collect()
+                }),
+            )
         }
-        _ => (0..count).map(|i| Thunk::apply(func.clone(), Value::Int(i))).collect(),
+        _ => List::from_exact(len, (0..count).map(|i| Thunk::apply(func.clone(), Value::Int(i)))),
     }))
 }
 
@@ -369,14 +366,13 @@ fn builtin_generic_closure(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
 mod tests {
     use super::concat_exact;
     use crate::value::Value;
-    use std::rc::Rc;
 
     #[test]
-    fn concatenated_lists_take_exactly_their_length() {
-        let lists: Vec<Rc<Vec<Value>>> = (0..40).map(|n| Rc::new((0..n).map(Value::Int).collect())).collect();
+    fn concatenated_lists_follow_each_other_in_order() {
+        let lists: Vec<crate::value::List> = (0..40).map(|n| (0..n).map(Value::Int).collect()).collect();
         let out = concat_exact(&lists);
-        assert_eq!(out.len(), (0..40).sum::<i64>() as usize);
-        assert_eq!(out.capacity(), out.len());
-        assert!(matches!((&out[0], &out[out.len() - 1]), (Value::Int(0), Value::Int(38))));
+        let expected: Vec<i64> = (0..40).flat_map(|n| 0..n).collect();
+        let got: Vec<i64> = out.iter().map(|v| if let Value::Int(n) = v { *n } else { -1 }).collect();
+        assert_eq!(got, expected);
     }
 }

@@ -28,7 +28,6 @@ use crate::source::Pos;
 use crate::symbol::Symbol;
 use crate::value::{Attr, Attrs, NixString, PrimOp, Thunk, Value};
 use rustc_hash::FxHashMap;
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 /// Symbols the evaluator and builtins use often, interned once.
@@ -308,7 +307,7 @@ pub(crate) fn force_attrs(evaluator: &mut Evaluator, value: &Value) -> EvalResul
 }
 
 /// Forces a list argument.
-pub(crate) fn force_list(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Rc<Vec<Value>>> {
+pub(crate) fn force_list(evaluator: &mut Evaluator, value: &Value) -> EvalResult<crate::value::List> {
     match evaluator.force(value)? {
         Value::List(items) => Ok(items),
         other => Err(type_error("a list", &other)),
