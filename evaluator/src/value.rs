@@ -134,6 +134,29 @@ impl Value {
 /// path, `=/nix/store/….drv` for a whole derivation, `!out!/nix/store/….drv` for an output.
 pub type ContextElem = Box<str>;
 
+/// `Clone` and `Drop` for a handle to a block that starts with a [`RefCount`] (`head()`
+/// reaches it) and is freed by `free()` with the last handle.
+macro_rules! counted_handle {
+    ($handle:ident) => {
+        impl Clone for $handle {
+            #[inline(always)]
+            fn clone(&self) -> $handle {
+                self.head().count.add();
+                $handle { ptr: self.ptr, owns: PhantomData }
+            }
+        }
+
+        impl Drop for $handle {
+            #[inline(always)]
+            fn drop(&mut self) {
+                if self.head().count.release() {
+                    self.free();
+                }
+            }
+        }
+    };
+}
+
 /// A string and the store paths it refers to.
 ///
 /// One allocation holds a small header and the text after it: a string of 26 bytes takes
@@ -314,22 +337,7 @@ impl NixString {
     }
 }
 
-impl Clone for NixString {
-    #[inline(always)]
-    fn clone(&self) -> NixString {
-        self.head().count.add();
-        NixString { ptr: self.ptr, owns: PhantomData }
-    }
-}
-
-impl Drop for NixString {
-    #[inline(always)]
-    fn drop(&mut self) {
-        if self.head().count.release() {
-            self.free();
-        }
-    }
-}
+counted_handle!(NixString);
 
 /// A list: a counted one-word handle to a single block, a small header and then the
 /// elements (a list of two is 40 bytes in one block, where a counted vector took 40 bytes
@@ -390,6 +398,12 @@ impl List {
         }
     }
 
+    #[inline(always)]
+    fn head(&self) -> &ListHead {
+        // SAFETY: the block lives while a handle does.
+        unsafe { self.ptr.as_ref() }
+    }
+
     /// Whether two handles are the same list.
     #[inline]
     pub fn ptr_eq(this: &List, other: &List) -> bool {
@@ -405,7 +419,7 @@ impl List {
     #[cold]
     #[inline(never)]
     fn free(&mut self) {
-        let len = self.len();
+        let len = self.head().len as usize;
         // SAFETY: the last handle is going away: the elements are dropped once, then the
         // block `from_exact` allocated with this layout is freed.
         unsafe {
@@ -434,24 +448,7 @@ impl std::ops::Deref for List {
     }
 }
 
-impl Clone for List {
-    #[inline(always)]
-    fn clone(&self) -> List {
-        // SAFETY: the block lives while a handle does.
-        unsafe { self.ptr.as_ref() }.count.add();
-        List { ptr: self.ptr, owns: PhantomData }
-    }
-}
-
-impl Drop for List {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: as in `clone`.
-        if unsafe { self.ptr.as_ref() }.count.release() {
-            self.free();
-        }
-    }
-}
+counted_handle!(List);
 
 impl FromIterator<Value> for List {
     fn from_iter<I: IntoIterator<Item = Value>>(items: I) -> List {
@@ -819,22 +816,7 @@ impl Attrs {
     }
 }
 
-impl Clone for Attrs {
-    #[inline(always)]
-    fn clone(&self) -> Attrs {
-        self.head().count.add();
-        Attrs { ptr: self.ptr, owns: PhantomData }
-    }
-}
-
-impl Drop for Attrs {
-    #[inline(always)]
-    fn drop(&mut self) {
-        if self.head().count.release() {
-            self.free();
-        }
-    }
-}
+counted_handle!(Attrs);
 
 /// Merges two sorted runs; on equal names the entry of `right` wins.
 fn merge_runs<'a>(left: impl Iterator<Item = &'a Attr>, right: impl Iterator<Item = &'a Attr>) -> Vec<Attr> {
