@@ -52,3 +52,10 @@ fn infinite_recursion_is_reported() {
     let result = evaluate("let x = x + 1; in x");
     assert_eq!(result, Err("infinite recursion encountered".to_string()));
 }
+
+#[test]
+fn a_list_of_four_billion_elements_is_refused_not_allocated() {
+    let result = evaluate("builtins.length (builtins.genList (x: x) 5000000000)");
+    let message = result.expect_err("the list was made");
+    assert!(message.contains("cannot create list of size 5000000000"), "{message}");
+}
