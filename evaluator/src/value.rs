@@ -374,23 +374,48 @@ impl List {
     /// An iterator that ends early is a bug: the process aborts rather than leave elements
     /// unwritten.
     pub fn from_exact(len: usize, items: impl IntoIterator<Item = Value>) -> List {
+        List::build(len, |slots| {
+            for item in items {
+                if !slots.push(item) {
+                    break;
+                }
+            }
+        })
+    }
+
+    /// The lists one after the other, written straight into one block.
+    pub fn concat(lists: &[List]) -> List {
+        List::build(lists.iter().map(|list| list.len()).sum(), |slots| {
+            for list in lists {
+                for item in list.iter() {
+                    slots.push(item.clone());
+                }
+            }
+        })
+    }
+
+    /// A list of `len` values that `fill` pushes into the block. Should `fill` push fewer
+    /// (a bug), the process aborts rather than leave elements unwritten; values pushed past
+    /// `len` are dropped.
+    #[inline]
+    fn build(len: usize, fill: impl FnOnce(&mut ListSlots)) -> List {
         let Ok(len_u32) = u32::try_from(len) else { std::process::abort() };
         let layout = list_layout(len);
-        // SAFETY: the layout is non-zero (the header). Elements are written in bounds, one
-        // at a time; the header goes in last, once all `len` are there, and only then does
-        // the handle exist. A panic in the iterator leaks the block and the elements written.
+        // SAFETY: the layout is non-zero (the header). `ListSlots` writes elements in bounds,
+        // one at a time; the header goes in last, once all `len` are there, and only then
+        // does the handle exist. A panic in `fill` leaks the block and the elements written.
         unsafe {
             let raw = std::alloc::alloc(layout);
             if raw.is_null() {
                 std::alloc::handle_alloc_error(layout);
             }
-            let slots = raw.add(std::mem::size_of::<ListHead>()).cast::<Value>();
-            let mut written = 0;
-            for item in items.into_iter().take(len) {
-                slots.add(written).write(item);
-                written += 1;
-            }
-            if written != len {
+            let mut slots = ListSlots {
+                next: raw.add(std::mem::size_of::<ListHead>()).cast::<Value>(),
+                left: len,
+                owns: PhantomData,
+            };
+            fill(&mut slots);
+            if slots.left != 0 {
                 std::process::abort();
             }
             raw.cast::<ListHead>().write(ListHead { count: RefCount::one(), len: len_u32 });
@@ -429,6 +454,32 @@ impl List {
             ));
             std::alloc::dealloc(self.ptr.as_ptr().cast(), list_layout(len));
         }
+    }
+}
+
+/// The slots of a list being built by `List::build`.
+struct ListSlots<'a> {
+    /// Where the next element goes.
+    next: *mut Value,
+    /// Slots not written yet.
+    left: usize,
+    owns: PhantomData<&'a mut [Value]>,
+}
+
+impl ListSlots<'_> {
+    /// Writes the next element; false (and the value dropped) when every slot is written.
+    #[inline(always)]
+    fn push(&mut self, value: Value) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        // SAFETY: `left` slots from `next` belong to the block and are not written yet.
+        unsafe {
+            self.next.write(value);
+            self.next = self.next.add(1);
+        }
+        self.left -= 1;
+        true
     }
 }
 

@@ -105,12 +105,7 @@ fn builtin_elem(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
 fn builtin_concat_lists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let lists = force_list(ev, &args[0])?;
     let lists = lists.iter().map(|list| force_list(ev, list)).collect::<EvalResult<Vec<_>>>()?;
-    Ok(Value::List(concat_exact(&lists)))
-}
-
-/// The lists one after the other, written straight into a list of their total length.
-fn concat_exact(lists: &[List]) -> List {
-    List::from_exact(lists.iter().map(|list| list.len()).sum(), lists.iter().flat_map(|list| list.iter().cloned()))
+    Ok(Value::List(List::concat(&lists)))
 }
 
 fn builtin_concat_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -121,7 +116,7 @@ fn builtin_concat_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult
         let result = ev.call(func.clone(), std::slice::from_ref(item), None)?;
         lists.push(force_list(ev, &result)?);
     }
-    Ok(Value::List(concat_exact(&lists)))
+    Ok(Value::List(List::concat(&lists)))
 }
 
 fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -364,13 +359,12 @@ fn builtin_generic_closure(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
 
 #[cfg(test)]
 mod tests {
-    use super::concat_exact;
     use crate::value::Value;
 
     #[test]
     fn concatenated_lists_follow_each_other_in_order() {
         let lists: Vec<crate::value::List> = (0..40).map(|n| (0..n).map(Value::Int).collect()).collect();
-        let out = concat_exact(&lists);
+        let out = crate::value::List::concat(&lists);
         let expected: Vec<i64> = (0..40).flat_map(|n| 0..n).collect();
         let got: Vec<i64> = out.iter().map(|v| if let Value::Int(n) = v { *n } else { -1 }).collect();
         assert_eq!(got, expected);
