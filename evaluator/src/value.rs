@@ -208,12 +208,12 @@ struct StrHead {
 }
 
 /// The layout of a string of `len` bytes, rounded up to whole words (blocks of a few words
-/// come from the allocator's fastest pools), and where the text starts.
-fn str_layout(len: usize) -> (Layout, usize) {
+/// come from the allocator's fastest pools); the text starts at [`TEXT_OFFSET`].
+fn str_layout(len: usize) -> Layout {
     let text = Layout::array::<u8>(len).unwrap_or_else(|_| std::process::abort());
     let (layout, offset) = Layout::new::<StrHead>().extend(text).unwrap_or_else(|_| std::process::abort());
     debug_assert_eq!(offset, TEXT_OFFSET);
-    (layout.pad_to_align(), offset)
+    layout.pad_to_align()
 }
 
 /// Where a string's text starts in its block: right after the header, whose size is a
@@ -254,7 +254,7 @@ impl NixString {
         context: Option<Box<BTreeSet<ContextElem>>>,
         write: impl FnOnce(&mut StrWriter<'_>),
     ) -> NixString {
-        let (layout, offset) = str_layout(len);
+        let (layout, offset) = (str_layout(len), TEXT_OFFSET);
         // SAFETY: the layout has a non-zero size (the header's).
         let raw = unsafe { std::alloc::alloc(layout) };
         if raw.is_null() {
@@ -332,7 +332,7 @@ impl NixString {
         // freed) before the block.
         unsafe {
             std::ptr::drop_in_place(self.ptr.as_ptr());
-            std::alloc::dealloc(self.ptr.as_ptr().cast(), str_layout(len).0);
+            std::alloc::dealloc(self.ptr.as_ptr().cast(), str_layout(len));
         }
     }
 }
@@ -559,24 +559,16 @@ struct AttrsHead {
 /// in the sets large enough to have one only.
 type AttrsIndex = OnceCell<Box<FxHashMap<Symbol, u32>>>;
 
-/// The layout of a set with `top_len` own entries, and where the entries start.
-fn attrs_layout(top_len: usize) -> (Layout, usize) {
+/// The layout of a set with `top_len` own entries, where the entries start, and where its
+/// index is, if it is large enough to have one.
+fn attrs_layout(top_len: usize) -> (Layout, usize, Option<usize>) {
     let entries = Layout::array::<Attr>(top_len).unwrap_or_else(|_| std::process::abort());
     let (layout, offset) = Layout::new::<AttrsHead>().extend(entries).unwrap_or_else(|_| std::process::abort());
     if top_len <= INDEX_MIN_LEN {
-        return (layout, offset);
+        return (layout, offset, None);
     }
-    let (layout, _) = layout.extend(Layout::new::<AttrsIndex>()).unwrap_or_else(|_| std::process::abort());
-    (layout, offset)
-}
-
-/// Where the index of a set with `top_len` own entries is, if it has one.
-fn index_offset(top_len: usize) -> Option<usize> {
-    (top_len > INDEX_MIN_LEN).then(|| {
-        let entries = Layout::array::<Attr>(top_len).unwrap_or_else(|_| std::process::abort());
-        let (layout, _) = Layout::new::<AttrsHead>().extend(entries).unwrap_or_else(|_| std::process::abort());
-        layout.extend(Layout::new::<AttrsIndex>()).unwrap_or_else(|_| std::process::abort()).1
-    })
+    let (layout, index) = layout.extend(Layout::new::<AttrsIndex>()).unwrap_or_else(|_| std::process::abort());
+    (layout, offset, Some(index))
 }
 
 /// A set's block while its entries are written: frees it, dropping the entries written so
@@ -669,7 +661,7 @@ impl Attrs {
     /// in all.
     fn fill(top_len: usize, base: Option<Attrs>, len: u32, write: impl FnOnce(&mut Filling)) -> Attrs {
         let Ok(top_len_u32) = u32::try_from(top_len) else { std::process::abort() };
-        let (layout, offset) = attrs_layout(top_len);
+        let (layout, offset, index) = attrs_layout(top_len);
         // SAFETY: the layout is non-zero (the header). Entries are written in bounds, one
         // at a time, counted by the guard; the header is written last, once all `top_len`
         // entries are there, and only then does the handle exist.
@@ -690,7 +682,7 @@ impl Attrs {
                 written.windows(2).all(|w| w[0].name < w[1].name)
             });
             let ptr = NonNull::new_unchecked(raw as *mut AttrsHead);
-            if let Some(index) = index_offset(top_len) {
+            if let Some(index) = index {
                 raw.add(index).cast::<AttrsIndex>().write(OnceCell::new());
             }
             ptr.as_ptr().write(AttrsHead {
@@ -767,7 +759,7 @@ impl Attrs {
             return find_in(top, name);
         }
         let head = self.head();
-        let Some(offset) = index_offset(top.len()) else { return find_in(top, name) };
+        let Some(offset) = attrs_layout(top.len()).2 else { return find_in(top, name) };
         // SAFETY: a set with this many own entries has its index there, written by `fill`
         // and living as long as the block.
         let index = unsafe { &*self.ptr.as_ptr().cast::<u8>().add(offset).cast::<AttrsIndex>() };
@@ -827,14 +819,14 @@ impl Attrs {
     #[inline(never)]
     fn free(&mut self) {
         let top_len = self.head().top_len as usize;
-        let (layout, offset) = attrs_layout(top_len);
+        let (layout, offset, index) = attrs_layout(top_len);
         // SAFETY: the last handle is going away, so nothing else reaches the allocation;
         // the header and entries are dropped once, then the block `fill` allocated with
         // this layout is freed.
         unsafe {
             let raw = self.ptr.as_ptr() as *mut u8;
             std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(raw.add(offset) as *mut Attr, top_len));
-            if let Some(index) = index_offset(top_len) {
+            if let Some(index) = index {
                 std::ptr::drop_in_place(raw.add(index).cast::<AttrsIndex>());
             }
             std::ptr::drop_in_place(self.ptr.as_ptr());
@@ -1250,7 +1242,7 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<StrHead>(), 24);
         assert_eq!(std::mem::size_of::<NixString>(), 8);
         // A line of 26 bytes fills one block of 56.
-        assert_eq!((str_layout(26).0.size(), str_layout(26).0.align(), str_layout(26).1), (56, 8, TEXT_OFFSET));
+        assert_eq!((str_layout(26).size(), str_layout(26).align()), (56, 8));
         assert_eq!(TEXT_OFFSET, 24);
         assert_eq!(std::mem::size_of::<Attr>(), 24);
         assert_eq!(std::mem::size_of::<Attrs>(), 8);
