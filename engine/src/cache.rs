@@ -9,7 +9,9 @@
 //! leaves the previous state intact, and several nxe processes may use one cache at once
 //! (SQLite's locks, with a busy timeout). The database carries an application id and a
 //! schema version, and every row a checksum: a foreign, outdated or corrupt cache is
-//! reported in one line and rebuilt, never trusted.
+//! reported in one line and rebuilt, never trusted. SQLite's integrity check reads the
+//! whole database, so it runs only when the database's files are not as the last nxe
+//! process left them (a stamp of their inodes, lengths and times of change beside them).
 
 use crate::reads::ReadSet;
 use crate::snapshots::{Shape, SnapshotEntry};
@@ -91,6 +93,53 @@ impl StoredSnapshots {
 pub struct Cache {
     connection: Connection,
     path: PathBuf,
+    /// The database's files as they were when this process found them intact (see
+    /// [`files_stamp`]).
+    stamp: Option<String>,
+}
+
+/// The suffix of the file beside the database that holds the stamp of its files as the last
+/// nxe process left them.
+const STAMP_SUFFIX: &str = "-checked";
+
+/// What tells the database's files (the database and its log) apart from any other state
+/// of them: each one's inode, length and time of change. Any write changes it; a process
+/// that finds the stamp its predecessor left needs no integrity check, since only nxe
+/// wrote the files since the last check. `None` when a file cannot be looked at.
+fn files_stamp(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut stamp = String::new();
+    for suffix in ["", "-wal"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::metadata(&file) {
+            Ok(meta) => {
+                stamp.push_str(&format!("{} {} {}.{:09}\n", meta.ino(), meta.len(), meta.mtime(), meta.mtime_nsec()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => stamp.push_str("-\n"),
+            Err(_) => return None,
+        }
+    }
+    Some(stamp)
+}
+
+fn stamp_path(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}{STAMP_SUFFIX}", path.display()))
+}
+
+impl Drop for Cache {
+    /// Leaves the stamp of the files as this process leaves them, so that the next one
+    /// skips the integrity check (the files are only read or written by SQLite from here).
+    fn drop(&mut self) {
+        let Some(stamp) = files_stamp(&self.path) else { return };
+        if self.stamp.as_deref() == Some(stamp.as_str()) {
+            return;
+        }
+        let target = stamp_path(&self.path);
+        let temporary = PathBuf::from(format!("{}.{}", target.display(), std::process::id()));
+        if std::fs::write(&temporary, stamp).and_then(|()| std::fs::rename(&temporary, &target)).is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+    }
 }
 
 fn sql_error(path: &Path, error: rusqlite::Error) -> EngineError {
@@ -111,7 +160,7 @@ impl Cache {
             Ok(cache) => return Ok((cache, notes)),
             Err(reason) => {
                 notes.push(format!("warning: the cache {} {reason}; rebuilding it", path.display()));
-                for suffix in ["", "-wal", "-shm", "-journal"] {
+                for suffix in ["", "-wal", "-shm", "-journal", STAMP_SUFFIX] {
                     let file = PathBuf::from(format!("{}{suffix}", path.display()));
                     match std::fs::remove_file(&file) {
                         Ok(()) => {}
@@ -185,11 +234,17 @@ impl Cache {
         } else if version != i64::from(SCHEMA_VERSION) {
             return Err(format!("has format version {version}, this nxe uses {SCHEMA_VERSION}"));
         }
-        let check: String = connection
-            .query_row("PRAGMA quick_check", [], |row| row.get(0))
-            .map_err(|e| format!("is corrupt ({e})"))?;
-        if check != "ok" {
-            return Err(format!("is corrupt ({check})"));
+        // The check reads the whole database: it is skipped when the files are as the last
+        // nxe process left them.
+        let stamp = files_stamp(path);
+        let left = std::fs::read_to_string(stamp_path(path)).ok();
+        if stamp.is_none() || stamp != left {
+            let check: String = connection
+                .query_row("PRAGMA quick_check", [], |row| row.get(0))
+                .map_err(|e| format!("is corrupt ({e})"))?;
+            if check != "ok" {
+                return Err(format!("is corrupt ({check})"));
+            }
         }
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
@@ -200,7 +255,7 @@ impl Cache {
         connection
             .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
             .map_err(|e| format!("cannot be opened ({e})"))?;
-        Ok(Cache { connection, path: path.to_path_buf() })
+        Ok(Cache { connection, path: path.to_path_buf(), stamp: left })
     }
 
     /// Where the cache is.
@@ -837,6 +892,9 @@ mod tests {
             cache.store("c", &rows).expect("store");
             cache.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
         }
+        // Files' times of change move with a coarse clock: a write within a few
+        // milliseconds of nxe's last one could leave the stamp of the files as it was.
+        std::thread::sleep(Duration::from_millis(50));
         let mut bytes = std::fs::read(&path).expect("read");
         assert!(bytes.len() > 4096 * 8, "{} bytes", bytes.len());
         for byte in &mut bytes[4096 * 3..4096 * 6] {
@@ -850,6 +908,42 @@ mod tests {
         drop(cache);
         let (_, notes) = Cache::open(&path).expect("open again");
         assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn files_as_the_last_process_left_them_are_not_checked_again() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cache.db");
+        {
+            let (mut cache, _) = Cache::open(&path).expect("open");
+            let rows: Vec<_> =
+                (0..300).map(|n| (format!("u{n}"), reads(), serde_json::json!("x".repeat(1000)))).collect();
+            cache.store("c", &rows).expect("store");
+            cache.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
+        }
+        let stamp = files_stamp(&path).expect("stamp");
+        assert_eq!(std::fs::read_to_string(stamp_path(&path)).ok().as_ref(), Some(&stamp));
+        // Damage that leaves the files' stamps as they were goes past the check (the rows'
+        // checksums are what catch it then): the check was skipped.
+        let meta = std::fs::metadata(&path).expect("metadata");
+        let mut bytes = std::fs::read(&path).expect("read");
+        for byte in &mut bytes[4096 * 3..4096 * 6] {
+            *byte = 0x5a;
+        }
+        std::fs::write(&path, bytes).expect("write");
+        let time = libc::timespec { tv_sec: meta.mtime(), tv_nsec: meta.mtime_nsec() };
+        let name = std::ffi::CString::new(path.to_string_lossy().as_bytes()).expect("path");
+        // SAFETY: a valid path and two valid times.
+        let restored = unsafe { libc::utimensat(libc::AT_FDCWD, name.as_ptr(), [time, time].as_ptr(), 0) };
+        assert_eq!(restored, 0);
+        assert_eq!(files_stamp(&path), Some(stamp.clone()));
+        let (_, notes) = Cache::open(&path).expect("open");
+        assert!(notes.is_empty(), "{notes:?}");
+        // Once the files change, they are checked again.
+        std::fs::write(stamp_path(&path), "another stamp").expect("write");
+        let (_, notes) = Cache::open(&path).expect("open");
+        assert!(notes.iter().any(|n| n.contains("corrupt") && n.contains("rebuilding")), "{notes:?}");
     }
 
     #[test]

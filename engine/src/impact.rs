@@ -323,7 +323,9 @@ pub fn compile_ahead<'scope>(
     cache: Option<&Path>,
     stop: &'scope std::sync::atomic::AtomicBool,
 ) {
-    let files = read_compile_hint(&cache_dir(repo, cache));
+    let dir = cache_dir(repo, cache);
+    crate::units::keep_compiled_code(repo, &dir);
+    let files = read_compile_hint(&dir);
     if files.is_empty() {
         return;
     }
@@ -346,6 +348,7 @@ impl Store {
     /// `disabled` gives a store that remembers nothing.
     pub fn open(repo: &Repo, top: &Path, dir: Option<&Path>) -> Result<Store, EngineError> {
         let dir = cache_dir(repo, dir);
+        crate::units::keep_compiled_code(repo, &dir);
         let (cache, mut notes) = Cache::open(&dir.join("cache.db"))?;
         let context = context_key(repo, top, &ignored_options(repo)?);
         let entries = cache.load(&context, &mut notes)?;

@@ -569,6 +569,22 @@ impl<'a> UnitEvaluator<'a> {
     }
 }
 
+/// Keeps the Nix files that this process compiles of `repo`'s work tree and of the
+/// directories of its search path in `code` under the cache's directory `cache_dir`, for
+/// later runs to decode instead of compiling them again. Not those of temporary checkouts
+/// (their paths change every run) or of the store (a new path for every change).
+pub fn keep_compiled_code(repo: &Repo, cache_dir: &std::path::Path) {
+    let store_dir = std::path::Path::new(&repo.store_dir);
+    let mut roots = vec![repo.root.clone()];
+    roots.extend(
+        repo.nix_path
+            .iter()
+            .map(|(_, path)| std::path::PathBuf::from(path))
+            .filter(|path| path.is_absolute() && !path.starts_with(store_dir)),
+    );
+    code_cache().keep_in(nxe_evaluator::CodeStore::new(cache_dir.join("code"), &roots));
+}
+
 /// The compiled files every unit and session of this process shares: files are compiled
 /// once per process (a run reads each file in one state; a checkout's files have other
 /// paths), and a unit that reuses one still records reading it.

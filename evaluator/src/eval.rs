@@ -84,6 +84,8 @@ const INTERRUPT_CHECK_INTERVAL: u32 = 4096;
 #[derive(Default)]
 pub struct CodeCache {
     files: Mutex<FxHashMap<(String, bool), Slot>>,
+    /// Where compiled files are kept between runs, if anywhere.
+    store: std::sync::OnceLock<crate::code_store::CodeStore>,
     /// Signalled when a compilation ends, for workers waiting for that file: workers
     /// importing the same file at the same moment (they follow the same imports) wait for
     /// one compilation instead of each doing it, and other files compile meanwhile.
@@ -100,6 +102,12 @@ enum Slot {
 }
 
 impl CodeCache {
+    /// Keeps the files this cache compiles in `store`, and takes files from there that were
+    /// compiled before from the same text; the first store given stays.
+    pub fn keep_in(&self, store: crate::code_store::CodeStore) {
+        let _ = self.store.set(store);
+    }
+
     fn files(&self) -> std::sync::MutexGuard<'_, FxHashMap<(String, bool), Slot>> {
         self.files.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -242,16 +250,38 @@ impl Evaluator {
         base_dir: &str,
         scoped: bool,
     ) -> Result<&'static Expr, Vec<CompileError>> {
+        self.compile_text(name, text, base_dir, scoped, None)
+    }
+
+    /// [`Evaluator::compile_source`], through `store` when given.
+    fn compile_text(
+        &mut self,
+        name: &str,
+        text: String,
+        base_dir: &str,
+        scoped: bool,
+        store: Option<&crate::code_store::CodeStore>,
+    ) -> Result<&'static Expr, Vec<CompileError>> {
         let options = CompileOptions {
             lints: self.settings.lints,
             base_dir: base_dir.to_string(),
             home: self.io.get_env("HOME"),
             scoped,
         };
+        let key = store.map(|_| crate::code_store::CodeStore::key(name, &text, &options));
         let file = SourceMap::global().add(name.to_string(), text);
+        if let (Some(store), Some(key)) = (store, &key) {
+            if let Some(expr) = store.load(name, scoped, key, file) {
+                return Ok(expr);
+            }
+        }
         let source = SourceMap::global().file(file);
         let text = source.as_ref().map_or("", |f| f.text.as_str());
         let compiled = compile(file, text, &options)?;
+        // A file with warnings is not kept: they are shown each time it is compiled.
+        if let (Some(store), Some(key), true) = (store, &key, compiled.warnings.is_empty()) {
+            store.save(name, scoped, key, compiled.expr, file);
+        }
         for warning in &compiled.warnings {
             let location = SourceMap::global()
                 .location(warning.span)
@@ -320,7 +350,9 @@ impl Evaluator {
         let bytes = self.read_file_bytes(path).map_err(|e| crate::builtins::io_error("opening file", path, &e))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let dir = crate::paths::dir_of(path).to_string();
-        Ok(self.compile_source(path, text, &dir, scoped).map_err(Arc::new))
+        let code = self.code.clone();
+        let store = code.store.get().filter(|store| store.covers(path));
+        Ok(self.compile_text(path, text, &dir, scoped, store).map_err(Arc::new))
     }
 
     /// `import path`: evaluates a file once per evaluator.

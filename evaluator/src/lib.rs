@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod builtins;
+pub mod code_store;
 pub mod compile;
 pub mod diagnostics;
 mod env;
@@ -35,6 +36,7 @@ pub mod source;
 pub mod symbol;
 pub mod value;
 
+pub use code_store::CodeStore;
 pub use error::{ErrorKind, EvalError, EvalResult};
 pub use eval::{AddedPath, CodeCache, EvalSettings, Evaluator, StoreWrites};
 pub use evaluation::{run_with_big_stack, split_attr_path, AutoArg, EvalRequest, Evaluation, OutputMode, Source};

@@ -633,3 +633,78 @@ fn tests_about_every_host_use_the_other_hosts_snapshots() {
     assert_eq!(stderr.matches("unit host+checks:web-02 ").count(), 1, "{stderr}");
     assert!(!stderr.contains("lacked a value"), "{stderr}");
 }
+
+/// The cache's compiled files of the repository's Nix files, with their inode numbers (a
+/// rewritten entry is a new file, renamed into place).
+fn compiled_entries(cache: &Path) -> BTreeMap<PathBuf, (u64, Vec<u8>)> {
+    use std::os::unix::fs::MetadataExt;
+    let entries =
+        std::fs::read_dir(cache.join("code")).map(|dir| dir.flatten().collect::<Vec<_>>()).unwrap_or_default();
+    entries
+        .into_iter()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "nxc"))
+        .map(|path| {
+            let bytes = std::fs::read(&path).expect("read compiled file");
+            let inode = std::fs::metadata(&path).expect("compiled file").ino();
+            (path, (inode, bytes))
+        })
+        .collect()
+}
+
+fn remove_database(cache: &Path) {
+    for name in ["cache.db", "cache.db-wal", "cache.db-shm"] {
+        let _ = std::fs::remove_file(cache.join(name));
+    }
+}
+
+#[test]
+fn compiled_files_kept_in_the_cache_give_the_same_answers_and_damaged_ones_are_compiled_again() {
+    let dir = scratch("compiled");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    // An error inside a kept file must point at the same place when its tree is decoded.
+    edit_file(
+        &repo,
+        "hosts/db-02.nix",
+        "imports = [ ../roles/database.nix ];",
+        "imports = [ ../roles/database.nix ] ++ (1 + \"x\");",
+    );
+    let cache = dir.join("cache");
+    let compiled = impact(&repo, &cache);
+    let entries = compiled_entries(&cache);
+    assert!(entries.len() >= 50, "only {} compiled files kept", entries.len());
+    let location = format!("{}:5:43", repo.join("hosts/db-02.nix").display());
+    assert!(compiled.to_string().contains(&location), "no error at {location}: {compiled}");
+
+    // Without the results, the hosts are evaluated again from the kept files (and from more
+    // files: a cold run evaluates only the changed host in the work tree).
+    remove_database(&cache);
+    assert_eq!(impact(&repo, &cache), compiled);
+    let more = compiled_entries(&cache);
+    for (path, entry) in &entries {
+        assert_eq!(more.get(path), Some(entry), "{} was rewritten", path.display());
+    }
+    let entries = more;
+
+    // Damaged entries are not trusted: the files are compiled again and the entries mended.
+    for (path, (_, bytes)) in &entries {
+        let mut damaged = bytes.clone();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0x5a;
+        std::fs::write(path, damaged).expect("damage compiled file");
+    }
+    remove_database(&cache);
+    assert_eq!(impact(&repo, &cache), compiled);
+    let mended = compiled_entries(&cache);
+    assert_eq!(mended.keys().collect::<Vec<_>>(), entries.keys().collect::<Vec<_>>());
+    for (path, (inode, bytes)) in &entries {
+        assert_eq!(&mended[path].1, bytes, "{} was not mended", path.display());
+        assert_ne!(mended[path].0, *inode, "{} was not written again", path.display());
+    }
+
+    // `nxe cache clear` removes them.
+    let cleared = nxe().args(["cache", "clear", "--cache"]).arg(&cache).output().expect("run nxe cache clear");
+    assert!(cleared.status.success(), "{}", String::from_utf8_lossy(&cleared.stderr));
+    assert!(!cache.join("code").exists());
+}

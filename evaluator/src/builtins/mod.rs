@@ -183,6 +183,11 @@ fn global_table() -> &'static GlobalTable {
     })
 }
 
+/// The names of the base environment, in the order of their indices.
+pub(crate) fn global_names() -> impl Iterator<Item = &'static str> {
+    global_table().names.iter().map(|(name, _)| *name)
+}
+
 /// The index of a name of the base environment, used by the compiler.
 pub fn global_index(name: &str) -> Option<u32> {
     global_table().index.get(name).copied()
