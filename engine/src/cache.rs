@@ -25,7 +25,7 @@ use std::time::Duration;
 /// Identifies an nxe cache among SQLite databases (`PRAGMA application_id`).
 const APPLICATION_ID: i32 = 0x6e78_6531;
 /// The layout of the tables; a cache with another version is rebuilt.
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = 4;
 /// How many evaluations of one unit are kept (newest first).
 const KEEP_PER_UNIT: i64 = 8;
 /// How many snapshots of one host's value are kept (newest first).
@@ -202,6 +202,10 @@ impl Cache {
                          UNIQUE (unit, context, digest)
                      );
                      CREATE INDEX IF NOT EXISTS evals_by_context ON evals (context, unit, id);
+                     CREATE TABLE IF NOT EXISTS readsets (
+                         digest TEXT PRIMARY KEY,
+                         body TEXT NOT NULL
+                     );
                      CREATE TABLE IF NOT EXISTS objects (
                          path TEXT PRIMARY KEY,
                          body TEXT NOT NULL,
@@ -281,25 +285,27 @@ impl Cache {
                 ))
             })
             .map_err(|e| sql_error(&self.path, e))?;
+        let rows = rows.collect::<Result<Vec<_>, _>>().map_err(|e| sql_error(&self.path, e))?;
+        drop(statement);
         let mut entries: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
         let mut broken = Vec::new();
         // Units evaluated together, and a host's unit and its validations, have the same
-        // read set: it is parsed once.
-        let mut read_sets: HashMap<String, ReadSet> = HashMap::new();
-        for row in rows {
-            let (id, unit, reads, result, digest) = row.map_err(|e| sql_error(&self.path, e))?;
+        // read set: it is stored, read and parsed once.
+        let mut read_sets: HashMap<String, Option<ReadSet>> = HashMap::new();
+        for (id, unit, reads, result, digest) in rows {
             let parsed = (digest == row_digest(&unit, context, &reads, &result))
                 .then(|| {
                     let read_set = match read_sets.get(&reads) {
                         Some(read_set) => read_set.clone(),
                         None => {
-                            let read_set = serde_json::from_str::<ReadSet>(&reads).ok()?;
+                            let read_set = self.read_set(&reads)?;
                             read_sets.insert(reads, read_set.clone());
                             read_set
                         }
                     };
-                    Some(read_set).zip(serde_json::from_str(&result).ok())
+                    Ok::<_, EngineError>(read_set.zip(serde_json::from_str(&result).ok()))
                 })
+                .transpose()?
                 .flatten();
             match parsed {
                 Some((reads, result)) => entries.entry(unit).or_default().push(Entry { reads, result }),
@@ -319,6 +325,16 @@ impl Cache {
             }
         }
         Ok(entries)
+    }
+
+    /// The read set stored under `digest`; `None` when there is none or it is damaged.
+    fn read_set(&self, digest: &str) -> Result<Option<ReadSet>, EngineError> {
+        let body = self
+            .connection
+            .prepare_cached("SELECT body FROM readsets WHERE digest = ?1")
+            .and_then(|mut statement| statement.query_row(params![digest], |row| row.get::<_, String>(0)).optional())
+            .map_err(|e| sql_error(&self.path, e))?;
+        Ok(body.filter(|body| read_set_digest(body) == digest).and_then(|body| serde_json::from_str(&body).ok()))
     }
 
     /// Remembers evaluations (unit, reads, result), in one transaction.
@@ -343,8 +359,21 @@ impl Cache {
         }
         let path = self.path.clone();
         let transaction = self.connection.transaction().map_err(|e| sql_error(&path, e))?;
-        for (unit, reads, result) in entries {
-            let reads = serde_json::to_string(reads).map_err(|e| EngineError::Internal(e.to_string()))?;
+        // Entries of units evaluated together share their read set.
+        let mut stored_sets: HashMap<*const (crate::reads::ReadKey, String), String> = HashMap::new();
+        for (unit, read_set, result) in entries {
+            let reads = match stored_sets.get(&read_set.0.as_ptr()) {
+                Some(reads) => reads.clone(),
+                None => {
+                    let body = serde_json::to_string(read_set).map_err(|e| EngineError::Internal(e.to_string()))?;
+                    let reads = read_set_digest(&body);
+                    transaction
+                        .execute("INSERT OR IGNORE INTO readsets (digest, body) VALUES (?1, ?2)", params![reads, body])
+                        .map_err(|e| sql_error(&path, e))?;
+                    stored_sets.insert(read_set.0.as_ptr(), reads.clone());
+                    reads
+                }
+            };
             let result = serde_json::to_string(result).map_err(|e| EngineError::Internal(e.to_string()))?;
             let digest = row_digest(unit, context, &reads, &result);
             transaction
@@ -361,6 +390,9 @@ impl Cache {
                 )
                 .map_err(|e| sql_error(&path, e))?;
         }
+        transaction
+            .execute("DELETE FROM readsets WHERE digest NOT IN (SELECT reads FROM evals)", [])
+            .map_err(|e| sql_error(&path, e))?;
         // Objects are stamped with the id of this batch's last evaluation: an object is
         // still needed while an evaluation at least as old as its stamp is kept.
         let stamp: i64 = transaction
@@ -554,6 +586,12 @@ impl Cache {
         check("SELECT unit, context, reads, result, digest FROM evals", &|r| {
             (r[4] != row_digest(&r[0], &r[1], &r[2], &r[3])).then(|| format!("entry of {} has a wrong checksum", r[0]))
         })?;
+        check("SELECT unit FROM evals WHERE reads NOT IN (SELECT digest FROM readsets)", &|r| {
+            Some(format!("entry of {} has lost its read set", r[0]))
+        })?;
+        check("SELECT digest, body FROM readsets", &|r| {
+            (r[0] != read_set_digest(&r[1])).then(|| format!("read set {} has a wrong checksum", r[0]))
+        })?;
         check("SELECT host, context, reads, shape, body, digest FROM snapshots", &|r| {
             (r[5] != snapshot_digest(&r[0], &r[1], &r[2], &r[3], &r[4]))
                 .then(|| format!("snapshot of {} has a wrong checksum", r[0]))
@@ -690,6 +728,11 @@ fn row_digest(unit: &str, context: &str, reads: &str, result: &str) -> String {
         hasher.update(part.as_bytes());
     }
     hasher.finalize().to_hex()[..32].to_string()
+}
+
+/// The name of a read set's JSON text among the stored read sets, and its checksum.
+fn read_set_digest(body: &str) -> String {
+    blake3::hash(body.as_bytes()).to_hex()[..32].to_string()
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, EngineError> {
@@ -969,6 +1012,39 @@ mod tests {
         assert!(cache.load("c", &mut notes).expect("load").is_empty());
         assert_eq!(notes.len(), 1);
         assert!(cache.verify().expect("verify").is_empty());
+    }
+
+    #[test]
+    fn a_read_set_is_stored_once_and_a_tampered_one_drops_the_entries_that_use_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
+        let shared = reads();
+        let other = ReadSet(vec![(ReadKey::File("b.nix".into()), "11".into())].into());
+        let rows = [
+            ("u".to_string(), shared.clone(), serde_json::json!(1)),
+            ("v".to_string(), shared.clone(), serde_json::json!(2)),
+            ("w".to_string(), other.clone(), serde_json::json!(3)),
+        ];
+        cache.store("c", &rows).expect("store");
+        let count = |cache: &Cache| {
+            cache.connection.query_row("SELECT count(*) FROM readsets", [], |row| row.get::<_, i64>(0)).expect("count")
+        };
+        assert_eq!(count(&cache), 2);
+        let loaded = cache.load("c", &mut Vec::new()).expect("load");
+        assert_eq!(loaded["u"][0].reads, shared);
+        assert_eq!(loaded["v"][0].reads, shared);
+        assert_eq!(loaded["w"][0].reads, other);
+        // A read set no kept entry uses is forgotten.
+        for n in 0..KEEP_PER_UNIT {
+            cache.store("c", &[("w".into(), shared.clone(), serde_json::json!(n))]).expect("store");
+        }
+        assert_eq!(count(&cache), 1);
+        // A damaged read set is reported, and the entries that use it are dropped.
+        cache.connection.execute("UPDATE readsets SET body = replace(body, '00', '01')", []).expect("tamper");
+        assert_eq!(cache.verify().expect("verify").len(), 1);
+        let mut notes = Vec::new();
+        assert!(cache.load("c", &mut notes).expect("load").is_empty());
+        assert_eq!(notes.len(), 1, "{notes:?}");
     }
 
     #[test]
