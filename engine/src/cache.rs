@@ -924,17 +924,20 @@ mod tests {
         assert!(notes.is_empty(), "{notes:?}");
     }
 
+    /// Fills a cache at `path` with 300 entries, all in the database file (none in its
+    /// log), and closes it.
+    fn fill_and_close(path: &Path) {
+        let (mut cache, _) = Cache::open(path).expect("open");
+        let rows: Vec<_> = (0..300).map(|n| (format!("u{n}"), reads(), serde_json::json!("x".repeat(1000)))).collect();
+        cache.store("c", &rows).expect("store");
+        cache.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
+    }
+
     #[test]
     fn a_damaged_page_is_reported_and_the_cache_rebuilt() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cache.db");
-        {
-            let (mut cache, _) = Cache::open(&path).expect("open");
-            let rows: Vec<_> =
-                (0..300).map(|n| (format!("u{n}"), reads(), serde_json::json!("x".repeat(1000)))).collect();
-            cache.store("c", &rows).expect("store");
-            cache.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
-        }
+        fill_and_close(&path);
         // Files' times of change move with a coarse clock: a write within a few
         // milliseconds of nxe's last one could leave the stamp of the files as it was.
         std::thread::sleep(Duration::from_millis(50));
@@ -958,13 +961,7 @@ mod tests {
         use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cache.db");
-        {
-            let (mut cache, _) = Cache::open(&path).expect("open");
-            let rows: Vec<_> =
-                (0..300).map(|n| (format!("u{n}"), reads(), serde_json::json!("x".repeat(1000)))).collect();
-            cache.store("c", &rows).expect("store");
-            cache.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
-        }
+        fill_and_close(&path);
         let stamp = files_stamp(&path).expect("stamp");
         assert_eq!(std::fs::read_to_string(stamp_path(&path)).ok().as_ref(), Some(&stamp));
         // Damage that leaves the files' stamps as they were goes past the check (the rows'

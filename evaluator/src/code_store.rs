@@ -174,6 +174,27 @@ const BIN_OPS: [BinOp; 15] = [
     BinOp::Concat,
 ];
 
+/// An operator's number: its place in [`BIN_OPS`].
+fn bin_op_code(op: BinOp) -> u8 {
+    match op {
+        BinOp::Add => 0,
+        BinOp::Sub => 1,
+        BinOp::Mul => 2,
+        BinOp::Div => 3,
+        BinOp::Eq => 4,
+        BinOp::NotEq => 5,
+        BinOp::Less => 6,
+        BinOp::LessEq => 7,
+        BinOp::Greater => 8,
+        BinOp::GreaterEq => 9,
+        BinOp::And => 10,
+        BinOp::Or => 11,
+        BinOp::Impl => 12,
+        BinOp::Update => 13,
+        BinOp::Concat => 14,
+    }
+}
+
 struct Encoder {
     out: Vec<u8>,
     file: FileId,
@@ -455,7 +476,7 @@ impl Encoder {
             }
             Expr::BinOp(op, left, right, span) => {
                 self.out.push(21);
-                self.out.push(BIN_OPS.iter().position(|o| o == op).unwrap_or(0) as u8);
+                self.out.push(bin_op_code(*op));
                 self.expr(left);
                 self.expr(right);
                 self.span(*span);
@@ -707,6 +728,13 @@ mod tests {
             assert!(decode(&payload[..cut], file).is_none(), "{name} cut at {cut}");
         }
         true
+    }
+
+    #[test]
+    fn operators_numbers_are_their_places_in_the_table() {
+        for (place, op) in BIN_OPS.iter().enumerate() {
+            assert_eq!(usize::from(bin_op_code(*op)), place, "{op:?}");
+        }
     }
 
     #[test]

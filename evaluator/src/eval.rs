@@ -268,18 +268,16 @@ impl Evaluator {
             home: self.io.get_env("HOME"),
             scoped,
         };
-        let key = store.map(|_| crate::code_store::CodeStore::key(name, &text, &options));
+        let stored = store.map(|store| (store, crate::code_store::CodeStore::key(name, &text, &options)));
         let file = SourceMap::global().add(name.to_string(), text);
-        if let (Some(store), Some(key)) = (store, &key) {
-            if let Some(expr) = store.load(name, scoped, key, file) {
-                return Ok(expr);
-            }
+        if let Some(expr) = stored.as_ref().and_then(|(store, key)| store.load(name, scoped, key, file)) {
+            return Ok(expr);
         }
         let source = SourceMap::global().file(file);
         let text = source.as_ref().map_or("", |f| f.text.as_str());
         let compiled = compile(file, text, &options)?;
         // A file with warnings is not kept: they are shown each time it is compiled.
-        if let (Some(store), Some(key), true) = (store, &key, compiled.warnings.is_empty()) {
+        if let (Some((store, key)), true) = (&stored, compiled.warnings.is_empty()) {
             store.save(name, scoped, key, compiled.expr, file);
         }
         for warning in &compiled.warnings {
