@@ -74,9 +74,7 @@ pub fn toplevel(dir: &Path) -> Result<PathBuf, EngineError> {
 /// answer to git: when its environment steers the search, or from inside a `.git`
 /// directory, or where no such directory is found.
 fn nearest_work_tree(dir: &Path) -> Option<PathBuf> {
-    const STEERING: [&str; 5] =
-        ["GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_COMMON_DIR"];
-    if STEERING.iter().any(|name| std::env::var_os(name).is_some()) {
+    if git_is_steered() {
         return None;
     }
     let start = std::fs::canonicalize(dir).ok()?;
@@ -94,10 +92,62 @@ fn nearest_work_tree(dir: &Path) -> Option<PathBuf> {
     })
 }
 
-/// The full commit hash of a revision.
+/// Whether git's environment steers where it finds the repository.
+fn git_is_steered() -> bool {
+    const STEERING: [&str; 5] =
+        ["GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_COMMON_DIR"];
+    STEERING.iter().any(|name| std::env::var_os(name).is_some())
+}
+
+/// The full commit hash of a revision (of `HEAD` in the plain case without running git, see
+/// [`head_without_git`]).
 pub fn resolve(dir: &Path, rev: &str) -> Result<String, EngineError> {
+    if rev == "HEAD" {
+        if let Some(commit) = head_without_git(dir) {
+            return Ok(commit);
+        }
+    }
     git(dir, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
         .map_err(|_| EngineError::Git(format!("unknown revision '{rev}'")))
+}
+
+/// The commit `HEAD` names in the repository whose top level is `top`, read from its files
+/// (git costs milliseconds to start): `.git/HEAD` holds a commit's hash, or names a branch
+/// whose hash is in a file of its own or in `packed-refs`. `None` leaves the answer to git:
+/// a linked work tree, another storage of refs, an environment that steers git, a branch
+/// without commits, anything else.
+fn head_without_git(top: &Path) -> Option<String> {
+    if git_is_steered() {
+        return None;
+    }
+    let git_dir = top.join(".git");
+    if !git_dir.is_dir() {
+        return None;
+    }
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = head.strip_suffix('\n').unwrap_or(&head);
+    let commit = match head.strip_prefix("ref: ") {
+        None => head.to_string(),
+        Some(name) => {
+            let plain = name.starts_with("refs/") && name.split('/').all(|part| !part.is_empty() && part != "..");
+            if !plain {
+                return None;
+            }
+            match std::fs::read_to_string(git_dir.join(name)) {
+                Ok(text) => text.strip_suffix('\n').unwrap_or(&text).to_string(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let packed = std::fs::read_to_string(git_dir.join("packed-refs")).ok()?;
+                    let line = packed.lines().find(|line| line.split_once(' ').is_some_and(|(_, n)| n == name))?;
+                    line.split_once(' ')?.0.to_string()
+                }
+                Err(_) => return None,
+            }
+        }
+    };
+    // A commit's full hash: SHA-1 or SHA-256, in lower-case hexadecimal.
+    let full =
+        matches!(commit.len(), 40 | 64) && commit.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    full.then_some(commit)
 }
 
 /// A revision checked out into a temporary directory, removed when dropped.
@@ -202,5 +252,39 @@ mod tests {
         // From inside the repository's own directory, git decides.
         assert_eq!(nearest_work_tree(&repo.join(".git")), None);
         assert!(toplevel(&repo.join(".git")).is_err());
+    }
+
+    #[test]
+    fn head_read_without_git_is_the_commit_git_names() {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let repo = temp.path().join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        run(&repo, &["init", "-q"]);
+        // A branch without commits: git decides (and finds none).
+        assert_eq!(head_without_git(&repo), None);
+        assert!(resolve(&repo, "HEAD").is_err());
+        let commit = |message: &str| {
+            std::fs::write(repo.join("a.nix"), message).expect("write");
+            run(&repo, &["add", "-A"]);
+            run(&repo, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", message]);
+        };
+        let by_git = |dir: &Path| git(dir, &["rev-parse", "--verify", "HEAD^{commit}"]).expect("rev-parse");
+        commit("1");
+        // A branch in a file of its own.
+        assert_eq!(head_without_git(&repo), Some(by_git(&repo)));
+        // A branch in packed-refs only.
+        run(&repo, &["pack-refs", "--all"]);
+        commit("2");
+        run(&repo, &["pack-refs", "--all"]);
+        assert_eq!(head_without_git(&repo), Some(by_git(&repo)));
+        // A detached HEAD.
+        run(&repo, &["checkout", "-q", "--detach", "HEAD~1"]);
+        assert_eq!(head_without_git(&repo), Some(by_git(&repo)));
+        assert_eq!(resolve(&repo, "HEAD").expect("resolve"), by_git(&repo));
+        // A linked work tree: git decides.
+        let linked = temp.path().join("linked");
+        run(&repo, &["worktree", "add", "-q", "--detach", &linked.display().to_string()]);
+        assert_eq!(head_without_git(&linked), None);
+        assert_eq!(resolve(&linked, "HEAD").expect("resolve"), by_git(&linked));
     }
 }
