@@ -11,7 +11,8 @@
 //! schema version, and every row a checksum: a foreign, outdated or corrupt cache is
 //! reported in one line and rebuilt, never trusted. SQLite's integrity check reads the
 //! whole database, so it runs only when the database's files are not as the last nxe
-//! process left them (a stamp of their inodes, lengths and times of change beside them).
+//! process left them (a stamp of their inodes, lengths and times of change beside them), or
+//! when loading fails.
 
 use crate::reads::ReadSet;
 use crate::snapshots::{Shape, SnapshotEntry};
@@ -89,6 +90,9 @@ impl StoredSnapshots {
     }
 }
 
+/// Remembered evaluations by unit, newest first.
+pub type Entries = BTreeMap<String, Vec<Entry>>;
+
 /// An open cache.
 pub struct Cache {
     connection: Connection,
@@ -130,11 +134,15 @@ impl Drop for Cache {
     /// Leaves the stamp of the files as this process leaves them, so that the next one
     /// skips the integrity check (the files are only read or written by SQLite from here).
     fn drop(&mut self) {
+        let target = stamp_path(&self.path);
+        if FAILED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&self.path) {
+            let _ = std::fs::remove_file(&target);
+            return;
+        }
         let Some(stamp) = files_stamp(&self.path) else { return };
         if self.stamp.as_deref() == Some(stamp.as_str()) {
             return;
         }
-        let target = stamp_path(&self.path);
         let temporary = PathBuf::from(format!("{}.{}", target.display(), std::process::id()));
         if std::fs::write(&temporary, stamp).and_then(|()| std::fs::rename(&temporary, &target)).is_err() {
             let _ = std::fs::remove_file(&temporary);
@@ -142,7 +150,12 @@ impl Drop for Cache {
     }
 }
 
+/// Caches in which a query failed in this process: they are left without a stamp, so the
+/// next process checks them (see [`files_stamp`]).
+static FAILED: std::sync::Mutex<BTreeSet<PathBuf>> = std::sync::Mutex::new(BTreeSet::new());
+
 fn sql_error(path: &Path, error: rusqlite::Error) -> EngineError {
+    FAILED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(path.to_path_buf());
     EngineError::Cache(format!("{}: {error}", path.display()))
 }
 
@@ -173,6 +186,24 @@ impl Cache {
         let cache = Cache::open_checked(path)
             .map_err(|reason| EngineError::Cache(format!("{}: cannot create the cache: {reason}", path.display())))?;
         Ok((cache, notes))
+    }
+
+    /// Opens the cache at `path` (see [`Cache::open`]) and loads the evaluations of
+    /// `context` (see [`Cache::load`]). When loading fails, the integrity check that opening
+    /// skipped (see [`files_stamp`]) runs after all, and a damaged cache is rebuilt.
+    pub fn open_and_load(path: &Path, context: &str) -> Result<(Cache, Entries, Vec<String>), EngineError> {
+        let (cache, mut notes) = Cache::open(path)?;
+        match cache.load(context, &mut notes) {
+            Ok(entries) => Ok((cache, entries, notes)),
+            Err(_) => {
+                drop(cache);
+                let _ = std::fs::remove_file(stamp_path(path));
+                let (cache, more) = Cache::open(path)?;
+                notes.extend(more);
+                let entries = cache.load(context, &mut notes)?;
+                Ok((cache, entries, notes))
+            }
+        }
     }
 
     /// Opens the database and checks that it is an intact nxe cache of this version
@@ -249,6 +280,7 @@ impl Cache {
             if check != "ok" {
                 return Err(format!("is corrupt ({check})"));
             }
+            FAILED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(path);
         }
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
@@ -964,8 +996,8 @@ mod tests {
         fill_and_close(&path);
         let stamp = files_stamp(&path).expect("stamp");
         assert_eq!(std::fs::read_to_string(stamp_path(&path)).ok().as_ref(), Some(&stamp));
-        // Damage that leaves the files' stamps as they were goes past the check (the rows'
-        // checksums are what catch it then): the check was skipped.
+        // Damage that leaves the files' stamps as they were goes past the check: it is
+        // skipped.
         let meta = std::fs::metadata(&path).expect("metadata");
         let mut bytes = std::fs::read(&path).expect("read");
         for byte in &mut bytes[4096 * 3..4096 * 6] {
@@ -978,12 +1010,38 @@ mod tests {
         let restored = unsafe { libc::utimensat(libc::AT_FDCWD, name.as_ptr(), [time, time].as_ptr(), 0) };
         assert_eq!(restored, 0);
         assert_eq!(files_stamp(&path), Some(stamp.clone()));
-        let (_, notes) = Cache::open(&path).expect("open");
-        assert!(notes.is_empty(), "{notes:?}");
-        // Once the files change, they are checked again.
-        std::fs::write(stamp_path(&path), "another stamp").expect("write");
+        {
+            let (cache, notes) = Cache::open(&path).expect("open");
+            assert!(notes.is_empty(), "{notes:?}");
+            // Reading the damaged pages fails; a cache in which a query failed is left
+            // without a stamp, so the next process checks it.
+            assert!(cache.load("c", &mut Vec::new()).is_err());
+        }
+        assert!(!stamp_path(&path).exists());
         let (_, notes) = Cache::open(&path).expect("open");
         assert!(notes.iter().any(|n| n.contains("corrupt") && n.contains("rebuilding")), "{notes:?}");
+    }
+
+    #[test]
+    fn a_cache_that_fails_to_load_is_checked_and_rebuilt_in_the_same_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cache.db");
+        fill_and_close(&path);
+        // Damage that leaves the stamp as it was, so opening skips the check.
+        let stamp = std::fs::read_to_string(stamp_path(&path)).expect("stamp");
+        let mut bytes = std::fs::read(&path).expect("read");
+        for byte in &mut bytes[4096 * 3..4096 * 6] {
+            *byte = 0x5a;
+        }
+        std::fs::write(&path, bytes).expect("write");
+        std::fs::write(stamp_path(&path), files_stamp(&path).expect("stamp")).expect("write stamp");
+        assert_ne!(std::fs::read_to_string(stamp_path(&path)).ok(), Some(stamp));
+        let (cache, entries, notes) = Cache::open_and_load(&path, "c").expect("open and load");
+        assert!(entries.is_empty());
+        assert!(notes.iter().any(|n| n.contains("corrupt") && n.contains("rebuilding")), "{notes:?}");
+        drop(cache);
+        let (_, entries, notes) = Cache::open_and_load(&path, "c").expect("open again");
+        assert!(entries.is_empty() && notes.is_empty(), "{notes:?}");
     }
 
     #[test]

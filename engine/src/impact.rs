@@ -349,9 +349,8 @@ impl Store {
     pub fn open(repo: &Repo, top: &Path, dir: Option<&Path>) -> Result<Store, EngineError> {
         let dir = cache_dir(repo, dir);
         crate::units::keep_compiled_code(repo, &dir);
-        let (cache, mut notes) = Cache::open(&dir.join("cache.db"))?;
         let context = context_key(repo, top, &ignored_options(repo)?);
-        let entries = cache.load(&context, &mut notes)?;
+        let (cache, entries, notes) = Cache::open_and_load(&dir.join("cache.db"), &context)?;
         Ok(Store { cache: Some(cache), hint: Some(dir.join(COMPILE_HINT)), context, entries, notes })
     }
 
