@@ -179,14 +179,8 @@ pub fn run_cache(args: CacheArgs) -> ExitCode {
     };
     let path = dir.join("cache.db");
     if let CacheAction::Clear = args.action {
-        for suffix in ["", "-wal", "-shm", "-journal", "-checked"] {
-            let file = PathBuf::from(format!("{}{suffix}", path.display()));
-            if let Err(error) = std::fs::remove_file(&file) {
-                if error.kind() != std::io::ErrorKind::NotFound {
-                    eprintln!("error: {}: {error}", file.display());
-                    return ExitCode::from(1);
-                }
-            }
+        if let Err(error) = Cache::remove(&path) {
+            return fail(error);
         }
         // Compiled files kept between runs (see `nxe_evaluator::CodeStore`).
         let code = dir.join("code");

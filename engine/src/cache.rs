@@ -173,19 +173,26 @@ impl Cache {
             Ok(cache) => return Ok((cache, notes)),
             Err(reason) => {
                 notes.push(format!("warning: the cache {} {reason}; rebuilding it", path.display()));
-                for suffix in ["", "-wal", "-shm", "-journal", STAMP_SUFFIX] {
-                    let file = PathBuf::from(format!("{}{suffix}", path.display()));
-                    match std::fs::remove_file(&file) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(EngineError::Io(file.display().to_string(), e)),
-                    }
-                }
+                Cache::remove(path)?;
             }
         }
         let cache = Cache::open_checked(path)
             .map_err(|reason| EngineError::Cache(format!("{}: cannot create the cache: {reason}", path.display())))?;
         Ok((cache, notes))
+    }
+
+    /// Removes the database at `path` with its log and the files beside it; none need be
+    /// there.
+    pub fn remove(path: &Path) -> Result<(), EngineError> {
+        for suffix in ["", "-wal", "-shm", "-journal", STAMP_SUFFIX] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(EngineError::Io(file.display().to_string(), e)),
+            }
+        }
+        Ok(())
     }
 
     /// Opens the cache at `path` (see [`Cache::open`]) and loads the evaluations of
