@@ -520,13 +520,13 @@ impl Evaluator {
         }
         let result = match &state {
             ThunkState::Pending(expr, env) => self.eval(expr, env),
-            ThunkState::Apply(call) => {
-                let (func, arg) = (call.0.clone(), call.1.clone());
-                self.call(func, &[arg], None)
-            }
-            ThunkState::ApplyIndex(closure, index) => {
-                self.call(Value::Lambda(closure.clone()), &[Value::Int(*index)], None)
-            }
+            ThunkState::Apply(call) => self.call_with(&call.0, call.1.clone()),
+            ThunkState::ApplyIndex(closure, index) => match closure.def.param {
+                Param::Ident(_) => {
+                    self.run_body(closure.def, || Env::one(Value::Int(*index), Some(closure.env.clone())))
+                }
+                _ => self.call(Value::Lambda(closure.clone()), &[Value::Int(*index)], None),
+            },
             ThunkState::InheritFromThunk(source, attr) => match self.force_thunk(source) {
                 Ok(value) => self.select_inherited(&value, attr),
                 Err(error) => Err(error),
@@ -1011,6 +1011,33 @@ impl Evaluator {
         let result = self.call_inner(func, args, span);
         self.eval_depth -= 1;
         result
+    }
+
+    /// [`Evaluator::call`] of an evaluated function with one argument, for builtins and
+    /// lazy applications: a function of one parameter takes it into its scope without a
+    /// copy, and without the general path's handling of several arguments.
+    #[inline]
+    pub(crate) fn call_with(&mut self, func: &Value, arg: Value) -> EvalResult<Value> {
+        match func {
+            Value::Lambda(closure) if matches!(closure.def.param, Param::Ident(_)) => {
+                self.run_body(closure.def, || Env::one(arg, Some(closure.env.clone())))
+            }
+            _ => self.call(func.clone(), std::slice::from_ref(&arg), None),
+        }
+    }
+
+    /// [`Evaluator::call_with`] with two arguments: a function `a: b: …` takes them into
+    /// its scopes directly (`foldl'`, `sort`, `mapAttrs`).
+    #[inline]
+    pub(crate) fn call_with_two(&mut self, func: &Value, first: Value, second: Value) -> EvalResult<Value> {
+        if let Value::Lambda(closure) = func {
+            if let (Param::Ident(_), Expr::Lambda(inner)) = (&closure.def.param, &closure.def.body) {
+                if matches!(inner.param, Param::Ident(_)) {
+                    return self.run_body(inner, || Env::one(second, Some(Env::one(first, Some(closure.env.clone())))));
+                }
+            }
+        }
+        self.call(func.clone(), &[first, second], None)
     }
 
     /// [`Evaluator::call`] with one argument, which a function of one parameter takes into

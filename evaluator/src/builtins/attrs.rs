@@ -97,7 +97,7 @@ fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 
 /// A thunk for `f a b`.
 pub(crate) fn lazy_call2(func: Value, a: Value, b: Value) -> Value {
-    Thunk::native(move |ev: &mut Evaluator| ev.call(func, &[a, b], None))
+    Thunk::native(move |ev: &mut Evaluator| ev.call_with_two(&func, a, b))
 }
 
 fn builtin_intersect_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

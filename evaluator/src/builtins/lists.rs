@@ -48,7 +48,7 @@ fn builtin_filter(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Val
     let func = force_function(ev, &args[0])?;
     let mut kept = Vec::new();
     for item in items.iter() {
-        let verdict = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        let verdict = ev.call_with(&func, item.clone())?;
         if force_bool(ev, &verdict)? {
             kept.push(item.clone());
         }
@@ -113,7 +113,7 @@ fn builtin_concat_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult
     let items = force_list(ev, &args[1])?;
     let mut lists = Vec::with_capacity(items.len());
     for item in items.iter() {
-        let result = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        let result = ev.call_with(&func, item.clone())?;
         lists.push(force_list(ev, &result)?);
     }
     Ok(Value::List(List::concat(&lists)))
@@ -127,7 +127,7 @@ fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
     }
     let mut acc = args[1].clone();
     for item in items.iter() {
-        acc = ev.call(func.clone(), &[acc, item.clone()], None)?;
+        acc = ev.call_with_two(&func, acc, item.clone())?;
     }
     ev.force(&acc)
 }
@@ -176,7 +176,7 @@ fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
         values.push(ev.force(item)?);
     }
     let mut less = |ev: &mut Evaluator, a: &Value, b: &Value| -> EvalResult<bool> {
-        let result = ev.call(func.clone(), &[a.clone(), b.clone()], None)?;
+        let result = ev.call_with_two(&func, a.clone(), b.clone())?;
         force_bool(ev, &result)
     };
     let sorted = merge_sort(ev, values, &mut less)?;
@@ -222,7 +222,7 @@ fn predicate_all(ev: &mut Evaluator, args: &[Value], want: bool) -> EvalResult<V
     let func = force_function(ev, &args[0])?;
     let items = force_list(ev, &args[1])?;
     for item in items.iter() {
-        let verdict = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        let verdict = ev.call_with(&func, item.clone())?;
         if force_bool(ev, &verdict)? == want {
             return Ok(Value::Bool(want));
         }
@@ -245,7 +245,7 @@ fn builtin_partition(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
     for item in items.iter() {
         // Each element is forced before the predicate sees it, as the reference does.
         ev.force(item)?;
-        let verdict = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        let verdict = ev.call_with(&func, item.clone())?;
         if force_bool(ev, &verdict)? {
             right.push(item.clone());
         } else {
@@ -260,7 +260,7 @@ fn builtin_group_by(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     let items = force_list(ev, &args[1])?;
     let mut groups: FxHashMap<Symbol, Vec<Value>> = FxHashMap::default();
     for item in items.iter() {
-        let key = ev.call(func.clone(), std::slice::from_ref(item), None)?;
+        let key = ev.call_with(&func, item.clone())?;
         let key = force_plain_string(ev, &key)?.to_symbol();
         groups.entry(key).or_default().push(item.clone());
     }

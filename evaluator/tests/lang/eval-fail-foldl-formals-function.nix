@@ -1,0 +1,1 @@
+builtins.foldl' ({ a }: x: a + x) 0 [ 1 ]

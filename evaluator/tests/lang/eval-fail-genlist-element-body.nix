@@ -1,0 +1,1 @@
+builtins.elemAt (builtins.genList (i: assert i < 1; i) 2) 1

@@ -1,0 +1,1 @@
+builtins.elemAt (map (x: x + 1) [ 1 null ]) 1

@@ -1,0 +1,1 @@
+(builtins.mapAttrs (name: value: value + name) { a = 1; }).a
