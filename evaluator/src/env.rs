@@ -104,6 +104,12 @@ impl Env {
         (self.header().len_tracked.get() & !TRACKED) as usize
     }
 
+    /// Whether this is the only handle on the scope.
+    #[inline(always)]
+    pub fn is_unique(&self) -> bool {
+        self.header().strong.get() == 1
+    }
+
     /// Whether the scope has no slots.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

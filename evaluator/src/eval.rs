@@ -1040,6 +1040,49 @@ impl Evaluator {
         self.call(func.clone(), &[first, second], None)
     }
 
+    /// [`Evaluator::call_with_two`] for a builtin that calls one function again and again
+    /// (`foldl'`, `sort`): when nothing kept the scopes of a call (no thunk or function
+    /// made in it outlives it), the next call refills them instead of making new ones.
+    /// `spare` belongs to one function: it must not be used with another.
+    pub(crate) fn call_with_two_again(
+        &mut self,
+        func: &Value,
+        first: Value,
+        second: Value,
+        spare: &mut SpareScopes,
+    ) -> EvalResult<Value> {
+        if let Value::Lambda(closure) = func {
+            if let (Param::Ident(_), Expr::Lambda(inner)) = (&closure.def.param, &closure.def.body) {
+                if matches!(inner.param, Param::Ident(_)) {
+                    if self.eval_depth >= MAX_EVAL_DEPTH {
+                        return Err(ErrorKind::DepthLimit.into());
+                    }
+                    let scope = match spare.0.take() {
+                        Some(scope) => {
+                            if let Some(outer) = scope.parent() {
+                                outer.set(0, first);
+                            }
+                            scope.set(0, second);
+                            scope
+                        }
+                        None => Env::one(second, Some(Env::one(first, Some(closure.env.clone())))),
+                    };
+                    self.eval_depth += 1;
+                    let result = match self.enter_call() {
+                        Ok(()) => self.eval_body_in(inner, &scope),
+                        Err(error) => Err(error),
+                    };
+                    self.eval_depth -= 1;
+                    if scope.is_unique() && scope.parent().is_some_and(Env::is_unique) {
+                        spare.0 = Some(scope);
+                    }
+                    return result;
+                }
+            }
+        }
+        self.call(func.clone(), &[first, second], None)
+    }
+
     /// [`Evaluator::call`] with one argument, which a function of one parameter takes into
     /// its scope without a copy (most calls in code).
     fn call_one(&mut self, func: Value, arg: Value, span: Span) -> EvalResult<Value> {
@@ -1190,9 +1233,15 @@ impl Evaluator {
     }
 
     /// Evaluates a function body in its new scope, counting the call depth.
+    #[inline]
     fn eval_body(&mut self, def: &'static LambdaDef, scope: Env) -> EvalResult<Value> {
+        self.eval_body_in(def, &scope)
+    }
+
+    /// [`Evaluator::eval_body`] in a scope the caller keeps.
+    fn eval_body_in(&mut self, def: &'static LambdaDef, scope: &Env) -> EvalResult<Value> {
         self.call_depth += 1;
-        let result = self.eval(&def.body, &scope);
+        let result = self.eval(&def.body, scope);
         self.call_depth -= 1;
         result.map_err(|error| {
             let name = match def.name {
@@ -1489,6 +1538,11 @@ fn scope_at(env: &Env, depth: u32) -> Option<&Env> {
     }
     Some(scope)
 }
+
+/// The scopes of the last call made by [`Evaluator::call_with_two_again`], when nothing
+/// else holds them.
+#[derive(Default)]
+pub(crate) struct SpareScopes(Option<Env>);
 
 /// [`Evaluator::lazy`] for the rest: a function is made at once (it costs no more than
 /// the thunk that would make it), `var.a.b` is taken when it is already known, anything

@@ -3,7 +3,7 @@
 
 use super::{force_attrs, force_bool, force_function, force_int, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
-use crate::eval::{speculate_applied_index, type_error, Evaluator};
+use crate::eval::{speculate_applied_index, type_error, Evaluator, SpareScopes};
 use crate::ir::Param;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
@@ -126,8 +126,9 @@ fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
         return ev.force(&args[1]);
     }
     let mut acc = args[1].clone();
+    let mut spare = SpareScopes::default();
     for item in items.iter() {
-        acc = ev.call_with_two(&func, acc, item.clone())?;
+        acc = ev.call_with_two_again(&func, acc, item.clone(), &mut spare)?;
     }
     ev.force(&acc)
 }
@@ -175,8 +176,9 @@ fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
     for item in items.iter() {
         values.push(ev.force(item)?);
     }
+    let mut spare = SpareScopes::default();
     let mut less = |ev: &mut Evaluator, a: &Value, b: &Value| -> EvalResult<bool> {
-        let result = ev.call_with_two(&func, a.clone(), b.clone())?;
+        let result = ev.call_with_two_again(&func, a.clone(), b.clone(), &mut spare)?;
         force_bool(ev, &result)
     };
     let sorted = merge_sort(ev, values, &mut less)?;
