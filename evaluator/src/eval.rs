@@ -15,7 +15,7 @@ use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Literal, P
 use crate::paths::canonicalize;
 use crate::source::{Pos, SourceMap, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, Closure, Env, Forces, NixString, PrimOpApp, Shared, Thunk, ThunkState, Value};
+use crate::value::{Attr, Attrs, Closure, Env, Forces, NixString, PrimOp, PrimOpApp, Shared, Thunk, ThunkState, Value};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -1090,8 +1090,24 @@ impl Evaluator {
             Value::Lambda(closure) if matches!(closure.def.param, Param::Ident(_)) => {
                 self.run_body(closure.def, || Env::one(arg, Some(closure.env.clone())))
             }
+            Value::PrimOp(op) if op.arity == 1 => self.call_primop(op, std::slice::from_ref(&arg), span),
             func => self.call(func, std::slice::from_ref(&arg), Some(span)),
         }
+    }
+
+    /// A builtin given exactly its arguments in code, as [`Evaluator::call`] applies it.
+    #[inline]
+    fn call_primop(&mut self, op: &'static PrimOp, args: &[Value], span: Span) -> EvalResult<Value> {
+        if self.eval_depth >= MAX_EVAL_DEPTH {
+            return Err(ErrorKind::DepthLimit.into());
+        }
+        self.eval_depth += 1;
+        let result = match (op.func)(self, args, span) {
+            Ok(value) => self.force_owned(value),
+            Err(error) => Err(error.at(span)),
+        };
+        self.eval_depth -= 1;
+        result
     }
 
     /// [`Evaluator::call`] with two arguments, which a function `a: b: …` takes into its
@@ -1104,6 +1120,11 @@ impl Evaluator {
                     let [first, second] = args;
                     return self.run_body(inner, || Env::one(second, Some(Env::one(first, Some(closure.env.clone())))));
                 }
+            }
+        }
+        if let Value::PrimOp(op) = func {
+            if op.arity == 2 {
+                return self.call_primop(op, &args, span);
             }
         }
         self.call(func, &args, Some(span))
