@@ -1031,10 +1031,8 @@ impl Evaluator {
     #[inline]
     pub(crate) fn call_with_two(&mut self, func: &Value, first: Value, second: Value) -> EvalResult<Value> {
         if let Value::Lambda(closure) = func {
-            if let (Param::Ident(_), Expr::Lambda(inner)) = (&closure.def.param, &closure.def.body) {
-                if matches!(inner.param, Param::Ident(_)) {
-                    return self.run_body(inner, || Env::one(second, Some(Env::one(first, Some(closure.env.clone())))));
-                }
+            if let Some(inner) = curried_pair(closure) {
+                return self.run_body(inner, || Env::one(second, Some(Env::one(first, Some(closure.env.clone())))));
             }
         }
         self.call(func.clone(), &[first, second], None)
@@ -1052,32 +1050,22 @@ impl Evaluator {
         spare: &mut SpareScopes,
     ) -> EvalResult<Value> {
         if let Value::Lambda(closure) = func {
-            if let (Param::Ident(_), Expr::Lambda(inner)) = (&closure.def.param, &closure.def.body) {
-                if matches!(inner.param, Param::Ident(_)) {
-                    if self.eval_depth >= MAX_EVAL_DEPTH {
-                        return Err(ErrorKind::DepthLimit.into());
-                    }
-                    let scope = match spare.0.take() {
-                        Some(scope) => {
-                            if let Some(outer) = scope.parent() {
-                                outer.set(0, first);
-                            }
-                            scope.set(0, second);
-                            scope
+            if let Some(inner) = curried_pair(closure) {
+                let scope = match spare.0.take() {
+                    Some(scope) => {
+                        if let Some(outer) = scope.parent() {
+                            outer.set(0, first);
                         }
-                        None => Env::one(second, Some(Env::one(first, Some(closure.env.clone())))),
-                    };
-                    self.eval_depth += 1;
-                    let result = match self.enter_call() {
-                        Ok(()) => self.eval_body_in(inner, &scope),
-                        Err(error) => Err(error),
-                    };
-                    self.eval_depth -= 1;
-                    if scope.is_unique() && scope.parent().is_some_and(Env::is_unique) {
-                        spare.0 = Some(scope);
+                        scope.set(0, second);
+                        scope
                     }
-                    return result;
+                    None => Env::one(second, Some(Env::one(first, Some(closure.env.clone())))),
+                };
+                let result = self.run_body_in(inner, &scope);
+                if scope.is_unique() && scope.parent().is_some_and(Env::is_unique) {
+                    spare.0 = Some(scope);
                 }
+                return result;
             }
         }
         self.call(func.clone(), &[first, second], None)
@@ -1115,11 +1103,9 @@ impl Evaluator {
     fn call_two(&mut self, func: Value, args: [Value; 2], span: Span) -> EvalResult<Value> {
         let func = self.force_owned(func)?;
         if let Value::Lambda(closure) = &func {
-            if let (Param::Ident(_), Expr::Lambda(inner)) = (&closure.def.param, &closure.def.body) {
-                if matches!(inner.param, Param::Ident(_)) {
-                    let [first, second] = args;
-                    return self.run_body(inner, || Env::one(second, Some(Env::one(first, Some(closure.env.clone())))));
-                }
+            if let Some(inner) = curried_pair(closure) {
+                let [first, second] = args;
+                return self.run_body(inner, || Env::one(second, Some(Env::one(first, Some(closure.env.clone())))));
             }
         }
         if let Value::PrimOp(op) = func {
@@ -1134,12 +1120,24 @@ impl Evaluator {
     /// [`Evaluator::call`] counts it.
     #[inline]
     fn run_body(&mut self, def: &'static LambdaDef, scope: impl FnOnce() -> Env) -> EvalResult<Value> {
+        self.counted_call(|ev| ev.eval_body(def, scope()))
+    }
+
+    /// [`Evaluator::run_body`] in a scope the caller keeps.
+    fn run_body_in(&mut self, def: &'static LambdaDef, scope: &Env) -> EvalResult<Value> {
+        self.counted_call(|ev| ev.eval_body_in(def, scope))
+    }
+
+    /// Runs a function's body (`run`) counted as a call: the depth checks, and every so
+    /// many calls whether the evaluation is to stop.
+    #[inline(always)]
+    fn counted_call(&mut self, run: impl FnOnce(&mut Evaluator) -> EvalResult<Value>) -> EvalResult<Value> {
         if self.eval_depth >= MAX_EVAL_DEPTH {
             return Err(ErrorKind::DepthLimit.into());
         }
         self.eval_depth += 1;
         let result = match self.enter_call() {
-            Ok(()) => self.eval_body(def, scope()),
+            Ok(()) => run(self),
             Err(error) => Err(error),
         };
         self.eval_depth -= 1;
@@ -1558,6 +1556,16 @@ fn scope_at(env: &Env, depth: u32) -> Option<&Env> {
         scope = scope.parent()?;
     }
     Some(scope)
+}
+
+/// The inner function of `a: b: …` (two plain parameters), which a call with two
+/// arguments runs in two new scopes.
+#[inline(always)]
+fn curried_pair(closure: &Closure) -> Option<&'static LambdaDef> {
+    match (&closure.def.param, &closure.def.body) {
+        (Param::Ident(_), Expr::Lambda(inner)) if matches!(inner.param, Param::Ident(_)) => Some(inner),
+        _ => None,
+    }
 }
 
 /// The scopes of the last call made by [`Evaluator::call_with_two_again`], when nothing
