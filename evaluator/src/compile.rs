@@ -632,6 +632,26 @@ impl Compiler<'_> {
                 BinOp::Add
             }
         };
+        // Errors of the operators the reference treats as calls of builtins (arithmetic
+        // other than `+`, comparisons) and of the Boolean ones are reported at the operator,
+        // as the reference does; the others at the start of the expression.
+        let span = match op {
+            BinOp::Sub
+            | BinOp::Mul
+            | BinOp::Div
+            | BinOp::Less
+            | BinOp::LessEq
+            | BinOp::Greater
+            | BinOp::GreaterEq
+            | BinOp::And
+            | BinOp::Or
+            | BinOp::Impl => binop
+                .syntax()
+                .children_with_tokens()
+                .find(|t| t.as_token().is_some_and(|t| ast::BinOpKind::from_kind(t.kind()).is_some()))
+                .map_or(span, |t| Span { file: self.file, start: t.text_range().start().into() }),
+            _ => span,
+        };
         Expr::BinOp(op, Box::new(lhs), Box::new(rhs), span)
     }
 

@@ -152,6 +152,15 @@ pub fn arith(_evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -
             };
             Ok(Value::Float(result))
         }
+        // Division, as the reference's `div`, checks its divisor first (any number, or "a
+        // float"), then whether it is zero, then the dividend (a float when the divisor
+        // is one, an integer otherwise).
+        _ if matches!(op, BinOp::Div) => match &right {
+            Value::Int(_) | Value::Float(_) if as_float(&right) == 0.0 => Err(EvalError::msg("division by zero")),
+            Value::Float(_) => Err(type_error("a float", &left)),
+            Value::Int(_) => Err(type_error("an integer", &left)),
+            other => Err(type_error("a float", other)),
+        },
         (Value::Int(_) | Value::Float(_), other) | (other, _) => Err(type_error("an integer", other)),
     }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{cases, lang_dir, message_gaps, not_yet_passing, reference_message, run_case};
+use common::{cases, lang_dir, message_gaps, not_yet_passing, reference_message, run_case, run_case_rendered};
 
 #[test]
 fn golden_corpus_matches_the_reference() {
@@ -79,4 +79,33 @@ fn golden_corpus_matches_the_reference() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// The position an error is reported at: the last `at FILE:LINE:COL:` line of an output.
+fn last_position(output: &str) -> Option<String> {
+    output.lines().rev().map(str::trim).find(|l| l.starts_with("at ") && l.ends_with(':')).map(str::to_string)
+}
+
+/// The errors of operators are reported where the reference reports them (for the cases
+/// named `eval-fail-operator-position-*`; other cases are checked for their message only).
+#[test]
+fn operator_errors_are_reported_at_the_reference_positions() {
+    let dir = lang_dir();
+    let dir_text = dir.to_string_lossy().into_owned();
+    let all = cases(&dir, "eval-fail-operator-position-");
+    assert!(all.len() >= 10, "the operator position cases are missing");
+    let mut wrong = Vec::new();
+    for path in &all {
+        let expected = std::fs::read_to_string(path.with_extension("err.exp")).unwrap_or_default();
+        let expected = last_position(&expected);
+        assert!(expected.is_some(), "{} has no position in its expected output", path.display());
+        let actual = match run_case_rendered(path) {
+            Ok(value) => format!("no error: {value}"),
+            Err(error) => error.replace(&dir_text, "/pwd"),
+        };
+        if last_position(&actual) != expected {
+            wrong.push(format!("{}: expected {expected:?}, got:\n{actual}", path.display()));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -87,18 +87,27 @@ pub type Outcome = Result<String, String>;
 
 /// Evaluates a case file as `nix-instantiate --eval --strict` in the fixed environment.
 pub fn run_case(path: &Path) -> Outcome {
+    run_case_showing(path, |error| error.to_string())
+}
+
+/// [`run_case`] with an error shown as the command line shows it (message and position).
+pub fn run_case_rendered(path: &Path) -> Outcome {
+    run_case_showing(path, |error| nxe_evaluator::diagnostics::render(error, false, false))
+}
+
+fn run_case_showing(path: &Path, show: fn(&nxe_evaluator::EvalError) -> String) -> Outcome {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let flags = std::fs::read_to_string(path.with_extension("flags")).unwrap_or_default();
     let words: Vec<String> = flags.split_whitespace().map(str::to_string).collect();
     let file = path.to_string_lossy().into_owned();
-    let outcome = std::panic::catch_unwind(move || run_with_big_stack(move || evaluate(&dir, &file, &words)));
+    let outcome = std::panic::catch_unwind(move || run_with_big_stack(move || evaluate(&dir, &file, &words, show)));
     match outcome {
         Ok(result) => result,
         Err(_) => Err("PANIC".to_string()),
     }
 }
 
-fn evaluate(dir: &Path, file: &str, words: &[String]) -> Outcome {
+fn evaluate(dir: &Path, file: &str, words: &[String], show: fn(&nxe_evaluator::EvalError) -> String) -> Outcome {
     let dir_text = dir.to_string_lossy().into_owned();
     let mut nix_path = Vec::new();
     let mut auto_args = Vec::new();
@@ -155,7 +164,7 @@ fn evaluate(dir: &Path, file: &str, words: &[String]) -> Outcome {
         EvalSettings { nix_path, cwd: dir_text.clone(), experimental_features: features, ..EvalSettings::default() };
     let mut evaluation = Evaluation::with_io(settings, io, Arc::new(CodeCache::default()));
     let request = EvalRequest { source: Source::File(file.to_string()), attr_paths, auto_args, mode };
-    evaluation.evaluate(&request).map_err(|e| e.to_string())
+    evaluation.evaluate(&request).map_err(|e| show(&e))
 }
 
 /// The core message of a reference error output: the text after the last `error: `.
