@@ -87,6 +87,9 @@ struct Compiler<'a> {
     scopes: Vec<Scope>,
     errors: Vec<CompileError>,
     warnings: Vec<CompileError>,
+    /// The names from the start of the binding being collected down to the set whose
+    /// attributes are being added, for the messages about duplicates (`a.b` in `a.b.c`).
+    attr_path: Vec<Symbol>,
 }
 
 /// A successful compilation: the code and the lint warnings.
@@ -100,7 +103,8 @@ pub struct Compiled {
 /// Parses and compiles a source text. The returned tree is leaked: see [`crate::ir`].
 pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Compiled, Vec<CompileError>> {
     let parse = rnix::Root::parse(text);
-    let mut compiler = Compiler { file, options, scopes: Vec::new(), errors: Vec::new(), warnings: Vec::new() };
+    let mut compiler =
+        Compiler { file, options, scopes: Vec::new(), errors: Vec::new(), warnings: Vec::new(), attr_path: Vec::new() };
     for error in parse.errors() {
         compiler.errors.push(parse_error(file, error, text));
     }
@@ -754,6 +758,8 @@ impl Compiler<'_> {
 
     /// Gathers the bindings of a set literal or `let`, merging nested attribute paths.
     fn collect(&mut self, node: &impl HasEntry, allow_dynamic: bool) -> Pending {
+        // A set literal's own duplicates are named from the literal, whatever it is merged into.
+        let outer_path = std::mem::take(&mut self.attr_path);
         let mut pending = Pending::default();
         for entry in node.entries() {
             match entry {
@@ -774,6 +780,7 @@ impl Compiler<'_> {
                 }
             }
         }
+        self.attr_path = outer_path;
         pending
     }
 
@@ -802,12 +809,21 @@ impl Compiler<'_> {
         }
     }
 
+    /// Reports `name`, defined again at `span`, as the reference does: with the path from the
+    /// binding's start (`a.b.c`), each name quoted unless it is a plain identifier.
     fn duplicate(&mut self, name: Symbol, span: Span, pending: &Pending) {
         let first = pending.index.get(&name).map(|&i| pending.statics[i].2);
         let location = first
             .and_then(|s| crate::source::SourceMap::global().location(s))
             .map_or(String::new(), |l| format!(" at {}:{}:{}", l.file, l.line, l.column));
-        self.errors.push(CompileError { span, message: format!("attribute '{name}' already defined{location}") });
+        let mut shown = String::new();
+        for part in self.attr_path.iter().chain(std::iter::once(&name)) {
+            if !shown.is_empty() {
+                shown.push('.');
+            }
+            crate::print::print_attr_name(&mut shown, part.as_str());
+        }
+        self.errors.push(CompileError { span, message: format!("attribute '{shown}' already defined{location}") });
     }
 
     fn insert_path(&mut self, pending: &mut Pending, path: &[ast::Attr], value: ast::Expr, span: Span) {
@@ -820,7 +836,7 @@ impl Compiler<'_> {
             };
             match key {
                 Key::Static(name) => match pending.index.get(&name).copied() {
-                    Some(idx) => self.merge_value(pending, idx, value, span),
+                    Some(idx) => self.merge_binding(pending, idx, Binding::Expr(value, value_name), span),
                     None => {
                         pending.index.insert(name, pending.statics.len());
                         pending.statics.push((name, Binding::Expr(value, value_name), span));
@@ -846,7 +862,9 @@ impl Compiler<'_> {
                 }
                 if let Binding::Nested(nested) = &mut pending.statics[idx].1 {
                     let mut nested = std::mem::take(nested);
+                    self.attr_path.push(name);
                     self.insert_path(&mut nested, rest, value, span);
+                    self.attr_path.pop();
                     pending.statics[idx].1 = Binding::Nested(nested);
                 }
             }
@@ -876,32 +894,51 @@ impl Compiler<'_> {
         }
     }
 
-    fn merge_value(&mut self, pending: &mut Pending, idx: usize, value: ast::Expr, span: Span) {
+    /// A second definition of the name bound at `idx`. Two set literals (or sets made by
+    /// paths such as `a.b = …`) merge, recursively: `{ a.b.c = 1; a = { b = { d = 2; }; }; }`
+    /// is `{ a = { b = { c = 1; d = 2; }; }; }`. The attributes of a merged set join the set
+    /// they are merged into, and whether that one is `rec` decides how they see each other:
+    /// a second set's own `rec` is lost, as in the reference. Anything else is a duplicate.
+    fn merge_binding(&mut self, pending: &mut Pending, idx: usize, binding: Binding, span: Span) {
         let name = pending.statics[idx].0;
-        let mergeable = matches!(&value, ast::Expr::AttrSet(set) if set.rec_token().is_none());
-        if mergeable && self.make_nested(pending, idx) {
-            if let (ast::Expr::AttrSet(set), Binding::Nested(nested)) = (&value, &mut pending.statics[idx].1) {
-                let mut nested = std::mem::take(nested);
-                let extra = self.collect(set, true);
-                for (sym, binding, bspan) in extra.statics {
-                    if nested.index.contains_key(&sym) {
-                        self.duplicate(sym, bspan, &nested);
-                        continue;
-                    }
-                    let binding = match binding {
-                        Binding::InheritFrom(i, n, s) => Binding::InheritFrom(i + nested.inherit_from.len(), n, s),
-                        other => other,
-                    };
-                    nested.index.insert(sym, nested.statics.len());
-                    nested.statics.push((sym, binding, bspan));
-                }
-                nested.inherit_from.extend(extra.inherit_from);
-                nested.dynamics.extend(extra.dynamics);
-                pending.statics[idx].1 = Binding::Nested(nested);
-            }
+        let is_set = matches!(binding, Binding::Nested(_) | Binding::Expr(ast::Expr::AttrSet(_), _));
+        // The first definition is collected first: its own duplicates come earlier in the file.
+        if !is_set || !self.make_nested(pending, idx) {
+            self.duplicate(name, span, pending);
             return;
         }
-        self.duplicate(name, span, pending);
+        let extra = match binding {
+            Binding::Nested(nested) => *nested,
+            Binding::Expr(ast::Expr::AttrSet(set), _) => self.collect(&set, true),
+            _ => return,
+        };
+        if let Binding::Nested(nested) = &mut pending.statics[idx].1 {
+            let mut nested = std::mem::take(nested);
+            self.attr_path.push(name);
+            self.merge_sets(&mut nested, extra);
+            self.attr_path.pop();
+            pending.statics[idx].1 = Binding::Nested(nested);
+        }
+    }
+
+    /// Adds the bindings of `extra` to `into` (see [`Compiler::merge_binding`]).
+    fn merge_sets(&mut self, into: &mut Pending, extra: Pending) {
+        let shift = into.inherit_from.len();
+        for (sym, binding, bspan) in extra.statics {
+            let binding = match binding {
+                Binding::InheritFrom(i, n, s) => Binding::InheritFrom(i + shift, n, s),
+                other => other,
+            };
+            match into.index.get(&sym).copied() {
+                Some(idx) => self.merge_binding(into, idx, binding, bspan),
+                None => {
+                    into.index.insert(sym, into.statics.len());
+                    into.statics.push((sym, binding, bspan));
+                }
+            }
+        }
+        into.inherit_from.extend(extra.inherit_from);
+        into.dynamics.extend(extra.dynamics);
     }
 
     /// Compiles collected bindings as a set; a `rec` set gets its own scope.

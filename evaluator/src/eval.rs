@@ -856,9 +856,11 @@ impl Evaluator {
                     .span()
                     .and_then(|p| SourceMap::global().location(p))
                     .map_or(String::new(), |l| format!(" at {}:{}:{}", l.file, l.line, l.column));
-                return Err(
-                    EvalError::msg(format!("dynamic attribute '{name}' already defined{location}")).at(dynamic.span)
-                );
+                return Err(EvalError::msg(format!(
+                    "dynamic attribute '{}' already defined{location}",
+                    crate::print::shown_attr_name(name.as_str())
+                ))
+                .at(dynamic.span));
             }
             let value = self.lazy_binding(&dynamic.value, env);
             entries.push(Attr { name, value, pos: dynamic.pos });
@@ -1329,7 +1331,7 @@ impl Evaluator {
                     let error = EvalError::msg(format!(
                         "function '{}' called with unexpected argument '{}'",
                         lambda_name(def),
-                        attr.name
+                        crate::print::shown_attr_name(attr.name.as_str())
                     ));
                     return Err(match span {
                         Some(span) => error.at(span),
@@ -1390,7 +1392,13 @@ impl Evaluator {
                 for attr in attrs.iter() {
                     let inner = self.force(&attr.value).map_err(|e| {
                         let pos = attr.pos.span();
-                        e.note(pos, format!("while evaluating the attribute '{}'", attr.name))
+                        e.note(
+                            pos,
+                            format!(
+                                "while evaluating the attribute '{}'",
+                                crate::print::shown_attr_name(attr.name.as_str())
+                            ),
+                        )
                     })?;
                     self.force_deep_inner(&inner, seen, depth + 1)?;
                 }

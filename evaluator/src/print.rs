@@ -74,6 +74,13 @@ fn print_attrs(out: &mut String, attrs: &Attrs, seen: &mut FxHashSet<usize>) {
     out.push_str(" }");
 }
 
+/// An attribute name as messages show it: quoted unless it is a plain identifier.
+pub fn shown_attr_name(name: &str) -> String {
+    let mut shown = String::new();
+    print_attr_name(&mut shown, name);
+    shown
+}
+
 /// Prints an attribute name, quoting it unless it is a plain identifier.
 pub fn print_attr_name(out: &mut String, name: &str) {
     if is_plain_identifier(name) {

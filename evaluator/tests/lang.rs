@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{cases, lang_dir, message_gaps, not_yet_passing, reference_message, run_case, run_case_rendered};
+use common::{
+    cases, lang_dir, message_gaps, not_yet_passing, reference_message, run_case, run_case_rendered, run_case_traced,
+};
 
 #[test]
 fn golden_corpus_matches_the_reference() {
@@ -105,6 +107,37 @@ fn operator_errors_are_reported_at_the_reference_positions() {
         };
         if last_position(&actual) != expected {
             wrong.push(format!("{}: expected {expected:?}, got:\n{actual}", path.display()));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The trace notes that name an attribute quote a name that is not a plain identifier as the
+/// reference does (for the cases named `eval-fail-attr-note-*`: each such note of the
+/// reference's output must be in nxe's trace).
+#[test]
+fn trace_notes_name_attributes_as_the_reference() {
+    let dir = lang_dir();
+    let all = cases(&dir, "eval-fail-attr-note-");
+    assert!(all.len() >= 3, "the attribute note cases are missing");
+    let mut wrong = Vec::new();
+    for path in &all {
+        let expected = std::fs::read_to_string(path.with_extension("err.exp")).unwrap_or_default();
+        let notes: Vec<&str> = expected
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("… while evaluating") && l.contains("attribute '"))
+            .collect();
+        assert!(!notes.is_empty(), "{} has no attribute note in its expected output", path.display());
+        let actual = match run_case_traced(path) {
+            Ok(value) => format!("no error: {value}"),
+            Err(error) => error,
+        };
+        let shown: Vec<&str> = actual.lines().map(str::trim).collect();
+        for note in notes {
+            if !shown.contains(&note) {
+                wrong.push(format!("{}: no note {note:?} in:\n{actual}", path.display()));
+            }
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

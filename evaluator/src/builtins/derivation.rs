@@ -187,7 +187,11 @@ fn derivation_strict(ev: &mut Evaluator, name: &str, attrs: &Attrs) -> EvalResul
             continue;
         }
         process_attr(ev, &mut b, name, key, &attr.value, ignore_nulls).map_err(|e| {
-            note_at(e, attr.pos.span(), format!("while evaluating attribute '{key}' of derivation '{name}'"))
+            note_at(
+                e,
+                attr.pos.span(),
+                format!("while evaluating attribute '{}' of derivation '{name}'", crate::print::shown_attr_name(key)),
+            )
         })?;
     }
     let Builder { mut drv, context, json, explicit_json, output_hash, output_hash_algo, mode, outputs } = b;

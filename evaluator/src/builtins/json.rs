@@ -138,8 +138,12 @@ impl JsonWriter {
             }
             escape_json_into(&mut self.out, attr.name.as_str());
             self.out.push(':');
-            self.value(ev, &attr.value)
-                .map_err(|e| e.note(attr.pos.span(), format!("while evaluating attribute '{}'", attr.name)))?;
+            self.value(ev, &attr.value).map_err(|e| {
+                e.note(
+                    attr.pos.span(),
+                    format!("while evaluating attribute '{}'", crate::print::shown_attr_name(attr.name.as_str())),
+                )
+            })?;
         }
         self.out.push('}');
         Ok(())

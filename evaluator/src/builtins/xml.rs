@@ -121,8 +121,12 @@ impl XmlWriter {
     fn attr_list(&mut self, ev: &mut Evaluator, attrs: &Attrs) -> EvalResult<()> {
         for attr in attrs.iter() {
             self.open("attr", &[("name", attr.name.as_str())]);
-            self.value(ev, &attr.value)
-                .map_err(|e| e.note(attr.pos.span(), format!("while evaluating the attribute '{}'", attr.name)))?;
+            self.value(ev, &attr.value).map_err(|e| {
+                e.note(
+                    attr.pos.span(),
+                    format!("while evaluating the attribute '{}'", crate::print::shown_attr_name(attr.name.as_str())),
+                )
+            })?;
             self.close();
         }
         Ok(())

@@ -95,6 +95,11 @@ pub fn run_case_rendered(path: &Path) -> Outcome {
     run_case_showing(path, |error| nxe_evaluator::diagnostics::render(error, false, false))
 }
 
+/// [`run_case_rendered`] with the whole trace, as `--show-trace` shows it.
+pub fn run_case_traced(path: &Path) -> Outcome {
+    run_case_showing(path, |error| nxe_evaluator::diagnostics::render(error, true, false))
+}
+
 fn run_case_showing(path: &Path, show: fn(&nxe_evaluator::EvalError) -> String) -> Outcome {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let flags = std::fs::read_to_string(path.with_extension("flags")).unwrap_or_default();

@@ -56,8 +56,12 @@ pub(super) fn value_to_json(
                 }
                 write_string(out, attr.name.as_str());
                 out.push(':');
-                value_to_json(ev, &attr.value, context, out)
-                    .map_err(|e| e.note(attr.pos.span(), format!("while evaluating attribute '{}'", attr.name)))?;
+                value_to_json(ev, &attr.value, context, out).map_err(|e| {
+                    e.note(
+                        attr.pos.span(),
+                        format!("while evaluating attribute '{}'", crate::print::shown_attr_name(attr.name.as_str())),
+                    )
+                })?;
             }
             out.push('}');
         }

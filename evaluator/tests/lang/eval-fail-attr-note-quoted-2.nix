@@ -1,0 +1,1 @@
+builtins.toJSON { ok = 1; "a.b" = throw "q"; }

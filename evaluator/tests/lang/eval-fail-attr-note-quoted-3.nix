@@ -1,0 +1,1 @@
+builtins.derivationStrict { name = "x"; system = "x"; builder = "x"; "a b" = throw "q"; }

@@ -1,0 +1,1 @@
+let x.a = 1; x.a = 2; in x
