@@ -56,20 +56,54 @@ fn builtin_substring(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 fn builtin_concat_strings_sep(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let separator = force_string(ev, &args[0])?;
     let items = force_list(ev, &args[1])?;
-    let mut pieces = Vec::with_capacity(items.len());
     let mut context: BTreeSet<Box<str>> = separator.context().clone();
-    for item in items.iter() {
+    // Items that are strings are read again from the list when the text is written; only
+    // the others (paths, sets with `outPath`, …) keep their coerced text until then, so a
+    // long list of strings costs no second list.
+    let mut coerced = Vec::new();
+    let mut len = separator.as_str().len().saturating_mul(items.len().saturating_sub(1));
+    for (idx, item) in items.iter().enumerate() {
         let piece = coerce_string(ev, item)?;
         context.extend(piece.context().iter().cloned());
-        pieces.push(piece);
+        len = len.saturating_add(piece.as_str().len());
+        if string_item(item).is_none() {
+            coerced.push((idx, piece));
+        }
     }
     // The text is written once into a block of its exact size: no growing buffer and no
     // copy of it, which for long lists halves the peak memory of the join.
-    let separator = separator.as_str();
-    let texts =
-        pieces.iter().enumerate().flat_map(|(idx, piece)| [if idx > 0 { separator } else { "" }, piece.as_str()]);
     let context = (!context.is_empty()).then(|| Box::new(context));
-    Ok(Value::String(NixString::from_pieces(texts, context)))
+    let text = NixString::build(len, context, |text| {
+        let mut coerced = coerced.iter().peekable();
+        for (idx, item) in items.iter().enumerate() {
+            if idx > 0 {
+                text.push(separator.as_str());
+            }
+            // Nothing was evaluated since the first pass: an item is a string in both or
+            // in neither.
+            match string_item(item) {
+                Some(piece) => text.push(piece.as_str()),
+                None => {
+                    if let Some((_, piece)) = coerced.next_if(|(at, _)| *at == idx) {
+                        text.push(piece.as_str());
+                    }
+                }
+            }
+        }
+    });
+    Ok(Value::String(text))
+}
+
+/// A list item that is a string, or a finished thunk holding one.
+fn string_item(item: &Value) -> Option<NixString> {
+    match item {
+        Value::String(text) => Some(text.clone()),
+        Value::Thunk(thunk) => match thunk.value_if_done() {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn builtin_replace_strings(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
