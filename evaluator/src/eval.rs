@@ -823,7 +823,7 @@ impl Evaluator {
             def.statics.iter().map(|attr| {
                 let value = match &attr.value {
                     AttrValue::Expr(expr) => self.lazy_binding(expr, env),
-                    AttrValue::InheritFrom(idx) => Thunk::inherit_from(sources[*idx].clone(), attr),
+                    AttrValue::InheritFrom(idx) => self.inherit_from(&sources[*idx], attr),
                 };
                 Attr { name: attr.name, value, pos: attr.pos }
             }),
@@ -872,7 +872,17 @@ impl Evaluator {
     fn rec_scope(&mut self, def: &'static AttrsDef, env: &Env) -> EvalResult<Env> {
         // The slots are filled below, once their thunks can name the scope.
         let scope = Env::with_slots(def.statics.len(), Some(env.clone()));
-        let sources: Vec<Value> = def.inherit_from.iter().map(|e| Thunk::pending(e, scope.clone())).collect();
+        // A source from outside the scope (`inherit (lib) …`, `inherit (builtins) …`) is
+        // looked up now; anything else may read slots not filled yet.
+        let sources: Vec<Value> = def
+            .inherit_from
+            .iter()
+            .map(|e| match e {
+                Expr::Var { depth, slot } if *depth > 0 => lookup(env, depth - 1, *slot),
+                Expr::Global(index) => self.globals[*index as usize].clone(),
+                _ => Thunk::pending(e, scope.clone()),
+            })
+            .collect();
         // No value here reads this scope's slots while they are filled: its own variables
         // become thunks, and `lazy_binding` does not compute arithmetic ahead.
         for (idx, attr) in def.statics.iter().enumerate() {
@@ -882,7 +892,7 @@ impl Evaluator {
                     Expr::Var { .. } => Thunk::pending(expr, scope.clone()),
                     _ => self.lazy_binding(expr, &scope),
                 },
-                AttrValue::InheritFrom(idx) => Thunk::inherit_from(sources[*idx].clone(), attr),
+                AttrValue::InheritFrom(idx) => self.inherit_from(&sources[*idx], attr),
             };
             scope.set(idx, value);
         }
@@ -946,6 +956,29 @@ impl Evaluator {
     }
 
     /// The attribute `inherit (source) name` takes, from the evaluated source.
+    /// The value of `inherit (source) name`: when the source is already a set that has the
+    /// name, its value there (a thunk shared, not a new one that would select it); otherwise
+    /// a thunk selecting it when forced (which reports a missing name then). Only where
+    /// nothing prints unevaluated values: a printed `inherit` shows `<CODE>`, as a new
+    /// thunk does in the reference.
+    #[inline]
+    fn inherit_from(&self, source: &Value, attr: &'static StaticAttr) -> Value {
+        if self.speculate {
+            let found = match source {
+                Value::Attrs(attrs) => attrs.get(attr.name).cloned(),
+                Value::Thunk(thunk) => match thunk.value_if_done() {
+                    Some(Value::Attrs(attrs)) => attrs.get(attr.name).cloned(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(value) = found {
+                return value;
+            }
+        }
+        Thunk::inherit_from(source.clone(), attr)
+    }
+
     pub(crate) fn select_inherited(&mut self, source: &Value, attr: &'static StaticAttr) -> EvalResult<Value> {
         match source {
             Value::Attrs(attrs) => self.select_inherited_from(attrs, attr),
