@@ -523,9 +523,9 @@ pub struct Attr {
 ///
 /// A set is immutable and shared: cloning the handle counts one more reference. The header
 /// and the entries are one allocation (a set literal of three attributes is one block of
-/// 96 bytes: a 24-byte header, then the entries; only a set large enough to get a hash
-/// index has room for it, after its entries), and a lookup goes from the handle straight
-/// to the entries.
+/// 88 bytes: a 16-byte header, then the entries; only a set made over a base has room for
+/// it, and only a set large enough to get a hash index for that, after its entries), and a
+/// lookup goes from the handle straight to the entries.
 ///
 /// `a // b` with a small `b` does not copy `a`: the result keeps `a` as a shared `base` and
 /// only the (small) overriding entries in `top`. When `top` grows past about the square
@@ -537,38 +537,70 @@ pub struct Attrs {
     owns: PhantomData<AttrsHead>,
 }
 
-/// The start of a set's allocation; `top_len` entries ([`Attr`]) follow it.
-#[repr(C)]
+/// The start of a set's allocation; `top_len` entries ([`Attr`]) follow it, then, in a set
+/// made by `//` over a shared base, that base (an [`Attrs`]), then, in a set large enough to
+/// have one, its hash index ([`AttrsIndex`]). Most sets have neither: their header is two
+/// words. Aligned to a word, as handles' addresses leave their three low bits free.
+#[repr(C, align(8))]
 struct AttrsHead {
     /// Handles to the set.
     count: RefCount,
     /// Number of distinct names.
     len: u32,
     /// Number of own entries (those after the header), sorted by name; they shadow entries
-    /// of `base` with the same name.
+    /// of the base with the same name.
     top_len: u32,
-    /// Lookups so far, until the index is built.
-    lookups: Cell<u32>,
-    /// The flat set this one extends; never itself layered.
-    base: Option<Attrs>,
+    /// Whether a base (the flat set this one extends; never itself layered) follows the
+    /// entries.
+    layered: bool,
 }
+
+/// Where the parts of a set's block are.
+struct AttrsLayout {
+    layout: Layout,
+    /// The base, in a layered set.
+    base: Option<usize>,
+    /// The hash index, in a large set.
+    index: Option<usize>,
+}
+
+/// Where a set's entries start: right after the header.
+const ENTRIES_OFFSET: usize = std::mem::size_of::<AttrsHead>();
 
 /// For sets of more than [`INDEX_MIN_LEN`] own entries, which are looked up often: the
 /// position of each name in `top`, built after [`INDEX_AFTER_LOOKUPS`] lookups, so a lookup
 /// hashes a number instead of comparing text about log2(n) times. It follows the entries,
 /// in the sets large enough to have one only.
-type AttrsIndex = OnceCell<Box<FxHashMap<Symbol, u32>>>;
+struct AttrsIndex {
+    /// Lookups so far, until the index is built.
+    lookups: Cell<u32>,
+    index: OnceCell<Box<FxHashMap<Symbol, u32>>>,
+}
 
-/// The layout of a set with `top_len` own entries, where the entries start, and where its
-/// index is, if it is large enough to have one.
-fn attrs_layout(top_len: usize) -> (Layout, usize, Option<usize>) {
+/// The layout of a set with `top_len` own entries, with a base or not.
+fn attrs_layout(top_len: usize, layered: bool) -> AttrsLayout {
     let entries = Layout::array::<Attr>(top_len).unwrap_or_else(|_| std::process::abort());
-    let (layout, offset) = Layout::new::<AttrsHead>().extend(entries).unwrap_or_else(|_| std::process::abort());
-    if top_len <= INDEX_MIN_LEN {
-        return (layout, offset, None);
+    let (mut layout, offset) = Layout::new::<AttrsHead>().extend(entries).unwrap_or_else(|_| std::process::abort());
+    debug_assert_eq!(offset, ENTRIES_OFFSET);
+    let mut base = None;
+    if layered {
+        let (with_base, at) = layout.extend(Layout::new::<Attrs>()).unwrap_or_else(|_| std::process::abort());
+        debug_assert_eq!(at, base_offset(top_len));
+        (layout, base) = (with_base, Some(at));
     }
-    let (layout, index) = layout.extend(Layout::new::<AttrsIndex>()).unwrap_or_else(|_| std::process::abort());
-    (layout, offset, Some(index))
+    let mut index = None;
+    if top_len > INDEX_MIN_LEN {
+        let (with_index, at) = layout.extend(Layout::new::<AttrsIndex>()).unwrap_or_else(|_| std::process::abort());
+        (layout, index) = (with_index, Some(at));
+    }
+    AttrsLayout { layout, base, index }
+}
+
+/// Where the base of a layered set of `top_len` own entries is: right after them (the
+/// entries end on a word boundary, checked in the size test).
+#[inline(always)]
+fn base_offset(top_len: usize) -> usize {
+    ENTRIES_OFFSET + top_len * std::mem::size_of::<Attr>()
 }
 
 /// A set's block while its entries are written: frees it, dropping the entries written so
@@ -661,7 +693,8 @@ impl Attrs {
     /// in all.
     fn fill(top_len: usize, base: Option<Attrs>, len: u32, write: impl FnOnce(&mut Filling)) -> Attrs {
         let Ok(top_len_u32) = u32::try_from(top_len) else { std::process::abort() };
-        let (layout, offset, index) = attrs_layout(top_len);
+        let AttrsLayout { layout, base: base_at, index } = attrs_layout(top_len, base.is_some());
+        let offset = ENTRIES_OFFSET;
         // SAFETY: the layout is non-zero (the header). Entries are written in bounds, one
         // at a time, counted by the guard; the header is written last, once all `top_len`
         // entries are there, and only then does the handle exist.
@@ -683,15 +716,13 @@ impl Attrs {
             });
             let ptr = NonNull::new_unchecked(raw as *mut AttrsHead);
             if let Some(index) = index {
-                raw.add(index).cast::<AttrsIndex>().write(OnceCell::new());
+                raw.add(index).cast::<AttrsIndex>().write(AttrsIndex { lookups: Cell::new(0), index: OnceCell::new() });
             }
-            ptr.as_ptr().write(AttrsHead {
-                count: RefCount::one(),
-                len,
-                top_len: top_len_u32,
-                lookups: Cell::new(0),
-                base,
-            });
+            let layered = base.is_some();
+            if let (Some(at), Some(base)) = (base_at, base) {
+                raw.add(at).cast::<Attrs>().write(base);
+            }
+            ptr.as_ptr().write(AttrsHead { count: RefCount::one(), len, top_len: top_len_u32, layered });
             Attrs { ptr, owns: PhantomData }
         }
     }
@@ -710,6 +741,18 @@ impl Attrs {
         // multiple of `Attr`'s alignment, checked in the size test); they live as long as
         // the allocation and are never changed.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(1) as *const Attr, len) }
+    }
+
+    /// The base of a layered set.
+    #[inline(always)]
+    fn base(&self) -> Option<&Attrs> {
+        let head = self.head();
+        if !head.layered {
+            return None;
+        }
+        // SAFETY: a layered set's block has its base right after its entries, written by
+        // `fill` and living as long as the block.
+        Some(unsafe { &*self.ptr.as_ptr().cast::<u8>().add(base_offset(head.top_len as usize)).cast::<Attrs>() })
     }
 
     /// Whether two handles are the same set.
@@ -736,7 +779,7 @@ impl Attrs {
 
     /// The attributes in name order.
     pub fn iter(&self) -> AttrsIter<'_> {
-        match &self.head().base {
+        match self.base() {
             None => AttrsIter::Flat(self.top().iter()),
             Some(base) => AttrsIter::Layered { top: self.top().iter().peekable(), base: base.top().iter().peekable() },
         }
@@ -747,7 +790,7 @@ impl Attrs {
     pub fn get_entry(&self, name: Symbol) -> Option<&Attr> {
         match self.find_own(name) {
             Some(attr) => Some(attr),
-            None => self.head().base.as_ref().and_then(|base| base.find_own(name)),
+            None => self.base().and_then(|base| base.find_own(name)),
         }
     }
 
@@ -758,18 +801,18 @@ impl Attrs {
         if top.len() <= INDEX_MIN_LEN {
             return find_in(top, name);
         }
-        let head = self.head();
-        let Some(offset) = attrs_layout(top.len()).2 else { return find_in(top, name) };
+        let Some(offset) = attrs_layout(top.len(), self.head().layered).index else { return find_in(top, name) };
         // SAFETY: a set with this many own entries has its index there, written by `fill`
         // and living as long as the block.
-        let index = unsafe { &*self.ptr.as_ptr().cast::<u8>().add(offset).cast::<AttrsIndex>() };
-        if let Some(index) = index.get() {
+        let area = unsafe { &*self.ptr.as_ptr().cast::<u8>().add(offset).cast::<AttrsIndex>() };
+        if let Some(index) = area.index.get() {
             return index.get(&name).map(|&idx| &top[idx as usize]);
         }
-        let seen = head.lookups.get() + 1;
-        head.lookups.set(seen);
+        let seen = area.lookups.get() + 1;
+        area.lookups.set(seen);
         if seen >= INDEX_AFTER_LOOKUPS {
-            let index = index
+            let index = area
+                .index
                 .get_or_init(|| Box::new(top.iter().enumerate().map(|(idx, attr)| (attr.name, idx as u32)).collect()));
             return index.get(&name).map(|&idx| &top[idx as usize]);
         }
@@ -794,7 +837,7 @@ impl Attrs {
 
     /// `left // right`, sharing `left` when `right` is small next to it.
     pub fn update_shared(left: &Attrs, right: &Attrs) -> Attrs {
-        let (base_len, new_top_len) = match &left.head().base {
+        let (base_len, new_top_len) = match left.base() {
             Some(base) => (base.len(), left.top().len() + right.len()),
             None => (left.len(), right.len()),
         };
@@ -803,7 +846,7 @@ impl Attrs {
             return left.update(right);
         }
         let added = right.iter().filter(|attr| !left.contains(attr.name)).count();
-        let (base, top) = match &left.head().base {
+        let (base, top) = match left.base() {
             Some(base) => (base.clone(), merge_runs(left.top().iter(), right.iter())),
             None => (left.clone(), right.iter().cloned().collect()),
         };
@@ -819,7 +862,8 @@ impl Attrs {
     #[inline(never)]
     fn free(&mut self) {
         let top_len = self.head().top_len as usize;
-        let (layout, offset, index) = attrs_layout(top_len);
+        let AttrsLayout { layout, base, index } = attrs_layout(top_len, self.head().layered);
+        let offset = ENTRIES_OFFSET;
         // SAFETY: the last handle is going away, so nothing else reaches the allocation;
         // the header and entries are dropped once, then the block `fill` allocated with
         // this layout is freed.
@@ -828,6 +872,9 @@ impl Attrs {
             std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(raw.add(offset) as *mut Attr, top_len));
             if let Some(index) = index {
                 std::ptr::drop_in_place(raw.add(index).cast::<AttrsIndex>());
+            }
+            if let Some(base) = base {
+                std::ptr::drop_in_place(raw.add(base).cast::<Attrs>());
             }
             std::ptr::drop_in_place(self.ptr.as_ptr());
             std::alloc::dealloc(raw, layout);
@@ -1246,11 +1293,17 @@ mod size_tests {
         assert_eq!(TEXT_OFFSET, 24);
         assert_eq!(std::mem::size_of::<Attr>(), 24);
         assert_eq!(std::mem::size_of::<Attrs>(), 8);
-        // The entries follow the header with no padding between.
-        assert_eq!(std::mem::size_of::<AttrsHead>(), 24);
-        // A set of two attributes is one block of 72 bytes.
-        assert_eq!(attrs_layout(2).0.size(), 72);
-        assert_eq!(attrs_layout(3).1, std::mem::size_of::<AttrsHead>());
+        // The entries follow the header with no padding between, and end on a word boundary,
+        // where a layered set's base is.
+        assert_eq!(std::mem::size_of::<AttrsHead>(), 16);
+        assert_eq!(ENTRIES_OFFSET % std::mem::align_of::<Attr>(), 0);
+        assert_eq!(std::mem::size_of::<Attr>() % std::mem::align_of::<Attrs>(), 0);
+        // A set of two attributes is one block of 64 bytes; a layered one has a word more.
+        assert_eq!(attrs_layout(2, false).layout.size(), 64);
+        assert_eq!((attrs_layout(2, true).layout.size(), attrs_layout(2, true).base), (72, Some(base_offset(2))));
+        // A large set has room for its index after its entries (and base).
+        let large = attrs_layout(INDEX_MIN_LEN + 1, true);
+        assert!(large.index.is_some_and(|at| at >= base_offset(INDEX_MIN_LEN + 1) + 8));
     }
 }
 
@@ -1337,6 +1390,38 @@ mod attrs_tests {
         assert_eq!(Rc::strong_count(&held), 101);
         drop(base);
         assert_eq!(Rc::strong_count(&held), 101);
+        drop(updated);
+        assert_eq!(Rc::strong_count(&held), 1);
+    }
+
+    /// A layered set with enough own entries for a hash index keeps both its base and its
+    /// index after the entries; lookups past the index's threshold find every name, and
+    /// dropping it lets go of both.
+    #[test]
+    fn a_layered_set_with_a_hash_index_finds_every_name() {
+        let held = Rc::new(String::from("/p"));
+        let base = Attrs::from_sorted((0..2000).map(|i| path_attr(&format!("k{i:04}"), &held)).collect());
+        let right = Attrs::from_sorted(
+            (0..80)
+                .map(|i| Attr { name: Symbol::intern(&format!("k{:04}", i * 3)), value: Value::Int(i), pos: Pos::NONE })
+                .collect(),
+        );
+        let updated = Attrs::update_shared(&base, &right);
+        drop(base);
+        assert!(updated.base().is_some(), "the update was flattened");
+        assert_eq!(updated.len(), 2000);
+        for _ in 0..INDEX_AFTER_LOOKUPS + 1 {
+            for i in 0..2000i64 {
+                let found = updated.get(Symbol::intern(&format!("k{i:04}")));
+                match found {
+                    Some(Value::Int(n)) => assert!(i % 3 == 0 && i / 3 < 80 && *n == i / 3),
+                    Some(Value::Path(_)) => assert!(i % 3 != 0 || i / 3 >= 80),
+                    other => panic!("k{i:04}: {:?}", other.map(Value::type_name)),
+                }
+            }
+        }
+        assert!(updated.get(Symbol::intern("k2000")).is_none());
+        assert_eq!(Rc::strong_count(&held), 2001);
         drop(updated);
         assert_eq!(Rc::strong_count(&held), 1);
     }
