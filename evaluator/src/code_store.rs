@@ -15,7 +15,8 @@
 
 use crate::compile::CompileOptions;
 use crate::ir::{
-    AttrKey, AttrValue, AttrsDef, BinOp, DynamicAttr, Expr, LambdaDef, Literal, Param, StaticAttr, StrPart,
+    AttrKey, AttrValue, AttrsDef, BinOp, DynamicAttr, Expr, LambdaDef, Literal, OperatorStarts, Param, StaticAttr,
+    StrPart,
 };
 use crate::source::{FileId, Pos, Span};
 use crate::symbol::Symbol;
@@ -25,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// The first bytes of an entry: what it is and its format's version.
-const MAGIC: &[u8; 8] = b"nxecode1";
+const MAGIC: &[u8; 8] = b"nxecode2";
 /// Bytes before the payload: the magic, the key and the payload's checksum.
 const HEADER_LEN: usize = 8 + 32 + 32;
 
@@ -474,12 +475,14 @@ impl Encoder {
                 self.expr(operand);
                 self.span(*span);
             }
-            Expr::BinOp(op, left, right, span) => {
+            Expr::BinOp(op, left, right, span, starts) => {
                 self.out.push(21);
                 self.out.push(bin_op_code(*op));
                 self.expr(left);
                 self.expr(right);
                 self.span(*span);
+                self.uint(u64::from(starts.op));
+                self.uint(u64::from(starts.rhs));
             }
             Expr::CurPos(span) => {
                 self.out.push(22);
@@ -692,7 +695,8 @@ impl Decoder {
             20 => Expr::Negate(self.boxed()?, self.span()?),
             21 => {
                 let op = *BIN_OPS.get(usize::from(self.byte()?))?;
-                Expr::BinOp(op, self.boxed()?, self.boxed()?, self.span()?)
+                let (left, right, span) = (self.boxed()?, self.boxed()?, self.span()?);
+                Expr::BinOp(op, left, right, span, OperatorStarts { op: self.u32()?, rhs: self.u32()? })
             }
             22 => Expr::CurPos(self.span()?),
             _ => return None,

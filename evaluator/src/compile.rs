@@ -10,7 +10,8 @@
 
 use crate::builtins::global_index;
 use crate::ir::{
-    AttrKey, AttrValue, AttrsDef, BinOp, DynamicAttr, Expr, LambdaDef, Literal, Param, StaticAttr, StrPart,
+    AttrKey, AttrValue, AttrsDef, BinOp, DynamicAttr, Expr, LambdaDef, Literal, OperatorStarts, Param, StaticAttr,
+    StrPart,
 };
 use crate::paths::canonicalize;
 use crate::source::{FileId, Pos, Span};
@@ -636,9 +637,19 @@ impl Compiler<'_> {
                 BinOp::Add
             }
         };
+        let op_start = binop
+            .syntax()
+            .children_with_tokens()
+            .find(|t| t.as_token().is_some_and(|t| ast::BinOpKind::from_kind(t.kind()).is_some()))
+            .map(|t| u32::from(t.text_range().start()));
+        let starts = OperatorStarts {
+            op: op_start.unwrap_or(span.start),
+            rhs: binop.rhs().map_or(span.start, |rhs| rhs.syntax().text_range().start().into()),
+        };
         // Errors of the operators the reference treats as calls of builtins (arithmetic
-        // other than `+`, comparisons) and of the Boolean ones are reported at the operator,
-        // as the reference does; the others at the start of the expression.
+        // other than `+`, comparisons), of `++` and of the Boolean ones are reported at the
+        // operator, as the reference does; `+` chooses by what failed (see `starts`); the
+        // others at the start of the expression.
         let span = match op {
             BinOp::Sub
             | BinOp::Mul
@@ -649,14 +660,11 @@ impl Compiler<'_> {
             | BinOp::GreaterEq
             | BinOp::And
             | BinOp::Or
-            | BinOp::Impl => binop
-                .syntax()
-                .children_with_tokens()
-                .find(|t| t.as_token().is_some_and(|t| ast::BinOpKind::from_kind(t.kind()).is_some()))
-                .map_or(span, |t| Span { file: self.file, start: t.text_range().start().into() }),
+            | BinOp::Impl
+            | BinOp::Concat => Span { file: self.file, start: starts.op },
             _ => span,
         };
-        Expr::BinOp(op, Box::new(lhs), Box::new(rhs), span)
+        Expr::BinOp(op, Box::new(lhs), Box::new(rhs), span, starts)
     }
 
     fn lambda(&mut self, lambda: ast::Lambda, name: Option<Symbol>, span: Span) -> Expr {

@@ -11,7 +11,9 @@ use crate::builtins;
 use crate::compile::{compile, CompileError, CompileOptions, Lints};
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::io::EvalIo;
-use crate::ir::{AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Literal, Param, StaticAttr, StrPart};
+use crate::ir::{
+    AttrKey, AttrValue, AttrsDef, BinOp, Expr, LambdaDef, Literal, OperatorStarts, Param, StaticAttr, StrPart,
+};
 use crate::paths::canonicalize;
 use crate::source::{Pos, SourceMap, Span};
 use crate::symbol::Symbol;
@@ -616,7 +618,7 @@ impl Evaluator {
                 let value = self.eval(operand, env)?;
                 crate::ops::arith(self, BinOp::Sub, Value::Int(0), value).map_err(|e| e.at(*span))
             }
-            Expr::BinOp(op, lhs, rhs, span) => self.binop(*op, lhs, rhs, env, *span),
+            Expr::BinOp(op, lhs, rhs, span, starts) => self.binop(*op, (lhs, rhs), env, *span, *starts),
             Expr::CurPos(span) => Ok(self.position_attrs(*span)),
         }
     }
@@ -657,7 +659,7 @@ impl Evaluator {
 
     /// The error of a failed `assert`; for `assert a == b` it explains the difference.
     fn assertion_failure(&mut self, cond: &'static Expr, text: &str, env: &Env, span: Span) -> EvalError {
-        if let Expr::BinOp(BinOp::Eq, lhs, rhs, eq_span) = cond {
+        if let Expr::BinOp(BinOp::Eq, lhs, rhs, eq_span, _) = cond {
             let left = self.lazy(lhs, env);
             let right = self.lazy(rhs, env);
             match crate::ops::explain_inequality(self, &left, &right) {
@@ -675,7 +677,14 @@ impl Evaluator {
     }
 
     #[inline(never)]
-    fn binop(&mut self, op: BinOp, lhs: &'static Expr, rhs: &'static Expr, env: &Env, span: Span) -> EvalResult<Value> {
+    fn binop(
+        &mut self,
+        op: BinOp,
+        (lhs, rhs): (&'static Expr, &'static Expr),
+        env: &Env,
+        span: Span,
+        starts: OperatorStarts,
+    ) -> EvalResult<Value> {
         let bool_of = |value: Value| match value {
             Value::Bool(b) => Ok(b),
             other => Err(type_error("a Boolean", &other).at(span)),
@@ -712,6 +721,9 @@ impl Evaluator {
                     if let Some(value) = int_op(op, *a, *b) {
                         return Ok(value);
                     }
+                }
+                if op == BinOp::Add {
+                    return crate::ops::add_at(self, left, right, span, starts);
                 }
                 crate::ops::binary(self, op, left, right).map_err(|e| e.at(span))
             }
@@ -788,10 +800,9 @@ impl Evaluator {
                     let value = self.eval(expr, env)?;
                     let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::PathPart)?;
                     if !piece.context().is_empty() {
-                        return Err(EvalError::msg(format!(
-                            "a string that refers to a store path cannot be appended to a path (string \"{}\")",
-                            piece.as_str()
-                        )));
+                        return Err(EvalError::msg(
+                            "a string that refers to a store path cannot be appended to a path",
+                        ));
                     }
                     text.push_str(piece.as_str());
                 }
@@ -1491,7 +1502,7 @@ const SPECULATED_OPS: u32 = 8;
 fn speculate_int(expr: &Expr, var: &impl Fn(u32, u32) -> Option<i64>) -> Option<Value> {
     let mut budget = SPECULATED_OPS;
     match expr {
-        Expr::BinOp(op, lhs, rhs, _) => {
+        Expr::BinOp(op, lhs, rhs, _, _) => {
             budget -= 1;
             let a = int_tree(lhs, var, &mut budget)?;
             let b = int_tree(rhs, var, &mut budget)?;
@@ -1516,7 +1527,7 @@ fn int_tree(expr: &Expr, var: &impl Fn(u32, u32) -> Option<i64>, budget: &mut u3
 #[inline(never)]
 fn int_tree_nested(expr: &Expr, var: &impl Fn(u32, u32) -> Option<i64>, budget: &mut u32) -> Option<i64> {
     match expr {
-        Expr::BinOp(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), lhs, rhs, _) if *budget > 0 => {
+        Expr::BinOp(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), lhs, rhs, _, _) if *budget > 0 => {
             *budget -= 1;
             let a = int_tree(lhs, var, budget)?;
             let b = int_tree(rhs, var, budget)?;

@@ -225,7 +225,18 @@ pub enum Expr {
     /// `-e`.
     Negate(Box<Expr>, Span),
     /// A binary operator.
-    BinOp(BinOp, Box<Expr>, Box<Expr>, Span),
+    BinOp(BinOp, Box<Expr>, Box<Expr>, Span, OperatorStarts),
     /// `__curPos`.
     CurPos(Span),
+}
+
+/// Where a binary operator's token and its right operand start (bytes, in the file of the
+/// operator's span): the errors of `+` are reported where the reference reports them, at
+/// the operand (or the operator) that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperatorStarts {
+    /// The operator's token.
+    pub op: u32,
+    /// The right operand.
+    pub rhs: u32,
 }

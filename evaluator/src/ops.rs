@@ -6,8 +6,9 @@
 
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
-use crate::ir::BinOp;
+use crate::ir::{BinOp, OperatorStarts};
 use crate::paths::canonicalize;
+use crate::source::Span;
 use crate::value::{Attrs, NixString, Value};
 use std::cmp::Ordering;
 use std::rc::Rc;
@@ -69,36 +70,71 @@ pub fn binary(evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -
 }
 
 fn add(evaluator: &mut Evaluator, left: Value, right: Value) -> EvalResult<Value> {
+    add_parts(evaluator, left, right).map_err(|(error, _)| error)
+}
+
+/// `+` in code: its errors are reported where the reference reports them, at the operand
+/// that failed, or at the operator for a path that cannot take the string after it.
+pub fn add_at(
+    evaluator: &mut Evaluator,
+    left: Value,
+    right: Value,
+    span: Span,
+    starts: OperatorStarts,
+) -> EvalResult<Value> {
+    add_parts(evaluator, left, right).map_err(|(error, part)| {
+        let start = match part {
+            Part::Left => span.start,
+            Part::Operator => starts.op,
+            Part::Right => starts.rhs,
+        };
+        error.at(Span { file: span.file, start })
+    })
+}
+
+/// Which part of `a + b` an error of `+` is about.
+enum Part {
+    Left,
+    Operator,
+    Right,
+}
+
+fn add_parts(evaluator: &mut Evaluator, left: Value, right: Value) -> Result<Value, (EvalError, Part)> {
+    let on = |part: Part| move |error: EvalError| (error, part);
     match (&left, &right) {
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => arith(evaluator, BinOp::Add, left, right),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            arith(evaluator, BinOp::Add, left, right).map_err(on(Part::Right))
+        }
         (Value::Path(base), _) => {
-            let suffix = coerce_to_string(evaluator, &right, Coerce::PathPart)?;
+            let suffix = coerce_to_string(evaluator, &right, Coerce::PathPart).map_err(on(Part::Right))?;
             if !suffix.context().is_empty() {
-                return Err(EvalError::msg(format!(
-                    "a string that refers to a store path cannot be appended to a path (string \"{}\")",
-                    suffix.as_str()
-                )));
+                let message = "a string that refers to a store path cannot be appended to a path";
+                return Err((EvalError::msg(message), Part::Operator));
             }
             let joined = format!("{base}{}", suffix.as_str());
             Ok(Value::Path(Rc::from(canonicalize(&joined))))
         }
         (Value::String(a), _) => {
-            let b = coerce_to_string(evaluator, &right, Coerce::Interpolation)?;
+            let b = coerce_to_string(evaluator, &right, Coerce::Interpolation).map_err(on(Part::Right))?;
             Ok(Value::String(concat(a, &b)))
         }
         (Value::Attrs(_), _) => {
-            let a = coerce_to_string(evaluator, &left, Coerce::Interpolation)?;
-            let b = coerce_to_string(evaluator, &right, Coerce::Interpolation)?;
+            let a = coerce_to_string(evaluator, &left, Coerce::Interpolation).map_err(on(Part::Left))?;
+            let b = coerce_to_string(evaluator, &right, Coerce::Interpolation).map_err(on(Part::Right))?;
             Ok(Value::String(concat(&a, &b)))
         }
-        (Value::Int(_) | Value::Float(_), other) => {
-            Err(EvalError::msg(format!("cannot add {} to {}", other.type_with_article(), left.type_with_article())))
-        }
-        (other, _) => Err(EvalError::msg(format!(
-            "cannot coerce {} to a string: {}",
-            other.type_with_article(),
-            crate::print::short(other)
-        ))),
+        (Value::Int(_) | Value::Float(_), other) => Err((
+            EvalError::msg(format!("cannot add {} to {}", other.type_with_article(), left.type_with_article())),
+            Part::Right,
+        )),
+        (other, _) => Err((
+            EvalError::msg(format!(
+                "cannot coerce {} to a string: {}",
+                other.type_with_article(),
+                crate::print::short(other)
+            )),
+            Part::Left,
+        )),
     }
 }
 

@@ -1,0 +1,1 @@
+let a = 1; b = "x"; in a + b

@@ -1,0 +1,1 @@
+./x + "${builtins.toFile "a" "b"}"

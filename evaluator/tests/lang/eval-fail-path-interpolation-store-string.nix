@@ -1,0 +1,1 @@
+let s = "${builtins.toFile "a" "b"}"; in ./x/${s}
