@@ -676,7 +676,8 @@ fn compiled_files_kept_in_the_cache_give_the_same_answers_and_damaged_ones_are_c
     // The files the run compiles are kept (over 40; how many more depends on how far an idle
     // thread got compiling files ahead of their import, which varies with timing).
     assert!(entries.len() >= 30, "only {} compiled files kept", entries.len());
-    let location = format!("{}:5:43", repo.join("hosts/db-02.nix").display());
+    // `+` reports its error at the operand that failed (`"x"`), as the reference does.
+    let location = format!("{}:5:47", repo.join("hosts/db-02.nix").display());
     assert!(compiled.to_string().contains(&location), "no error at {location}: {compiled}");
 
     // Without the results, the hosts are evaluated again from the kept files (and from more
