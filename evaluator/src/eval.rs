@@ -1007,9 +1007,7 @@ impl Evaluator {
     /// The error for a missing attribute, with a suggestion of close names like Nix.
     pub(crate) fn missing_attr(&self, name: Symbol, _value: &Value) -> EvalError {
         // Named as the reference prints attribute names: quoted unless a plain identifier.
-        let mut shown = String::new();
-        crate::print::print_attr_name(&mut shown, name.as_str());
-        EvalError::new(ErrorKind::AttributeMissing(shown))
+        EvalError::new(ErrorKind::AttributeMissing(crate::print::shown_attr_name(name.as_str())))
     }
 
     #[inline(never)]

@@ -244,8 +244,7 @@ fn builtin_append_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
         let name = attr.name.as_str();
         if store_dir.parse_path(name).is_err() {
             // The key is printed as an attribute name: quoted unless it is an identifier.
-            let mut shown = String::new();
-            crate::print::print_attr_name(&mut shown, name);
+            let shown = crate::print::shown_attr_name(name);
             let error = EvalError::msg(format!("context key '{shown}' is not a store path"));
             return Err(match attr.pos.span() {
                 Some(pos) => error.at(pos),
