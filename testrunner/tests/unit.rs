@@ -193,7 +193,8 @@ fn an_error_names_its_file_line_and_column() {
         unit::run_all(&mut evaluation, &tests).expect("a set")
     });
     let UnitResult::Error(message) = &outcomes[0].result else { panic!("an error: {:?}", outcomes[0].result) };
-    let at = format!("{}:3:12", file.display());
+    // `+` reports its error at the operand that failed (`"x"`), as the reference does.
+    let at = format!("{}:3:16", file.display());
     assert!(message.contains("cannot add a string to an integer") && message.ends_with(&at), "{message}");
     assert_eq!(outcomes[0].position.as_deref(), Some(format!("{}:2:3", file.display()).as_str()));
 }
