@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// The first bytes of an entry: what it is and its format's version.
-const MAGIC: &[u8; 8] = b"nxecode2";
+const MAGIC: &[u8; 8] = b"nxecode3";
 /// Bytes before the payload: the magic, the key and the payload's checksum.
 const HEADER_LEN: usize = 8 + 32 + 32;
 
@@ -266,9 +266,10 @@ impl Encoder {
                     self.flag(false);
                     self.str(text);
                 }
-                StrPart::Interp(expr) => {
+                StrPart::Interp(expr, start) => {
                     self.flag(true);
                     self.expr(expr);
+                    self.uint(u64::from(*start));
                 }
             }
         }
@@ -580,7 +581,10 @@ impl Decoder {
         (0..count)
             .map(|_| match self.flag()? {
                 false => self.str().map(StrPart::Literal),
-                true => self.expr().map(StrPart::Interp),
+                true => {
+                    let expr = self.expr()?;
+                    Some(StrPart::Interp(expr, self.u32()?))
+                }
             })
             .collect()
     }

@@ -469,7 +469,7 @@ impl Compiler<'_> {
                 InterpolPart::Literal(text) => out.push(StrPart::Literal(leak_str(&text))),
                 InterpolPart::Interpolation(interp) => {
                     let expr = self.opt_expr(interp.expr(), interp.syntax());
-                    out.push(StrPart::Interp(expr));
+                    out.push(StrPart::Interp(expr, interp.syntax().text_range().start().into()));
                 }
             }
         }
@@ -500,7 +500,7 @@ impl Compiler<'_> {
                 }
                 InterpolPart::Interpolation(interp) => {
                     let expr = self.opt_expr(interp.expr(), interp.syntax());
-                    pieces.push(IndPiece::Interp(expr));
+                    pieces.push(IndPiece::Interp(expr, interp.syntax().text_range().start().into()));
                 }
             }
         }
@@ -570,7 +570,7 @@ impl Compiler<'_> {
                 }
                 InterpolPart::Interpolation(interp) => {
                     let inner = self.opt_expr(interp.expr(), interp.syntax());
-                    parts.push(StrPart::Interp(inner));
+                    parts.push(StrPart::Interp(inner, interp.syntax().text_range().start().into()));
                 }
             }
         }
@@ -1046,8 +1046,8 @@ enum IndPiece {
     Text(String),
     /// The text an escape stands for.
     Escape(String),
-    /// An interpolation.
-    Interp(Expr),
+    /// An interpolation, and where its `${` starts.
+    Interp(Expr, u32),
 }
 
 /// Splits the raw text of an indented string into literal runs and escapes.
@@ -1119,13 +1119,13 @@ fn strip_indentation(pieces: Vec<IndPiece>) -> Vec<StrPart> {
     let n_pieces = pieces.len();
     for (idx, piece) in pieces.into_iter().enumerate() {
         let text = match piece {
-            IndPiece::Interp(expr) => {
+            IndPiece::Interp(expr, start) => {
                 at_line_start = false;
                 dropped = 0;
                 if !current.is_empty() {
                     out.push(StrPart::Literal(leak_str(&std::mem::take(&mut current))));
                 }
-                out.push(StrPart::Interp(expr));
+                out.push(StrPart::Interp(expr, start));
                 continue;
             }
             IndPiece::Text(text) | IndPiece::Escape(text) => text,

@@ -580,8 +580,8 @@ impl Evaluator {
             }
             Expr::Var { depth, slot } => self.force_var(env, *depth, *slot),
             Expr::WithVar { name, withs, span, global } => self.with_var(*name, withs, *global, env, *span),
-            Expr::Interp(parts, span) => self.interpolate(parts, env).map_err(|e| e.at(*span)),
-            Expr::PathInterp(parts, span) => self.path_interpolate(parts, env).map_err(|e| e.at(*span)),
+            Expr::Interp(parts, span) => self.interpolate(parts, env, *span).map_err(|e| e.at(*span)),
+            Expr::PathInterp(parts, span) => self.path_interpolate(parts, env, *span).map_err(|e| e.at(*span)),
             Expr::List(items) => Ok(self.build_list(items, env)),
             Expr::Attrs(def) => self.build_attrs(def, env),
             Expr::Let(def, body) => {
@@ -760,16 +760,17 @@ impl Evaluator {
     /// `"…${e}…"`: the pieces are coerced first, then written straight into the string's
     /// block, which is allocated once, at its exact size.
     #[inline(never)]
-    fn interpolate(&mut self, parts: &'static [StrPart], env: &Env) -> EvalResult<Value> {
+    fn interpolate(&mut self, parts: &'static [StrPart], env: &Env, span: Span) -> EvalResult<Value> {
         let mut pieces: smallvec::SmallVec<[NixString; 4]> = smallvec::SmallVec::new();
         let mut len = 0usize;
         let mut with_context = false;
         for part in parts {
             match part {
                 StrPart::Literal(literal) => len += literal.len(),
-                StrPart::Interp(expr) => {
+                StrPart::Interp(expr, start) => {
                     let value = self.eval(expr, env)?;
-                    let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)?;
+                    let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)
+                        .map_err(|e| e.at(Span { file: span.file, start: *start }))?;
                     len = len.saturating_add(piece.as_str().len());
                     with_context |= !piece.context().is_empty();
                     pieces.push(piece);
@@ -783,7 +784,7 @@ impl Evaluator {
             for part in parts {
                 match part {
                     StrPart::Literal(literal) => text.push(literal),
-                    StrPart::Interp(_) => text.push(next_piece.next().map_or("", NixString::as_str)),
+                    StrPart::Interp(..) => text.push(next_piece.next().map_or("", NixString::as_str)),
                 }
             }
         });
@@ -791,14 +792,15 @@ impl Evaluator {
     }
 
     #[inline(never)]
-    fn path_interpolate(&mut self, parts: &'static [StrPart], env: &Env) -> EvalResult<Value> {
+    fn path_interpolate(&mut self, parts: &'static [StrPart], env: &Env, span: Span) -> EvalResult<Value> {
         let mut text = String::new();
         for part in parts {
             match part {
                 StrPart::Literal(literal) => text.push_str(literal),
-                StrPart::Interp(expr) => {
+                StrPart::Interp(expr, start) => {
                     let value = self.eval(expr, env)?;
-                    let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::PathPart)?;
+                    let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::PathPart)
+                        .map_err(|e| e.at(Span { file: span.file, start: *start }))?;
                     if !piece.context().is_empty() {
                         return Err(EvalError::msg(
                             "a string that refers to a store path cannot be appended to a path",

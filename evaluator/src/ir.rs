@@ -70,8 +70,9 @@ impl Literal {
 pub enum StrPart {
     /// Literal text.
     Literal(&'static str),
-    /// `${expr}`.
-    Interp(Expr),
+    /// `${expr}`, with where its `${` starts (bytes, in the file of the string's span): a
+    /// value that cannot be coerced is reported there, as in the reference.
+    Interp(Expr, u32),
 }
 
 /// An attribute name in a select, `?`, or dynamic binding.

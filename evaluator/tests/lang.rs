@@ -88,14 +88,17 @@ fn last_position(output: &str) -> Option<String> {
     output.lines().rev().map(str::trim).find(|l| l.starts_with("at ") && l.ends_with(':')).map(str::to_string)
 }
 
-/// The errors of operators are reported where the reference reports them (for the cases
-/// named `eval-fail-operator-position-*`; other cases are checked for their message only).
+/// The errors of operators and of interpolations are reported where the reference reports
+/// them (for the cases named `eval-fail-operator-position-*` and
+/// `eval-fail-interpolation-position-*`; other cases are checked for their message only).
 #[test]
 fn operator_errors_are_reported_at_the_reference_positions() {
     let dir = lang_dir();
     let dir_text = dir.to_string_lossy().into_owned();
-    let all = cases(&dir, "eval-fail-operator-position-");
-    assert!(all.len() >= 10, "the operator position cases are missing");
+    let operators = cases(&dir, "eval-fail-operator-position-");
+    let interpolations = cases(&dir, "eval-fail-interpolation-position-");
+    assert!(operators.len() >= 10 && interpolations.len() >= 5, "the position cases are missing");
+    let all: Vec<_> = operators.into_iter().chain(interpolations).collect();
     let mut wrong = Vec::new();
     for path in &all {
         let expected = std::fs::read_to_string(path.with_extension("err.exp")).unwrap_or_default();
