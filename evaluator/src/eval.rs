@@ -968,7 +968,6 @@ impl Evaluator {
         Ok(value)
     }
 
-    /// The attribute `inherit (source) name` takes, from the evaluated source.
     /// The value of `inherit (source) name`: when the source is already a set that has the
     /// name, its value there (a thunk shared, not a new one that would select it); otherwise
     /// a thunk selecting it when forced (which reports a missing name then). Only where
@@ -992,6 +991,7 @@ impl Evaluator {
         Thunk::inherit_from(source.clone(), attr)
     }
 
+    /// The attribute `inherit (source) name` takes, from the evaluated source.
     pub(crate) fn select_inherited(&mut self, source: &Value, attr: &'static StaticAttr) -> EvalResult<Value> {
         match source {
             Value::Attrs(attrs) => self.select_inherited_from(attrs, attr),

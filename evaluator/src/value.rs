@@ -569,8 +569,9 @@ const ENTRIES_OFFSET: usize = std::mem::size_of::<AttrsHead>();
 
 /// For sets of more than [`INDEX_MIN_LEN`] own entries, which are looked up often: the
 /// position of each name in `top`, built after [`INDEX_AFTER_LOOKUPS`] lookups, so a lookup
-/// hashes a number instead of comparing text about log2(n) times. It follows the entries,
-/// in the sets large enough to have one only.
+/// hashes a number instead of comparing text about log2(n) times, with the count of lookups
+/// until it is built. It follows the entries (and the base, in a layered set), in the sets
+/// large enough to have one only.
 struct AttrsIndex {
     /// Lookups so far, until the index is built.
     lookups: Cell<u32>,
