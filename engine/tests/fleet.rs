@@ -154,6 +154,39 @@ fn a_host_over_the_memory_budget_is_retried_alone() {
 }
 
 #[test]
+fn hosts_that_together_pass_the_budget_are_not_deferred() {
+    // Each host makes a few MB of values with cycles (every entry's function sees the whole
+    // set) that it no longer needs once its toplevel is known.
+    let extra: Vec<(String, String)> = (0..8)
+        .map(|i| {
+            let text = format!(
+                "lib: let big = rec {{ items = builtins.listToAttrs (builtins.genList (i: {{ name = \"k${{toString i}}\"; value = {{ inherit i; get = _: items; }}; }}) 20000); }}; \
+                 in lib.mkHost \"big{i}\" {{ n = builtins.length (builtins.attrNames big.items) + {i}; }}\n"
+            );
+            (format!("big{i}"), text)
+        })
+        .collect();
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(name, text)| (name.as_str(), text.as_str())).collect();
+    let dir = repo(2, &extra);
+    let repo = open(dir.path());
+    let free = evaluate_fleet(&repo, &FleetOptions { threads: 2, ..FleetOptions::default() }, |_| {}).expect("fleet");
+    // Four of these hosts on one worker pass the budget; each alone stays well within it.
+    // A worker's evaluation is dropped once it passed a quarter of the budget, and from the
+    // second on, freed whole: no host waits to run alone.
+    let mut deferred = Vec::new();
+    let options = FleetOptions { threads: 2, max_memory: Some(12 << 20), ..FleetOptions::default() };
+    let budgeted = evaluate_fleet(&repo, &options, |event| {
+        if let Event::Deferred(name) = event {
+            deferred.push(name.clone());
+        }
+    })
+    .expect("fleet");
+    assert!(deferred.is_empty(), "deferred: {deferred:?}");
+    assert!(budgeted.hosts.iter().all(|h| h.drv_path.is_some() && !h.retried));
+    assert_eq!(summary(&free), summary(&budgeted));
+}
+
+#[test]
 fn unknown_hosts_and_a_missing_hosts_attribute_are_configuration_errors() {
     let dir = repo(1, &[]);
     let repo_value = open(dir.path());

@@ -7,7 +7,8 @@
 //! themselves. A single-parameter call's scope is 32 bytes, and a scope of several slots is
 //! one allocation, not two.
 
-use crate::value::{Shared, Thunk, ThunkState, Value};
+use crate::shared::Tracked;
+use crate::value::{Thunk, ThunkCell, ThunkState, Value};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -38,9 +39,9 @@ thread_local! {
     /// The tracked scopes, and the length at which dead ones are next swept out.
     static TRACKED_SCOPES: std::cell::RefCell<(Vec<WeakEnv>, usize)> =
         const { std::cell::RefCell::new((Vec::new(), 0)) };
-    /// The tracked thunks whose value is a set or a list, and the length at which those
-    /// nothing else holds are next let go.
-    static TRACKED_THUNKS: std::cell::RefCell<(Vec<Thunk>, usize)> =
+    /// The tracked thunks (those whose value can hold others), and the length at which
+    /// dead ones are next swept out.
+    static TRACKED_THUNKS: std::cell::RefCell<(Vec<Tracked<ThunkCell>>, usize)> =
         const { std::cell::RefCell::new((Vec::new(), 0)) };
 }
 
@@ -76,7 +77,7 @@ impl Env {
         let layout = layout(len);
         // SAFETY: the layout has a non-zero size (the header); the header and every slot are
         // written before the handle exists (`fill` cannot see the scope).
-        let env = unsafe {
+        unsafe {
             let raw = std::alloc::alloc(layout) as *mut Header;
             let Some(ptr) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
             raw.write(Header { strong: Cell::new(1), len_tracked: Cell::new(len as u32), parent });
@@ -85,11 +86,7 @@ impl Env {
                 slots.add(idx).write(fill(idx));
             }
             Env { ptr }
-        };
-        if TRACKING.with(Cell::get) {
-            track(&env);
         }
-        env
     }
 
     #[inline(always)]
@@ -155,8 +152,22 @@ impl Env {
     }
 
     /// Replaces one slot, if it exists (the previous value is dropped after the swap).
+    ///
+    /// A value that can hold others, written into a scope after it was made, can close a
+    /// cycle (a `let` binding's thunk holds its own scope): the scope is tracked from then
+    /// on, while this thread tracks scopes (see [`track_scopes`]).
     #[inline]
     pub fn set(&self, idx: usize, value: Value) {
+        if self.header().len_tracked.get() & TRACKED == 0 && holds_others(&value) && TRACKING.with(Cell::get) {
+            track(self);
+        }
+        self.refill(idx, value);
+    }
+
+    /// [`Env::set`] on a scope nothing else holds (see [`Env::is_unique`]), which no cycle
+    /// can pass through: nothing reaches it, so it is not tracked.
+    #[inline]
+    pub fn refill(&self, idx: usize, value: Value) {
         if idx >= self.len() {
             return;
         }
@@ -292,11 +303,22 @@ impl Drop for WeakEnv {
     }
 }
 
-/// Starts tracking the scopes this thread creates, so that [`release_scopes`] can break the
-/// reference cycles between scopes and the thunks in them (a `let` or `rec` binding is a
-/// thunk that holds its own scope). Without it, the values of an evaluation that is dropped
-/// stay allocated. Dead scopes are swept out of the list as it grows, so it stays within
-/// twice the number of live scopes.
+/// Whether a value can hold other values, and so be part of a reference cycle.
+#[inline(always)]
+fn holds_others(value: &Value) -> bool {
+    matches!(value, Value::Attrs(_) | Value::List(_) | Value::Lambda(_) | Value::PrimOpApp(_) | Value::Thunk(_))
+}
+
+/// Starts tracking what can close a reference cycle on this thread, so that
+/// [`release_scopes`] can break the cycles (a `let` or `rec` binding is a thunk that holds
+/// its own scope). Without it, the values of an evaluation that is dropped stay allocated.
+///
+/// Values only ever point at older ones when they are made, so every cycle goes through a
+/// value written later into something older, while something else holds that: a thunk's
+/// result, or a slot of a scope written after it was made ([`Env::set`]). Those are what
+/// is tracked, and only when the value written can hold others. A function call's scope,
+/// filled when it is made, is not. Dead scopes and thunks are swept out of the lists as
+/// they grow, so each stays within twice the number of live ones.
 pub fn track_scopes() {
     TRACKING.with(|t| t.set(true));
 }
@@ -321,7 +343,7 @@ pub fn take_tracked_scopes() -> TrackedScopes {
 /// Scopes and finished thunks tracked on a thread (see [`take_tracked_scopes`]). Dropping it
 /// without [`TrackedScopes::release`] leaves their cycles allocated.
 pub struct TrackedScopes {
-    thunks: Vec<Thunk>,
+    thunks: Vec<Tracked<ThunkCell>>,
     scopes: Vec<WeakEnv>,
 }
 
@@ -332,8 +354,10 @@ impl TrackedScopes {
         // A finished thunk whose set or list holds the thunk again is a cycle no scope is
         // part of (`rec { config = { ... }; self = config; }` once `self` is forced):
         // emptying the thunks breaks it.
-        for thunk in &thunks {
-            drop(thunk.0.replace(ThunkState::Done(Value::Null)));
+        for tracked in &thunks {
+            if let Some(thunk) = tracked.upgrade() {
+                drop(thunk.replace(ThunkState::Done(Value::Null)));
+            }
         }
         drop(thunks);
         for weak in scopes {
@@ -345,33 +369,29 @@ impl TrackedScopes {
     }
 }
 
-/// Notes a thunk that just finished with a set or a list while scopes are tracked, so that
-/// [`release_scopes`] can break the cycles it may be part of. The list holds the thunks;
-/// those nothing else holds are let go as it grows, so it stays within about twice the
-/// number of such thunks alive.
+/// Notes a thunk that just finished with `value` while scopes are tracked, so that
+/// [`release_scopes`] can break the cycles it may be part of (when the value can hold
+/// others). The list holds weak handles: a thunk nothing else holds is freed with its
+/// value, and its handle swept out as the list grows.
 #[inline]
-pub(crate) fn track_finished(thunk: &Thunk) {
-    if TRACKING.with(Cell::get) {
+pub(crate) fn track_finished(thunk: &Thunk, value: &Value) {
+    if holds_others(value) && TRACKING.with(Cell::get) {
         track_thunk(thunk);
     }
 }
 
 #[cold]
 fn track_thunk(thunk: &Thunk) {
-    let dropped = TRACKED_THUNKS.with(|t| {
+    let Some(tracked) = crate::shared::Shared::track(&thunk.0) else { return };
+    TRACKED_THUNKS.with(|t| {
         let mut t = t.borrow_mut();
-        t.0.push(thunk.clone());
-        if t.0.len() < t.1 {
-            return Vec::new();
+        t.0.push(tracked);
+        if t.0.len() >= t.1 {
+            // Freeing a dead thunk's allocation drops nothing: its value went with it.
+            t.0.retain(Tracked::is_alive);
+            t.1 = (t.0.len() * 2).max(1 << 16);
         }
-        let (kept, dropped): (Vec<Thunk>, Vec<Thunk>) =
-            std::mem::take(&mut t.0).into_iter().partition(|thunk| Shared::count(&thunk.0) > 1);
-        t.0 = kept;
-        t.1 = (t.0.len() * 2).max(1 << 16);
-        dropped
     });
-    // Dropped outside the borrow: freeing a value may finish nothing, but may drop thunks.
-    drop(dropped);
 }
 
 #[cold]
@@ -416,7 +436,11 @@ mod tests {
     #[test]
     fn released_scopes_read_as_null_and_dead_ones_are_freed() {
         track_scopes();
-        let kept = Env::one(Value::Int(1), None);
+        // Filled when made: nothing in it can be newer, so it is not tracked.
+        let call = Env::one(Value::Int(1), None);
+        // Written later with a value that holds nothing: not tracked either.
+        let counted = Env::with_slots(1, None);
+        counted.set(0, Value::Int(2));
         // A cycle: the scope holds a thunk that holds the scope.
         let cyclic = Env::with_slots(1, None);
         cyclic.set(
@@ -426,15 +450,48 @@ mod tests {
                 move |_| Ok(env.get(0).unwrap_or(Value::Null))
             }),
         );
-        drop(Env::one(Value::Int(2), None));
+        // A scope nothing else holds, refilled: not tracked.
+        let spare = Env::one(Value::Int(3), None);
+        spare.refill(0, Value::List(crate::value::List::new(Vec::new())));
         let weak_count = TRACKED_SCOPES.with(|t| t.borrow().0.len());
-        assert_eq!(weak_count, 3);
+        assert_eq!(weak_count, 1);
         release_scopes();
-        assert!(matches!(kept.get(0), Some(Value::Null)));
+        assert!(matches!(call.get(0), Some(Value::Int(1))));
+        assert!(matches!(counted.get(0), Some(Value::Int(2))));
         assert!(matches!(cyclic.get(0), Some(Value::Null)));
+        assert!(matches!(spare.get(0), Some(Value::List(_))));
         assert_eq!(TRACKED_SCOPES.with(|t| t.borrow().0.len()), 0);
-        // Untracked again: a new scope is not listed.
-        drop(Env::one(Value::Int(3), None));
+        // Untracked again: a scope written later is not listed.
+        let later = Env::with_slots(1, None);
+        later.set(0, Value::List(crate::value::List::new(Vec::new())));
         assert_eq!(TRACKED_SCOPES.with(|t| t.borrow().0.len()), 0);
+    }
+
+    fn new_thunk() -> Thunk {
+        match crate::value::Thunk::native(|_| Ok(Value::Int(0))) {
+            Value::Thunk(thunk) => thunk,
+            _ => unreachable!("a native thunk is a thunk"),
+        }
+    }
+
+    #[test]
+    fn a_thunk_finished_with_a_set_is_tracked_weakly_and_released() {
+        track_scopes();
+        let thunk = new_thunk();
+        let set = Value::Attrs(crate::value::Attrs::default());
+        drop(thunk.0.replace(ThunkState::Done(set.clone())));
+        track_finished(&thunk, &set);
+        let dead = new_thunk();
+        drop(dead.0.replace(ThunkState::Done(set.clone())));
+        track_finished(&dead, &set);
+        // A value that holds nothing is not tracked.
+        let plain = new_thunk();
+        track_finished(&plain, &Value::Int(4));
+        assert_eq!(TRACKED_THUNKS.with(|t| t.borrow().0.len()), 2);
+        drop(dead);
+        let tracked = take_tracked_scopes();
+        assert_eq!(tracked.thunks.iter().filter(|t| t.is_alive()).count(), 1);
+        tracked.release();
+        assert!(matches!(thunk.0.done(), Some(Value::Null)));
     }
 }

@@ -1099,10 +1099,11 @@ impl Evaluator {
             if let Some(inner) = curried_pair(closure) {
                 let scope = match spare.0.take() {
                     Some(scope) => {
+                        // Both unique (kept only then): no cycle can pass through them.
                         if let Some(outer) = scope.parent() {
-                            outer.set(0, first);
+                            outer.refill(0, first);
                         }
-                        scope.set(0, second);
+                        scope.refill(0, second);
                         scope
                     }
                     None => Env::one(second, Some(Env::one(first, Some(closure.env.clone())))),
@@ -1579,9 +1580,7 @@ fn finish_thunk(thunk: &Thunk, value: &Value) {
     } else {
         drop(previous);
     }
-    if matches!(value, Value::Attrs(_) | Value::List(_)) {
-        crate::env::track_finished(thunk);
-    }
+    crate::env::track_finished(thunk, value);
 }
 
 /// Puts a thunk whose evaluation failed back as it was, so that forcing it again fails the

@@ -1,6 +1,7 @@
 //! [`Shared`]: a reference-counted pointer for the values the evaluator makes by the
-//! million (thunks, closures). Like `std::rc::Rc` without weak references, so its header
-//! is one word instead of two: a thunk takes 24 bytes and a closure 24.
+//! million (thunks, closures). Like `std::rc::Rc` with at most one weak handle, a
+//! tracker's ([`Tracked`]), so its header is one word instead of two: a thunk takes 24
+//! bytes and a closure 24.
 
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -43,9 +44,11 @@ impl RefCount {
     }
 }
 
-/// The allocation: the count, then the value.
+/// The allocation: the count, whether a tracker holds a weak handle, then the value (the
+/// flag fits in the padding before it).
 struct Inner<T> {
     count: RefCount,
+    tracked: Cell<bool>,
     value: T,
 }
 
@@ -60,7 +63,7 @@ impl<T> Shared<T> {
     /// Moves `value` to the heap with a count of one.
     #[inline]
     pub fn new(value: T) -> Shared<T> {
-        let inner = Box::new(Inner { count: RefCount::one(), value });
+        let inner = Box::new(Inner { count: RefCount::one(), tracked: Cell::new(false), value });
         Shared { ptr: NonNull::from(Box::leak(inner)), owns: PhantomData }
     }
 
@@ -103,12 +106,70 @@ impl<T> Shared<T> {
         Shared { ptr: unsafe { NonNull::new_unchecked(raw.cast()) }, owns: PhantomData }
     }
 
+    /// A tracker's weak handle on the allocation: it keeps the allocation, not the value,
+    /// once the last handle is gone. `None` when a tracker already has one.
+    pub(crate) fn track(this: &Shared<T>) -> Option<Tracked<T>> {
+        let tracked = &this.inner().tracked;
+        if tracked.get() {
+            return None;
+        }
+        tracked.set(true);
+        Some(Tracked { ptr: this.ptr })
+    }
+
     #[cold]
     #[inline(never)]
     fn free(&mut self) {
-        // SAFETY: the last handle is going away: nothing else can reach the allocation,
-        // which `new` made with `Box`.
-        drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        let raw = self.ptr.as_ptr();
+        // SAFETY: the last handle is going away: nothing else can reach the value. The
+        // allocation, which `new` made with `Box`, is freed here unless a tracker holds it,
+        // which frees it then ([`Tracked`]'s drop).
+        unsafe {
+            if (*raw).tracked.get() {
+                std::ptr::drop_in_place(std::ptr::addr_of_mut!((*raw).value));
+            } else {
+                drop(Box::from_raw(raw));
+            }
+        }
+    }
+}
+
+/// A tracker's weak handle on a [`Shared`] allocation (see [`Shared::track`]): the value
+/// lives as long as a [`Shared`] handle does, the allocation as long as this too.
+pub(crate) struct Tracked<T> {
+    ptr: NonNull<Inner<T>>,
+}
+
+impl<T> Tracked<T> {
+    fn inner(&self) -> &Inner<T> {
+        // SAFETY: a tracker's handle keeps the allocation alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// Whether a [`Shared`] handle is left (the value is alive).
+    pub(crate) fn is_alive(&self) -> bool {
+        self.inner().count.get() > 0
+    }
+
+    /// A [`Shared`] handle on the value, if it is still alive.
+    pub(crate) fn upgrade(&self) -> Option<Shared<T>> {
+        self.is_alive().then(|| {
+            self.inner().count.add();
+            Shared { ptr: self.ptr, owns: PhantomData }
+        })
+    }
+}
+
+impl<T> Drop for Tracked<T> {
+    fn drop(&mut self) {
+        let inner = self.inner();
+        if inner.count.get() == 0 {
+            // SAFETY: the value was dropped with its last handle (`Shared::free`); this was
+            // the only other handle, so the allocation goes without dropping it again.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr().cast(), std::alloc::Layout::new::<Inner<T>>()) };
+        } else {
+            inner.tracked.set(false);
+        }
     }
 }
 
@@ -164,6 +225,35 @@ mod tests {
         assert_eq!(Shared::count(&second), 1);
         drop(second);
         assert_eq!(drops.get(), 1);
+    }
+
+    #[test]
+    fn a_tracked_value_is_dropped_with_its_last_handle_and_its_allocation_with_the_tracker() {
+        let drops = Rc::new(Cell::new(0));
+        let first = Shared::new(Noisy(drops.clone()));
+        let Some(tracker) = Shared::track(&first) else { panic!("a first tracker") };
+        assert!(Shared::track(&first).is_none());
+        let second = tracker.upgrade().expect("alive");
+        assert_eq!(Shared::count(&first), 2);
+        drop((first, second));
+        assert_eq!(drops.get(), 1);
+        assert!(!tracker.is_alive());
+        assert!(tracker.upgrade().is_none());
+        drop(tracker);
+        assert_eq!(drops.get(), 1);
+
+        // A tracker let go while the value lives leaves it to be freed as usual.
+        let kept = Shared::new(Noisy(drops.clone()));
+        drop(Shared::track(&kept));
+        assert!(Shared::track(&kept).map(drop).is_some());
+        drop(kept);
+        assert_eq!(drops.get(), 2);
+    }
+
+    #[test]
+    fn a_thunk_and_a_closure_stay_three_words() {
+        assert_eq!(std::mem::size_of::<super::Inner<crate::value::ThunkCell>>(), 24);
+        assert_eq!(std::mem::size_of::<super::Inner<crate::value::Closure>>(), 24);
     }
 
     #[test]
