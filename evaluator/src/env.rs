@@ -158,7 +158,7 @@ impl Env {
     /// on, while this thread tracks scopes (see [`track_scopes`]).
     #[inline]
     pub fn set(&self, idx: usize, value: Value) {
-        if self.header().len_tracked.get() & TRACKED == 0 && holds_others(&value) && TRACKING.with(Cell::get) {
+        if TRACKING.with(Cell::get) && self.header().len_tracked.get() & TRACKED == 0 && holds_others(&value) {
             track(self);
         }
         self.refill(idx, value);
@@ -375,7 +375,7 @@ impl TrackedScopes {
 /// value, and its handle swept out as the list grows.
 #[inline]
 pub(crate) fn track_finished(thunk: &Thunk, value: &Value) {
-    if holds_others(value) && TRACKING.with(Cell::get) {
+    if TRACKING.with(Cell::get) && holds_others(value) {
         track_thunk(thunk);
     }
 }
