@@ -35,7 +35,8 @@ pub struct RepoArgs {
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     jobs: Option<usize>,
     /// Memory budget per worker, e.g. `2G` (default: half the machine's memory shared by
-    /// the workers); a host that passes it is evaluated again alone.
+    /// the workers); a worker starts a fresh evaluation past a quarter of it (at most
+    /// 256 MiB), and a host that passes it is evaluated again alone.
     #[arg(long, value_name = "SIZE")]
     max_memory: Option<String>,
 }
