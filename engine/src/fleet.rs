@@ -348,18 +348,9 @@ fn work(
         if collect {
             let _ = sender.send(Message::Derivations(worker.take_store_objects().0));
         }
-        if !tracking {
-            crate::units::let_go(worker);
-            return;
-        }
-        let tracked = nxe_evaluator::value::take_tracked_scopes();
-        if last {
-            crate::units::let_go((worker, tracked));
-        } else {
-            // Releasing the scopes first breaks the cycles through them, so dropping the
-            // evaluation frees everything.
-            tracked.release();
-            drop(worker);
+        match tracking.then(nxe_evaluator::value::take_tracked_scopes) {
+            Some(tracked) if !last => crate::units::free_whole(worker, tracked),
+            tracked => crate::units::let_go((worker, tracked)),
         }
     };
     loop {

@@ -919,11 +919,15 @@ fn free_parked_over(limit: usize) {
         });
         let Some(oldest) = oldest else { return };
         let (parts, tracked) = ManuallyDrop::into_inner(oldest);
-        // Releasing the scopes first breaks the cycles through them, so dropping the
-        // evaluation frees everything.
-        tracked.release();
-        drop(parts);
+        free_whole(parts, tracked);
     }
+}
+
+/// Frees an evaluation (`parts`) with the scopes it tracked: releasing them first breaks
+/// the cycles through them, so dropping the evaluation frees everything.
+pub(crate) fn free_whole<T>(parts: T, tracked: TrackedScopes) {
+    tracked.release();
+    drop(parts);
 }
 
 impl Drop for Session {
