@@ -78,8 +78,9 @@ pub(crate) fn run(args: InstantiateArgs) -> ExitCode {
         show_trace: args.common.show_trace,
         cwd,
     };
-    let outcome =
-        std::panic::catch_unwind(move || run_with_big_stack(move || job.run(Evaluation::new(settings), store_dir)));
+    let outcome = std::panic::catch_unwind(move || {
+        run_with_big_stack(move || job.run(nxe_engine::git::LocalIo::evaluation(settings), store_dir))
+    });
     let Ok(outcome) = outcome else {
         eprintln!("error: internal error: the evaluator panicked (please report this)");
         return ExitCode::from(101);

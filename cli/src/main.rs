@@ -227,7 +227,7 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
 
 use clap::{Args, Parser, Subcommand};
 use nxe_evaluator::compile::LintLevel;
-use nxe_evaluator::{run_with_big_stack, AutoArg, EvalRequest, EvalSettings, Evaluation, OutputMode, Source};
+use nxe_evaluator::{run_with_big_stack, AutoArg, EvalRequest, EvalSettings, OutputMode, Source};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -532,7 +532,7 @@ fn run_eval(args: EvalArgs) -> ExitCode {
     let show_trace = args.common.show_trace;
     let result = std::panic::catch_unwind(move || {
         run_with_big_stack(move || {
-            let mut evaluation = Evaluation::new(settings);
+            let mut evaluation = nxe_engine::git::LocalIo::evaluation(settings);
             evaluation.evaluate(&request).map_err(|error| diagnostics::render(&error, show_trace))
         })
     });

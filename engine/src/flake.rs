@@ -4,7 +4,7 @@
 //! Nix copies a flake's source into the store and evaluates it there, so `./.` in a flake is
 //! `/nix/store/<hash>-source`. nxe computes that store path (the NAR hash of the files git
 //! tracks, with their contents in the work tree, or of the whole directory outside git)
-//! without copying anything: [`FlakeIo`] shows each source's directory at its store path.
+//! without copying anything: [`MountedIo`] shows each source's directory at its store path.
 //! Inputs are resolved, in this order, from `--override-input NAME PATH`, from `path:`
 //! locks, or from the local store when the locked `narHash` names a path that is there
 //! (its contents are hashed again and must match); anything else fails, naming the input.
@@ -12,7 +12,7 @@
 //! file at a time, as Nix does.
 
 use crate::{EngineError, Repo};
-use nxe_evaluator::io::{EvalIo, FileKind, RealIo};
+use nxe_evaluator::io::{format_date, FileKind, MountedIo, RealIo, SourceMount as Mount};
 use nxe_evaluator::{EvalResult, Evaluation, Source, Value};
 use nxe_store::{ContentAddressMethod, Hash, HashAlgo, StoreDir, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,55 +20,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-
-/// A source tree shown at a store path.
-#[derive(Clone, Debug)]
-struct Mount {
-    /// `/nix/store/<hash>-source`.
-    store_path: String,
-    /// Where its files really are.
-    dir: PathBuf,
-    /// The files git tracks (relative paths), when the source is a git work tree.
-    tracked: Option<Arc<BTreeSet<PathBuf>>>,
-}
-
-impl Mount {
-    /// The paths below the directory that are not part of the source (absolute; a left-out
-    /// directory stands for everything below it).
-    fn excluded(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        if let Some(files) = &self.tracked {
-            collect_untracked(&self.dir, Path::new(""), files, &mut out);
-        }
-        out
-    }
-
-    /// Whether `relative` (a file or a directory above one) is part of the source.
-    fn contains(&self, relative: &Path) -> bool {
-        self.tracked.as_deref().is_none_or(|files| tracks(files, relative))
-    }
-}
-
-/// Whether `relative` is a tracked file or a directory above one (the root is).
-/// Adds to `out` every path below `root.join(relative)` that `files` leaves out, without
-/// descending into left-out directories.
-fn collect_untracked(root: &Path, relative: &Path, files: &BTreeSet<PathBuf>, out: &mut BTreeSet<String>) {
-    let Ok(entries) = std::fs::read_dir(root.join(relative)) else { return };
-    for entry in entries.flatten() {
-        let path = relative.join(entry.file_name());
-        if !tracks(files, &path) {
-            out.insert(root.join(&path).display().to_string());
-        } else if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-            collect_untracked(root, &path, files, out);
-        }
-    }
-}
-
-fn tracks(files: &BTreeSet<PathBuf>, relative: &Path) -> bool {
-    relative.as_os_str().is_empty()
-        || files.contains(relative)
-        || files.range(relative.to_path_buf()..).next().is_some_and(|f| f.starts_with(relative))
-}
 
 /// One node of the lock file, resolved.
 #[derive(Clone, Debug)]
@@ -111,7 +62,7 @@ impl FlakeSetup {
                     let added = nxe_evaluator::AddedPath::Source {
                         source: mount.dir.display().to_string(),
                         recursive: true,
-                        excluded: mount.excluded(),
+                        excluded: mount.excluded(&RealIo),
                     };
                     (mount.store_path.clone(), added)
                 })
@@ -206,8 +157,8 @@ impl FlakeSetup {
     }
 
     /// The I/O layer that shows every source at its store path.
-    pub fn io(&self) -> FlakeIo {
-        FlakeIo { mounts: self.mounts.clone(), real: RealIo }
+    pub fn io(&self) -> MountedIo {
+        MountedIo::new(std::rc::Rc::new(crate::git::LocalIo::default()), self.mounts.clone())
     }
 
     /// The generated expression that calls every flake of the lock file.
@@ -427,7 +378,7 @@ fn local_source(
     let subdir = dir.strip_prefix(&source_dir).map(|p| p.display().to_string()).unwrap_or_default();
     let mut filter = |path: &Path, _: FileKind| -> Result<bool, StoreError> {
         let relative = path.strip_prefix(&source_dir).unwrap_or(path);
-        Ok(tracked.as_deref().is_none_or(|files| tracks(files, relative)))
+        Ok(tracked.as_deref().is_none_or(|files| nxe_evaluator::io::tracks(files, relative)))
     };
     let (hash, _) = nxe_store::nar_hash_path_filtered(&source_dir, &mut filter)
         .map_err(|e| EngineError::Config(format!("cannot read the flake's source {}: {e}", source_dir.display())))?;
@@ -551,112 +502,9 @@ fn with_context(text: &str, store_path: &str) -> String {
     format!("builtins.appendContext {} {{ {} = {{ path = true; }}; }}", nix_string(text), nix_string(store_path))
 }
 
-/// `%Y%m%d%H%M%S` in UTC.
-fn format_date(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let rest = seconds.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar, in eras of
-    // 400 years of 146097 days).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}{:02}{:02}{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
-}
-
-/// File access that shows each flake source at its store path.
-pub struct FlakeIo {
-    mounts: Vec<Mount>,
-    real: RealIo,
-}
-
-impl FlakeIo {
-    /// The real path of `path`, or an error when it is a store path of a source that does not
-    /// contain it (an untracked file).
-    fn map(&self, path: &Path) -> std::io::Result<PathBuf> {
-        let text = path.to_string_lossy();
-        for mount in &self.mounts {
-            let Some(rest) = text.strip_prefix(mount.store_path.as_str()) else { continue };
-            if !(rest.is_empty() || rest.starts_with('/')) {
-                continue;
-            }
-            let relative = Path::new(rest.trim_start_matches('/'));
-            if !mount.contains(relative) {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("'{}' is not tracked by git", mount.dir.join(relative).display()),
-                ));
-            }
-            return Ok(mount.dir.join(relative));
-        }
-        Ok(path.to_path_buf())
-    }
-
-    fn mount_of(&self, path: &Path) -> Option<&Mount> {
-        let text = path.to_string_lossy();
-        self.mounts.iter().find(|m| {
-            text.strip_prefix(m.store_path.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
-    }
-}
-
-impl EvalIo for FlakeIo {
-    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.real.read_file(&self.map(path)?)
-    }
-
-    fn read_dir(&self, path: &Path) -> std::io::Result<Vec<(String, FileKind)>> {
-        let entries = self.real.read_dir(&self.map(path)?)?;
-        match self.mount_of(path) {
-            Some(mount) if mount.tracked.is_some() => {
-                let text = path.to_string_lossy();
-                let rest = text[mount.store_path.len()..].trim_start_matches('/').to_string();
-                Ok(entries.into_iter().filter(|(name, _)| mount.contains(&Path::new(&rest).join(name))).collect())
-            }
-            _ => Ok(entries),
-        }
-    }
-
-    fn file_kind(&self, path: &Path) -> std::io::Result<FileKind> {
-        self.real.file_kind(&self.map(path)?)
-    }
-
-    fn path_exists(&self, path: &Path) -> bool {
-        self.map(path).is_ok_and(|real| self.real.path_exists(&real))
-    }
-
-    fn read_link(&self, path: &Path) -> std::io::Result<String> {
-        self.real.read_link(&self.map(path)?)
-    }
-
-    fn is_executable(&self, path: &Path) -> bool {
-        self.map(path).is_ok_and(|real| self.real.is_executable(&real))
-    }
-
-    fn get_env(&self, name: &str) -> Option<String> {
-        self.real.get_env(name)
-    }
-
-    fn trace(&self, message: &str) {
-        self.real.trace(message)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_are_formatted_in_utc() {
-        assert_eq!(format_date(0), "19700101000000");
-        assert_eq!(format_date(1_795_684_221), "20261126091021");
-        assert_eq!(format_date(951_782_400), "20000229000000");
-    }
 
     #[test]
     fn nix_strings_escape_interpolation() {

@@ -15,7 +15,7 @@ use nxe_evaluator::diagnostics;
 use nxe_evaluator::eval::CodeCache;
 use nxe_evaluator::symbol::Symbol;
 use nxe_evaluator::value::Attrs;
-use nxe_evaluator::{ErrorKind, EvalError, EvalIo, EvalResult, EvalSettings, Evaluation, RealIo, Source, Value};
+use nxe_evaluator::{ErrorKind, EvalError, EvalIo, EvalResult, EvalSettings, Evaluation, Source, Value};
 use nxe_graph::{DrvGraph, RootKind};
 use nxe_store::Derivation;
 use serde::Serialize;
@@ -673,7 +673,7 @@ impl Worker {
 pub(crate) fn base_io(shared: &Shared<'_>) -> Rc<dyn EvalIo> {
     match &shared.flake {
         Some(flake) => Rc::new(flake.io()),
-        None => Rc::new(RealIo),
+        None => Rc::new(crate::git::LocalIo::in_checkout(shared.repo.overrides.source_revision.clone())),
     }
 }
 

@@ -3,8 +3,11 @@
 //! touching the user's work tree, index or list of worktrees).
 
 use crate::EngineError;
+use nxe_evaluator::io::{EvalIo, FileKind, GitWorkTree, RealIo};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 /// Runs git in `dir` and returns its standard output, trimmed.
 pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, EngineError> {
@@ -214,6 +217,146 @@ impl Checkout {
         })?;
         Ok(self.dir.path().join(relative))
     }
+}
+
+/// The real file system and environment ([`RealIo`]), with the `git` program answering for
+/// `builtins.fetchGit` of local work trees (the evaluator itself runs no program).
+#[derive(Clone, Debug, Default)]
+pub struct LocalIo {
+    /// The checkout of a commit the evaluation runs in, if any: fetching the checkout gives
+    /// that commit, as fetching the work tree would where it is checked out and clean.
+    revision: Option<crate::config::SourceRevision>,
+}
+
+impl LocalIo {
+    /// An evaluation on this I/O, with a code cache of its own.
+    pub fn evaluation(settings: nxe_evaluator::EvalSettings) -> nxe_evaluator::Evaluation {
+        let code = Arc::new(nxe_evaluator::CodeCache::default());
+        nxe_evaluator::Evaluation::with_io(settings, std::rc::Rc::new(LocalIo::default()), code)
+    }
+
+    /// The I/O of evaluations in `revision`'s checkout.
+    pub fn in_checkout(revision: Option<crate::config::SourceRevision>) -> LocalIo {
+        LocalIo { revision }
+    }
+}
+
+impl EvalIo for LocalIo {
+    fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        RealIo.read_file(path)
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
+        RealIo.read_dir(path)
+    }
+
+    fn file_kind(&self, path: &Path) -> io::Result<FileKind> {
+        RealIo.file_kind(path)
+    }
+
+    fn path_exists(&self, path: &Path) -> bool {
+        RealIo.path_exists(path)
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<String> {
+        RealIo.read_link(path)
+    }
+
+    fn is_executable(&self, path: &Path) -> bool {
+        RealIo.is_executable(path)
+    }
+
+    fn get_env(&self, name: &str) -> Option<String> {
+        RealIo.get_env(name)
+    }
+
+    fn trace(&self, message: &str) {
+        RealIo.trace(message)
+    }
+
+    fn git_work_tree(&self, dir: &Path) -> io::Result<GitWorkTree> {
+        match &self.revision {
+            Some(revision) if same_directory(dir, &revision.checkout) => checkout_tree(revision),
+            _ => work_tree(dir),
+        }
+    }
+}
+
+fn same_directory(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A checkout of a commit seen as a clean work tree with that commit checked out.
+fn checkout_tree(revision: &crate::config::SourceRevision) -> io::Result<GitWorkTree> {
+    let mut tracked = std::collections::BTreeSet::new();
+    let mut todo = vec![PathBuf::new()];
+    while let Some(relative) = todo.pop() {
+        for entry in std::fs::read_dir(revision.checkout.join(&relative))? {
+            let entry = entry?;
+            let path = relative.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                todo.push(path);
+            } else {
+                tracked.insert(path);
+            }
+        }
+    }
+    let number = |args: &[&str]| -> io::Result<i64> {
+        git(&revision.git_top, args)
+            .map_err(to_io)?
+            .parse()
+            .map_err(|e| io::Error::other(format!("unexpected output of git: {e}")))
+    };
+    let commit = revision.commit.as_str();
+    Ok(GitWorkTree {
+        top: revision.checkout.clone(),
+        tracked: Arc::new(tracked),
+        head: Some(commit.to_string()),
+        branch: None,
+        dirty: false,
+        last_modified: number(&["log", "-1", "--format=%ct", commit])?,
+        rev_count: number(&["rev-list", "--count", commit])?,
+    })
+}
+
+fn to_io(error: EngineError) -> io::Error {
+    io::Error::other(error.to_string())
+}
+
+/// What `builtins.fetchGit` needs of the work tree whose top is `dir`.
+pub fn work_tree(dir: &Path) -> io::Result<GitWorkTree> {
+    let top = PathBuf::from(git(dir, &["rev-parse", "--show-toplevel"]).map_err(to_io)?);
+    if std::fs::canonicalize(&top)? != std::fs::canonicalize(dir)? {
+        return Err(io::Error::other(format!("'{}' is not the top of a Git work tree", dir.display())));
+    }
+    let listed = git_raw(dir, &["ls-files", "-z", "--cached"]).map_err(to_io)?;
+    let tracked = listed
+        .split(|b| *b == 0)
+        .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
+        .filter(|name| !name.as_os_str().is_empty() && dir.join(name).symlink_metadata().is_ok())
+        .collect();
+    let head = git(dir, &["rev-parse", "--verify", "--quiet", "HEAD"]).ok();
+    let branch = git(dir, &["symbolic-ref", "--quiet", "--short", "HEAD"]).ok();
+    let dirty = !git(dir, &["status", "--porcelain", "--untracked-files=no"]).map_err(to_io)?.is_empty();
+    let number = |args: &[&str]| -> io::Result<i64> {
+        git(dir, args).map_err(to_io)?.parse().map_err(|e| io::Error::other(format!("unexpected output of git: {e}")))
+    };
+    let (last_modified, rev_count) = match &head {
+        Some(rev) => (number(&["log", "-1", "--format=%ct", rev])?, number(&["rev-list", "--count", rev])?),
+        None => (0, 0),
+    };
+    Ok(GitWorkTree {
+        top: dir.to_path_buf(),
+        tracked: Arc::new(tracked),
+        head,
+        branch,
+        dirty,
+        last_modified,
+        rev_count,
+    })
 }
 
 #[cfg(test)]

@@ -217,6 +217,13 @@ impl EvalIo for RecordingIo {
         self.note(ReadKey::File, path);
         self.inner.reused_file(path)
     }
+
+    /// A fetched work tree's value depends on every file git tracks in it, with its contents
+    /// on disk, and on the commit checked out.
+    fn git_work_tree(&self, dir: &Path) -> std::io::Result<nxe_evaluator::io::GitWorkTree> {
+        self.note(ReadKey::Tree, dir);
+        self.inner.git_work_tree(dir)
+    }
 }
 
 /// The hash (hex) of the answer `io` gives to a question about `path` (ignored for
@@ -690,5 +697,49 @@ mod tests {
         assert_eq!(first, observe(&RealIo, &key, &file));
         std::fs::remove_file(&file).expect("remove");
         assert_ne!(first, observe(&RealIo, &key, &file));
+    }
+
+    /// Runs git in `dir` with a fixed identity.
+    fn git_in(dir: &Path, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid"])
+            .args(args)
+            .status()
+            .expect("run git");
+        assert!(status.success(), "git {args:?} failed");
+    }
+
+    #[test]
+    fn a_fetched_work_tree_is_read_as_a_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).expect("mkdir");
+        git_in(&repo, &["init", "-q"]);
+        std::fs::write(repo.join("a.nix"), "1").expect("write");
+        std::fs::write(repo.join("b.txt"), "b").expect("write");
+        git_in(&repo, &["add", "-A"]);
+        git_in(&repo, &["commit", "-q", "-m", "one"]);
+        std::fs::write(repo.join("untracked.txt"), "u").expect("write");
+        let anchor = Anchor { root: repo.clone(), store_dir: "/nix/store".into() };
+        let recorder = Rc::new(RecordingIo::new(Rc::new(crate::git::LocalIo::default()), anchor));
+        let code = std::sync::Arc::new(nxe_evaluator::CodeCache::default());
+        let mut evaluation =
+            nxe_evaluator::Evaluation::with_io(nxe_evaluator::EvalSettings::default(), recorder.clone(), code);
+        let text = format!("import \"${{builtins.fetchGit {}}}/a.nix\"", repo.display());
+        let value = evaluation.evaluate(&nxe_evaluator::EvalRequest::expression(&text)).expect("evaluates");
+        assert_eq!(value, "1");
+        // The mounted file is read at its real path, and the whole tree is a dependency.
+        let keys = recorder.keys();
+        assert!(keys.contains(&ReadKey::File("a.nix".into())), "{keys:?}");
+        assert!(keys.contains(&ReadKey::Tree(".".into())), "{keys:?}");
+        assert!(keys.iter().all(|key| key.path().is_none_or(|path| !path.starts_with("/nix/store"))), "{keys:?}");
+        let tree = ReadKey::Tree(".".into());
+        let before = observe(&RealIo, &tree, &repo);
+        std::fs::write(repo.join("untracked.txt"), "changed").expect("write");
+        assert_eq!(before, observe(&RealIo, &tree, &repo), "an untracked file is not part of the source");
+        std::fs::write(repo.join("b.txt"), "changed").expect("write");
+        assert_ne!(before, observe(&RealIo, &tree, &repo), "a tracked file is");
     }
 }

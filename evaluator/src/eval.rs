@@ -161,6 +161,9 @@ pub struct Evaluator {
     pub(crate) sym: builtins::Syms,
     /// What the evaluation put in the (logical) store: derivations, sources, text files.
     pub(crate) store_writes: StoreWrites,
+    /// `builtins.fetchGit` results, by repository and request: each work tree is read and
+    /// hashed once per evaluator (its files stay shown at the store path).
+    pub(crate) fetched_git: FxHashMap<String, (Value, String, AddedPath)>,
     /// Whether a function argument whose value is known or cheap (a function, known
     /// arithmetic or selection) is passed as its value instead of a thunk. Off for lazy
     /// output, where the reference shows such an argument stored unevaluated as `<CODE>`.
@@ -184,6 +187,7 @@ impl Evaluator {
             speculate: true,
             sym: builtins::Syms::new(),
             store_writes: StoreWrites::default(),
+            fetched_git: FxHashMap::default(),
         };
         evaluator.globals = builtins::make_globals(&mut evaluator);
         evaluator

@@ -5,8 +5,11 @@
 //! depended on (its read set); tests substitute an in-memory implementation. The evaluator
 //! itself never touches `std::fs` or `std::env`.
 
+use std::collections::BTreeSet;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
 
 /// The kind of a directory entry, as `builtins.readDir` reports it (`as_str` gives Nix's
 /// name for it); shared with the store crate's NAR code.
@@ -53,6 +56,180 @@ pub trait EvalIo {
     /// Reports a file whose compiled form came from the process-wide cache instead of
     /// [`EvalIo::read_file`], so that an evaluation's record of what it read is complete.
     fn reused_file(&self, _path: &Path) {}
+    /// The git work tree whose top is `dir`, for `builtins.fetchGit` of a local repository.
+    /// The default (and [`RealIo`]) has none: the engine's I/O asks the `git` program.
+    fn git_work_tree(&self, _dir: &Path) -> io::Result<GitWorkTree> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "no Git support"))
+    }
+}
+
+/// What `builtins.fetchGit` needs to know of a local git work tree.
+#[derive(Clone, Debug)]
+pub struct GitWorkTree {
+    /// The top directory of the work tree.
+    pub top: PathBuf,
+    /// The files git tracks that exist in the work tree, relative to `top`.
+    pub tracked: Arc<BTreeSet<PathBuf>>,
+    /// The commit checked out, `None` before the first one.
+    pub head: Option<String>,
+    /// The branch checked out (`main`), `None` on a detached head.
+    pub branch: Option<String>,
+    /// Whether a tracked file differs from the commit.
+    pub dirty: bool,
+    /// The commit time of `head` (seconds since the epoch), 0 without one.
+    pub last_modified: i64,
+    /// The number of commits reachable from `head`.
+    pub rev_count: i64,
+}
+
+/// A source tree shown at a store path, as if it had been copied there: a local flake's
+/// source or a `builtins.fetchGit` of a work tree.
+#[derive(Clone, Debug)]
+pub struct SourceMount {
+    /// `/nix/store/<hash>-<name>`.
+    pub store_path: String,
+    /// Where its files really are.
+    pub dir: PathBuf,
+    /// The files git tracks (relative paths), when only those are part of the source.
+    pub tracked: Option<Arc<BTreeSet<PathBuf>>>,
+}
+
+impl SourceMount {
+    /// Whether `relative` (a file, or a directory above one) is part of the source.
+    pub fn contains(&self, relative: &Path) -> bool {
+        self.tracked.as_deref().is_none_or(|files| tracks(files, relative))
+    }
+
+    /// The paths below the directory that are not part of the source (absolute; a left-out
+    /// directory stands for everything below it), listed through `io`.
+    pub fn excluded(&self, io: &dyn EvalIo) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if let Some(files) = &self.tracked {
+            collect_untracked(io, &self.dir, Path::new(""), files, &mut out);
+        }
+        out
+    }
+}
+
+/// Whether `relative` is a tracked file or a directory above one (the root is).
+pub fn tracks(files: &BTreeSet<PathBuf>, relative: &Path) -> bool {
+    relative.as_os_str().is_empty()
+        || files.contains(relative)
+        || files.range(relative.to_path_buf()..).next().is_some_and(|f| f.starts_with(relative))
+}
+
+/// Adds to `out` every path below `root.join(relative)` that `files` leaves out, without
+/// descending into left-out directories.
+fn collect_untracked(
+    io: &dyn EvalIo,
+    root: &Path,
+    relative: &Path,
+    files: &BTreeSet<PathBuf>,
+    out: &mut BTreeSet<String>,
+) {
+    let Ok(entries) = io.read_dir(&root.join(relative)) else { return };
+    for (name, kind) in entries {
+        let path = relative.join(name);
+        if !tracks(files, &path) {
+            out.insert(root.join(&path).display().to_string());
+        } else if kind == FileKind::Directory {
+            collect_untracked(io, root, &path, files, out);
+        }
+    }
+}
+
+/// File access that shows source trees at their store paths (see [`SourceMount`]) and
+/// passes everything else to the I/O it wraps.
+pub struct MountedIo {
+    inner: Rc<dyn EvalIo>,
+    mounts: Vec<SourceMount>,
+}
+
+impl MountedIo {
+    /// `inner` with `mounts` shown.
+    pub fn new(inner: Rc<dyn EvalIo>, mounts: Vec<SourceMount>) -> MountedIo {
+        MountedIo { inner, mounts }
+    }
+
+    /// The mount `path` is in, with the path relative to it.
+    fn mount_of<'p>(&self, path: &'p Path) -> Option<(&SourceMount, &'p Path)> {
+        self.mounts.iter().find_map(|mount| {
+            let rest = path.strip_prefix(&mount.store_path).ok()?;
+            Some((mount, rest))
+        })
+    }
+
+    /// The real path of `path`, or an error when it is in a mounted source that leaves it out
+    /// (a file git does not track).
+    fn map(&self, path: &Path) -> io::Result<PathBuf> {
+        match self.mount_of(path) {
+            Some((mount, relative)) if !mount.contains(relative) => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("'{}' is not tracked by git", mount.dir.join(relative).display()),
+            )),
+            Some((mount, relative)) if relative.as_os_str().is_empty() => Ok(mount.dir.clone()),
+            Some((mount, relative)) => Ok(mount.dir.join(relative)),
+            None => Ok(path.to_path_buf()),
+        }
+    }
+}
+
+impl EvalIo for MountedIo {
+    fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.inner.read_file(&self.map(path)?)
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
+        let entries = self.inner.read_dir(&self.map(path)?)?;
+        match self.mount_of(path) {
+            Some((mount, relative)) if mount.tracked.is_some() => {
+                Ok(entries.into_iter().filter(|(name, _)| mount.contains(&relative.join(name))).collect())
+            }
+            _ => Ok(entries),
+        }
+    }
+
+    fn file_kind(&self, path: &Path) -> io::Result<FileKind> {
+        self.inner.file_kind(&self.map(path)?)
+    }
+
+    fn path_exists(&self, path: &Path) -> bool {
+        self.map(path).is_ok_and(|real| self.inner.path_exists(&real))
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<String> {
+        self.inner.read_link(&self.map(path)?)
+    }
+
+    fn is_executable(&self, path: &Path) -> bool {
+        self.map(path).is_ok_and(|real| self.inner.is_executable(&real))
+    }
+
+    fn get_env(&self, name: &str) -> Option<String> {
+        self.inner.get_env(name)
+    }
+
+    fn trace(&self, message: &str) {
+        self.inner.trace(message)
+    }
+
+    fn record_filter(&self, path: &Path, included: bool) {
+        match self.map(path) {
+            Ok(real) => self.inner.record_filter(&real, included),
+            Err(_) => self.inner.record_filter(path, included),
+        }
+    }
+
+    fn reused_file(&self, path: &Path) {
+        match self.map(path) {
+            Ok(real) => self.inner.reused_file(&real),
+            Err(_) => self.inner.reused_file(path),
+        }
+    }
+
+    fn git_work_tree(&self, dir: &Path) -> io::Result<GitWorkTree> {
+        self.inner.git_work_tree(&self.map(dir)?)
+    }
 }
 
 /// The real file system and process environment.
@@ -125,6 +302,24 @@ pub fn strip_ansi_escapes(text: &str) -> String {
     out
 }
 
+/// `%Y%m%d%H%M%S` in UTC: a source's `lastModifiedDate`.
+pub fn format_date(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar, in eras of
+    // 400 years of 146097 days).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}{:02}{:02}{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
 fn kind_of(file_type: &std::fs::FileType) -> FileKind {
     if file_type.is_symlink() {
         FileKind::Symlink
@@ -134,5 +329,29 @@ fn kind_of(file_type: &std::fs::FileType) -> FileKind {
         FileKind::Regular
     } else {
         FileKind::Unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_formatted_in_utc() {
+        assert_eq!(format_date(0), "19700101000000");
+        assert_eq!(format_date(1_795_684_221), "20261126091021");
+        assert_eq!(format_date(951_782_400), "20000229000000");
+    }
+
+    #[test]
+    fn a_directory_above_a_tracked_file_is_tracked() {
+        let files: BTreeSet<PathBuf> = ["a/b/c.nix", "ab"].into_iter().map(PathBuf::from).collect();
+        assert!(tracks(&files, Path::new("")));
+        assert!(tracks(&files, Path::new("a")));
+        assert!(tracks(&files, Path::new("a/b")));
+        assert!(tracks(&files, Path::new("a/b/c.nix")));
+        assert!(tracks(&files, Path::new("ab")));
+        assert!(!tracks(&files, Path::new("a/c")));
+        assert!(!tracks(&files, Path::new("b")));
     }
 }

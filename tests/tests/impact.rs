@@ -711,3 +711,42 @@ fn compiled_files_kept_in_the_cache_give_the_same_answers_and_damaged_ones_are_c
     assert!(cleared.status.success(), "{}", String::from_utf8_lossy(&cleared.stderr));
     assert!(!cache.join("code").exists());
 }
+
+/// A host that fetches its own repository with `builtins.fetchGit` (as `lib.fileset.gitTracked`
+/// does) depends on every file git tracks, and on none it does not. The base side, evaluated
+/// in a checkout of the commit, fetches that commit as the clean work tree would be fetched,
+/// so what was cached there serves the work tree once it is clean again.
+#[test]
+fn a_host_that_fetches_its_repository_changes_with_any_tracked_file_only() {
+    let dir = scratch("fetch-git");
+    let repo = dir.join("repo");
+    copy_dir(&base().repo, &repo);
+    edit_file(
+        &repo,
+        "hosts/web-02.nix",
+        "  services.storefront.workers = 12;\n",
+        "  services.storefront.workers = 12;\n  environment.etc.\"source\".text = (builtins.fetchGit ../.).narHash;\n",
+    );
+    git(&repo, &["commit", "-q", "-am", "fetch the repository"]);
+    let cache = dir.join("cache");
+    append(&repo, "regen.sh", "# read by no host\n");
+    for answer in [impact(&repo, &cache), impact(&repo, &dir.join("cold"))] {
+        assert_eq!(names(&answer["changed_hosts"]), list(&["web-02"]), "{answer}");
+        assert!(answer["failing_assertions"].as_array().is_some_and(Vec::is_empty), "{answer}");
+    }
+    git(&repo, &["checkout", "-q", "regen.sh"]);
+    std::fs::write(repo.join("untracked.txt"), "not part of the source").expect("write");
+    let answer = impact(&repo, &cache);
+    assert_eq!(names(&answer["changed_files"]), list(&["untracked.txt"]), "{answer}");
+    assert_eq!(names(&answer["changed_hosts"]), Vec::<String>::new(), "{answer}");
+    let output = nxe()
+        .args(["test", "--changed", "--builder", "none", "--repo"])
+        .arg(&repo)
+        .arg("--cache")
+        .arg(&cache)
+        .output()
+        .expect("run nxe test");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("FAIL"), "{stderr}");
+}

@@ -740,6 +740,40 @@ fn add_path_inner(
     Ok(Value::String(store_string(store_path)))
 }
 
+/// Where the files of a work tree are shown while they are hashed, before their store path
+/// is known (never a real path: the mount answers for it).
+const PENDING_SOURCE: &str = "/.nxe-pending-source";
+
+/// Shows the files git tracks in a local work tree at the store path Nix would copy them to
+/// (named `name`), from now on in this evaluation, and returns that path (a string with
+/// itself as context), its NAR hash, and the store object recorded for it.
+pub(super) fn mount_git_source(
+    ev: &mut Evaluator,
+    name: &str,
+    tree: &crate::io::GitWorkTree,
+) -> EvalResult<(Value, Hash, (String, AddedPath))> {
+    use crate::io::{MountedIo, SourceMount};
+    let store_dir = store::store_dir(ev)?;
+    let mount = |store_path: &str| SourceMount {
+        store_path: store_path.to_string(),
+        dir: tree.top.clone(),
+        tracked: Some(tree.tracked.clone()),
+    };
+    let outer = ev.io.clone();
+    ev.io = std::rc::Rc::new(MountedIo::new(outer.clone(), vec![mount(PENDING_SOURCE)]));
+    let hashed = nar::nar_hash(ev, PENDING_SOURCE, None);
+    ev.io = outer.clone();
+    let hash = hashed?;
+    let store_path = store::fixed_path(ContentAddressMethod::Recursive, &hash, name, &BTreeSet::new(), &store_dir)?;
+    let store_path = store_dir.display_path(&store_path);
+    let mounted = mount(&store_path);
+    let excluded = mounted.excluded(outer.as_ref());
+    ev.io = std::rc::Rc::new(MountedIo::new(outer, vec![mounted]));
+    let added = AddedPath::Source { source: tree.top.display().to_string(), recursive: true, excluded };
+    ev.store_writes.paths.entry(store_path.clone()).or_insert_with(|| added.clone());
+    Ok((Value::String(store_string(store_path.clone())), hash, (store_path, added)))
+}
+
 /// Records a path fetched by hash only (its contents are not available) and returns it as a
 /// string with its context.
 pub(super) fn fetched_path(ev: &mut Evaluator, store_path: String, url: &str) -> Value {

@@ -7,6 +7,9 @@
 //! * `fetchurl` and `fetchTarball` given a `sha256` yield the path that hash determines, as
 //!   Nix does when the path is already in its store (the contents are not checked, except
 //!   for local files);
+//! * `fetchGit` of a local work tree (a path or a `file://` URL) hashes the files git tracks,
+//!   with their contents on disk, and shows them at the resulting store path for the rest of
+//!   the evaluation (see [`crate::io::MountedIo`]), as `lib.fileset.gitTracked` needs;
 //! * anything else fails with a clear error saying network access is not available.
 //!
 //! Argument checking (unsupported attributes, a missing `url`, store path names) follows
@@ -182,8 +185,19 @@ const GIT_ATTRS: &[&str] = &[
     "verifyCommit",
 ];
 
+/// What a `fetchGit` call asks for besides its URL.
+#[derive(Default)]
+struct GitRequest {
+    name: Option<String>,
+    reference: Option<String>,
+    rev: Option<String>,
+    submodules: bool,
+    shallow: bool,
+}
+
 fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let arg = ev.force(&args[0])?;
+    let mut request = GitRequest::default();
     let url = match &arg {
         Value::Attrs(attrs) => {
             if attrs.contains(crate::symbol::Symbol::intern("type")) {
@@ -196,11 +210,20 @@ fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
                 match &value {
                     Value::String(_) | Value::Path(_) => {
                         let text = crate::ops::coerce_to_string(ev, &value, crate::ops::Coerce::PathPart)?;
-                        if name == "url" {
-                            url = Some(text.as_str().to_string());
+                        let text = Some(text.as_str().to_string());
+                        match name {
+                            "url" => url = text,
+                            "name" => request.name = text,
+                            "ref" => request.reference = text,
+                            "rev" => request.rev = text,
+                            _ => {}
                         }
                     }
-                    Value::Bool(_) => {}
+                    Value::Bool(flag) => match name {
+                        "submodules" => request.submodules = *flag,
+                        "shallow" => request.shallow = *flag,
+                        _ => {}
+                    },
                     Value::Int(n) if *n < 0 => {
                         return Err(EvalError::msg(format!(
                             "negative value given for 'fetchGit' argument '{name}': {n}"
@@ -234,9 +257,99 @@ fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
             .as_str()
             .to_string(),
     };
-    Err(EvalError::msg(format!(
-        "cannot fetch Git repository '{url}': fetching Git repositories is not available in nxe (no network access, no Git support)"
-    )))
+    fetch_local_git(ev, &url, &request)
+}
+
+/// `fetchGit` of a local repository: the files git tracks in its work tree, with their
+/// contents on disk (a dirty tree gives the zero revision and `dirtyRev`, with a warning), at
+/// the store path Nix copies them to. A `ref` or `rev` is accepted when it names the commit
+/// checked out in a clean work tree, whose files are then the same; other commits would need
+/// an export of git's objects, which nxe does not do yet, and fail with a message saying so.
+fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalResult<Value> {
+    let local = match url.strip_prefix("git+file://").or_else(|| url.strip_prefix("file://")) {
+        Some(path) => Some(percent_decode(path)),
+        None => url.starts_with('/').then(|| url.to_string()),
+    };
+    let Some(dir) = local else {
+        return Err(EvalError::msg(format!(
+            "cannot fetch Git repository '{url}': fetching remote Git repositories is not available in nxe (no network access); only local work trees are"
+        )));
+    };
+    let dir = match dir.trim_end_matches('/') {
+        "" => "/".to_string(),
+        trimmed => trimmed.to_string(),
+    };
+    let key = format!(
+        "{dir}\0{:?}\0{:?}\0{:?}\0{}\0{}",
+        request.name, request.reference, request.rev, request.submodules, request.shallow
+    );
+    if let Some((value, store_path, added)) = ev.fetched_git.get(&key) {
+        let value = value.clone();
+        let (store_path, added) = (store_path.clone(), added.clone());
+        ev.store_writes.paths.entry(store_path).or_insert(added);
+        return Ok(value);
+    }
+    let tree = ev
+        .io
+        .git_work_tree(std::path::Path::new(&dir))
+        .map_err(|e| EvalError::msg(format!("cannot fetch Git repository '{url}': {e}")))?;
+    if request.rev.is_some() || request.reference.is_some() {
+        let rev_checked_out = request.rev.as_deref().is_none_or(|rev| Some(rev) == tree.head.as_deref());
+        let ref_checked_out = request.reference.as_deref().is_none_or(|name| {
+            name == "HEAD"
+                || tree.branch.as_deref().is_some_and(|b| name == b || name.strip_prefix("refs/heads/") == Some(b))
+        });
+        if tree.dirty || !rev_checked_out || !ref_checked_out {
+            let what = match (&request.rev, &request.reference) {
+                (Some(rev), _) => format!("revision '{rev}'"),
+                (None, Some(name)) => format!("ref '{name}'"),
+                (None, None) => String::new(),
+            };
+            return Err(EvalError::msg(format!(
+                "cannot fetch {what} of Git repository '{url}': nxe fetches a local repository's work tree, or the commit checked out when the work tree is clean, and nothing else yet"
+            )));
+        }
+    }
+    if request.submodules && tree.tracked.contains(std::path::Path::new(".gitmodules")) {
+        return Err(EvalError::msg(format!(
+            "cannot fetch Git repository '{url}' with its submodules: nxe does not fetch submodules yet"
+        )));
+    }
+    let clean = tree.head.as_deref().filter(|_| !tree.dirty);
+    if clean.is_none() {
+        ev.io.trace(&format!("warning: Git tree '{dir}' is dirty"));
+    }
+    let name = request.name.as_deref().unwrap_or("source");
+    let (out_path, hash, added) = derivation::mount_git_source(ev, name, &tree)?;
+    const ZERO_REV: &str = "0000000000000000000000000000000000000000";
+    let rev = clean.unwrap_or(ZERO_REV);
+    let short = |rev: &str| rev[..rev.len().min(7)].to_string();
+    let mut entries = vec![
+        ("lastModified", Value::Int(tree.last_modified)),
+        ("lastModifiedDate", Value::string(crate::io::format_date(tree.last_modified).as_str())),
+        ("narHash", Value::string(hash.to_string_as(nxe_store::HashFormat::Sri, true).as_str())),
+        ("outPath", out_path),
+        ("rev", Value::string(rev)),
+        ("revCount", Value::Int(if clean.is_some() && !request.shallow { tree.rev_count } else { 0 })),
+        ("shortRev", Value::string(short(rev).as_str())),
+        ("submodules", Value::Bool(request.submodules)),
+    ];
+    if clean.is_none() {
+        let head = tree.head.as_deref().unwrap_or(ZERO_REV);
+        entries.push(("dirtyRev", Value::string(format!("{head}-dirty").as_str())));
+        entries.push(("dirtyShortRev", Value::string(format!("{}-dirty", short(head)).as_str())));
+    }
+    let entries = entries
+        .into_iter()
+        .map(|(name, value)| crate::value::Attr {
+            name: crate::symbol::Symbol::intern(name),
+            value,
+            pos: crate::source::Pos::NONE,
+        })
+        .collect();
+    let value = Value::attrs(crate::value::Attrs::from_unsorted(entries));
+    ev.fetched_git.insert(key, (value.clone(), added.0, added.1));
+    Ok(value)
 }
 
 fn builtin_fetch_mercurial(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {

@@ -1,0 +1,87 @@
+//! `builtins.fetchGit` of a local work tree: each case of `fixtures/fetch-git` is evaluated
+//! on a repository that `make-repo.sh` builds the same way everywhere, and must print what
+//! the reference Nix printed (the committed `.json` files, from `regen.sh`).
+
+use nxe_e2e::{nxe, workspace};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cases_dir() -> PathBuf {
+    workspace().join("fixtures/fetch-git")
+}
+
+/// A fresh copy of the cases' repository, in a directory that lives as long as the guard.
+fn repository() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    let status =
+        Command::new("bash").arg(cases_dir().join("make-repo.sh")).arg(&repo).status().expect("run make-repo.sh");
+    assert!(status.success(), "make-repo.sh failed");
+    (dir, repo)
+}
+
+fn eval(repo: &Path, file: &Path) -> Output {
+    nxe().args(["eval", "--strict", "--json"]).arg(file).env("FETCH_GIT_REPO", repo).output().expect("run nxe eval")
+}
+
+fn expression(dir: &Path, text: &str) -> PathBuf {
+    let file = dir.join("case.nix");
+    std::fs::write(&file, text).expect("write case");
+    file
+}
+
+fn assert_matches_reference(repo: &Path, case: &str) -> Output {
+    let output = eval(repo, &cases_dir().join(format!("{case}.nix")));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{case}: {stderr}");
+    let expected = std::fs::read_to_string(cases_dir().join(format!("{case}.json"))).expect("read expected");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim_end(), expected.trim_end(), "{case}");
+    output
+}
+
+#[test]
+fn a_clean_work_tree_is_fetched_as_the_reference_fetches_it() {
+    let (_guard, repo) = repository();
+    let output = assert_matches_reference(&repo, "clean");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("dirty"));
+}
+
+#[test]
+fn every_way_of_naming_the_checked_out_commit_gives_the_same_source() {
+    let (_guard, repo) = repository();
+    assert_matches_reference(&repo, "variants");
+}
+
+#[test]
+fn a_dirty_work_tree_is_fetched_with_its_changes_and_a_warning() {
+    let (_guard, repo) = repository();
+    let notes = repo.join("notes.txt");
+    let mut text = std::fs::read_to_string(&notes).expect("read notes");
+    text.push_str("changed\n");
+    std::fs::write(&notes, text).expect("write notes");
+    let output = assert_matches_reference(&repo, "dirty");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("warning: Git tree '{}' is dirty", repo.display())), "{stderr}");
+}
+
+#[test]
+fn what_cannot_be_fetched_locally_fails_with_a_clear_message() {
+    let (guard, repo) = repository();
+    let first = Command::new("git").arg("-C").arg(&repo).args(["rev-parse", "HEAD~1"]).output().expect("git");
+    let first = String::from_utf8_lossy(&first.stdout).trim().to_string();
+    let cases = [
+        (format!("builtins.fetchGit {{ url = \"{}\"; rev = \"{first}\"; }}", repo.display()), "cannot fetch revision"),
+        (format!("builtins.fetchGit {{ url = \"{}\"; ref = \"other\"; }}", repo.display()), "cannot fetch ref 'other'"),
+        (format!("builtins.fetchGit \"{}/sub\"", repo.display()), "is not the top of a Git work tree"),
+        ("builtins.fetchGit \"https://example.invalid/repo.git\"".to_string(), "no network access"),
+    ];
+    for (text, expected) in cases {
+        let file = expression(guard.path(), &text);
+        let output = eval(&repo, &file);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{text} should fail");
+        assert!(stderr.contains(expected), "{text}: {stderr}");
+        assert!(stderr.contains(&format!("{}:1:1", file.display())), "{text}: no position in {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
