@@ -664,6 +664,25 @@ impl Compiler<'_> {
             | BinOp::Concat => Span { file: self.file, start: starts.op },
             _ => span,
         };
+        // `//` reports an operand that is not a set at that operand (the left one at `span`,
+        // the right one at `starts.rhs`), inside any parentheses, as the reference does.
+        let (span, starts) = match op {
+            BinOp::Update => {
+                let start = |operand: Option<ast::Expr>, or: u32| {
+                    let mut operand = operand;
+                    while let Some(ast::Expr::Paren(paren)) = &operand {
+                        operand = paren.expr();
+                    }
+                    operand.map_or(or, |e| e.syntax().text_range().start().into())
+                };
+                let lhs_start = start(binop.lhs(), span.start);
+                (
+                    Span { file: self.file, start: lhs_start },
+                    OperatorStarts { rhs: start(binop.rhs(), starts.rhs), ..starts },
+                )
+            }
+            _ => (span, starts),
+        };
         Expr::BinOp(op, Box::new(lhs), Box::new(rhs), span, starts)
     }
 

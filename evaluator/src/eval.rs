@@ -719,8 +719,14 @@ impl Evaluator {
                 Ok(Value::Bool(bool_of(right)?))
             }
             _ => {
-                let left = self.eval(lhs, env)?;
-                let right = self.eval(rhs, env)?;
+                // `//` evaluates its right operand first, as the reference does (which error
+                // wins, and whether it is catchable, depends on it).
+                let (left, right) = if op == BinOp::Update {
+                    let right = self.eval(rhs, env)?;
+                    (self.eval(lhs, env)?, right)
+                } else {
+                    (self.eval(lhs, env)?, self.eval(rhs, env)?)
+                };
                 if let (Value::Int(a), Value::Int(b)) = (&left, &right) {
                     if let Some(value) = int_op(op, *a, *b) {
                         return Ok(value);
@@ -729,6 +735,11 @@ impl Evaluator {
                 if op == BinOp::Add {
                     return crate::ops::add_at(self, left, right, span, starts);
                 }
+                let span = match (op, &right) {
+                    (BinOp::Update, Value::Attrs(_)) => span,
+                    (BinOp::Update, _) => Span { file: span.file, start: starts.rhs },
+                    _ => span,
+                };
                 crate::ops::binary(self, op, left, right).map_err(|e| e.at(span))
             }
         }

@@ -46,7 +46,8 @@ pub fn binary(evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -
                     Ok(Value::attrs(Attrs::update_shared(a, b)))
                 }
             }
-            (Value::Attrs(_), other) | (other, _) => Err(type_error("a set", other)),
+            // The right operand is checked first, as the reference does.
+            (other, Value::Attrs(_)) | (_, other) => Err(type_error("a set", other)),
         },
         BinOp::Concat => match (&left, &right) {
             (Value::List(a), Value::List(b)) => {
