@@ -719,9 +719,10 @@ impl Evaluator {
                 Ok(Value::Bool(bool_of(right)?))
             }
             _ => {
-                // `//` evaluates its right operand first, as the reference does (which error
-                // wins, and whether it is catchable, depends on it).
-                let (left, right) = if op == BinOp::Update {
+                // `//`, `<=` and `>` evaluate their right operand first, as the reference does
+                // (`a <= b` is `!(b < a)` there, `a > b` is `b < a`): which error wins, and
+                // whether it is catchable, depends on it.
+                let (left, right) = if matches!(op, BinOp::Update | BinOp::LessEq | BinOp::Greater) {
                     let right = self.eval(rhs, env)?;
                     (self.eval(lhs, env)?, right)
                 } else {
