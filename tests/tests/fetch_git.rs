@@ -65,6 +65,22 @@ fn a_dirty_work_tree_is_fetched_with_its_changes_and_a_warning() {
 }
 
 #[test]
+fn a_repository_without_commits_is_fetched_as_a_dirty_tree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("unborn");
+    let status = Command::new("bash")
+        .arg(cases_dir().join("make-repo.sh"))
+        .arg("--unborn")
+        .arg(&repo)
+        .status()
+        .expect("run make-repo.sh");
+    assert!(status.success(), "make-repo.sh --unborn failed");
+    let output = assert_matches_reference(&repo, "unborn");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is dirty"), "{stderr}");
+}
+
+#[test]
 fn what_cannot_be_fetched_locally_fails_with_a_clear_message() {
     let (guard, repo) = repository();
     let first = Command::new("git").arg("-C").arg(&repo).args(["rev-parse", "HEAD~1"]).output().expect("git");

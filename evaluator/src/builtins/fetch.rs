@@ -334,8 +334,8 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
         ("shortRev", Value::string(short(rev).as_str())),
         ("submodules", Value::Bool(request.submodules)),
     ];
-    if clean.is_none() {
-        let head = tree.head.as_deref().unwrap_or(ZERO_REV);
+    // A repository without commits is dirty, with no revision to name.
+    if let (None, Some(head)) = (clean, tree.head.as_deref()) {
         entries.push(("dirtyRev", Value::string(format!("{head}-dirty").as_str())));
         entries.push(("dirtyShortRev", Value::string(format!("{}-dirty", short(head)).as_str())));
     }
