@@ -90,6 +90,15 @@ fn what_cannot_be_fetched_locally_fails_with_a_clear_message() {
         (format!("builtins.fetchGit {{ url = \"{}\"; ref = \"other\"; }}", repo.display()), "cannot fetch ref 'other'"),
         (format!("builtins.fetchGit \"{}/sub\"", repo.display()), "is not the top of a Git work tree"),
         ("builtins.fetchGit \"https://example.invalid/repo.git\"".to_string(), "no network access"),
+        (
+            format!("builtins.fetchGit {{ url = \"{}\"; narHash = \"sha256-{}=\"; }}", repo.display(), "A".repeat(43)),
+            "NAR hash mismatch in input 'git+file://",
+        ),
+        (
+            format!("builtins.fetchGit {{ url = \"{}\"; lastModified = 5; }}", repo.display()),
+            "'lastModified' attribute mismatch in input 'git+file://",
+        ),
+        (format!("builtins.fetchGit {{ url = \"{}\"; revCount = 5; }}", repo.display()), "expected 5"),
     ];
     for (text, expected) in cases {
         let file = expression(guard.path(), &text);

@@ -193,6 +193,10 @@ struct GitRequest {
     rev: Option<String>,
     submodules: bool,
     shallow: bool,
+    /// What the caller pinned, checked against what is fetched.
+    nar_hash: Option<String>,
+    rev_count: Option<i64>,
+    last_modified: Option<i64>,
 }
 
 fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -216,6 +220,7 @@ fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
                             "name" => request.name = text,
                             "ref" => request.reference = text,
                             "rev" => request.rev = text,
+                            "narHash" => request.nar_hash = text,
                             _ => {}
                         }
                     }
@@ -229,7 +234,11 @@ fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
                             "negative value given for 'fetchGit' argument '{name}': {n}"
                         )))
                     }
-                    Value::Int(_) => {}
+                    Value::Int(n) => match name {
+                        "revCount" => request.rev_count = Some(*n),
+                        "lastModified" => request.last_modified = Some(*n),
+                        _ => {}
+                    },
                     _ if name == "publicKeys" => {}
                     other => {
                         return Err(EvalError::msg(format!(
@@ -265,6 +274,7 @@ fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 /// the store path Nix copies them to. A `ref` or `rev` is accepted when it names the commit
 /// checked out in a clean work tree, whose files are then the same; other commits would need
 /// an export of git's objects, which nxe does not do yet, and fail with a message saying so.
+/// A pinned `narHash`, `revCount` or `lastModified` must hold.
 fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalResult<Value> {
     let local = match url.strip_prefix("git+file://").or_else(|| url.strip_prefix("file://")) {
         Some(path) => Some(percent_decode(path)),
@@ -323,6 +333,8 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
     let (out_path, hash, added) = derivation::mount_git_source(ev, name, &tree)?;
     const ZERO_REV: &str = "0000000000000000000000000000000000000000";
     let rev = clean.unwrap_or(ZERO_REV);
+    let rev_count = if clean.is_some() && !request.shallow { tree.rev_count } else { 0 };
+    check_pins(request, &dir, &hash, clean.zip(tree.branch.as_deref()), rev_count, tree.last_modified)?;
     let short = |rev: &str| rev[..rev.len().min(7)].to_string();
     let mut entries = vec![
         ("lastModified", Value::Int(tree.last_modified)),
@@ -330,7 +342,7 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
         ("narHash", Value::string(hash.to_string_as(nxe_store::HashFormat::Sri, true).as_str())),
         ("outPath", out_path),
         ("rev", Value::string(rev)),
-        ("revCount", Value::Int(if clean.is_some() && !request.shallow { tree.rev_count } else { 0 })),
+        ("revCount", Value::Int(rev_count)),
         ("shortRev", Value::string(short(rev).as_str())),
         ("submodules", Value::Bool(request.submodules)),
     ];
@@ -350,6 +362,44 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
     let value = Value::attrs(crate::value::Attrs::from_unsorted(entries));
     ev.fetched_git.insert(key, (value.clone(), added.0, added.1));
     Ok(value)
+}
+
+/// Checks what the caller pinned (`narHash`, `revCount`, `lastModified`) against what was
+/// fetched, failing as the reference does. `checked_out` is the clean commit and its branch.
+fn check_pins(
+    request: &GitRequest,
+    dir: &str,
+    hash: &nxe_store::Hash,
+    checked_out: Option<(&str, &str)>,
+    rev_count: i64,
+    last_modified: i64,
+) -> EvalResult<()> {
+    let input = format!("git+file://{dir}?exportIgnore=1");
+    if let Some(pinned) = &request.nar_hash {
+        let matches = nxe_store::Hash::parse_any(pinned, Some(HashAlgo::Sha256)).is_ok_and(|p| &p == hash);
+        if !matches {
+            return Err(EvalError::msg(format!(
+                "NAR hash mismatch in input '{input}', expected '{}' but got '{pinned}'",
+                hash.to_sri()
+            )));
+        }
+    }
+    let locked = match checked_out {
+        Some((rev, branch)) => format!("{input}&ref=refs/heads/{branch}&rev={rev}"),
+        None => input.clone(),
+    };
+    let fetching = format!("while fetching the input '{input}'");
+    if let Some(pinned) = request.rev_count.filter(|n| *n != rev_count) {
+        return Err(EvalError::msg(format!("'revCount' attribute mismatch in input '{locked}', expected {pinned}"))
+            .note(None, fetching));
+    }
+    if let Some(pinned) = request.last_modified.filter(|n| *n != last_modified) {
+        return Err(EvalError::msg(format!(
+            "'lastModified' attribute mismatch in input '{locked}', expected {pinned}, got {last_modified}"
+        ))
+        .note(None, fetching));
+    }
+    Ok(())
 }
 
 fn builtin_fetch_mercurial(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
