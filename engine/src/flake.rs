@@ -156,9 +156,9 @@ impl FlakeSetup {
         text
     }
 
-    /// The I/O layer that shows every source at its store path.
-    pub fn io(&self) -> MountedIo {
-        MountedIo::new(std::rc::Rc::new(crate::git::LocalIo::default()), self.mounts.clone())
+    /// The I/O layer that shows every source at its store path, over `local`.
+    pub fn io(&self, local: crate::git::LocalIo) -> MountedIo {
+        MountedIo::new(std::rc::Rc::new(local), self.mounts.clone())
     }
 
     /// The generated expression that calls every flake of the lock file.

@@ -671,9 +671,10 @@ impl Worker {
 /// The I/O of a repository's evaluations: the file system, or a flake's store paths shown
 /// at their sources.
 pub(crate) fn base_io(shared: &Shared<'_>) -> Rc<dyn EvalIo> {
+    let local = crate::git::LocalIo::in_checkout(shared.repo.overrides.source_revision.clone());
     match &shared.flake {
-        Some(flake) => Rc::new(flake.io()),
-        None => Rc::new(crate::git::LocalIo::in_checkout(shared.repo.overrides.source_revision.clone())),
+        Some(flake) => Rc::new(flake.io(local)),
+        None => Rc::new(local),
     }
 }
 

@@ -291,25 +291,10 @@ fn same_directory(a: &Path, b: &Path) -> bool {
 
 /// A checkout of a commit seen as a clean work tree with that commit checked out.
 fn checkout_tree(revision: &crate::config::SourceRevision) -> io::Result<GitWorkTree> {
-    let mut tracked = std::collections::BTreeSet::new();
-    let mut todo = vec![PathBuf::new()];
-    while let Some(relative) = todo.pop() {
-        for entry in std::fs::read_dir(revision.checkout.join(&relative))? {
-            let entry = entry?;
-            let path = relative.join(entry.file_name());
-            if entry.file_type()?.is_dir() {
-                todo.push(path);
-            } else {
-                tracked.insert(path);
-            }
-        }
-    }
-    let number = |args: &[&str]| -> io::Result<i64> {
-        git(&revision.git_top, args)
-            .map_err(to_io)?
-            .parse()
-            .map_err(|e| io::Error::other(format!("unexpected output of git: {e}")))
-    };
+    let mut files = Vec::new();
+    crate::reads::walk_files(&revision.checkout, "", &mut files);
+    let tracked = files.into_iter().map(PathBuf::from).collect();
+    let number = |args: &[&str]| git_number(&revision.git_top, args);
     let commit = revision.commit.as_str();
     Ok(GitWorkTree {
         top: revision.checkout.clone(),
@@ -324,6 +309,11 @@ fn checkout_tree(revision: &crate::config::SourceRevision) -> io::Result<GitWork
 
 fn to_io(error: EngineError) -> io::Error {
     io::Error::other(error.to_string())
+}
+
+/// The number git prints for `args` in `dir`.
+fn git_number(dir: &Path, args: &[&str]) -> io::Result<i64> {
+    git(dir, args).map_err(to_io)?.parse().map_err(|e| io::Error::other(format!("unexpected output of git: {e}")))
 }
 
 /// What `builtins.fetchGit` needs of the work tree whose top is `dir`.
@@ -341,9 +331,7 @@ pub fn work_tree(dir: &Path) -> io::Result<GitWorkTree> {
     let head = git(dir, &["rev-parse", "--verify", "--quiet", "HEAD"]).ok();
     let branch = git(dir, &["symbolic-ref", "--quiet", "--short", "HEAD"]).ok();
     let dirty = !git(dir, &["status", "--porcelain", "--untracked-files=no"]).map_err(to_io)?.is_empty();
-    let number = |args: &[&str]| -> io::Result<i64> {
-        git(dir, args).map_err(to_io)?.parse().map_err(|e| io::Error::other(format!("unexpected output of git: {e}")))
-    };
+    let number = |args: &[&str]| git_number(dir, args);
     let (last_modified, rev_count) = match &head {
         Some(rev) => (number(&["log", "-1", "--format=%ct", rev])?, number(&["rev-list", "--count", rev])?),
         None => (0, 0),

@@ -532,7 +532,7 @@ pub fn tree_digest_on_disk(dir: &Path) -> String {
     tree_digest(files)
 }
 
-fn walk_files(root: &Path, prefix: &str, out: &mut Vec<String>) {
+pub(crate) fn walk_files(root: &Path, prefix: &str, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(root.join(prefix)) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -699,28 +699,17 @@ mod tests {
         assert_ne!(first, observe(&RealIo, &key, &file));
     }
 
-    /// Runs git in `dir` with a fixed identity.
-    fn git_in(dir: &Path, args: &[&str]) {
-        let status = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid"])
-            .args(args)
-            .status()
-            .expect("run git");
-        assert!(status.success(), "git {args:?} failed");
-    }
-
     #[test]
     fn a_fetched_work_tree_is_read_as_a_whole() {
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = dir.path().join("repo");
         std::fs::create_dir(&repo).expect("mkdir");
-        git_in(&repo, &["init", "-q"]);
+        let git = |args: &[&str]| crate::git::git(&repo, args).expect("git");
+        git(&["init", "-q"]);
         std::fs::write(repo.join("a.nix"), "1").expect("write");
         std::fs::write(repo.join("b.txt"), "b").expect("write");
-        git_in(&repo, &["add", "-A"]);
-        git_in(&repo, &["commit", "-q", "-m", "one"]);
+        git(&["add", "-A"]);
+        git(&["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid", "commit", "-q", "-m", "one"]);
         std::fs::write(repo.join("untracked.txt"), "u").expect("write");
         let anchor = Anchor { root: repo.clone(), store_dir: "/nix/store".into() };
         let recorder = Rc::new(RecordingIo::new(Rc::new(crate::git::LocalIo::default()), anchor));
