@@ -159,11 +159,59 @@ impl MountedIo {
         })
     }
 
+    /// The mount `path` is in, with the path there as the source has it. When the path as
+    /// written is not part of the source, it may reach a file through a symlinked directory
+    /// of the source: those symlinks are then resolved, as in a copy of the source.
+    fn locate(&self, path: &Path) -> Option<(&SourceMount, PathBuf)> {
+        let (mount, relative) = self.mount_of(path)?;
+        if mount.contains(relative) {
+            return Some((mount, relative.to_path_buf()));
+        }
+        Some((mount, self.resolve(mount, relative, false).unwrap_or_else(|| relative.to_path_buf())))
+    }
+
+    /// `relative` with the source's symlinks on the way resolved (the last component's too
+    /// with `last`); `None` when a link leaves the source or there are too many.
+    fn resolve(&self, mount: &SourceMount, relative: &Path, last: bool) -> Option<PathBuf> {
+        let mut todo: Vec<String> =
+            relative.components().rev().map(|part| part.as_os_str().to_string_lossy().into_owned()).collect();
+        let mut done = PathBuf::new();
+        let mut links = 0;
+        while let Some(part) = todo.pop() {
+            match part.as_str() {
+                "." => continue,
+                ".." => {
+                    done.pop().then_some(())?;
+                    continue;
+                }
+                _ => {}
+            }
+            let candidate = done.join(&part);
+            let real = mount.dir.join(&candidate);
+            if (last || !todo.is_empty())
+                && mount.contains(&candidate)
+                && matches!(self.inner.file_kind(&real), Ok(FileKind::Symlink))
+            {
+                links += 1;
+                let target = self.inner.read_link(&real).ok()?;
+                if links > 40 || target.starts_with('/') {
+                    return None;
+                }
+                todo.extend(
+                    Path::new(&target).components().rev().map(|c| c.as_os_str().to_string_lossy().into_owned()),
+                );
+                continue;
+            }
+            done.push(part);
+        }
+        Some(done)
+    }
+
     /// The real path of `path`, or an error when it is in a mounted source that leaves it out
     /// (a file git does not track).
     fn map(&self, path: &Path) -> io::Result<PathBuf> {
-        match self.mount_of(path) {
-            Some((mount, relative)) if !mount.contains(relative) => Err(io::Error::new(
+        match self.locate(path) {
+            Some((mount, relative)) if !mount.contains(&relative) => Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!("'{}' is not tracked by git", mount.dir.join(relative).display()),
             )),
@@ -181,9 +229,17 @@ impl EvalIo for MountedIo {
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
         let entries = self.inner.read_dir(&self.map(path)?)?;
-        match self.mount_of(path) {
+        match self.locate(path) {
             Some((mount, relative)) if mount.tracked.is_some() => {
-                Ok(entries.into_iter().filter(|(name, _)| mount.contains(&relative.join(name))).collect())
+                // A tracked entry listed as a directory is a symlink to one: its entries are
+                // those of the directory it leads to.
+                let listed = match &mount.tracked {
+                    Some(files) if files.contains(&relative) => {
+                        self.resolve(mount, &relative, true).unwrap_or(relative)
+                    }
+                    _ => relative,
+                };
+                Ok(entries.into_iter().filter(|(name, _)| mount.contains(&listed.join(name))).collect())
             }
             _ => Ok(entries),
         }
