@@ -159,22 +159,26 @@ impl MountedIo {
         })
     }
 
-    /// The mount `path` is in, with the path there as the source has it. When the path as
-    /// written is not part of the source, it may reach a file through a symlinked directory
-    /// of the source: those symlinks are then resolved, as in a copy of the source.
-    fn locate(&self, path: &Path) -> Option<(&SourceMount, PathBuf)> {
+    /// The mount `path` is in, with where the path leads as the source has it. When the path
+    /// as written is not part of the source, it may reach a file through a symlinked
+    /// directory of the source: those symlinks are then followed, as in a copy of the source
+    /// (one pointing to an absolute path leads out of the source, to that path).
+    fn locate(&self, path: &Path) -> Option<(&SourceMount, Place)> {
         let (mount, relative) = self.mount_of(path)?;
         if mount.contains(relative) {
-            return Some((mount, relative.to_path_buf()));
+            return Some((mount, Place::Inside(relative.to_path_buf())));
         }
-        Some((mount, self.resolve(mount, relative, false).unwrap_or_else(|| relative.to_path_buf())))
+        Some((mount, self.resolve(mount, relative, false).unwrap_or_else(|| Place::Inside(relative.to_path_buf()))))
     }
 
-    /// `relative` with the source's symlinks on the way resolved (the last component's too
-    /// with `last`); `None` when a link leaves the source or there are too many.
-    fn resolve(&self, mount: &SourceMount, relative: &Path, last: bool) -> Option<PathBuf> {
-        let mut todo: Vec<String> =
-            relative.components().rev().map(|part| part.as_os_str().to_string_lossy().into_owned()).collect();
+    /// Where `relative` leads with the source's symlinks on the way followed (the last
+    /// component's too with `last`); `None` when a link climbs out of the source or there
+    /// are too many.
+    fn resolve(&self, mount: &SourceMount, relative: &Path, last: bool) -> Option<Place> {
+        let parts = |path: &Path| -> Vec<String> {
+            path.components().rev().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect()
+        };
+        let mut todo = parts(relative);
         let mut done = PathBuf::new();
         let mut links = 0;
         while let Some(part) = todo.pop() {
@@ -194,32 +198,43 @@ impl MountedIo {
             {
                 links += 1;
                 let target = self.inner.read_link(&real).ok()?;
-                if links > 40 || target.starts_with('/') {
+                if links > 40 {
                     return None;
                 }
-                todo.extend(
-                    Path::new(&target).components().rev().map(|c| c.as_os_str().to_string_lossy().into_owned()),
-                );
+                if target.starts_with('/') {
+                    let rest: PathBuf = todo.iter().rev().collect();
+                    return Some(Place::Outside(Path::new(&target).join(rest)));
+                }
+                todo.extend(parts(Path::new(&target)));
                 continue;
             }
             done.push(part);
         }
-        Some(done)
+        Some(Place::Inside(done))
     }
 
     /// The real path of `path`, or an error when it is in a mounted source that leaves it out
     /// (a file git does not track).
     fn map(&self, path: &Path) -> io::Result<PathBuf> {
         match self.locate(path) {
-            Some((mount, relative)) if !mount.contains(&relative) => Err(io::Error::new(
+            Some((mount, Place::Inside(relative))) if !mount.contains(&relative) => Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!("'{}' is not tracked by git", mount.dir.join(relative).display()),
             )),
-            Some((mount, relative)) if relative.as_os_str().is_empty() => Ok(mount.dir.clone()),
-            Some((mount, relative)) => Ok(mount.dir.join(relative)),
+            Some((mount, Place::Inside(relative))) if relative.as_os_str().is_empty() => Ok(mount.dir.clone()),
+            Some((mount, Place::Inside(relative))) => Ok(mount.dir.join(relative)),
+            Some((_, Place::Outside(real))) => Ok(real),
             None => Ok(path.to_path_buf()),
         }
     }
+}
+
+/// Where a path in a mounted source leads.
+enum Place {
+    /// A path inside the source, relative to its top.
+    Inside(PathBuf),
+    /// A real path outside it, reached through a symlink to an absolute path.
+    Outside(PathBuf),
 }
 
 impl EvalIo for MountedIo {
@@ -230,16 +245,19 @@ impl EvalIo for MountedIo {
     fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
         let entries = self.inner.read_dir(&self.map(path)?)?;
         match self.locate(path) {
-            Some((mount, relative)) if mount.tracked.is_some() => {
+            Some((mount, Place::Inside(relative))) if mount.tracked.is_some() => {
                 // A tracked entry listed as a directory is a symlink to one: its entries are
                 // those of the directory it leads to.
                 let listed = match &mount.tracked {
-                    Some(files) if files.contains(&relative) => {
-                        self.resolve(mount, &relative, true).unwrap_or(relative)
-                    }
-                    _ => relative,
+                    Some(files) if files.contains(&relative) => self.resolve(mount, &relative, true),
+                    _ => Some(Place::Inside(relative)),
                 };
-                Ok(entries.into_iter().filter(|(name, _)| mount.contains(&listed.join(name))).collect())
+                match listed {
+                    Some(Place::Inside(listed)) => {
+                        Ok(entries.into_iter().filter(|(name, _)| mount.contains(&listed.join(name))).collect())
+                    }
+                    _ => Ok(entries),
+                }
             }
             _ => Ok(entries),
         }
@@ -409,5 +427,39 @@ mod tests {
         assert!(tracks(&files, Path::new("ab")));
         assert!(!tracks(&files, Path::new("a/c")));
         assert!(!tracks(&files, Path::new("b")));
+    }
+
+    #[test]
+    fn a_mounted_source_is_read_through_its_symlinks_as_a_copy_would_be() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (source, outside) = (dir.path().join("source"), dir.path().join("outside"));
+        for sub in ["source/d", "source/e", "outside"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        }
+        std::fs::write(source.join("d/c"), "c").expect("write");
+        std::fs::write(source.join("untracked"), "u").expect("write");
+        std::fs::write(outside.join("o"), "o").expect("write");
+        std::os::unix::fs::symlink("d", source.join("to-d")).expect("symlink");
+        std::os::unix::fs::symlink("../d", source.join("e/up")).expect("symlink");
+        std::os::unix::fs::symlink(&outside, source.join("abs")).expect("symlink");
+        let tracked = ["d/c", "to-d", "e/up", "abs"].into_iter().map(PathBuf::from).collect();
+        let mount =
+            SourceMount { store_path: "/nix/store/x-source".into(), dir: source, tracked: Some(Arc::new(tracked)) };
+        let io = MountedIo::new(Rc::new(RealIo), vec![mount]);
+        let read = |path: &str| io.read_file(Path::new(path)).ok();
+        let names = |path: &str| {
+            let mut names: Vec<String> =
+                io.read_dir(Path::new(path)).unwrap_or_default().into_iter().map(|(name, _)| name).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names("/nix/store/x-source"), ["abs", "d", "e", "to-d"]);
+        assert_eq!(read("/nix/store/x-source/untracked"), None);
+        assert_eq!(read("/nix/store/x-source/to-d/c").as_deref(), Some(&b"c"[..]));
+        assert_eq!(read("/nix/store/x-source/e/up/c").as_deref(), Some(&b"c"[..]));
+        assert_eq!(names("/nix/store/x-source/to-d"), ["c"]);
+        assert_eq!(read("/nix/store/x-source/abs/o").as_deref(), Some(&b"o"[..]));
+        assert_eq!(names("/nix/store/x-source/abs"), ["o"]);
+        assert!(matches!(io.file_kind(Path::new("/nix/store/x-source/to-d")), Ok(FileKind::Symlink)));
     }
 }
