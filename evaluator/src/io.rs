@@ -216,16 +216,21 @@ impl MountedIo {
     /// The real path of `path`, or an error when it is in a mounted source that leaves it out
     /// (a file git does not track).
     fn map(&self, path: &Path) -> io::Result<PathBuf> {
-        match self.locate(path) {
-            Some((mount, Place::Inside(relative))) if !mount.contains(&relative) => Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("'{}' is not tracked by git", mount.dir.join(relative).display()),
-            )),
-            Some((mount, Place::Inside(relative))) if relative.as_os_str().is_empty() => Ok(mount.dir.clone()),
-            Some((mount, Place::Inside(relative))) => Ok(mount.dir.join(relative)),
-            Some((_, Place::Outside(real))) => Ok(real),
-            None => Ok(path.to_path_buf()),
-        }
+        real_path(path, &self.locate(path))
+    }
+}
+
+/// The real path of `path`, which [`MountedIo::locate`] placed at `located`.
+fn real_path(path: &Path, located: &Option<(&SourceMount, Place)>) -> io::Result<PathBuf> {
+    match located {
+        Some((mount, Place::Inside(relative))) if !mount.contains(relative) => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("'{}' is not tracked by git", mount.dir.join(relative).display()),
+        )),
+        Some((mount, Place::Inside(relative))) if relative.as_os_str().is_empty() => Ok(mount.dir.clone()),
+        Some((mount, Place::Inside(relative))) => Ok(mount.dir.join(relative)),
+        Some((_, Place::Outside(real))) => Ok(real.clone()),
+        None => Ok(path.to_path_buf()),
     }
 }
 
@@ -243,8 +248,9 @@ impl EvalIo for MountedIo {
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {
-        let entries = self.inner.read_dir(&self.map(path)?)?;
-        match self.locate(path) {
+        let located = self.locate(path);
+        let entries = self.inner.read_dir(&real_path(path, &located)?)?;
+        match located {
             Some((mount, Place::Inside(relative))) if mount.tracked.is_some() => {
                 // A tracked entry listed as a directory is a symlink to one: its entries are
                 // those of the directory it leads to.
