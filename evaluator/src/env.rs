@@ -13,6 +13,10 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::NonNull;
 
+/// How many values [`Env::release`] looks at before it keeps a scope it could not prove
+/// garbage.
+const RELEASE_BUDGET: u32 = 64;
+
 /// Set in `len_tracked` while a tracker holds a weak handle on the scope.
 const TRACKED: u32 = 1 << 31;
 
@@ -174,6 +178,51 @@ impl Env {
         // SAFETY: `idx` is in bounds and no reference into the slots is alive (see `with`).
         let old = unsafe { std::ptr::replace(slots_of(self.ptr.as_ptr()).add(idx), value) };
         drop(old);
+    }
+
+    /// Drops this handle; when every other handle on the scope comes from what its own
+    /// slots alone hold (a binding's thunk waiting to evaluate in it, a function closed
+    /// over it, a set of such), nothing else can reach the scope: it is garbage kept by
+    /// its own cycle, and its slots are emptied so that it is freed.
+    pub fn release(self) {
+        let strong = self.header().strong.get();
+        if strong == 1 {
+            return;
+        }
+        let me = self.ptr.as_ptr().cast_const().cast::<u8>();
+        let mut budget = RELEASE_BUDGET;
+        let owned =
+            self.with(|slots| slots.iter().map(|slot| crate::value::owned_refs(slot, me, &mut budget)).sum::<usize>());
+        if strong as usize == 1 + owned {
+            drop(self.take_all());
+            // Every handle counted was one of the values just dropped.
+            debug_assert_eq!(self.header().strong.get(), 1);
+        }
+    }
+
+    /// The handles on the scope at `scope` that this scope holds, itself (when it is that
+    /// scope) or through its parent and slots when nothing else holds it.
+    pub(crate) fn owned_refs(&self, scope: *const u8, budget: &mut u32) -> usize {
+        if self.ptr.as_ptr().cast_const().cast::<u8>() == scope {
+            return 1;
+        }
+        if self.header().strong.get() != 1 || *budget == 0 {
+            return 0;
+        }
+        *budget -= 1;
+        let parent = self.parent().map_or(0, |parent| parent.owned_refs(scope, budget));
+        parent
+            + self.with(|slots| slots.iter().map(|slot| crate::value::owned_refs(slot, scope, budget)).sum::<usize>())
+    }
+
+    /// [`Env::owned_refs`] of the scope whose handle was given up as `raw`.
+    ///
+    /// # Safety
+    /// `raw` must come from [`Env::into_raw`] of a handle not taken back yet.
+    pub(crate) unsafe fn owned_refs_at(raw: *const u8, scope: *const u8, budget: &mut u32) -> usize {
+        // SAFETY: the caller's contract; the handle is never dropped, so no count moves.
+        let env = std::mem::ManuallyDrop::new(unsafe { Env::from_raw(raw.cast_mut()) });
+        env.owned_refs(scope, budget)
     }
 
     /// Empties every slot: they read as `null` afterwards.
@@ -409,6 +458,90 @@ fn track(env: &Env) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `let` scope of three slots: a path (whose count shows whether the scope was
+    /// emptied), a binding's thunk waiting to evaluate in the scope, and a set holding a
+    /// function closed over the scope and another thunk of it.
+    fn let_scope(held: &std::rc::Rc<String>) -> (Env, Value) {
+        use crate::value::{Attr, Attrs, Closure};
+        let expr: &'static crate::ir::Expr = Box::leak(Box::new(crate::ir::Expr::Int(1)));
+        let body: &'static crate::ir::LambdaDef = Box::leak(Box::new(crate::ir::LambdaDef {
+            name: None,
+            param: crate::ir::Param::Ident(crate::symbol::Symbol::intern("x")),
+            body: crate::ir::Expr::Int(1),
+            n_slots: 1,
+            span: crate::source::Span { file: crate::source::FileId(std::num::NonZeroU32::MIN), start: 0 },
+            formal_positions: Vec::new(),
+        }));
+        let scope = Env::with_slots(3, None);
+        scope.set(0, Value::Path(held.clone()));
+        scope.set(1, Thunk::pending(expr, scope.clone()));
+        let function = Value::Lambda(crate::shared::Shared::new(Closure { def: body, env: scope.clone() }));
+        let set = Attrs::from_unsorted(vec![
+            Attr { name: crate::symbol::Symbol::intern("f"), value: function, pos: crate::source::Pos::NONE },
+            Attr {
+                name: crate::symbol::Symbol::intern("t"),
+                value: Thunk::pending(expr, scope.clone()),
+                pos: crate::source::Pos::NONE,
+            },
+        ]);
+        let set = Value::attrs(set);
+        scope.set(2, set.clone());
+        (scope, set)
+    }
+
+    #[test]
+    fn a_scope_held_only_by_what_its_slots_hold_is_emptied_when_released() {
+        let held = std::rc::Rc::new(String::from("/p"));
+        let (scope, set) = let_scope(&held);
+        drop(set);
+        assert_eq!(scope.header().strong.get(), 4);
+        scope.release();
+        assert_eq!(std::rc::Rc::strong_count(&held), 1, "the cycle was not broken");
+    }
+
+    #[test]
+    fn a_scope_something_else_holds_is_kept_when_released() {
+        let held = std::rc::Rc::new(String::from("/p"));
+        // The set is held outside the scope too: its function and thunk keep the scope.
+        let (scope, set) = let_scope(&held);
+        scope.release();
+        assert_eq!(std::rc::Rc::strong_count(&held), 2);
+        drop(set);
+        // A second handle on the scope itself.
+        let (scope, set) = let_scope(&held);
+        drop(set);
+        let kept = scope.clone();
+        scope.release();
+        assert!(matches!(kept.get(0), Some(Value::Path(_))));
+        kept.release();
+        assert_eq!(std::rc::Rc::strong_count(&held), 2, "only the first scope's cycle is left");
+    }
+
+    #[test]
+    fn a_shared_base_of_a_set_is_not_counted_as_the_scope_s() {
+        use crate::value::{Attr, Attrs};
+        let held = std::rc::Rc::new(String::from("/p"));
+        let expr: &'static crate::ir::Expr = Box::leak(Box::new(crate::ir::Expr::Int(1)));
+        let scope = Env::with_slots(2, None);
+        scope.set(0, Value::Path(held.clone()));
+        let attr = |name: &str, value: Value| Attr {
+            name: crate::symbol::Symbol::intern(name),
+            value,
+            pos: crate::source::Pos::NONE,
+        };
+        // A large base, so that `//` of a small set shares it as a layer; the thunk comes
+        // first, within the budget of values looked at.
+        let mut entries = vec![attr("_t", Thunk::pending(expr, scope.clone()))];
+        entries.extend((0..70).map(|i| attr(&format!("a{i}"), Value::Int(i))));
+        let base = Attrs::from_unsorted(entries);
+        let layered = Attrs::update_shared(&base, &Attrs::from_unsorted(vec![attr("z", Value::Int(0))]));
+        scope.set(1, Value::attrs(layered));
+        // The base's thunk holds the scope, but the base is shared: the scope is kept.
+        scope.release();
+        assert_eq!(std::rc::Rc::strong_count(&held), 2);
+        drop(base);
+    }
 
     #[test]
     fn a_scope_is_one_small_allocation() {

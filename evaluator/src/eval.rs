@@ -590,7 +590,9 @@ impl Evaluator {
             Expr::Attrs(def) => self.build_attrs(def, env),
             Expr::Let(def, body) => {
                 let scope = self.rec_scope(def, env)?;
-                self.eval(body, &scope)
+                let result = self.eval(body, &scope);
+                scope.release();
+                result
             }
             Expr::Lambda(def) => Ok(Value::Lambda(Shared::new(Closure { def, env: env.clone() }))),
             Expr::Apply(func, args, span) => self.apply(func, args, *span, env),

@@ -1182,6 +1182,48 @@ impl ThunkCell {
         }
     }
 
+    /// The handles on the scope at `scope` that this thunk's state holds, directly or
+    /// through what only it holds (see [`owned_refs`]).
+    pub(crate) fn owned_refs(&self, scope: *const u8, budget: &mut u32) -> usize {
+        // SAFETY: as for `done`: nothing reached from here changes any cell, scope or
+        // count (only counts and packed words are read), so the reference into the cell
+        // does not outlive anything it points at. Each part is looked at through a handle
+        // that is never dropped, so no count moves.
+        unsafe {
+            let packed = &*self.0.get();
+            let first = packed.first.addr();
+            if first < FIRST_STATE {
+                return owned_refs(&*(packed as *const Packed).cast::<Value>(), scope, budget);
+            }
+            let second = packed.second.assume_init();
+            if first < FIRST_ADDRESS {
+                return match first {
+                    APPLY => {
+                        let call = &*second.cast::<(Value, Value)>();
+                        owned_refs(&call.0, scope, budget) + owned_refs(&call.1, scope, budget)
+                    }
+                    _ => 0,
+                };
+            }
+            let address = packed.first.map_addr(|a| a & !7);
+            match first & 7 {
+                PENDING => Env::owned_refs_at(second.cast_const(), scope, budget),
+                APPLY_INDEX => {
+                    let closure = std::mem::ManuallyDrop::new(Shared::<Closure>::from_raw(address));
+                    owned_refs_of_closure(&closure, scope, budget)
+                }
+                INHERIT_FROM_THUNK => {
+                    let source = std::mem::ManuallyDrop::new(Thunk(Shared::from_raw(address)));
+                    owned_refs_of_thunk(&source, scope, budget)
+                }
+                _ => {
+                    let source = std::mem::ManuallyDrop::new(Attrs::from_raw(address));
+                    owned_refs_of_attrs(&source, scope, budget)
+                }
+            }
+        }
+    }
+
     /// Puts `state` in and returns the previous state (dropped by the caller, outside).
     #[inline]
     pub fn replace(&self, state: ThunkState) -> ThunkState {
@@ -1199,6 +1241,54 @@ impl Drop for ThunkCell {
         // state it unpacks to drops what it owned.
         drop(unsafe { std::ptr::read(self.0.get()) }.unpack());
     }
+}
+
+/// How many handles on the scope at `scope` `value` holds, itself or through values and
+/// scopes that nothing else holds (each counted at most once: a value with one handle is
+/// reached through that handle only). What more than one handle holds counts as none,
+/// and so does what lies past `budget` values; so the figure never exceeds the true
+/// number of such handles, which is what makes [`Env::release`] safe.
+pub(crate) fn owned_refs(value: &Value, scope: *const u8, budget: &mut u32) -> usize {
+    if *budget == 0 {
+        return 0;
+    }
+    *budget -= 1;
+    match value {
+        Value::Thunk(thunk) => owned_refs_of_thunk(thunk, scope, budget),
+        Value::Lambda(closure) => owned_refs_of_closure(closure, scope, budget),
+        Value::Attrs(attrs) => owned_refs_of_attrs(attrs, scope, budget),
+        Value::List(list) if list.head().count.get() == 1 => {
+            list.iter().map(|item| owned_refs(item, scope, budget)).sum()
+        }
+        Value::PrimOpApp(app) if Rc::strong_count(app) == 1 => {
+            app.args.iter().map(|arg| owned_refs(arg, scope, budget)).sum()
+        }
+        _ => 0,
+    }
+}
+
+fn owned_refs_of_thunk(thunk: &Thunk, scope: *const u8, budget: &mut u32) -> usize {
+    if Shared::count(&thunk.0) == 1 {
+        thunk.0.owned_refs(scope, budget)
+    } else {
+        0
+    }
+}
+
+fn owned_refs_of_closure(closure: &Shared<Closure>, scope: *const u8, budget: &mut u32) -> usize {
+    if Shared::count(closure) == 1 {
+        closure.env.owned_refs(scope, budget)
+    } else {
+        0
+    }
+}
+
+fn owned_refs_of_attrs(attrs: &Attrs, scope: *const u8, budget: &mut u32) -> usize {
+    if attrs.head().count.get() != 1 {
+        return 0;
+    }
+    let own: usize = attrs.top().iter().map(|attr| owned_refs(&attr.value, scope, budget)).sum();
+    own + attrs.base().map_or(0, |base| owned_refs_of_attrs(base, scope, budget))
 }
 
 /// Native code computing a thunk's value.
