@@ -184,7 +184,7 @@ impl Env {
     /// slots alone hold (a binding's thunk waiting to evaluate in it, a function closed
     /// over it, a set of such), nothing else can reach the scope: it is garbage kept by
     /// its own cycle, and its slots are emptied so that it is freed.
-    pub fn release(self) {
+    pub(crate) fn release(self) {
         let strong = self.header().strong.get();
         if strong == 1 {
             return;
