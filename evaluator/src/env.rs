@@ -247,7 +247,14 @@ impl Env {
         // weak handle is left.
         unsafe {
             let parent = std::ptr::replace(std::ptr::addr_of_mut!((*raw).parent), None);
-            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(slots_of(raw), len));
+            for idx in 0..len {
+                let slot = slots_of(raw).add(idx);
+                // Most slots of a call's scope hold numbers and booleans, which own nothing:
+                // no call to drop for them.
+                if !matches!(*slot, Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)) {
+                    std::ptr::drop_in_place(slot);
+                }
+            }
             drop(parent);
             if (*raw).len_tracked.get() & TRACKED == 0 {
                 std::alloc::dealloc(raw as *mut u8, layout(len));

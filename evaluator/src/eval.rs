@@ -600,11 +600,14 @@ impl Evaluator {
             Expr::HasAttr(target, path, span) => self.has_attr(target, path, env).map_err(|e| e.at(*span)),
             Expr::If(cond, then, other, span) => {
                 let cond = self.eval(cond, env)?;
-                match cond {
-                    Value::Bool(true) => self.eval(then, env),
-                    Value::Bool(false) => self.eval(other, env),
-                    other => Err(type_error("a Boolean", &other).at(*span)),
-                }
+                // A Boolean holds nothing: forgetting it skips a call to drop.
+                let branch = match cond {
+                    Value::Bool(true) => then,
+                    Value::Bool(false) => other,
+                    other => return Err(type_error("a Boolean", &other).at(*span)),
+                };
+                std::mem::forget(cond);
+                self.eval(branch, env)
             }
             Expr::Assert(cond, body, text, span) => match self.eval(cond, env)? {
                 Value::Bool(true) => self.eval(body, env),
@@ -732,6 +735,8 @@ impl Evaluator {
                 };
                 if let (Value::Int(a), Value::Int(b)) = (&left, &right) {
                     if let Some(value) = int_op(op, *a, *b) {
+                        // Integers hold nothing: forgetting them skips two calls to drop.
+                        std::mem::forget((left, right));
                         return Ok(value);
                     }
                 }
@@ -1567,7 +1572,11 @@ fn speculate_int_op(expr: &Expr, env: &Env) -> Option<Value> {
 #[inline]
 fn evaluated_int(value: Value) -> Option<i64> {
     match value {
-        Value::Int(n) => Some(n),
+        Value::Int(n) => {
+            // An integer holds nothing: forgetting it skips a call to drop.
+            std::mem::forget(value);
+            Some(n)
+        }
         Value::Thunk(thunk) => match thunk.value_if_done() {
             Some(Value::Int(n)) => Some(n),
             _ => None,
@@ -1683,7 +1692,8 @@ fn speculate_select(target: &Expr, path: &[AttrKey], env: &Env) -> Option<Value>
 #[inline]
 fn lookup(env: &Env, depth: u32, slot: u32) -> Value {
     let Some(scope) = scope_at(env, depth) else { return Value::Null };
-    scope.get(slot as usize).unwrap_or(Value::Null)
+    // Not `unwrap_or`, which would make and drop a `null` on every lookup.
+    scope.get(slot as usize).unwrap_or_else(|| Value::Null)
 }
 
 fn lambda_name(def: &LambdaDef) -> String {
