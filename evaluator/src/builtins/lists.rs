@@ -1,7 +1,7 @@
 //! Builtins on lists: mapping and filtering, folds, construction, stable sorting with a
 //! user comparator, grouping, and `genericClosure`.
 
-use super::{force_attrs, force_bool, force_function, force_int, force_list, force_plain_string};
+use super::{force_attrs, force_bool_owned, force_function, force_int, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{speculate_applied_index, type_error, Evaluator, SpareScopes};
 use crate::ir::Param;
@@ -49,7 +49,7 @@ fn builtin_filter(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Val
     let mut kept = Vec::new();
     for item in items.iter() {
         let verdict = ev.call_with(&func, item.clone())?;
-        if force_bool(ev, &verdict)? {
+        if force_bool_owned(ev, verdict)? {
             kept.push(item.clone());
         }
     }
@@ -179,7 +179,7 @@ fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
     let mut spare = SpareScopes::default();
     let mut less = |ev: &mut Evaluator, a: &Value, b: &Value| -> EvalResult<bool> {
         let result = ev.call_with_two_again(&func, a.clone(), b.clone(), &mut spare)?;
-        force_bool(ev, &result)
+        force_bool_owned(ev, result)
     };
     let sorted = merge_sort(ev, values, &mut less)?;
     Ok(Value::list(sorted))
@@ -225,7 +225,7 @@ fn predicate_all(ev: &mut Evaluator, args: &[Value], want: bool) -> EvalResult<V
     let items = force_list(ev, &args[1])?;
     for item in items.iter() {
         let verdict = ev.call_with(&func, item.clone())?;
-        if force_bool(ev, &verdict)? == want {
+        if force_bool_owned(ev, verdict)? == want {
             return Ok(Value::Bool(want));
         }
     }
@@ -248,7 +248,7 @@ fn builtin_partition(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
         // Each element is forced before the predicate sees it, as the reference does.
         ev.force(item)?;
         let verdict = ev.call_with(&func, item.clone())?;
-        if force_bool(ev, &verdict)? {
+        if force_bool_owned(ev, verdict)? {
             right.push(item.clone());
         } else {
             wrong.push(item.clone());

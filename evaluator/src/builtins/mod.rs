@@ -303,6 +303,16 @@ pub(crate) fn force_bool(evaluator: &mut Evaluator, value: &Value) -> EvalResult
     }
 }
 
+/// [`force_bool`] of a value the caller gives up, such as a predicate's verdict: a Boolean
+/// holds nothing, so it is forgotten rather than dropped through the general drop.
+pub(crate) fn force_bool_owned(evaluator: &mut Evaluator, value: Value) -> EvalResult<bool> {
+    if let Value::Bool(b) = value {
+        std::mem::forget(value);
+        return Ok(b);
+    }
+    force_bool(evaluator, &value)
+}
+
 /// Forces a set argument.
 pub(crate) fn force_attrs(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Attrs> {
     match evaluator.force(value)? {
