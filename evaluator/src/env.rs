@@ -191,8 +191,7 @@ impl Env {
         }
         let me = self.ptr.as_ptr().cast_const().cast::<u8>();
         let mut budget = RELEASE_BUDGET;
-        let owned =
-            self.with(|slots| slots.iter().map(|slot| crate::value::owned_refs(slot, me, &mut budget)).sum::<usize>());
+        let owned = self.owned_refs_in_slots(me, &mut budget);
         if strong as usize == 1 + owned {
             drop(self.take_all());
             // Every handle counted was one of the values just dropped.
@@ -211,8 +210,13 @@ impl Env {
         }
         *budget -= 1;
         let parent = self.parent().map_or(0, |parent| parent.owned_refs(scope, budget));
-        parent
-            + self.with(|slots| slots.iter().map(|slot| crate::value::owned_refs(slot, scope, budget)).sum::<usize>())
+        parent + self.owned_refs_in_slots(scope, budget)
+    }
+
+    /// The handles on the scope at `scope` that this scope's slots hold (see
+    /// [`crate::value::owned_refs`]).
+    fn owned_refs_in_slots(&self, scope: *const u8, budget: &mut u32) -> usize {
+        self.with(|slots| slots.iter().map(|slot| crate::value::owned_refs(slot, scope, budget)).sum())
     }
 
     /// [`Env::owned_refs`] of the scope whose handle was given up as `raw`.
