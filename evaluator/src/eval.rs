@@ -1061,6 +1061,19 @@ impl Evaluator {
 
     #[inline(never)]
     fn dynamic_attr_name(&mut self, expr: &'static Expr, env: &Env) -> EvalResult<Symbol> {
+        // A variable that already holds a string without context (`.${name}` over
+        // `attrNames`) is read where it lies: no evaluation, and no handle taken and dropped.
+        if let Expr::Var { depth, slot } = expr {
+            if let Some(scope) = scope_at(env, *depth) {
+                let name = scope.with(|slots| match slots.get(*slot as usize) {
+                    Some(Value::String(s)) if !s.has_context() => Some(s.to_symbol()),
+                    _ => None,
+                });
+                if let Some(name) = name {
+                    return Ok(name);
+                }
+            }
+        }
         match self.eval(expr, env)? {
             Value::String(s) => {
                 crate::builtins::reject_context(&s)?;

@@ -255,6 +255,8 @@ impl NixString {
         write: impl FnOnce(&mut StrWriter<'_>),
     ) -> NixString {
         let (layout, offset) = (str_layout(len), TEXT_OFFSET);
+        // An empty context is kept as none, so that `has_context` needs no look inside.
+        let context = context.filter(|context| !context.is_empty());
         // SAFETY: the layout has a non-zero size (the header's).
         let raw = unsafe { std::alloc::alloc(layout) };
         if raw.is_null() {
@@ -310,6 +312,12 @@ impl NixString {
         let symbol = Symbol::intern(self.as_str());
         self.head().symbol.set(Some(symbol));
         symbol
+    }
+
+    /// Whether the string has a context (cheaper than looking at it).
+    #[inline(always)]
+    pub fn has_context(&self) -> bool {
+        self.head().context.is_some()
     }
 
     /// The context.

@@ -103,7 +103,17 @@ pub(super) fn force_string_no_ctx(ev: &mut Evaluator, value: &Value) -> EvalResu
 }
 
 /// Fails, as the reference does, when a string that must be plain refers to store paths.
+#[inline]
 pub(crate) fn reject_context(s: &NixString) -> EvalResult<()> {
+    if s.has_context() {
+        return context_refused(s);
+    }
+    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn context_refused(s: &NixString) -> EvalResult<()> {
     match s.context().iter().next() {
         Some(first) => Err(EvalError::msg(format!(
             "the string '{}' is not allowed to refer to a store path (such as '{}')",
