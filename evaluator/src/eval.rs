@@ -784,34 +784,77 @@ impl Evaluator {
     /// block, which is allocated once, at its exact size.
     #[inline(never)]
     fn interpolate(&mut self, parts: &'static [StrPart], env: &Env, span: Span) -> EvalResult<Value> {
-        let mut pieces: smallvec::SmallVec<[NixString; 4]> = smallvec::SmallVec::new();
+        let mut pieces: smallvec::SmallVec<[Piece; 4]> = smallvec::SmallVec::new();
         let mut len = 0usize;
         let mut with_context = false;
         for part in parts {
             match part {
                 StrPart::Literal(literal) => len += literal.len(),
                 StrPart::Interp(expr, start) => {
-                    let value = self.eval(expr, env)?;
-                    let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)
-                        .map_err(|e| e.at(Span { file: span.file, start: *start }))?;
+                    let piece = match self.to_string_call(expr) {
+                        Some((arg, call_span)) => self.to_string_piece(arg, env).map_err(|e| e.at(call_span)),
+                        None => self.eval(expr, env).and_then(|value| {
+                            crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)
+                                .map(Piece::Str)
+                        }),
+                    }
+                    .map_err(|e| e.at(Span { file: span.file, start: *start }))?;
                     len = len.saturating_add(piece.as_str().len());
-                    with_context |= !piece.context().is_empty();
+                    with_context |= matches!(&piece, Piece::Str(s) if s.has_context());
                     pieces.push(piece);
                 }
             }
         }
-        let context =
-            with_context.then(|| Box::new(pieces.iter().flat_map(|piece| piece.context().iter().cloned()).collect()));
+        let context = with_context.then(|| {
+            Box::new(
+                pieces
+                    .iter()
+                    .filter_map(|piece| match piece {
+                        Piece::Str(s) => Some(s.context().iter().cloned()),
+                        Piece::Digits(..) => None,
+                    })
+                    .flatten()
+                    .collect(),
+            )
+        });
         let string = NixString::build(len, context, |text| {
             let mut next_piece = pieces.iter();
             for part in parts {
                 match part {
                     StrPart::Literal(literal) => text.push(literal),
-                    StrPart::Interp(..) => text.push(next_piece.next().map_or("", NixString::as_str)),
+                    StrPart::Interp(..) => text.push(next_piece.next().map_or("", Piece::as_str)),
                 }
             }
         });
         Ok(Value::String(string))
+    }
+
+    /// The argument and span of `toString arg`, when the function is the builtin itself.
+    #[inline]
+    fn to_string_call(&self, expr: &'static Expr) -> Option<(&'static Expr, Span)> {
+        match expr {
+            Expr::Apply(func, args, span) => match (&**func, &**args) {
+                (Expr::Global(index), [arg]) => match self.globals.get(*index as usize) {
+                    Some(Value::PrimOp(op)) if op.name == "toString" => Some((arg, *span)),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `${toString arg}` without the call, and an integer's digits without a string of its
+    /// own: what the builtin would give, the same errors included (the caller places them
+    /// at the call, as a builtin's are).
+    fn to_string_piece(&mut self, arg: &'static Expr, env: &Env) -> EvalResult<Piece> {
+        let value = self.eval(arg, env)?;
+        if let Value::Int(n) = value {
+            let mut digits = [0u8; 20];
+            let start = 20 - crate::ops::int_text(n, &mut digits).len();
+            return Ok(Piece::Digits(digits, start as u8));
+        }
+        crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::ToString).map(Piece::Str)
     }
 
     #[inline(never)]
@@ -1638,6 +1681,23 @@ fn restore_failed(thunk: &Thunk, state: Option<ThunkState>, error: EvalError) ->
 
 /// A placeholder span for calls from native code.
 pub(crate) const DUMMY_SPAN: Span = Span { file: crate::source::FileId(std::num::NonZeroU32::MAX), start: 0 };
+
+/// A coerced piece of an interpolated string: a string, or an integer's decimal digits
+/// (the end of the buffer, from the index on).
+enum Piece {
+    Str(NixString),
+    Digits([u8; 20], u8),
+}
+
+impl Piece {
+    fn as_str(&self) -> &str {
+        match self {
+            Piece::Str(s) => s.as_str(),
+            // `int_text` wrote ASCII digits (and a sign) from the index to the end.
+            Piece::Digits(digits, start) => std::str::from_utf8(&digits[*start as usize..]).unwrap_or(""),
+        }
+    }
+}
 
 /// The scope `depth` levels up; compilation guarantees it exists.
 #[inline]

@@ -376,7 +376,7 @@ fn coerce_other_to_string(evaluator: &mut Evaluator, value: Value, mode: Coerce)
 
 /// The decimal text of an integer, written into `buf` (a sign and 19 digits at most), two
 /// digits at a time.
-fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
+pub(crate) fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
     const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
         2021222324252627282930313233343536373839\
         4041424344454647484950515253545556575859\

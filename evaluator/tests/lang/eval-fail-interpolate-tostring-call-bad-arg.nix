@@ -1,0 +1,1 @@
+let f = x: "<${toString x}>"; in f (1 + "a")

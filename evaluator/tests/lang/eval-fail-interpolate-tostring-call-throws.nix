@@ -1,0 +1,1 @@
+"a ${toString (throw "boom")}"
