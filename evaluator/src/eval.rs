@@ -792,7 +792,7 @@ impl Evaluator {
                 StrPart::Literal(literal) => len += literal.len(),
                 StrPart::Interp(expr, start) => {
                     let piece = match self.to_string_call(expr) {
-                        Some((arg, call_span)) => self.to_string_piece(arg, env).map_err(|e| e.at(call_span)),
+                        Some((arg, call_span)) => self.coerced_to_string_piece(arg, env).map_err(|e| e.at(call_span)),
                         None => self.eval(expr, env).and_then(|value| {
                             crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)
                                 .map(Piece::Str)
@@ -847,7 +847,7 @@ impl Evaluator {
     /// `${toString arg}` without the call, and an integer's digits without a string of its
     /// own: what the builtin would give, the same errors included (the caller places them
     /// at the call, as a builtin's are).
-    fn to_string_piece(&mut self, arg: &'static Expr, env: &Env) -> EvalResult<Piece> {
+    fn coerced_to_string_piece(&mut self, arg: &'static Expr, env: &Env) -> EvalResult<Piece> {
         let value = self.eval(arg, env)?;
         if let Value::Int(n) = value {
             let mut digits = [0u8; 20];
