@@ -46,11 +46,13 @@ fn builtin_substring(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
     let start = start as usize;
     let len = text.as_str().len();
     let end = if length < 0 { len } else { start.saturating_add(length as usize).min(len) };
-    if start >= len {
-        return Ok(Value::String(NixString::with_context("", text.context().clone())));
+    if start == 0 && end == len {
+        // The whole string: the same text and context, without a copy.
+        return Ok(Value::String(text));
     }
-    let slice = byte_slice(text.as_str(), start, end);
-    Ok(Value::String(NixString::with_context(&slice, text.context().clone())))
+    let context = text.has_context().then(|| Box::new(text.context().clone()));
+    let slice = if start >= len { "".into() } else { byte_slice(text.as_str(), start, end) };
+    Ok(Value::String(NixString::from_pieces(std::iter::once(&*slice), context)))
 }
 
 fn builtin_concat_strings_sep(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
