@@ -659,6 +659,15 @@ impl Evaluator {
                 };
                 self.call_two(func, pair, span)
             }
+            // A builtin of three arguments given all three (`substring`, `foldl'`,
+            // `replaceStrings`): no vector for them.
+            [first, second, third] if matches!(&func, Value::PrimOp(op) if op.arity == 3) => {
+                let args = [self.lazy(first, env), self.lazy(second, env), self.lazy(third, env)];
+                match func {
+                    Value::PrimOp(op) => self.call_primop(op, &args, span),
+                    func => self.call(func, &args, Some(span)),
+                }
+            }
             _ => {
                 let args: Vec<Value> = args.iter().map(|arg| self.lazy(arg, env)).collect();
                 self.call(func, &args, Some(span))

@@ -288,7 +288,17 @@ fn constant(evaluator: &mut Evaluator, name: &str, builtins_index: u32) -> Value
 // Helpers shared by the builtin modules.
 
 /// Forces an integer argument.
+#[inline]
 pub(crate) fn force_int(evaluator: &mut Evaluator, value: &Value) -> EvalResult<i64> {
+    if let Value::Int(n) = value {
+        return Ok(*n);
+    }
+    force_int_slow(evaluator, value)
+}
+
+/// [`force_int`] of a value that is not an integer yet.
+#[inline(never)]
+fn force_int_slow(evaluator: &mut Evaluator, value: &Value) -> EvalResult<i64> {
     match evaluator.force(value)? {
         Value::Int(n) => Ok(n),
         other => Err(type_error("an integer", &other)),
