@@ -844,7 +844,7 @@ impl Evaluator {
         match expr {
             Expr::Apply(func, args, span) => match (&**func, &**args) {
                 (Expr::Global(index), [arg]) => match self.globals.get(*index as usize) {
-                    Some(Value::PrimOp(op)) if op.name == "toString" => Some((arg, *span)),
+                    Some(Value::PrimOp(op)) if builtins::is_to_string(op) => Some((arg, *span)),
                     _ => None,
                 },
                 _ => None,

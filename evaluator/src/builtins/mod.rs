@@ -348,6 +348,7 @@ pub fn force_string(evaluator: &mut Evaluator, value: &Value) -> EvalResult<NixS
 }
 
 pub(crate) use context::reject_context;
+pub(crate) use strings::is_to_string;
 
 /// Forces a string argument that must not refer to store paths (an attribute name, a
 /// variable name), keeping it as a string.

@@ -20,6 +20,15 @@ pub(super) static PRIMOPS: &[PrimOp] = &[
     PrimOp { name: "dirOf", arity: 1, func: builtin_dir_of, forces: Forces::First },
 ];
 
+/// Where `toString` is in [`PRIMOPS`].
+const TO_STRING_AT: usize = 4;
+
+/// Whether `op` is `toString` (one comparison of addresses: builtins live in these tables).
+#[inline]
+pub(crate) fn is_to_string(op: &PrimOp) -> bool {
+    std::ptr::eq(op, &PRIMOPS[TO_STRING_AT])
+}
+
 fn builtin_string_length(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let text = coerce_string(ev, &args[0])?;
     Ok(Value::Int(text.as_str().len() as i64))
@@ -187,5 +196,17 @@ fn builtin_dir_of(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Val
             let dir = crate::paths::dir_of(text.as_str());
             Ok(Value::String(NixString::with_context(dir, text.context().clone())))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_string_is_found_where_its_index_says() {
+        assert_eq!(PRIMOPS[TO_STRING_AT].name, "toString");
+        assert!(is_to_string(&PRIMOPS[TO_STRING_AT]));
+        assert!(PRIMOPS.iter().filter(|op| is_to_string(op)).count() == 1);
     }
 }
