@@ -199,26 +199,42 @@ struct StrHead {
     /// The interned form of the text, once the string has been used as an attribute name:
     /// names from `attrNames` are looked up again and again with `.${name}`.
     symbol: Cell<Option<Symbol>>,
-    /// Length of the text in bytes.
-    len: usize,
-    /// The context; most strings have none, so it costs a pointer until they do (an inline
-    /// empty `BTreeSet` would take three words in every string).
-    #[allow(clippy::box_collection)]
-    context: Option<Box<BTreeSet<ContextElem>>>,
+    /// Length of the text in bytes, with [`HAS_CONTEXT`] set when a context follows the
+    /// text. Most strings have none, so it costs nothing until they do: the header is two
+    /// words, where a pointer to the context in it made three (8 bytes more in every string).
+    len_flags: usize,
 }
 
+/// The bit of [`StrHead::len_flags`] that says a context follows the text (no length
+/// reaches it: a block is at most `isize::MAX` bytes).
+const HAS_CONTEXT: usize = 1 << (usize::BITS - 1);
+
+/// A string's context, as it is kept after the text.
+#[allow(clippy::box_collection)]
+type BoxedContext = Box<BTreeSet<ContextElem>>;
+
 /// The layout of a string of `len` bytes, rounded up to whole words (blocks of a few words
-/// come from the allocator's fastest pools); the text starts at [`TEXT_OFFSET`].
-fn str_layout(len: usize) -> Layout {
-    let text = Layout::array::<u8>(len).unwrap_or_else(|_| std::process::abort());
-    let (layout, offset) = Layout::new::<StrHead>().extend(text).unwrap_or_else(|_| std::process::abort());
-    debug_assert_eq!(offset, TEXT_OFFSET);
-    layout.pad_to_align()
+/// come from the allocator's fastest pools), and where its context goes when it has one
+/// (right after the text, aligned); the text starts at [`TEXT_OFFSET`].
+#[inline]
+fn str_layout(len: usize, with_context: bool) -> (Layout, usize) {
+    const WORD: usize = std::mem::size_of::<BoxedContext>();
+    let end = TEXT_OFFSET.checked_add(len).and_then(|end| end.checked_next_multiple_of(WORD));
+    let end = end.unwrap_or_else(|| std::process::abort());
+    let size = if with_context { end + WORD } else { end };
+    let layout =
+        Layout::from_size_align(size, std::mem::align_of::<StrHead>()).unwrap_or_else(|_| std::process::abort());
+    (layout, end)
 }
+
+const _: () = assert!(std::mem::align_of::<StrHead>() == std::mem::align_of::<BoxedContext>());
+const _: () = assert!(std::mem::size_of::<BoxedContext>() == std::mem::align_of::<BoxedContext>());
 
 /// Where a string's text starts in its block: right after the header, whose size is a
 /// multiple of its alignment, so no padding comes between.
 const TEXT_OFFSET: usize = std::mem::size_of::<StrHead>();
+
+const _: () = assert!(TEXT_OFFSET == 16);
 
 impl NixString {
     /// A string without context.
@@ -254,9 +270,9 @@ impl NixString {
         context: Option<Box<BTreeSet<ContextElem>>>,
         write: impl FnOnce(&mut StrWriter<'_>),
     ) -> NixString {
-        let (layout, offset) = (str_layout(len), TEXT_OFFSET);
         // An empty context is kept as none, so that `has_context` needs no look inside.
         let context = context.filter(|context| !context.is_empty());
+        let ((layout, context_at), offset) = (str_layout(len, context.is_some()), TEXT_OFFSET);
         // SAFETY: the layout has a non-zero size (the header's).
         let raw = unsafe { std::alloc::alloc(layout) };
         if raw.is_null() {
@@ -272,8 +288,14 @@ impl NixString {
             if writer.room > 0 {
                 std::ptr::write_bytes(writer.at, b' ', writer.room);
             }
+            let mut len_flags = len;
+            if let Some(context) = context {
+                // The layout has room for it there, aligned.
+                raw.add(context_at).cast::<BoxedContext>().write(context);
+                len_flags |= HAS_CONTEXT;
+            }
             let head = raw.cast::<StrHead>();
-            head.write(StrHead { count: RefCount::one(), symbol: Cell::new(None), len, context });
+            head.write(StrHead { count: RefCount::one(), symbol: Cell::new(None), len_flags });
             NixString { ptr: NonNull::new_unchecked(head), owns: PhantomData }
         }
     }
@@ -284,10 +306,16 @@ impl NixString {
         unsafe { self.ptr.as_ref() }
     }
 
+    /// The length of the text in bytes.
+    #[inline(always)]
+    fn text_len(&self) -> usize {
+        self.head().len_flags & !HAS_CONTEXT
+    }
+
     /// The text.
     #[inline]
     pub fn as_str(&self) -> &str {
-        let len = self.head().len;
+        let len = self.text_len();
         // SAFETY: `len` bytes of UTF-8 follow the header (see `from_pieces`), and live as
         // long as this handle.
         unsafe {
@@ -317,13 +345,19 @@ impl NixString {
     /// Whether the string has a context (cheaper than looking at it).
     #[inline(always)]
     pub fn has_context(&self) -> bool {
-        self.head().context.is_some()
+        self.head().len_flags & HAS_CONTEXT != 0
     }
 
     /// The context.
     pub fn context(&self) -> &BTreeSet<ContextElem> {
         static EMPTY: BTreeSet<ContextElem> = BTreeSet::new();
-        self.head().context.as_deref().unwrap_or(&EMPTY)
+        if !self.has_context() {
+            return &EMPTY;
+        }
+        let (_, at) = str_layout(self.text_len(), true);
+        // SAFETY: the flag says `build` wrote the context there, and it lives as long as the
+        // block.
+        unsafe { &*self.ptr.as_ptr().cast::<u8>().add(at).cast::<BoxedContext>() }
     }
 
     /// Whether the two strings share one allocation.
@@ -334,13 +368,16 @@ impl NixString {
     #[cold]
     #[inline(never)]
     fn free(&mut self) {
-        let len = self.head().len;
+        let (layout, at) = str_layout(self.text_len(), self.has_context());
         // SAFETY: the last handle is going away: nothing else can reach the block, which
-        // `from_pieces` allocated with this layout; the header is dropped (its context
-        // freed) before the block.
+        // `build` allocated with this layout; the context (when the flag says there is one,
+        // written there by `build`) is dropped before the block.
         unsafe {
-            std::ptr::drop_in_place(self.ptr.as_ptr());
-            std::alloc::dealloc(self.ptr.as_ptr().cast(), str_layout(len));
+            let raw = self.ptr.as_ptr().cast::<u8>();
+            if self.has_context() {
+                std::ptr::drop_in_place(raw.add(at).cast::<BoxedContext>());
+            }
+            std::alloc::dealloc(raw, layout);
         }
     }
 }
@@ -1385,11 +1422,14 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<ThunkState>(), 24);
         assert_eq!(std::mem::size_of::<ThunkCell>(), 16);
         assert_eq!(std::mem::size_of::<Thunk>(), 8);
-        assert_eq!(std::mem::size_of::<StrHead>(), 24);
+        assert_eq!(std::mem::size_of::<StrHead>(), 16);
         assert_eq!(std::mem::size_of::<NixString>(), 8);
-        // A line of 26 bytes fills one block of 56.
-        assert_eq!((str_layout(26).size(), str_layout(26).align()), (56, 8));
-        assert_eq!(TEXT_OFFSET, 24);
+        // A line of 26 bytes fills one block of 48; a context adds a word after it.
+        let (plain, _) = str_layout(26, false);
+        assert_eq!((plain.size(), plain.align()), (48, 8));
+        assert_eq!(str_layout(26, true).0.size(), 56);
+        assert_eq!(str_layout(26, true).1, 48);
+        assert_eq!(TEXT_OFFSET, 16);
         assert_eq!(std::mem::size_of::<Attr>(), 24);
         assert_eq!(std::mem::size_of::<Attrs>(), 8);
         // The entries follow the header with no padding between, and end on a word boundary,
@@ -1539,6 +1579,21 @@ mod string_tests {
         let with = NixString::with_context("text", context.clone());
         assert_eq!((with.as_str(), with.context()), ("text", &context));
         assert_eq!(NixString::new("").as_str(), "");
+    }
+
+    #[test]
+    fn a_context_after_texts_of_every_length_up_to_two_words_is_read_back() {
+        let context = BTreeSet::from([ContextElem::from("/nix/store/x"), ContextElem::from("=/nix/store/y.drv")]);
+        for len in 0..=17 {
+            let text = "abcdefghijklmnopq"[..len].to_string();
+            let with = NixString::with_context(&text, context.clone());
+            let copy = with.clone();
+            drop(with);
+            assert!(copy.has_context());
+            assert_eq!((copy.as_str(), copy.context()), (text.as_str(), &context));
+            let plain = NixString::with_context(&text, BTreeSet::new());
+            assert!(!plain.has_context() && plain.context().is_empty() && plain.as_str() == text);
+        }
     }
 
     #[test]
