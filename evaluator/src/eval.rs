@@ -876,7 +876,7 @@ impl Evaluator {
                     let value = self.eval(expr, env)?;
                     let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::PathPart)
                         .map_err(|e| e.at(Span { file: span.file, start: *start }))?;
-                    if !piece.context().is_empty() {
+                    if piece.has_context() {
                         return Err(EvalError::msg(
                             "a string that refers to a store path cannot be appended to a path",
                         ));

@@ -108,7 +108,7 @@ fn add_parts(evaluator: &mut Evaluator, left: Value, right: Value) -> Result<Val
         }
         (Value::Path(base), _) => {
             let suffix = coerce_to_string(evaluator, &right, Coerce::PathPart).map_err(on(Part::Right))?;
-            if !suffix.context().is_empty() {
+            if suffix.has_context() {
                 let message = "a string that refers to a store path cannot be appended to a path";
                 return Err((EvalError::msg(message), Part::Operator));
             }
@@ -141,7 +141,7 @@ fn add_parts(evaluator: &mut Evaluator, left: Value, right: Value) -> Result<Val
 
 /// Concatenates two strings, uniting their contexts.
 pub fn concat(a: &NixString, b: &NixString) -> NixString {
-    let context = match (a.context().is_empty(), b.context().is_empty()) {
+    let context = match (!a.has_context(), !b.has_context()) {
         (true, true) => None,
         (false, true) => Some(Box::new(a.context().clone())),
         (true, false) => Some(Box::new(b.context().clone())),

@@ -137,13 +137,13 @@ pub(super) fn built_elem(drv_path: &str, output: &str) -> ContextElem {
 fn builtin_has_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let s = force_string(ev, &args[0])
         .map_err(|e| e.note(None, "while evaluating the argument passed to builtins.hasContext"))?;
-    Ok(Value::Bool(!s.context().is_empty()))
+    Ok(Value::Bool(s.has_context()))
 }
 
 fn builtin_unsafe_discard_string_context(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let s = super::coerce_string(ev, &args[0])
         .map_err(|e| e.note(None, "while evaluating the argument passed to builtins.unsafeDiscardStringContext"))?;
-    if s.context().is_empty() {
+    if !s.has_context() {
         return Ok(Value::String(s));
     }
     Ok(Value::string(s.as_str()))
