@@ -220,8 +220,11 @@ type BoxedContext = Box<BTreeSet<ContextElem>>;
 fn str_layout(len: usize, with_context: bool) -> (Layout, usize) {
     const WORD: usize = std::mem::size_of::<BoxedContext>();
     let end = TEXT_OFFSET.checked_add(len).and_then(|end| end.checked_next_multiple_of(WORD));
-    let end = end.unwrap_or_else(|| std::process::abort());
-    let size = if with_context { end + WORD } else { end };
+    let size = match end {
+        Some(end) if with_context => end.checked_add(WORD),
+        end => end,
+    };
+    let (Some(end), Some(size)) = (end, size) else { std::process::abort() };
     let layout =
         Layout::from_size_align(size, std::mem::align_of::<StrHead>()).unwrap_or_else(|_| std::process::abort());
     (layout, end)
