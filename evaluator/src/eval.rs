@@ -802,9 +802,11 @@ impl Evaluator {
                 StrPart::Interp(expr, start) => {
                     let piece = match self.to_string_call(expr) {
                         Some((arg, call_span)) => self.coerced_to_string_piece(arg, env).map_err(|e| e.at(call_span)),
-                        None => self.eval(expr, env).and_then(|value| {
-                            crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)
-                                .map(Piece::Str)
+                        None => self.eval(expr, env).and_then(|value| match value {
+                            // A string is the piece itself: no handle taken and dropped.
+                            Value::String(s) => Ok(Piece::Str(s)),
+                            value => crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::Interpolation)
+                                .map(Piece::Str),
                         }),
                     }
                     .map_err(|e| e.at(Span { file: span.file, start: *start }))?;
