@@ -816,18 +816,7 @@ impl Evaluator {
                 }
             }
         }
-        let context = with_context.then(|| {
-            Box::new(
-                pieces
-                    .iter()
-                    .filter_map(|piece| match piece {
-                        Piece::Str(s) => Some(s.context().iter().cloned()),
-                        Piece::Digits(..) => None,
-                    })
-                    .flatten()
-                    .collect(),
-            )
-        });
+        let context = with_context.then(|| Box::new(pieces.iter().flat_map(Piece::context).cloned().collect()));
         let string = NixString::build(len, context, |text| {
             let mut next_piece = pieces.iter();
             for part in parts {
@@ -862,7 +851,7 @@ impl Evaluator {
         let value = self.eval(arg, env)?;
         if let Value::Int(n) = value {
             let mut digits = [0u8; 20];
-            let start = 20 - crate::ops::int_text(n, &mut digits).len();
+            let start = digits.len() - crate::ops::int_text(n, &mut digits).len();
             return Ok(Piece::Digits(digits, start as u8));
         }
         crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::ToString).map(Piece::Str)
@@ -1708,6 +1697,14 @@ impl Piece {
             // and nothing changes them after (checking them again cost a tenth of a
             // string-building loop).
             Piece::Digits(digits, start) => unsafe { std::str::from_utf8_unchecked(&digits[*start as usize..]) },
+        }
+    }
+
+    /// The context's elements (digits have none).
+    fn context(&self) -> std::collections::btree_set::Iter<'_, crate::value::ContextElem> {
+        match self {
+            Piece::Str(s) => s.context().iter(),
+            Piece::Digits(..) => Default::default(),
         }
     }
 }

@@ -60,7 +60,7 @@ fn builtin_substring(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
         return Ok(Value::String(text));
     }
     let context = text.has_context().then(|| Box::new(text.context().clone()));
-    let slice = if start >= len { "".into() } else { byte_slice(text.as_str(), start, end) };
+    let slice = byte_slice(text.as_str(), start, end);
     Ok(Value::String(NixString::from_pieces(std::iter::once(&*slice), context)))
 }
 
