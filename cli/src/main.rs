@@ -378,7 +378,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Command::Eval(args) => run_eval(args),
         Command::Instantiate(args) => instantiate::run(args),
         Command::Hosts(args) => guarded(move || fleet::run_hosts(args)),
@@ -390,7 +390,10 @@ fn main() -> ExitCode {
         Command::Log(args) => guarded(move || test::run_log(args)),
         Command::Cache(args) => guarded(move || impact::run_cache(args)),
         Command::Bench(args) => bench::run(args),
-    }
+    };
+    // Commits `builtins.fetchGit` exported live as long as the run.
+    nxe_engine::git::remove_exports();
+    code
 }
 
 /// Runs a command, turning a panic into an internal error (exit status 101).

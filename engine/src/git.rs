@@ -280,6 +280,64 @@ impl EvalIo for LocalIo {
             _ => work_tree(dir),
         }
     }
+
+    /// In a checkout of a commit, the repository is the one the checkout came from.
+    fn git_commit_tree(&self, dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
+        match &self.revision {
+            Some(checkout) if same_directory(dir, &checkout.checkout) => commit_tree(&checkout.git_top, revision),
+            _ => commit_tree(dir, revision),
+        }
+    }
+}
+
+/// Commits exported for `builtins.fetchGit`, by repository and commit, kept until
+/// [`remove_exports`]: the evaluation reads their files, and builds may copy them later.
+static EXPORTS: std::sync::Mutex<Vec<(PathBuf, Arc<Checkout>)>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes the commits exported for `builtins.fetchGit` (the process ends its run).
+pub fn remove_exports() {
+    let exports = std::mem::take(&mut *EXPORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    drop(exports);
+}
+
+/// Commit `revision` of the repository whose top is `dir`, exported with `git archive`
+/// (once per process and commit) and seen as a clean work tree with it checked out.
+fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
+    let top = std::fs::canonicalize(toplevel(dir).map_err(to_io)?)?;
+    let commit = git(&top, &["rev-parse", "--verify", "--quiet", &format!("{revision}^{{commit}}")])
+        .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("no commit '{revision}'")))?;
+    let known = |exports: &[(PathBuf, Arc<Checkout>)]| {
+        exports.iter().find(|(repo, export)| *repo == top && export.commit == commit).map(|(_, e)| e.clone())
+    };
+    let lock = || EXPORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let found = known(&lock());
+    let export = match found {
+        Some(export) => export,
+        None => {
+            let export = Arc::new(Checkout::new(&top, &commit).map_err(to_io)?);
+            let mut exports = lock();
+            // Another thread may have exported it meanwhile: the first one stays.
+            match known(&exports) {
+                Some(first) => first,
+                None => {
+                    exports.push((top.clone(), export.clone()));
+                    export
+                }
+            }
+        }
+    };
+    let mut files = Vec::new();
+    crate::reads::walk_files(export.path(), "", &mut files);
+    let number = |args: &[&str]| git_number(&top, args);
+    Ok(GitWorkTree {
+        top: export.path().to_path_buf(),
+        tracked: Arc::new(files.into_iter().map(PathBuf::from).collect()),
+        head: Some(commit.clone()),
+        branch: None,
+        dirty: false,
+        last_modified: number(&["log", "-1", "--format=%ct", &commit])?,
+        rev_count: number(&["rev-list", "--count", &commit])?,
+    })
 }
 
 fn same_directory(a: &Path, b: &Path) -> bool {

@@ -224,6 +224,13 @@ impl EvalIo for RecordingIo {
         self.note(ReadKey::Tree, dir);
         self.inner.git_work_tree(dir)
     }
+
+    /// A fetched commit depends on what its name resolves to: the repository's refs are
+    /// part of the answer about its work tree (see [`refs_digest`]).
+    fn git_commit_tree(&self, dir: &Path, revision: &str) -> std::io::Result<nxe_evaluator::io::GitWorkTree> {
+        self.note(ReadKey::Tree, dir);
+        self.inner.git_commit_tree(dir, revision)
+    }
 }
 
 /// The hash (hex) of the answer `io` gives to a question about `path` (ignored for
@@ -279,6 +286,8 @@ pub fn observe(io: &dyn EvalIo, key: &ReadKey, path: &Path) -> String {
             hasher.update(tree_digest_on_disk(path).as_bytes());
             hasher.update(b"\0");
             hasher.update(git_state(path).as_bytes());
+            hasher.update(b"\0");
+            hasher.update(refs_digest(path).as_bytes());
         }
         ReadKey::Env(name) => match io.get_env(name) {
             Some(value) => {
@@ -370,6 +379,9 @@ impl State {
                 let mut hasher = blake3::Hasher::new();
                 hasher.update(tree.digest_below(key_path).as_bytes());
                 hasher.update(format!("\0clean {}", tree.commit).as_bytes());
+                // Refs belong to the repository, not to a commit: the same on both sides.
+                hasher.update(b"\0");
+                hasher.update(refs_digest(&tree.top).as_bytes());
                 hasher.finalize().to_hex()[..32].to_string()
             }
             (Some((tree, affected)), Some(key_path)) if affected.contains(key_path) => {
@@ -492,6 +504,13 @@ pub fn git_state(dir: &Path) -> String {
         Ok(_) => format!("dirty {head}"),
         Err(_) => "none".to_string(),
     }
+}
+
+/// What the refs of the repository containing `dir` point to (every branch, tag and
+/// remote ref), for fetches that name a commit by a ref; empty outside a repository.
+pub fn refs_digest(dir: &Path) -> String {
+    let refs = crate::git::git_raw(dir, &["for-each-ref", "--format=%(refname) %(objectname)"]).unwrap_or_default();
+    blake3::hash(&refs).to_hex()[..32].to_string()
 }
 
 /// The digest of the files git tracks below `dir`, with their contents in the work tree
@@ -730,5 +749,39 @@ mod tests {
         assert_eq!(before, observe(&RealIo, &tree, &repo), "an untracked file is not part of the source");
         std::fs::write(repo.join("b.txt"), "changed").expect("write");
         assert_ne!(before, observe(&RealIo, &tree, &repo), "a tracked file is");
+    }
+
+    /// A commit fetched by a ref is a dependency on the repository's refs: moving the branch
+    /// changes the answer, though no file and no checked-out commit changed.
+    #[test]
+    fn a_commit_fetched_by_ref_depends_on_where_the_ref_points() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).expect("mkdir");
+        let git = |args: &[&str]| crate::git::git(&repo, args).expect("git");
+        let commit = |message: &str| {
+            git(&["add", "-A"]);
+            git(&["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid", "commit", "-q", "-m", message]);
+        };
+        git(&["init", "-q"]);
+        std::fs::write(repo.join("a.nix"), "1").expect("write");
+        commit("one");
+        git(&["branch", "pinned"]);
+        std::fs::write(repo.join("a.nix"), "2").expect("write");
+        commit("two");
+        let anchor = Anchor { root: repo.clone(), store_dir: "/nix/store".into() };
+        let recorder = Rc::new(RecordingIo::new(Rc::new(crate::git::LocalIo::default()), anchor));
+        let code = std::sync::Arc::new(nxe_evaluator::CodeCache::default());
+        let mut evaluation =
+            nxe_evaluator::Evaluation::with_io(nxe_evaluator::EvalSettings::default(), recorder.clone(), code);
+        let text = format!("import \"${{builtins.fetchGit {{ url = {}; ref = \"pinned\"; }}}}/a.nix\"", repo.display());
+        let value = evaluation.evaluate(&nxe_evaluator::EvalRequest::expression(&text)).expect("evaluates");
+        assert_eq!(value, "1", "the branch's commit, not the work tree");
+        let tree = ReadKey::Tree(".".into());
+        assert!(recorder.keys().contains(&tree), "{:?}", recorder.keys());
+        let before = observe(&RealIo, &tree, &repo);
+        git(&["branch", "-f", "pinned", "HEAD"]);
+        assert_ne!(before, observe(&RealIo, &tree, &repo), "the ref moved");
+        crate::git::remove_exports();
     }
 }

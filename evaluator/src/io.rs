@@ -61,6 +61,14 @@ pub trait EvalIo {
     fn git_work_tree(&self, _dir: &Path) -> io::Result<GitWorkTree> {
         Err(io::Error::new(io::ErrorKind::Unsupported, "no Git support"))
     }
+    /// The files of commit `revision` (a commit's hash, or a name git resolves, such as a
+    /// branch) of the local repository whose work tree's top is `dir`, exported somewhere,
+    /// for `builtins.fetchGit` with a `rev` or `ref`: a clean tree with that commit
+    /// checked out, whatever the work tree holds. An unknown revision is an error of kind
+    /// `NotFound`.
+    fn git_commit_tree(&self, _dir: &Path, _revision: &str) -> io::Result<GitWorkTree> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "no Git support"))
+    }
 }
 
 /// What `builtins.fetchGit` needs to know of a local git work tree.
@@ -309,6 +317,10 @@ impl EvalIo for MountedIo {
 
     fn git_work_tree(&self, dir: &Path) -> io::Result<GitWorkTree> {
         self.inner.git_work_tree(&self.map(dir)?)
+    }
+
+    fn git_commit_tree(&self, dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
+        self.inner.git_commit_tree(&self.map(dir)?, revision)
     }
 }
 

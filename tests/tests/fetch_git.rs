@@ -1,4 +1,4 @@
-//! `builtins.fetchGit` of a local work tree: each case of `fixtures/fetch-git` is evaluated
+//! `builtins.fetchGit` of a local repository: each case of `fixtures/fetch-git` is evaluated
 //! on a repository that `make-repo.sh` builds the same way everywhere, and must print what
 //! the reference Nix printed (the committed `.json` files, from `regen.sh`).
 
@@ -53,6 +53,26 @@ fn every_way_of_naming_the_checked_out_commit_gives_the_same_source() {
 }
 
 #[test]
+fn other_commits_are_fetched_by_ref_and_rev_as_the_reference_fetches_them() {
+    let (_guard, repo) = repository();
+    // The work tree does not take part: a change to it must not show.
+    std::fs::write(repo.join("notes.txt"), "changed\n").expect("write notes");
+    let output = assert_matches_reference(&repo, "commits");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("dirty"));
+}
+
+#[test]
+fn a_dirty_work_tree_fetched_by_its_commit_gives_the_commit() {
+    let (_guard, repo) = repository();
+    let notes = repo.join("notes.txt");
+    let mut text = std::fs::read_to_string(&notes).expect("read notes");
+    text.push_str("changed\n");
+    std::fs::write(&notes, text).expect("write notes");
+    let output = assert_matches_reference(&repo, "dirty-commit");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("dirty"));
+}
+
+#[test]
 fn a_dirty_work_tree_is_fetched_with_its_changes_and_a_warning() {
     let (_guard, repo) = repository();
     let notes = repo.join("notes.txt");
@@ -83,11 +103,16 @@ fn a_repository_without_commits_is_fetched_as_a_dirty_tree() {
 #[test]
 fn what_cannot_be_fetched_locally_fails_with_a_clear_message() {
     let (guard, repo) = repository();
-    let first = Command::new("git").arg("-C").arg(&repo).args(["rev-parse", "HEAD~1"]).output().expect("git");
-    let first = String::from_utf8_lossy(&first.stdout).trim().to_string();
+    let missing = "1".repeat(40);
     let cases = [
-        (format!("builtins.fetchGit {{ url = \"{}\"; rev = \"{first}\"; }}", repo.display()), "cannot fetch revision"),
-        (format!("builtins.fetchGit {{ url = \"{}\"; ref = \"other\"; }}", repo.display()), "cannot fetch ref 'other'"),
+        (
+            format!("builtins.fetchGit {{ url = \"{}\"; rev = \"{missing}\"; }}", repo.display()),
+            "getting Git object '1111111111111111111111111111111111111111': object not found",
+        ),
+        (
+            format!("builtins.fetchGit {{ url = \"{}\"; ref = \"other\"; }}", repo.display()),
+            "resolving Git reference 'other': revspec 'other' not found",
+        ),
         (format!("builtins.fetchGit \"{}/sub\"", repo.display()), "is not the top of a Git work tree"),
         ("builtins.fetchGit \"https://example.invalid/repo.git\"".to_string(), "no network access"),
         (

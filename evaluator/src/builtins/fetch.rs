@@ -299,10 +299,12 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
         ev.store_writes.paths.entry(store_path).or_insert(added);
         return Ok(value);
     }
-    let tree = ev
+    let mut tree = ev
         .io
         .git_work_tree(std::path::Path::new(&dir))
         .map_err(|e| EvalError::msg(format!("cannot fetch Git repository '{url}': {e}")))?;
+    // A `rev` or `ref` names a commit, fetched as it was committed whatever the work tree
+    // holds: the work tree itself serves when it is clean and that commit is checked out.
     if request.rev.is_some() || request.reference.is_some() {
         let rev_checked_out = request.rev.as_deref().is_none_or(|rev| Some(rev) == tree.head.as_deref());
         let ref_checked_out = request.reference.as_deref().is_none_or(|name| {
@@ -310,14 +312,7 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
                 || tree.branch.as_deref().is_some_and(|b| name == b || name.strip_prefix("refs/heads/") == Some(b))
         });
         if tree.dirty || !rev_checked_out || !ref_checked_out {
-            let what = match (&request.rev, &request.reference) {
-                (Some(rev), _) => format!("revision '{rev}'"),
-                (None, Some(name)) => format!("ref '{name}'"),
-                (None, None) => String::new(),
-            };
-            return Err(EvalError::msg(format!(
-                "cannot fetch {what} of Git repository '{url}': nxe fetches a local repository's work tree, or the commit checked out when the work tree is clean, and nothing else yet"
-            )));
+            tree = fetch_commit(ev, &dir, request)?;
         }
     }
     if request.submodules && tree.tracked.contains(std::path::Path::new(".gitmodules")) {
@@ -362,6 +357,26 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
     let value = Value::attrs(crate::value::Attrs::from_unsorted(entries));
     ev.fetched_git.insert(key, (value.clone(), added.0, added.1));
     Ok(value)
+}
+
+/// The commit a fetch's `rev` (or else its `ref`) names, exported from the repository of the
+/// work tree `dir`; failing as the reference does for a name or hash the repository lacks.
+fn fetch_commit(ev: &mut Evaluator, dir: &str, request: &GitRequest) -> EvalResult<crate::io::GitWorkTree> {
+    let (revision, input) = match (&request.rev, &request.reference) {
+        (Some(rev), _) => (rev.as_str(), format!("git+file://{dir}?exportIgnore=1&rev={rev}")),
+        (None, Some(name)) => (name.as_str(), format!("git+file://{dir}?exportIgnore=1&ref={name}")),
+        (None, None) => return Err(EvalError::msg("internal error: a commit fetched without a name")),
+    };
+    ev.io.git_commit_tree(std::path::Path::new(dir), revision).map_err(|e| {
+        let message = match (e.kind(), &request.rev) {
+            (std::io::ErrorKind::NotFound, Some(rev)) => format!("getting Git object '{rev}': object not found"),
+            (std::io::ErrorKind::NotFound, None) => {
+                format!("resolving Git reference '{revision}': revspec '{revision}' not found")
+            }
+            _ => format!("cannot fetch revision '{revision}' of Git repository '{dir}': {e}"),
+        };
+        EvalError::msg(message).note(None, format!("while fetching the input '{input}'"))
+    })
 }
 
 /// Checks what the caller pinned (`narHash`, `revCount`, `lastModified`) against what was
