@@ -304,6 +304,10 @@ pub fn remove_exports() {
 /// (once per process and commit) and seen as a clean work tree with it checked out.
 fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
     let top = std::fs::canonicalize(toplevel(dir).map_err(to_io)?)?;
+    // A name git would read as an option names no commit.
+    if revision.starts_with('-') {
+        return Err(io::Error::new(io::ErrorKind::NotFound, format!("no commit '{revision}'")));
+    }
     let commit = git(&top, &["rev-parse", "--verify", "--quiet", &format!("{revision}^{{commit}}")])
         .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("no commit '{revision}'")))?;
     let known = |exports: &[(PathBuf, Arc<Checkout>)]| {

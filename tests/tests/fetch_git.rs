@@ -113,6 +113,10 @@ fn what_cannot_be_fetched_locally_fails_with_a_clear_message() {
             format!("builtins.fetchGit {{ url = \"{}\"; ref = \"other\"; }}", repo.display()),
             "resolving Git reference 'other': revspec 'other' not found",
         ),
+        (
+            format!("builtins.fetchGit {{ url = \"{}\"; ref = \"--all\"; }}", repo.display()),
+            "resolving Git reference '--all': revspec '--all' not found",
+        ),
         (format!("builtins.fetchGit \"{}/sub\"", repo.display()), "is not the top of a Git work tree"),
         ("builtins.fetchGit \"https://example.invalid/repo.git\"".to_string(), "no network access"),
         (
