@@ -162,7 +162,8 @@ pub struct Checkout {
 
 impl Checkout {
     /// Checks out `rev` of the repository containing `dir` into a fresh temporary directory,
-    /// with `git archive` (so the user's work tree and index are untouched).
+    /// through an index of its own (so the user's work tree and index are untouched), as a
+    /// plain checkout would: every file, whatever `export-ignore` or `export-subst` say.
     pub fn new(dir: &Path, rev: &str) -> Result<Checkout, EngineError> {
         let top = toplevel(dir)?;
         let commit = resolve(&top, rev)?;
@@ -170,37 +171,31 @@ impl Checkout {
             .prefix("nxe-checkout-")
             .tempdir()
             .map_err(|e| EngineError::Io("a temporary directory".into(), e))?;
-        let mut archive = Command::new("git")
-            .arg("-C")
-            .arg(&top)
-            .args(["archive", "--format=tar", &commit])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| EngineError::Git(format!("cannot run git: {e}")))?;
-        let stdout = archive.stdout.take().ok_or_else(|| EngineError::Internal("git archive has no stdout".into()))?;
-        let untar = Command::new("tar")
-            .arg("-x")
-            .arg("-C")
-            .arg(temp.path())
-            .stdin(stdout)
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| EngineError::Git(format!("cannot run tar: {e}")))?;
-        let archived = archive.wait_with_output().map_err(|e| EngineError::Git(format!("git archive: {e}")))?;
-        if !archived.status.success() {
-            return Err(EngineError::Git(format!(
-                "git archive {commit} failed: {}",
-                String::from_utf8_lossy(&archived.stderr).trim()
-            )));
-        }
-        if !untar.status.success() {
-            return Err(EngineError::Git(format!(
-                "unpacking {commit} failed: {}",
-                String::from_utf8_lossy(&untar.stderr).trim()
-            )));
-        }
+        // The index lives beside the files while they are checked out, then goes.
+        let index = temp.path().join(".nxe-index");
+        let mut prefix = std::ffi::OsString::from("--prefix=");
+        prefix.push(temp.path());
+        prefix.push("/");
+        let run = |args: &[&std::ffi::OsStr]| -> Result<(), EngineError> {
+            let output = Command::new("git")
+                .arg("-C")
+                .arg(&top)
+                .args(args)
+                .env("GIT_INDEX_FILE", &index)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| EngineError::Git(format!("cannot run git: {e}")))?;
+            if !output.status.success() {
+                return Err(EngineError::Git(format!(
+                    "checking out {commit} failed: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )));
+            }
+            Ok(())
+        };
+        run(&["read-tree".as_ref(), commit.as_ref()])?;
+        run(&["checkout-index".as_ref(), "--all".as_ref(), prefix.as_os_str()])?;
+        std::fs::remove_file(&index).map_err(|e| EngineError::Io(index.display().to_string(), e))?;
         Ok(Checkout { dir: temp, commit })
     }
 
@@ -300,7 +295,7 @@ pub fn remove_exports() {
     drop(exports);
 }
 
-/// Commit `revision` of the repository whose top is `dir`, exported with `git archive`
+/// Commit `revision` of the repository whose top is `dir`, checked out apart ([`Checkout`])
 /// (once per process and commit) and seen as a clean work tree with it checked out.
 fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
     let top = std::fs::canonicalize(toplevel(dir).map_err(to_io)?)?;
@@ -332,15 +327,18 @@ fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
     };
     let mut files = Vec::new();
     crate::reads::walk_files(export.path(), "", &mut files);
+    let tracked = files.into_iter().map(PathBuf::from).collect();
+    let export_ignored = export_ignored(&top, Some(export.path()), &tracked)?;
     let number = |args: &[&str]| git_number(&top, args);
     Ok(GitWorkTree {
         top: export.path().to_path_buf(),
-        tracked: Arc::new(files.into_iter().map(PathBuf::from).collect()),
+        tracked: Arc::new(tracked),
         head: Some(commit.clone()),
         branch: None,
         dirty: false,
         last_modified: number(&["log", "-1", "--format=%ct", &commit])?,
         rev_count: number(&["rev-list", "--count", &commit])?,
+        export_ignored: Arc::new(export_ignored),
     })
 }
 
@@ -356,6 +354,7 @@ fn checkout_tree(revision: &crate::config::SourceRevision) -> io::Result<GitWork
     let mut files = Vec::new();
     crate::reads::walk_files(&revision.checkout, "", &mut files);
     let tracked = files.into_iter().map(PathBuf::from).collect();
+    let export_ignored = export_ignored(&revision.git_top, Some(&revision.checkout), &tracked)?;
     let number = |args: &[&str]| git_number(&revision.git_top, args);
     let commit = revision.commit.as_str();
     Ok(GitWorkTree {
@@ -366,6 +365,7 @@ fn checkout_tree(revision: &crate::config::SourceRevision) -> io::Result<GitWork
         dirty: false,
         last_modified: number(&["log", "-1", "--format=%ct", commit])?,
         rev_count: number(&["rev-list", "--count", commit])?,
+        export_ignored: Arc::new(export_ignored),
     })
 }
 
@@ -398,6 +398,7 @@ pub fn work_tree(dir: &Path) -> io::Result<GitWorkTree> {
         Some(rev) => (number(&["log", "-1", "--format=%ct", rev])?, number(&["rev-list", "--count", rev])?),
         None => (0, 0),
     };
+    let export_ignored = export_ignored(dir, None, &tracked)?;
     Ok(GitWorkTree {
         top: dir.to_path_buf(),
         tracked: Arc::new(tracked),
@@ -406,7 +407,67 @@ pub fn work_tree(dir: &Path) -> io::Result<GitWorkTree> {
         dirty,
         last_modified,
         rev_count,
+        export_ignored: Arc::new(export_ignored),
     })
+}
+
+/// The paths among `files` (and the directories above them) that `export-ignore` marks in
+/// the repository whose top is `top`, as the `.gitattributes` files of `files` say: those of
+/// the work tree, or of `checkout` (a checkout of a commit of that repository) when given.
+fn export_ignored(
+    top: &Path,
+    checkout: Option<&Path>,
+    files: &std::collections::BTreeSet<PathBuf>,
+) -> io::Result<std::collections::BTreeSet<PathBuf>> {
+    use std::io::{Read, Write};
+    let mut ignored = std::collections::BTreeSet::new();
+    if !files.iter().any(|f| f.file_name().is_some_and(|n| n == ".gitattributes")) {
+        return Ok(ignored);
+    }
+    let mut asked = std::collections::BTreeSet::new();
+    for file in files {
+        asked.extend(file.ancestors().filter(|p| !p.as_os_str().is_empty()));
+    }
+    let mut input = Vec::new();
+    for path in &asked {
+        input.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        input.push(0);
+    }
+    let mut command = Command::new("git");
+    match checkout {
+        Some(checkout) => {
+            let git_dir = git(top, &["rev-parse", "--absolute-git-dir"]).map_err(to_io)?;
+            command.arg("--git-dir").arg(git_dir).arg("--work-tree").arg(checkout).arg("-C").arg(checkout);
+        }
+        None => {
+            command.arg("-C").arg(top);
+        }
+    }
+    let mut child = command
+        .args(["check-attr", "-z", "--stdin", "export-ignore"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdin = child.stdin.take().ok_or_else(|| io::Error::other("git check-attr has no stdin"))?;
+    // Written beside the reading, so that neither pipe fills while the other waits.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let mut output = Vec::new();
+    child.stdout.take().ok_or_else(|| io::Error::other("git check-attr has no stdout"))?.read_to_end(&mut output)?;
+    let written = writer.join().map_err(|_| io::Error::other("writing to git check-attr failed"))?;
+    let status = child.wait()?;
+    written?;
+    if !status.success() {
+        return Err(io::Error::other(format!("git check-attr failed ({status})")));
+    }
+    // Triples of path, attribute and value, each ended by a NUL byte.
+    let fields: Vec<&[u8]> = output.split(|b| *b == 0).collect();
+    for triple in fields.chunks_exact(3) {
+        if triple[2] == b"set" {
+            ignored.insert(PathBuf::from(String::from_utf8_lossy(triple[0]).into_owned()));
+        }
+    }
+    Ok(ignored)
 }
 
 #[cfg(test)]
@@ -479,5 +540,39 @@ mod tests {
         run(&repo, &["worktree", "add", "-q", "--detach", &linked.display().to_string()]);
         assert_eq!(head_without_git(&linked), None);
         assert_eq!(resolve(&linked, "HEAD").expect("resolve"), by_git(&linked));
+    }
+
+    /// A checkout of a commit holds every file as committed, whatever `export-ignore` and
+    /// `export-subst` say (they are for exports, and an evaluation of the commit reads them),
+    /// with executable bits and symlinks; the user's index and work tree are untouched.
+    #[test]
+    fn a_checkout_holds_every_file_as_committed() {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let repo = temp.path().join("repo");
+        std::fs::create_dir_all(repo.join("tests")).expect("mkdir");
+        run(&repo, &["init", "-q"]);
+        std::fs::write(repo.join(".gitattributes"), "tests/** export-ignore\nversion export-subst\n").expect("write");
+        std::fs::write(repo.join("tests/a.nix"), "1").expect("write");
+        std::fs::write(repo.join("version"), "$Format:%H$").expect("write");
+        std::fs::write(repo.join("run.sh"), "#!/bin/sh\n").expect("write");
+        std::os::unix::fs::symlink("version", repo.join("link")).expect("symlink");
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(repo.join("run.sh"), mode).expect("chmod");
+        run(&repo, &["add", "-A"]);
+        run(&repo, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one"]);
+        std::fs::write(repo.join("version"), "changed").expect("write");
+        let status_before = git(&repo, &["status", "--porcelain"]).expect("status");
+        let checkout = Checkout::new(&repo, "HEAD").expect("checkout");
+        let read = |name: &str| std::fs::read_to_string(checkout.path().join(name)).expect("read");
+        assert_eq!(read("tests/a.nix"), "1");
+        assert_eq!(read("version"), "$Format:%H$");
+        assert_eq!(std::fs::read_link(checkout.path().join("link")).expect("link"), PathBuf::from("version"));
+        let mode = std::fs::metadata(checkout.path().join("run.sh")).expect("stat").permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o111, 0o111);
+        let mut files = Vec::new();
+        crate::reads::walk_files(checkout.path(), "", &mut files);
+        files.sort();
+        assert_eq!(files, [".gitattributes", "link", "run.sh", "tests/a.nix", "version"]);
+        assert_eq!(git(&repo, &["status", "--porcelain"]).expect("status"), status_before);
     }
 }

@@ -88,6 +88,39 @@ pub struct GitWorkTree {
     pub last_modified: i64,
     /// The number of commits reachable from `head`.
     pub rev_count: i64,
+    /// The tracked files, and directories above them, that git's attributes mark
+    /// `export-ignore` (which `fetchGit` leaves out unless told otherwise).
+    pub export_ignored: Arc<BTreeSet<PathBuf>>,
+}
+
+impl GitWorkTree {
+    /// The tracked files without those `export-ignore` leaves out, keeping each directory
+    /// that is not itself left out, if only as an empty one (as the reference does).
+    pub fn without_export_ignored(&self) -> BTreeSet<PathBuf> {
+        let mut kept = BTreeSet::new();
+        for file in self.tracked.iter() {
+            let mut above: Vec<&Path> = file.ancestors().filter(|p| !p.as_os_str().is_empty()).collect();
+            above.reverse();
+            match above.into_iter().find(|p| self.export_ignored.contains(*p)) {
+                None => {
+                    kept.insert(file.clone());
+                }
+                Some(cut) => {
+                    if let Some(parent) = cut.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        keep_directory(&mut kept, parent);
+                    }
+                }
+            }
+        }
+        kept
+    }
+}
+
+/// Keeps `dir` in a set of tracked files even when no file below it is: through an entry
+/// below it whose name (a NUL byte) no file can have, so it is never listed or read.
+pub fn keep_directory(files: &mut BTreeSet<PathBuf>, dir: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    files.insert(dir.join(std::ffi::OsStr::from_bytes(b"\0")));
 }
 
 /// A source tree shown at a store path, as if it had been copied there: a local flake's
@@ -427,6 +460,30 @@ fn kind_of(file_type: &std::fs::FileType) -> FileKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `export-ignore` on files leaves their directory, empty if nothing else is in it; on a
+    /// directory, it leaves out the directory and everything below it.
+    #[test]
+    fn export_ignored_files_leave_their_directories_and_ignored_directories_go() {
+        let set = |paths: &[&str]| paths.iter().map(PathBuf::from).collect::<BTreeSet<_>>();
+        let tree = GitWorkTree {
+            top: PathBuf::from("/repo"),
+            tracked: Arc::new(set(&["a/x", "a/y", "b/c/z", "docs/d", "keep", "top"])),
+            head: None,
+            branch: None,
+            dirty: false,
+            last_modified: 0,
+            rev_count: 0,
+            export_ignored: Arc::new(set(&["a/x", "a/y", "b/c", "b/c/z", "top"])),
+        };
+        let kept = tree.without_export_ignored();
+        let contains = |path: &str| tracks(&kept, Path::new(path));
+        assert!(contains("a") && !contains("a/x") && !contains("a/y"), "{kept:?}");
+        assert!(contains("b") && !contains("b/c") && !contains("b/c/z"), "{kept:?}");
+        assert!(contains("docs/d") && contains("keep") && !contains("top"), "{kept:?}");
+        // The entry that keeps a directory is not a name any listing has.
+        assert!(kept.iter().all(|p| p.file_name().is_none_or(|n| n != "x" && n != "y")));
+    }
 
     #[test]
     fn dates_are_formatted_in_utc() {

@@ -73,6 +73,20 @@ fn a_dirty_work_tree_fetched_by_its_commit_gives_the_commit() {
 }
 
 #[test]
+fn export_ignore_leaves_files_out_and_export_subst_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("attributes");
+    let status = Command::new("bash")
+        .arg(cases_dir().join("make-repo.sh"))
+        .arg("--attributes")
+        .arg(&repo)
+        .status()
+        .expect("run make-repo.sh");
+    assert!(status.success(), "make-repo.sh --attributes failed");
+    assert_matches_reference(&repo, "attributes");
+}
+
+#[test]
 fn a_dirty_work_tree_is_fetched_with_its_changes_and_a_warning() {
     let (_guard, repo) = repository();
     let notes = repo.join("notes.txt");

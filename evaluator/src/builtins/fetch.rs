@@ -193,6 +193,8 @@ struct GitRequest {
     rev: Option<String>,
     submodules: bool,
     shallow: bool,
+    /// `exportIgnore = false`: files `export-ignore` marks are part of the source.
+    keep_export_ignored: bool,
     /// What the caller pinned, checked against what is fetched.
     nar_hash: Option<String>,
     rev_count: Option<i64>,
@@ -225,6 +227,7 @@ fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
                         }
                     }
                     Value::Bool(flag) => match name {
+                        "exportIgnore" => request.keep_export_ignored = !*flag,
                         "submodules" => request.submodules = *flag,
                         "shallow" => request.shallow = *flag,
                         _ => {}
@@ -270,11 +273,10 @@ fn builtin_fetch_git(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 }
 
 /// `fetchGit` of a local repository: the files git tracks in its work tree, with their
-/// contents on disk (a dirty tree gives the zero revision and `dirtyRev`, with a warning), at
-/// the store path Nix copies them to. A `ref` or `rev` is accepted when it names the commit
-/// checked out in a clean work tree, whose files are then the same; other commits would need
-/// an export of git's objects, which nxe does not do yet, and fail with a message saying so.
-/// A pinned `narHash`, `revCount` or `lastModified` must hold.
+/// contents on disk (a dirty tree gives the zero revision and `dirtyRev`, with a warning), or
+/// the commit a `ref` or `rev` names, as committed; without the files `export-ignore` marks
+/// (unless `exportIgnore = false`); at the store path Nix copies them to. A pinned `narHash`,
+/// `revCount` or `lastModified` must hold.
 fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalResult<Value> {
     let local = match url.strip_prefix("git+file://").or_else(|| url.strip_prefix("file://")) {
         Some(path) => Some(percent_decode(path)),
@@ -290,8 +292,8 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
         trimmed => trimmed.to_string(),
     };
     let key = format!(
-        "{dir}\0{:?}\0{:?}\0{:?}\0{}\0{}",
-        request.name, request.reference, request.rev, request.submodules, request.shallow
+        "{dir}\0{:?}\0{:?}\0{:?}\0{}\0{}\0{}",
+        request.name, request.reference, request.rev, request.submodules, request.shallow, request.keep_export_ignored
     );
     if let Some((value, store_path, added)) = ev.fetched_git.get(&key) {
         let value = value.clone();
@@ -323,6 +325,9 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
     let clean = tree.head.as_deref().filter(|_| !tree.dirty);
     if clean.is_none() {
         ev.io.trace(&format!("warning: Git tree '{dir}' is dirty"));
+    }
+    if !request.keep_export_ignored && !tree.export_ignored.is_empty() {
+        tree.tracked = std::sync::Arc::new(tree.without_export_ignored());
     }
     let name = request.name.as_deref().unwrap_or("source");
     let (out_path, hash, added) = derivation::mount_git_source(ev, name, &tree)?;
