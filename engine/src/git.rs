@@ -153,6 +153,37 @@ fn head_without_git(top: &Path) -> Option<String> {
     full.then_some(commit)
 }
 
+/// Writes every file of `commit` (of the repository whose top is `top`) into the empty
+/// directory `into`, as committed, through an index of its own: the user's work tree and index
+/// are untouched, and `export-ignore` and `export-subst` play no part.
+fn check_out(top: &Path, commit: &str, into: &Path) -> Result<(), EngineError> {
+    // The index lives beside the files while they are checked out, then goes.
+    let index = into.join(".nxe-index");
+    let mut prefix = std::ffi::OsString::from("--prefix=");
+    prefix.push(into);
+    prefix.push("/");
+    let run = |args: &[&std::ffi::OsStr]| -> Result<(), EngineError> {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(top)
+            .args(args)
+            .env("GIT_INDEX_FILE", &index)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| EngineError::Git(format!("cannot run git: {e}")))?;
+        if !output.status.success() {
+            return Err(EngineError::Git(format!(
+                "checking out {commit} failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        Ok(())
+    };
+    run(&["read-tree".as_ref(), commit.as_ref()])?;
+    run(&["checkout-index".as_ref(), "--all".as_ref(), prefix.as_os_str()])?;
+    std::fs::remove_file(&index).map_err(|e| EngineError::Io(index.display().to_string(), e))
+}
+
 /// A revision checked out into a temporary directory, removed when dropped.
 pub struct Checkout {
     dir: tempfile::TempDir,
@@ -171,31 +202,7 @@ impl Checkout {
             .prefix("nxe-checkout-")
             .tempdir()
             .map_err(|e| EngineError::Io("a temporary directory".into(), e))?;
-        // The index lives beside the files while they are checked out, then goes.
-        let index = temp.path().join(".nxe-index");
-        let mut prefix = std::ffi::OsString::from("--prefix=");
-        prefix.push(temp.path());
-        prefix.push("/");
-        let run = |args: &[&std::ffi::OsStr]| -> Result<(), EngineError> {
-            let output = Command::new("git")
-                .arg("-C")
-                .arg(&top)
-                .args(args)
-                .env("GIT_INDEX_FILE", &index)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|e| EngineError::Git(format!("cannot run git: {e}")))?;
-            if !output.status.success() {
-                return Err(EngineError::Git(format!(
-                    "checking out {commit} failed: {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
-                )));
-            }
-            Ok(())
-        };
-        run(&["read-tree".as_ref(), commit.as_ref()])?;
-        run(&["checkout-index".as_ref(), "--all".as_ref(), prefix.as_os_str()])?;
-        std::fs::remove_file(&index).map_err(|e| EngineError::Io(index.display().to_string(), e))?;
+        check_out(&top, &commit, temp.path())?;
         Ok(Checkout { dir: temp, commit })
     }
 
@@ -285,18 +292,72 @@ impl EvalIo for LocalIo {
     }
 }
 
-/// Commits exported for `builtins.fetchGit`, by repository and commit, kept until
-/// [`remove_exports`]: the evaluation reads their files, and builds may copy them later.
+/// Commits checked out for `builtins.fetchGit` where the repository could not keep them, by
+/// repository and commit, kept until [`remove_exports`].
 static EXPORTS: std::sync::Mutex<Vec<(PathBuf, Arc<Checkout>)>> = std::sync::Mutex::new(Vec::new());
 
-/// Removes the commits exported for `builtins.fetchGit` (the process ends its run).
+/// Removes the commits checked out for `builtins.fetchGit` in temporary directories (the
+/// process ends its run).
 pub fn remove_exports() {
     let exports = std::mem::take(&mut *EXPORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     drop(exports);
 }
 
-/// Commit `revision` of the repository whose top is `dir`, checked out apart ([`Checkout`])
-/// (once per process and commit) and seen as a clean work tree with it checked out.
+/// Where commit `commit` of the repository whose top is `top` is checked out for
+/// `builtins.fetchGit`: in the repository's git directory (`nxe/commits/<commit>`), written
+/// once and kept, since a commit never changes (a later build may copy it as a source); or,
+/// where that cannot be written, in a temporary directory kept for the rest of the run.
+fn commit_checkout(top: &Path, commit: &str) -> io::Result<PathBuf> {
+    let git_dir = PathBuf::from(git(top, &["rev-parse", "--absolute-git-dir"]).map_err(to_io)?);
+    let commits = git_dir.join("nxe").join("commits");
+    let kept = commits.join(commit);
+    if kept.is_dir() {
+        return Ok(kept);
+    }
+    // Written beside its place, then renamed there: a reader never sees it half written, and
+    // of two processes writing it at once, the first rename wins.
+    let written = std::fs::create_dir_all(&commits)
+        .and_then(|()| tempfile::Builder::new().prefix(".partial-").tempdir_in(&commits))
+        .map_err(|e| EngineError::Io(commits.display().to_string(), e))
+        .and_then(|partial| check_out(top, commit, partial.path()).map(|()| partial));
+    if let Ok(partial) = written {
+        let partial = partial.keep();
+        match std::fs::rename(&partial, &kept) {
+            Ok(()) => return Ok(kept),
+            Err(_) if kept.is_dir() => {
+                let _ = std::fs::remove_dir_all(&partial);
+                return Ok(kept);
+            }
+            Err(_) => {
+                let _ = std::fs::remove_dir_all(&partial);
+            }
+        }
+    }
+    let known = |exports: &[(PathBuf, Arc<Checkout>)]| {
+        exports.iter().find(|(repo, export)| repo == top && export.commit == commit).map(|(_, e)| e.clone())
+    };
+    let lock = || EXPORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let found = known(&lock());
+    let export = match found {
+        Some(export) => export,
+        None => {
+            let export = Arc::new(Checkout::new(top, commit).map_err(to_io)?);
+            let mut exports = lock();
+            // Another thread may have checked it out meanwhile: the first one stays.
+            match known(&exports) {
+                Some(first) => first,
+                None => {
+                    exports.push((top.to_path_buf(), export.clone()));
+                    export
+                }
+            }
+        }
+    };
+    Ok(export.path().to_path_buf())
+}
+
+/// Commit `revision` of the repository whose top is `dir`, checked out apart
+/// ([`commit_checkout`]) and seen as a clean work tree with it checked out.
 fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
     let top = std::fs::canonicalize(toplevel(dir).map_err(to_io)?)?;
     // A name git would read as an option names no commit.
@@ -305,33 +366,14 @@ fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
     }
     let commit = git(&top, &["rev-parse", "--verify", "--quiet", &format!("{revision}^{{commit}}")])
         .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("no commit '{revision}'")))?;
-    let known = |exports: &[(PathBuf, Arc<Checkout>)]| {
-        exports.iter().find(|(repo, export)| *repo == top && export.commit == commit).map(|(_, e)| e.clone())
-    };
-    let lock = || EXPORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let found = known(&lock());
-    let export = match found {
-        Some(export) => export,
-        None => {
-            let export = Arc::new(Checkout::new(&top, &commit).map_err(to_io)?);
-            let mut exports = lock();
-            // Another thread may have exported it meanwhile: the first one stays.
-            match known(&exports) {
-                Some(first) => first,
-                None => {
-                    exports.push((top.clone(), export.clone()));
-                    export
-                }
-            }
-        }
-    };
+    let checkout = commit_checkout(&top, &commit)?;
     let mut files = Vec::new();
-    crate::reads::walk_files(export.path(), "", &mut files);
+    crate::reads::walk_files(&checkout, "", &mut files);
     let tracked = files.into_iter().map(PathBuf::from).collect();
-    let export_ignored = export_ignored(&top, Some(export.path()), &tracked)?;
+    let export_ignored = export_ignored(&top, Some(&checkout), &tracked)?;
     let number = |args: &[&str]| git_number(&top, args);
     Ok(GitWorkTree {
-        top: export.path().to_path_buf(),
+        top: checkout,
         tracked: Arc::new(tracked),
         head: Some(commit.clone()),
         branch: None,

@@ -59,6 +59,14 @@ fn other_commits_are_fetched_by_ref_and_rev_as_the_reference_fetches_them() {
     std::fs::write(repo.join("notes.txt"), "changed\n").expect("write notes");
     let output = assert_matches_reference(&repo, "commits");
     assert!(!String::from_utf8_lossy(&output.stderr).contains("dirty"));
+    // The commit is checked out once, into the git directory, and kept for later runs (and
+    // builds); nothing half written is left beside it.
+    let commits = repo.join(".git/nxe/commits");
+    let kept = commits.join("30a03568ba484b585829cf013436700d62d02e3c");
+    assert_eq!(std::fs::read_to_string(kept.join("notes.txt")).expect("kept checkout"), "first\n");
+    let entries: Vec<_> = std::fs::read_dir(&commits).expect("list").flatten().map(|e| e.file_name()).collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_matches_reference(&repo, "commits");
 }
 
 #[test]
