@@ -381,6 +381,7 @@ fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
         last_modified: number(&["log", "-1", "--format=%ct", &commit])?,
         rev_count: number(&["rev-list", "--count", &commit])?,
         export_ignored: Arc::new(export_ignored),
+        with_submodules: None,
     })
 }
 
@@ -408,6 +409,7 @@ fn checkout_tree(revision: &crate::config::SourceRevision) -> io::Result<GitWork
         last_modified: number(&["log", "-1", "--format=%ct", commit])?,
         rev_count: number(&["rev-list", "--count", commit])?,
         export_ignored: Arc::new(export_ignored),
+        with_submodules: None,
     })
 }
 
@@ -426,12 +428,35 @@ pub fn work_tree(dir: &Path) -> io::Result<GitWorkTree> {
     if std::fs::canonicalize(&top)? != std::fs::canonicalize(dir)? {
         return Err(io::Error::other(format!("'{}' is not the top of a Git work tree", dir.display())));
     }
-    let listed = git_raw(dir, &["ls-files", "-z", "--cached"]).map_err(to_io)?;
-    let tracked = listed
-        .split(|b| *b == 0)
-        .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
-        .filter(|name| !name.as_os_str().is_empty() && dir.join(name).symlink_metadata().is_ok())
-        .collect();
+    // Entries `<mode> <object> <stage>\t<path>`: a submodule is an entry of mode 160000, and
+    // not part of the source unless its files are asked for.
+    let staged = git_raw(dir, &["ls-files", "-z", "--stage"]).map_err(to_io)?;
+    let on_disk = |name: &PathBuf| !name.as_os_str().is_empty() && dir.join(name).symlink_metadata().is_ok();
+    let mut submodules = false;
+    let mut tracked = std::collections::BTreeSet::new();
+    for entry in staged.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        let Some(tab) = entry.iter().position(|b| *b == b'\t') else { continue };
+        if entry.starts_with(b"160000 ") {
+            submodules = true;
+            continue;
+        }
+        let name = PathBuf::from(String::from_utf8_lossy(&entry[tab + 1..]).into_owned());
+        if on_disk(&name) {
+            tracked.insert(name);
+        }
+    }
+    // With its submodules: the files each checked-out submodule tracks, in its work tree.
+    let with_submodules = if submodules {
+        let listed = git_raw(dir, &["ls-files", "-z", "--cached", "--recurse-submodules"]).map_err(to_io)?;
+        let files = listed
+            .split(|b| *b == 0)
+            .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
+            .filter(on_disk)
+            .collect();
+        Some(Arc::new(files))
+    } else {
+        None
+    };
     let head = git(dir, &["rev-parse", "--verify", "--quiet", "HEAD"]).ok();
     let branch = git(dir, &["symbolic-ref", "--quiet", "--short", "HEAD"]).ok();
     let dirty = !git(dir, &["status", "--porcelain", "--untracked-files=no"]).map_err(to_io)?.is_empty();
@@ -450,6 +475,7 @@ pub fn work_tree(dir: &Path) -> io::Result<GitWorkTree> {
         last_modified,
         rev_count,
         export_ignored: Arc::new(export_ignored),
+        with_submodules,
     })
 }
 

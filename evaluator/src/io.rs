@@ -91,6 +91,9 @@ pub struct GitWorkTree {
     /// The tracked files, and directories above them, that git's attributes mark
     /// `export-ignore` (which `fetchGit` leaves out unless told otherwise).
     pub export_ignored: Arc<BTreeSet<PathBuf>>,
+    /// The tracked files with those of the checked-out submodules (for `submodules = true`);
+    /// `None` without submodules, or where their files are not known (a commit's checkout).
+    pub with_submodules: Option<Arc<BTreeSet<PathBuf>>>,
 }
 
 impl GitWorkTree {
@@ -475,6 +478,7 @@ mod tests {
             last_modified: 0,
             rev_count: 0,
             export_ignored: Arc::new(set(&["a/x", "a/y", "b/c", "b/c/z", "top"])),
+            with_submodules: None,
         };
         let kept = tree.without_export_ignored();
         let contains = |path: &str| tracks(&kept, Path::new(path));

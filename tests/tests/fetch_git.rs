@@ -95,6 +95,27 @@ fn export_ignore_leaves_files_out_and_export_subst_changes_nothing() {
 }
 
 #[test]
+fn a_submodule_is_left_out_unless_asked_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = Command::new("bash")
+        .arg(cases_dir().join("make-repo.sh"))
+        .arg("--submodule")
+        .arg(dir.path())
+        .status()
+        .expect("run make-repo.sh");
+    assert!(status.success(), "make-repo.sh --submodule failed");
+    let outer = dir.path().join("outer");
+    assert_matches_reference(&outer, "submodules");
+    // A commit's submodules are not fetched yet: said so, not left out silently. (The work
+    // tree is made dirty, so that `ref` names a commit the work tree does not hold.)
+    std::fs::write(outer.join("top.txt"), "changed\n").expect("write");
+    let text = format!("builtins.fetchGit {{ url = \"{}\"; ref = \"main\"; submodules = true; }}", outer.display());
+    let output = eval(&outer, &expression(dir.path(), &text));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("not yet those of a commit"), "{stderr}");
+}
+
+#[test]
 fn a_dirty_work_tree_is_fetched_with_its_changes_and_a_warning() {
     let (_guard, repo) = repository();
     let notes = repo.join("notes.txt");

@@ -317,10 +317,17 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
             tree = fetch_commit(ev, &dir, request)?;
         }
     }
-    if request.submodules && tree.tracked.contains(std::path::Path::new(".gitmodules")) {
-        return Err(EvalError::msg(format!(
-            "cannot fetch Git repository '{url}' with its submodules: nxe does not fetch submodules yet"
-        )));
+    // A work tree's checked-out submodules give their files; a commit's are not known.
+    if request.submodules {
+        match tree.with_submodules.clone() {
+            Some(files) => tree.tracked = files,
+            None if tree.tracked.contains(std::path::Path::new(".gitmodules")) => {
+                return Err(EvalError::msg(format!(
+                    "cannot fetch Git repository '{url}' with its submodules: nxe fetches the submodules of a work tree, not yet those of a commit a `ref` or `rev` names"
+                )));
+            }
+            None => {}
+        }
     }
     let clean = tree.head.as_deref().filter(|_| !tree.dirty);
     if clean.is_none() {
