@@ -514,9 +514,16 @@ pub fn refs_digest(dir: &Path) -> String {
 }
 
 /// The digest of the files git tracks below `dir`, with their contents in the work tree
-/// (every file when `dir` is not inside a git work tree, as in a checkout).
+/// (every file when `dir` is not inside a git work tree, as in a checkout). In a repository
+/// with submodules, their files count too, since a fetch may include them: a checkout of a
+/// revision, which has none, then never answers for the work tree, which is only a cache miss.
 pub fn tree_digest_on_disk(dir: &Path) -> String {
-    let tracked = crate::git::git_raw(dir, &["ls-files", "-z", "--", "."]).ok().map(|bytes| {
+    let listing: &[&str] = if dir.join(".gitmodules").exists() {
+        &["ls-files", "-z", "--recurse-submodules", "--", "."]
+    } else {
+        &["ls-files", "-z", "--", "."]
+    };
+    let tracked = crate::git::git_raw(dir, listing).ok().map(|bytes| {
         bytes
             .split(|b| *b == 0)
             .filter(|p| !p.is_empty())
@@ -749,6 +756,37 @@ mod tests {
         assert_eq!(before, observe(&RealIo, &tree, &repo), "an untracked file is not part of the source");
         std::fs::write(repo.join("b.txt"), "changed").expect("write");
         assert_ne!(before, observe(&RealIo, &tree, &repo), "a tracked file is");
+    }
+
+    /// In a repository with submodules, every change to a file a submodule tracks changes the
+    /// answer about the fetched tree (a fetch with `submodules = true` includes them), the
+    /// second change as much as the first, which already made the work tree dirty.
+    #[test]
+    fn a_change_inside_a_submodule_changes_the_fetched_tree() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (inner, outer) = (dir.path().join("inner"), dir.path().join("outer"));
+        let git = |repo: &Path, args: &[&str]| crate::git::git(repo, args).expect("git");
+        let commit = |repo: &Path| {
+            git(repo, &["add", "-A"]);
+            git(repo, &["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid", "commit", "-q", "-m", "c"]);
+        };
+        for repo in [&inner, &outer] {
+            std::fs::create_dir(repo).expect("mkdir");
+            git(repo, &["init", "-q"]);
+        }
+        std::fs::write(inner.join("a.txt"), "1").expect("write");
+        commit(&inner);
+        std::fs::write(outer.join("top.txt"), "top").expect("write");
+        git(&outer, &["-c", "protocol.file.allow=always", "submodule", "add", "-q", "../inner", "mod"]);
+        commit(&outer);
+        let tree = ReadKey::Tree(".".into());
+        let mut answers = vec![observe(&RealIo, &tree, &outer)];
+        for text in ["2", "3"] {
+            std::fs::write(outer.join("mod/a.txt"), text).expect("write");
+            answers.push(observe(&RealIo, &tree, &outer));
+        }
+        assert_ne!(answers[0], answers[1]);
+        assert_ne!(answers[1], answers[2]);
     }
 
     /// A commit fetched by a ref is a dependency on the repository's refs: moving the branch
