@@ -62,10 +62,9 @@ pub trait EvalIo {
         Err(io::Error::new(io::ErrorKind::Unsupported, "no Git support"))
     }
     /// The files of commit `revision` (a commit's hash, or a name git resolves, such as a
-    /// branch) of the local repository whose work tree's top is `dir`, exported somewhere,
-    /// for `builtins.fetchGit` with a `rev` or `ref`: a clean tree with that commit
-    /// checked out, whatever the work tree holds. An unknown revision is an error of kind
-    /// `NotFound`.
+    /// branch) of the local repository whose work tree's top is `dir`, checked out apart,
+    /// for `builtins.fetchGit` with a `rev` or `ref`: a clean tree with that commit checked
+    /// out, whatever the work tree holds. An unknown revision is an error of kind `NotFound`.
     fn git_commit_tree(&self, _dir: &Path, _revision: &str) -> io::Result<GitWorkTree> {
         Err(io::Error::new(io::ErrorKind::Unsupported, "no Git support"))
     }
