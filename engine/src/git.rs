@@ -153,10 +153,10 @@ fn head_without_git(top: &Path) -> Option<String> {
     full.then_some(commit)
 }
 
-/// Writes every file of `commit` (of the repository whose top is `top`) into the empty
-/// directory `into`, as committed, through an index of its own: the user's work tree and index
+/// Writes every file of `commit` (of the repository whose git directory is `git_dir`) into
+/// the empty directory `into`, as committed, through an index of its own: the user's work tree and index
 /// are untouched, and `export-ignore` and `export-subst` play no part.
-fn check_out(top: &Path, commit: &str, into: &Path) -> Result<(), EngineError> {
+fn check_out(git_dir: &Path, commit: &str, into: &Path) -> Result<(), EngineError> {
     // The index lives beside the files while they are checked out, then goes.
     let index = into.join(".nxe-index");
     let mut prefix = std::ffi::OsString::from("--prefix=");
@@ -164,8 +164,10 @@ fn check_out(top: &Path, commit: &str, into: &Path) -> Result<(), EngineError> {
     prefix.push("/");
     let run = |args: &[&std::ffi::OsStr]| -> Result<(), EngineError> {
         let output = Command::new("git")
-            .arg("-C")
-            .arg(top)
+            .arg("--git-dir")
+            .arg(git_dir)
+            .arg("--work-tree")
+            .arg(into)
             .args(args)
             .env("GIT_INDEX_FILE", &index)
             .stdin(Stdio::null())
@@ -202,7 +204,8 @@ impl Checkout {
             .prefix("nxe-checkout-")
             .tempdir()
             .map_err(|e| EngineError::Io("a temporary directory".into(), e))?;
-        check_out(&top, &commit, temp.path())?;
+        let git_dir = PathBuf::from(git(&top, &["rev-parse", "--absolute-git-dir"])?);
+        check_out(&git_dir, &commit, temp.path())?;
         Ok(Checkout { dir: temp, commit })
     }
 
@@ -319,7 +322,8 @@ fn commit_checkout(top: &Path, commit: &str) -> io::Result<PathBuf> {
     let written = std::fs::create_dir_all(&commits)
         .and_then(|()| tempfile::Builder::new().prefix(".partial-").tempdir_in(&commits))
         .map_err(|e| EngineError::Io(commits.display().to_string(), e))
-        .and_then(|partial| check_out(top, commit, partial.path()).map(|()| partial));
+        .and_then(|partial| check_out(&git_dir, commit, partial.path()).map(|()| partial))
+        .inspect(|partial| check_out_submodules(&git_dir, commit, partial.path()));
     if let Ok(partial) = written {
         let partial = partial.keep();
         match std::fs::rename(&partial, &kept) {
@@ -356,6 +360,62 @@ fn commit_checkout(top: &Path, commit: &str) -> io::Result<PathBuf> {
     Ok(export.path().to_path_buf())
 }
 
+/// The submodules of `commit` (of the repository whose git directory is `git_dir`): each
+/// path, with the commit recorded there.
+fn submodules_of(git_dir: &Path, commit: &str) -> Vec<(PathBuf, String)> {
+    let listed = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["ls-tree", "-r", "-z", commit])
+        .stdin(Stdio::null())
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    // Entries `<mode> <type> <object>\t<path>`; a submodule has mode 160000.
+    listed
+        .split(|b| *b == 0)
+        .filter(|entry| entry.starts_with(b"160000 "))
+        .filter_map(|entry| {
+            let tab = entry.iter().position(|b| *b == b'\t')?;
+            let object = String::from_utf8_lossy(&entry[..tab]).split(' ').nth(2)?.to_string();
+            Some((PathBuf::from(String::from_utf8_lossy(&entry[tab + 1..]).into_owned()), object))
+        })
+        .collect()
+}
+
+/// Checks out each submodule of `commit`, checked out in `into`, at the commit recorded for
+/// it, from the clone git keeps of it (`modules/<name>` in `git_dir`), where there is one.
+/// One without a clone stays an empty directory: its files are then not known.
+fn check_out_submodules(git_dir: &Path, commit: &str, into: &Path) {
+    let names = Command::new("git")
+        .arg("config")
+        .arg("--file")
+        .arg(into.join(".gitmodules"))
+        .args(["-z", "--get-regexp", r"^submodule\..*\.path$"])
+        .stdin(Stdio::null())
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    // Entries `submodule.<name>.path\n<path>`.
+    let name_of = |path: &Path| {
+        names.split(|b| *b == 0).find_map(|entry| {
+            let text = String::from_utf8_lossy(entry);
+            let (key, value) = text.split_once('\n')?;
+            let name = key.strip_prefix("submodule.")?.strip_suffix(".path")?;
+            (Path::new(value) == path).then(|| name.to_string())
+        })
+    };
+    for (path, object) in submodules_of(git_dir, commit) {
+        let clone = git_dir.join("modules").join(name_of(&path).unwrap_or_else(|| path.display().to_string()));
+        let target = into.join(&path);
+        if clone.is_dir() && std::fs::create_dir_all(&target).is_ok() && check_out(&clone, &object, &target).is_err() {
+            // Half written: nothing of it counts.
+            let _ = std::fs::remove_dir_all(&target);
+            let _ = std::fs::create_dir_all(&target);
+        }
+    }
+}
+
 /// Commit `revision` of the repository whose top is `dir`, checked out apart
 /// ([`commit_checkout`]) and seen as a clean work tree with it checked out.
 fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
@@ -369,7 +429,15 @@ fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
     let checkout = commit_checkout(&top, &commit)?;
     let mut files = Vec::new();
     crate::reads::walk_files(&checkout, "", &mut files);
-    let tracked = files.into_iter().map(PathBuf::from).collect();
+    let all: std::collections::BTreeSet<PathBuf> = files.into_iter().map(PathBuf::from).collect();
+    // Submodules' files are part of the source only when asked for, and only when each was
+    // checked out (an empty directory was not).
+    let git_dir = PathBuf::from(git(&top, &["rev-parse", "--absolute-git-dir"]).map_err(to_io)?);
+    let submodules: Vec<PathBuf> = submodules_of(&git_dir, &commit).into_iter().map(|(path, _)| path).collect();
+    let tracked: std::collections::BTreeSet<PathBuf> =
+        all.iter().filter(|file| !submodules.iter().any(|s| file.starts_with(s))).cloned().collect();
+    let complete = submodules.iter().all(|s| all.iter().any(|file| file.starts_with(s)));
+    let with_submodules = (!submodules.is_empty() && complete).then(|| Arc::new(all));
     let export_ignored = export_ignored(&top, Some(&checkout), &tracked)?;
     let number = |args: &[&str]| git_number(&top, args);
     Ok(GitWorkTree {
@@ -381,7 +449,7 @@ fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
         last_modified: number(&["log", "-1", "--format=%ct", &commit])?,
         rev_count: number(&["rev-list", "--count", &commit])?,
         export_ignored: Arc::new(export_ignored),
-        with_submodules: None,
+        with_submodules,
     })
 }
 

@@ -317,13 +317,14 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
             tree = fetch_commit(ev, &dir, request)?;
         }
     }
-    // A work tree's checked-out submodules give their files; a commit's are not known.
+    // Submodules give their files when each is known: checked out in the work tree, or, for a
+    // commit, checked out from the clone git keeps of it.
     if request.submodules {
         match tree.with_submodules.clone() {
             Some(files) => tree.tracked = files,
             None if tree.tracked.contains(std::path::Path::new(".gitmodules")) => {
                 return Err(EvalError::msg(format!(
-                    "cannot fetch Git repository '{url}' with its submodules: nxe fetches the submodules of a work tree, not yet those of a commit a `ref` or `rev` names"
+                    "cannot fetch Git repository '{url}' with its submodules: a submodule has no clone in the repository to check it out from, and nxe does not download"
                 )));
             }
             None => {}
