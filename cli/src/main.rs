@@ -391,7 +391,7 @@ fn main() -> ExitCode {
         Command::Cache(args) => guarded(move || impact::run_cache(args)),
         Command::Bench(args) => bench::run(args),
     };
-    // Commits `builtins.fetchGit` exported live as long as the run.
+    // Commits `builtins.fetchGit` checked out in temporary directories live as long as the run.
     nxe_engine::git::remove_exports();
     code
 }

@@ -153,6 +153,11 @@ fn head_without_git(top: &Path) -> Option<String> {
     full.then_some(commit)
 }
 
+/// The git directory of the repository whose top is `top`, as an absolute path.
+fn git_dir(top: &Path) -> Result<PathBuf, EngineError> {
+    git(top, &["rev-parse", "--absolute-git-dir"]).map(PathBuf::from)
+}
+
 /// Writes every file of `commit` (of the repository whose git directory is `git_dir`) into
 /// the empty directory `into`, as committed, through an index of its own: the user's work tree and index
 /// are untouched, and `export-ignore` and `export-subst` play no part.
@@ -204,8 +209,7 @@ impl Checkout {
             .prefix("nxe-checkout-")
             .tempdir()
             .map_err(|e| EngineError::Io("a temporary directory".into(), e))?;
-        let git_dir = PathBuf::from(git(&top, &["rev-parse", "--absolute-git-dir"])?);
-        check_out(&git_dir, &commit, temp.path())?;
+        check_out(&git_dir(&top)?, &commit, temp.path())?;
         Ok(Checkout { dir: temp, commit })
     }
 
@@ -302,16 +306,15 @@ static EXPORTS: std::sync::Mutex<Vec<(PathBuf, Arc<Checkout>)>> = std::sync::Mut
 /// Removes the commits checked out for `builtins.fetchGit` in temporary directories (the
 /// process ends its run).
 pub fn remove_exports() {
-    let exports = std::mem::take(&mut *EXPORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    drop(exports);
+    EXPORTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
 }
 
-/// Where commit `commit` of the repository whose top is `top` is checked out for
-/// `builtins.fetchGit`: in the repository's git directory (`nxe/commits/<commit>`), written
-/// once and kept, since a commit never changes (a later build may copy it as a source); or,
-/// where that cannot be written, in a temporary directory kept for the rest of the run.
-fn commit_checkout(top: &Path, commit: &str) -> io::Result<PathBuf> {
-    let git_dir = PathBuf::from(git(top, &["rev-parse", "--absolute-git-dir"]).map_err(to_io)?);
+/// Where commit `commit` of the repository whose top is `top` (and git directory `git_dir`)
+/// is checked out for `builtins.fetchGit`, with its `submodules`: in the git directory
+/// (`nxe/commits/<commit>`), written once and kept, since a commit never changes (a later
+/// build may copy it as a source); or, where that cannot be written, in a temporary
+/// directory kept for the rest of the run (without the submodules).
+fn commit_checkout(top: &Path, git_dir: &Path, commit: &str, submodules: &[(PathBuf, String)]) -> io::Result<PathBuf> {
     let commits = git_dir.join("nxe").join("commits");
     let kept = commits.join(commit);
     if kept.is_dir() {
@@ -322,8 +325,8 @@ fn commit_checkout(top: &Path, commit: &str) -> io::Result<PathBuf> {
     let written = std::fs::create_dir_all(&commits)
         .and_then(|()| tempfile::Builder::new().prefix(".partial-").tempdir_in(&commits))
         .map_err(|e| EngineError::Io(commits.display().to_string(), e))
-        .and_then(|partial| check_out(&git_dir, commit, partial.path()).map(|()| partial))
-        .inspect(|partial| check_out_submodules(&git_dir, commit, partial.path()));
+        .and_then(|partial| check_out(git_dir, commit, partial.path()).map(|()| partial))
+        .inspect(|partial| check_out_submodules(git_dir, submodules, partial.path()));
     if let Ok(partial) = written {
         let partial = partial.keep();
         match std::fs::rename(&partial, &kept) {
@@ -383,10 +386,10 @@ fn submodules_of(git_dir: &Path, commit: &str) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-/// Checks out each submodule of `commit`, checked out in `into`, at the commit recorded for
-/// it, from the clone git keeps of it (`modules/<name>` in `git_dir`), where there is one.
-/// One without a clone stays an empty directory: its files are then not known.
-fn check_out_submodules(git_dir: &Path, commit: &str, into: &Path) {
+/// Checks out each of the `submodules` of the commit checked out in `into` at the commit
+/// recorded for it, from the clone git keeps of it (`modules/<name>` in `git_dir`), where
+/// there is one. One without a clone stays an empty directory: its files are then not known.
+fn check_out_submodules(git_dir: &Path, submodules: &[(PathBuf, String)], into: &Path) {
     let names = Command::new("git")
         .arg("config")
         .arg("--file")
@@ -405,10 +408,10 @@ fn check_out_submodules(git_dir: &Path, commit: &str, into: &Path) {
             (Path::new(value) == path).then(|| name.to_string())
         })
     };
-    for (path, object) in submodules_of(git_dir, commit) {
-        let clone = git_dir.join("modules").join(name_of(&path).unwrap_or_else(|| path.display().to_string()));
-        let target = into.join(&path);
-        if clone.is_dir() && std::fs::create_dir_all(&target).is_ok() && check_out(&clone, &object, &target).is_err() {
+    for (path, object) in submodules {
+        let clone = git_dir.join("modules").join(name_of(path).unwrap_or_else(|| path.display().to_string()));
+        let target = into.join(path);
+        if clone.is_dir() && std::fs::create_dir_all(&target).is_ok() && check_out(&clone, object, &target).is_err() {
             // Half written: nothing of it counts.
             let _ = std::fs::remove_dir_all(&target);
             let _ = std::fs::create_dir_all(&target);
@@ -426,19 +429,20 @@ fn commit_tree(dir: &Path, revision: &str) -> io::Result<GitWorkTree> {
     }
     let commit = git(&top, &["rev-parse", "--verify", "--quiet", &format!("{revision}^{{commit}}")])
         .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("no commit '{revision}'")))?;
-    let checkout = commit_checkout(&top, &commit)?;
+    let git_dir = git_dir(&top).map_err(to_io)?;
+    let submodules = submodules_of(&git_dir, &commit);
+    let checkout = commit_checkout(&top, &git_dir, &commit, &submodules)?;
     let mut files = Vec::new();
     crate::reads::walk_files(&checkout, "", &mut files);
     let all: std::collections::BTreeSet<PathBuf> = files.into_iter().map(PathBuf::from).collect();
     // Submodules' files are part of the source only when asked for, and only when each was
     // checked out (an empty directory was not).
-    let git_dir = PathBuf::from(git(&top, &["rev-parse", "--absolute-git-dir"]).map_err(to_io)?);
-    let submodules: Vec<PathBuf> = submodules_of(&git_dir, &commit).into_iter().map(|(path, _)| path).collect();
+    let inside = |file: &PathBuf, (submodule, _): &(PathBuf, String)| file.starts_with(submodule);
     let tracked: std::collections::BTreeSet<PathBuf> =
-        all.iter().filter(|file| !submodules.iter().any(|s| file.starts_with(s))).cloned().collect();
-    let complete = submodules.iter().all(|s| all.iter().any(|file| file.starts_with(s)));
+        all.iter().filter(|file| !submodules.iter().any(|s| inside(file, s))).cloned().collect();
+    let complete = submodules.iter().all(|s| all.iter().any(|file| inside(file, s)));
     let with_submodules = (!submodules.is_empty() && complete).then(|| Arc::new(all));
-    let export_ignored = export_ignored(&top, Some(&checkout), &tracked)?;
+    let export_ignored = export_ignored(&top, Some((&git_dir, &checkout)), &tracked)?;
     let number = |args: &[&str]| git_number(&top, args);
     Ok(GitWorkTree {
         top: checkout,
@@ -465,7 +469,8 @@ fn checkout_tree(revision: &crate::config::SourceRevision) -> io::Result<GitWork
     let mut files = Vec::new();
     crate::reads::walk_files(&revision.checkout, "", &mut files);
     let tracked = files.into_iter().map(PathBuf::from).collect();
-    let export_ignored = export_ignored(&revision.git_top, Some(&revision.checkout), &tracked)?;
+    let git_dir = git_dir(&revision.git_top).map_err(to_io)?;
+    let export_ignored = export_ignored(&revision.git_top, Some((&git_dir, &revision.checkout)), &tracked)?;
     let number = |args: &[&str]| git_number(&revision.git_top, args);
     let commit = revision.commit.as_str();
     Ok(GitWorkTree {
@@ -549,10 +554,10 @@ pub fn work_tree(dir: &Path) -> io::Result<GitWorkTree> {
 
 /// The paths among `files` (and the directories above them) that `export-ignore` marks in
 /// the repository whose top is `top`, as the `.gitattributes` files of `files` say: those of
-/// the work tree, or of `checkout` (a checkout of a commit of that repository) when given.
+/// the work tree, or of a checkout of a commit, given with the repository's git directory.
 fn export_ignored(
     top: &Path,
-    checkout: Option<&Path>,
+    checkout: Option<(&Path, &Path)>,
     files: &std::collections::BTreeSet<PathBuf>,
 ) -> io::Result<std::collections::BTreeSet<PathBuf>> {
     use std::io::{Read, Write};
@@ -571,8 +576,7 @@ fn export_ignored(
     }
     let mut command = Command::new("git");
     match checkout {
-        Some(checkout) => {
-            let git_dir = git(top, &["rev-parse", "--absolute-git-dir"]).map_err(to_io)?;
+        Some((git_dir, checkout)) => {
             command.arg("--git-dir").arg(git_dir).arg("--work-tree").arg(checkout).arg("-C").arg(checkout);
         }
         None => {

@@ -820,6 +820,5 @@ mod tests {
         let before = observe(&RealIo, &tree, &repo);
         git(&["branch", "-f", "pinned", "HEAD"]);
         assert_ne!(before, observe(&RealIo, &tree, &repo), "the ref moved");
-        crate::git::remove_exports();
     }
 }

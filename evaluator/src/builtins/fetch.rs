@@ -320,7 +320,7 @@ fn fetch_local_git(ev: &mut Evaluator, url: &str, request: &GitRequest) -> EvalR
     // Submodules give their files when each is known: checked out in the work tree, or, for a
     // commit, checked out from the clone git keeps of it.
     if request.submodules {
-        match tree.with_submodules.clone() {
+        match tree.with_submodules.take() {
             Some(files) => tree.tracked = files,
             None if tree.tracked.contains(std::path::Path::new(".gitmodules")) => {
                 return Err(EvalError::msg(format!(
