@@ -13,7 +13,7 @@ use crate::cache::{Cache, Entry, StoreObjects, StoredSnapshots};
 use crate::config::Repo;
 use crate::git::{self, Checkout};
 use crate::reads::{Anchor, GitTree, ReadKey, ReadSet, State};
-use crate::snapshots::{HostSnapshot, HostSnapshots, Snap, SnapshotEntry};
+use crate::snapshots::{HostSnapshot, HostSnapshots, LazySnapshots, Snap, SnapshotEntry};
 use crate::units::{evaluate_units_within, Evaluated, HostOutcome, Listing, Outcome, TestOutcome, TestStatus, Unit};
 use crate::{CheckResult, EngineError};
 use serde::Serialize;
@@ -175,7 +175,7 @@ impl<'a> Side<'a> {
         &mut self,
         units: &[Vec<Unit>],
         threads: usize,
-        snapshots: Option<&HostSnapshots>,
+        snapshots: Option<LazySnapshots<'_>>,
         prefetch: Option<&BTreeSet<ReadKey>>,
     ) -> Result<(Vec<Evaluated>, Vec<SnapshotEntry>), EngineError> {
         if units.is_empty() {
@@ -189,7 +189,7 @@ impl<'a> Side<'a> {
                 units,
                 threads,
                 self.max_memory,
-                snapshots,
+                snapshots.as_ref(),
                 prefetch,
             ),
             Some(commit) => {
@@ -220,7 +220,7 @@ impl<'a> Side<'a> {
                 let from = checkout.path().display().to_string();
                 let to = self.top.display().to_string();
                 // Snapshots name paths in the work tree: in the checkout, they are there.
-                let snapshots = snapshots.map(|snapshots| snapshots.relocated(&to, &from));
+                let snapshots = snapshots.map(|snapshots| snapshots.relocated(to.clone(), from.clone()));
                 let (mut evaluated, mut taken) = evaluate_units_within(
                     repo,
                     &anchor,
@@ -378,15 +378,6 @@ impl Store {
             Some(cache) => cache.store(&self.context, rows),
             None => Ok(()),
         }
-    }
-
-    /// The remembered snapshots of hosts' values (see [`crate::snapshots`]), as far as they
-    /// hold in `state`.
-    pub fn host_snapshots(&self, state: &State) -> Result<HostSnapshots, EngineError> {
-        let Some(stored) = self.stored_snapshots()? else { return Ok(HostSnapshots::default()) };
-        let (snapshots, broken) = host_snapshots_in(stored, state);
-        self.forget_snapshots(&broken)?;
-        Ok(snapshots)
     }
 
     /// The snapshot rows as stored (none without a cache), for [`host_snapshots_in`].
@@ -560,11 +551,24 @@ impl Store {
         };
         // Tests on the work tree use the snapshots of hosts' values, when some ran before.
         let tests = missing.iter().any(|unit| matches!(unit, Unit::Test(_)));
+        // They are read here and checked on another thread while the evaluation starts.
+        let broken = std::sync::Mutex::new(Vec::new());
         let snapshots = match tests {
-            true => Some(self.host_snapshots(side.state())?),
+            true => Some(match self.stored_snapshots()? {
+                Some(stored) => LazySnapshots::new(Box::new(|state| {
+                    let (snapshots, ids) = host_snapshots_in(stored, state);
+                    if let Ok(mut broken) = broken.lock() {
+                        *broken = ids;
+                    }
+                    snapshots
+                })),
+                None => LazySnapshots::ready(HostSnapshots::default()),
+            }),
             false => None,
         };
-        let (evaluated, taken) = side.evaluate(&batches, threads, snapshots.as_ref(), prefetch.as_ref())?;
+        let evaluated = side.evaluate(&batches, threads, snapshots, prefetch.as_ref());
+        self.forget_snapshots(&broken.into_inner().unwrap_or_default())?;
+        let (evaluated, taken) = evaluated?;
         resolved.extend(self.record(evaluated)?);
         self.remember_snapshots(side.state().anchor(), &taken)?;
         Ok(resolved)

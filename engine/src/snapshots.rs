@@ -118,6 +118,50 @@ pub struct HostSnapshots {
     pub shapes: Arc<BTreeMap<String, Shape>>,
 }
 
+/// Snapshots loaded when first asked for, on whichever thread asks first (an idle worker,
+/// while a host evaluates), since reading and checking them takes a few milliseconds that a
+/// run need not wait for before it starts evaluating.
+pub struct LazySnapshots<'a> {
+    load: std::sync::Mutex<Option<SnapshotLoader<'a>>>,
+    loaded: std::sync::OnceLock<HostSnapshots>,
+}
+
+/// What loads [`LazySnapshots`], given the state their read sets are checked against.
+pub type SnapshotLoader<'a> = Box<dyn FnOnce(&crate::reads::State) -> HostSnapshots + Send + 'a>;
+
+impl<'a> LazySnapshots<'a> {
+    /// Snapshots that `load` gives when first asked for.
+    pub fn new(load: SnapshotLoader<'a>) -> Self {
+        LazySnapshots { load: std::sync::Mutex::new(Some(load)), loaded: std::sync::OnceLock::new() }
+    }
+
+    /// Snapshots already at hand.
+    pub fn ready(snapshots: HostSnapshots) -> Self {
+        LazySnapshots { load: std::sync::Mutex::new(None), loaded: std::sync::OnceLock::from(snapshots) }
+    }
+
+    /// The snapshots, loaded now (checked against `state`) if nothing loaded them yet; a
+    /// thread asking while another loads them waits for it.
+    pub fn get(&self, state: &crate::reads::State) -> &HostSnapshots {
+        self.loaded.get_or_init(|| {
+            let load = self.load.lock().ok().and_then(|mut load| load.take());
+            load.map(|load| load(state)).unwrap_or_default()
+        })
+    }
+
+    /// The same snapshots with the path `from` replaced by `to` once loaded.
+    pub fn relocated(self, from: String, to: String) -> LazySnapshots<'a> {
+        let LazySnapshots { load, loaded } = self;
+        if let Some(snapshots) = loaded.into_inner() {
+            return LazySnapshots::ready(snapshots.relocated(&from, &to));
+        }
+        match load.into_inner().ok().flatten() {
+            Some(load) => LazySnapshots::new(Box::new(move |state| load(state).relocated(&from, &to))),
+            None => LazySnapshots::ready(HostSnapshots::default()),
+        }
+    }
+}
+
 /// A snapshot to remember: host, reads, shape, snapshot.
 pub type SnapshotEntry = (String, ReadSet, Shape, Snap);
 

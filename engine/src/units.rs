@@ -6,7 +6,7 @@
 use crate::config::{join_attr_path, Repo};
 use crate::fleet::{base_io, CheckResult, Shared, Worker};
 use crate::reads::{Anchor, ReadKey, ReadSet, RecordingIo, State};
-use crate::snapshots::{HostSnapshot, HostSnapshots, Shape, Snap, SnapshotEntry};
+use crate::snapshots::{HostSnapshot, HostSnapshots, LazySnapshots, Shape, Snap, SnapshotEntry};
 use crate::EngineError;
 use nxe_evaluator::diagnostics;
 use nxe_evaluator::eval::CodeCache;
@@ -183,12 +183,12 @@ pub fn evaluate_units_within(
     batches: &[Vec<Unit>],
     threads: usize,
     max_memory: Option<u64>,
-    snapshots: Option<&HostSnapshots>,
+    snapshots: Option<&LazySnapshots>,
     prefetch: Option<&BTreeSet<ReadKey>>,
 ) -> Result<(Vec<Evaluated>, Vec<SnapshotEntry>), EngineError> {
     let evaluator = UnitEvaluator::new(repo, anchor, state, max_memory)?;
     let none = HostSnapshots::default();
-    let given = snapshots.unwrap_or(&none);
+    let given = || snapshots.map_or(&none, |snapshots| snapshots.get(state));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1).min(batches.len().max(1)))
         .stack_size(crate::fleet::WORKER_STACK)
@@ -201,28 +201,36 @@ pub fn evaluate_units_within(
         let hosts_first = snapshots.is_some() && batches.iter().flatten().any(|unit| matches!(unit, Unit::Host(..)));
         let later = |batch: &Vec<Unit>| hosts_first && batch.iter().all(|unit| matches!(unit, Unit::Test(_)));
         let (tests, first): (Vec<&Vec<Unit>>, Vec<&Vec<Unit>>) = batches.iter().partition(|batch| later(batch));
-        let mut runs = match prefetch.filter(|_| first.len() == 1 && rayon::current_num_threads() > 1) {
-            Some(keys) => {
+        // Beside the first batches, another thread compiles what a lone host's unit read last
+        // time, then loads the snapshots, which a host's unit needs only once it is evaluated.
+        let prefetch = prefetch.filter(|_| first.len() == 1);
+        let mut runs = match (prefetch.is_some() || snapshots.is_some()) && rayon::current_num_threads() > 1 {
+            true => {
                 let done = AtomicBool::new(false);
                 let (runs, ()) = rayon::join(
                     || {
-                        let runs = run_batches(&evaluator, &first, given);
+                        let runs = run_batches(&evaluator, &first, &given);
                         done.store(true, Ordering::Relaxed);
                         runs
                     },
-                    || evaluator.prefetch(keys, &|| done.load(Ordering::Relaxed)),
+                    || {
+                        if let Some(keys) = prefetch {
+                            evaluator.prefetch(keys, &|| done.load(Ordering::Relaxed));
+                        }
+                        given();
+                    },
                 );
                 runs?
             }
-            None => run_batches(&evaluator, &first, given)?,
+            false => run_batches(&evaluator, &first, &given)?,
         };
         let mut fresh_given = None;
         if !tests.is_empty() {
             let fresh = runs.iter().flat_map(|run| &run.taken).map(HostSnapshot::of_entry);
-            let with_fresh = fresh_given.insert(given.with_fresh(fresh));
-            runs.extend(run_batches(&evaluator, &tests, with_fresh)?);
+            let with_fresh = fresh_given.insert(given().with_fresh(fresh));
+            runs.extend(run_batches(&evaluator, &tests, &|| &*with_fresh)?);
         }
-        let given = fresh_given.as_ref().unwrap_or(given);
+        let given = fresh_given.as_ref().unwrap_or_else(|| given());
         let mut done = Vec::new();
         let mut taken = Vec::new();
         let mut forced_by = Vec::new();
@@ -260,13 +268,13 @@ pub fn evaluate_units_within(
 
 /// Evaluates `batches` in parallel in the current pool, then again alone those that passed
 /// the memory budget.
-fn run_batches(
+fn run_batches<'s>(
     evaluator: &UnitEvaluator,
     batches: &[&Vec<Unit>],
-    given: &HostSnapshots,
+    given: &(dyn Fn() -> &'s HostSnapshots + Sync),
 ) -> Result<Vec<BatchRun>, EngineError> {
     let first: Vec<Option<BatchRun>> =
-        batches.par_iter().map(|batch| evaluator.evaluate_with(batch, given, false)).collect();
+        batches.par_iter().map(|batch| evaluator.evaluate_then(batch, given, false, &mut |_| {})).collect();
     if first.iter().any(Option::is_none) {
         // Some run alone next: the other threads free what their last batch left.
         rayon::broadcast(|_| free_parked_session());
@@ -277,7 +285,7 @@ fn run_batches(
         .map(|(batch, result)| match result {
             Some(run) => Ok(run),
             // Over the budget: alone now, without one.
-            None => evaluator.evaluate_with(batch, given, true).ok_or_else(|| {
+            None => evaluator.evaluate_then(batch, given, true, &mut |_| {}).ok_or_else(|| {
                 EngineError::Internal(format!("a batch of {} units was stopped without a budget", batch.len()))
             }),
         })
