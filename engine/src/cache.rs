@@ -26,7 +26,7 @@ use std::time::Duration;
 /// Identifies an nxe cache among SQLite databases (`PRAGMA application_id`).
 const APPLICATION_ID: i32 = 0x6e78_6531;
 /// The layout of the tables; a cache with another version is rebuilt.
-const SCHEMA_VERSION: i32 = 4;
+const SCHEMA_VERSION: i32 = 5;
 /// How many evaluations of one unit are kept (newest first).
 const KEEP_PER_UNIT: i64 = 8;
 /// How many snapshots of one host's value are kept (newest first).
@@ -247,9 +247,13 @@ impl Cache {
                      CREATE TABLE IF NOT EXISTS objects (
                          path TEXT PRIMARY KEY,
                          body TEXT NOT NULL,
-                         used INTEGER NOT NULL,
                          digest TEXT NOT NULL
                      );
+                     CREATE TABLE IF NOT EXISTS object_uses (
+                         path TEXT PRIMARY KEY,
+                         used INTEGER NOT NULL
+                     ) WITHOUT ROWID;
+                     CREATE INDEX IF NOT EXISTS object_uses_by_use ON object_uses (used);
                      CREATE TABLE IF NOT EXISTS passes (
                          key TEXT PRIMARY KEY,
                          kind TEXT NOT NULL,
@@ -439,28 +443,47 @@ impl Cache {
             .query_row("SELECT coalesce(max(id), 0) FROM evals", [], |row| row.get(0))
             .map_err(|e| sql_error(&path, e))?;
         {
-            // One statement for every object (parsing it again each time cost a fifth of
-            // the write).
+            // One statement of each kind for every object (parsing them again each time cost
+            // a fifth of the write). An object stored as it is now is only stamped again: its
+            // body, often kilobytes, is not written again (a derivation's path names its
+            // text; a source's body, where it is copied from, can change).
             let mut insert = transaction
                 .prepare_cached(
-                    "INSERT INTO objects (path, body, used, digest) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (path) DO UPDATE SET body = excluded.body, used = excluded.used,
-                     digest = excluded.digest",
+                    "INSERT INTO objects (path, body, digest) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (path) DO UPDATE SET body = excluded.body, digest = excluded.digest
+                     WHERE digest != excluded.digest",
                 )
                 .map_err(|e| sql_error(&path, e))?;
             for (store_path, body) in objects.bodies() {
                 insert
-                    .execute(params![store_path, body, stamp, row_digest(&store_path, "object", &body, "")])
+                    .execute(params![store_path, body, row_digest(&store_path, "object", &body, "")])
                     .map_err(|e| sql_error(&path, e))?;
+            }
+            let mut stamp_use = transaction
+                .prepare_cached(
+                    "INSERT INTO object_uses (path, used) VALUES (?1, ?2)
+                     ON CONFLICT (path) DO UPDATE SET used = excluded.used",
+                )
+                .map_err(|e| sql_error(&path, e))?;
+            for store_path in objects.paths() {
+                stamp_use.execute(params![store_path, stamp]).map_err(|e| sql_error(&path, e))?;
             }
         }
         // Forgetting an object another context still needs only costs that context an
-        // evaluation: a missing object is never a wrong answer.
+        // evaluation: a missing object is never a wrong answer. The stamps are indexed, so
+        // this reads only the objects it forgets.
         transaction
             .execute(
-                "DELETE FROM objects WHERE used < (SELECT coalesce(min(id), 0) FROM evals WHERE context = ?1)",
+                "DELETE FROM objects WHERE path IN (SELECT path FROM object_uses WHERE used <
+                 (SELECT coalesce(min(id), 0) FROM evals WHERE context = ?1))",
                 params![context],
             )
+            .and_then(|_| {
+                transaction.execute(
+                    "DELETE FROM object_uses WHERE used < (SELECT coalesce(min(id), 0) FROM evals WHERE context = ?1)",
+                    params![context],
+                )
+            })
             .map_err(|e| sql_error(&path, e))?;
         transaction.commit().map_err(|e| sql_error(&path, e))
     }
@@ -684,6 +707,11 @@ impl StoreObjects {
             Ok::<_, std::convert::Infallible>(object)
         });
         found.unwrap_or_else(|never| match never {})
+    }
+
+    /// Every object's store path.
+    fn paths(&self) -> impl Iterator<Item = &String> {
+        self.derivations.keys().chain(self.paths.keys())
     }
 
     /// Every object as it is stored: (store path, body).
@@ -942,6 +970,43 @@ mod tests {
             let remembered = cache.closure(&["/nix/store/aaaa-a.drv".into()]).expect("closure");
             assert_eq!(remembered.is_some(), n < KEEP_PER_UNIT, "after {n} newer entries");
         }
+    }
+
+    #[test]
+    fn an_object_stored_again_is_stamped_again_and_a_changed_source_rewritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
+        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(0))], &objects()).expect("store");
+        // Another unit makes the same objects, one source copied from elsewhere now.
+        let mut again = objects();
+        again.paths.insert(
+            "/nix/store/cccc-src".into(),
+            nxe_evaluator::AddedPath::Source { source: "/elsewhere/app".into(), recursive: true, excluded: [].into() },
+        );
+        cache.store_with_objects("c", &[("v".into(), reads(), serde_json::json!(0))], &again).expect("store");
+        let body = |cache: &Cache| -> String {
+            cache
+                .connection
+                .query_row("SELECT body FROM objects WHERE path = '/nix/store/cccc-src'", [], |row| row.get(0))
+                .expect("source row")
+        };
+        assert!(body(&cache).contains("/elsewhere/app"), "{}", body(&cache));
+        // The first unit's entry goes; the second unit's stamp keeps every object.
+        for n in 1..=KEEP_PER_UNIT {
+            cache.store("c", &[("u".into(), reads(), serde_json::json!(n))]).expect("store");
+        }
+        let remembered = cache.closure(&["/nix/store/bbbb-b.drv".into()]).expect("closure");
+        assert_eq!(remembered.map(|closure| closure.derivations.len()), Some(2));
+        assert!(cache.verify().expect("verify").is_empty());
+        // Once the second unit's entry goes too, they are forgotten, stamps and all.
+        for n in 1..=KEEP_PER_UNIT {
+            cache.store("c", &[("v".into(), reads(), serde_json::json!(n))]).expect("store");
+        }
+        assert!(cache.closure(&["/nix/store/bbbb-b.drv".into()]).expect("closure").is_none());
+        let count = |table: &str| -> i64 {
+            cache.connection.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get(0)).expect("count")
+        };
+        assert_eq!((count("objects"), count("object_uses")), (0, 0));
     }
 
     #[test]
