@@ -1,5 +1,5 @@
-//! Rendering of evaluation errors: the message, then `at FILE:LINE:COL` with the source line
-//! and a caret, as the reference Nix lays it out; or one line for reports.
+//! Rendering of evaluation errors: the message, then `at FILE:LINE:COL` with the source line,
+//! the lines around it and a caret, as the reference Nix lays it out; or one line for reports.
 
 use crate::source::{SourceMap, Span};
 use crate::EvalError;
@@ -46,18 +46,31 @@ fn render_plain(error: &EvalError, show_trace: bool) -> String {
     out
 }
 
+/// `at FILE:LINE:COL:`, then the line with the one before and the one after it (when there
+/// are), and a caret under the column, as the reference lays them out.
 fn snippet(out: &mut String, span: Span, indent: &str) {
     let map = SourceMap::global();
     let (Some(location), Some(file)) = (map.location(span), map.file(span.file)) else { return };
     let _ = writeln!(out, "{indent}at {}:{}:{}:", location.file, location.line, location.column);
-    let line = file.line_text(location.line);
-    let number = format!("{:>6}", location.line);
-    let gutter = " ".repeat(number.len());
-    let _ = writeln!(out, "{indent}{number}| {line}");
-    let caret_pad: String = line
+    let code_line = |out: &mut String, number: u32| {
+        // Trailing blanks are not shown, nor the space after the bar of an empty line.
+        match file.line_text(number).trim_end() {
+            "" => writeln!(out, "{indent}{number:>6}|"),
+            text => writeln!(out, "{indent}{number:>6}| {text}"),
+        }
+    };
+    if location.line > 1 {
+        let _ = code_line(out, location.line - 1);
+    }
+    let _ = code_line(out, location.line);
+    let caret_pad: String = file
+        .line_text(location.line)
         .chars()
         .take(location.column.saturating_sub(1) as usize)
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
-    let _ = writeln!(out, "{indent}{gutter}| {caret_pad}^");
+    let _ = writeln!(out, "{indent}{:6}| {caret_pad}^", "");
+    if location.line < file.line_count() {
+        let _ = code_line(out, location.line + 1);
+    }
 }

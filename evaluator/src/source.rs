@@ -148,6 +148,12 @@ impl SourceFile {
         (line_idx as u32 + 1, column as u32 + 1)
     }
 
+    /// How many lines the text has: one more than it has newlines (a text ending in a
+    /// newline has an empty last line).
+    pub fn line_count(&self) -> u32 {
+        self.line_starts.len() as u32
+    }
+
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: u32) -> &str {
         let idx = line.saturating_sub(1) as usize;

@@ -88,6 +88,49 @@ fn last_position(output: &str) -> Option<String> {
     output.lines().rev().map(str::trim).find(|l| l.starts_with("at ") && l.ends_with(':')).map(str::to_string)
 }
 
+/// The lines that show the code at the last `at FILE:LINE:COL:` of an output: the line
+/// before, the line, the caret, the line after, as far as there are.
+fn last_code_frame(output: &str) -> Vec<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    let Some(at) = lines.iter().rposition(|l| l.trim().starts_with("at ") && l.trim().ends_with(':')) else {
+        return Vec::new();
+    };
+    lines[at + 1..]
+        .iter()
+        .take_while(|l| l.split_once('|').is_some_and(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit())))
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// Wherever an error is reported at the reference's position, the code is shown as the
+/// reference shows it: the line before and the line after the error's, the caret under its
+/// column, no trailing blanks (cases whose code has tabs aside: the reference expands them).
+#[test]
+fn code_is_shown_around_the_error_as_the_reference_shows_it() {
+    let dir = lang_dir();
+    let dir_text = dir.to_string_lossy().into_owned();
+    let all: Vec<_> = ["eval-fail-", "parse-fail-"].iter().flat_map(|p| cases(&dir, p)).collect();
+    let (mut compared, mut wrong) = (0, Vec::new());
+    for path in &all {
+        let expected = std::fs::read_to_string(path.with_extension("err.exp")).unwrap_or_default();
+        let actual = match run_case_rendered(path) {
+            Ok(_) => continue,
+            Err(error) => error.replace(&dir_text, "/pwd"),
+        };
+        let frame = last_code_frame(&expected);
+        if last_position(&actual) != last_position(&expected) || frame.is_empty() || expected.contains('\t') {
+            continue;
+        }
+        compared += 1;
+        if last_code_frame(&actual) != frame {
+            wrong.push(format!("{}:\nexpected:\n{}\nactual:\n{}", path.display(), frame.join("\n"), actual));
+        }
+    }
+    eprintln!("code frames compared: {compared}");
+    assert!(compared > 100, "only {compared} cases are reported at the reference's position");
+    assert!(wrong.is_empty(), "{} frames differ:\n{}", wrong.len(), wrong.join("\n\n"));
+}
+
 /// The errors of operators and of interpolations are reported where the reference reports
 /// them (for the cases named `eval-fail-operator-position-*` and
 /// `eval-fail-interpolation-position-*`; other cases are checked for their message only).
