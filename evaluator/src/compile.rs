@@ -107,7 +107,7 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
     let mut compiler =
         Compiler { file, options, scopes: Vec::new(), errors: Vec::new(), warnings: Vec::new(), attr_path: Vec::new() };
     for error in parse.errors() {
-        compiler.errors.push(parse_error(file, error, text));
+        compiler.errors.push(parse_error(file, error, text, &parse.syntax()));
     }
     if !compiler.errors.is_empty() {
         return Err(compiler.errors);
@@ -130,7 +130,7 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
     }
 }
 
-fn parse_error(file: FileId, error: &rnix::ParseError, text: &str) -> CompileError {
+fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, root: &rnix::SyntaxNode) -> CompileError {
     use rnix::ParseError as P;
     let at = |range: rnix::TextRange| Span { file, start: range.start().into() };
     let eof = Span { file, start: text.len() as u32 };
@@ -153,16 +153,91 @@ fn parse_error(file: FileId, error: &rnix::ParseError, text: &str) -> CompileErr
             // An unterminated string or comment is one invalid token running to the end.
             let at_end = usize::from(range.end()) >= text.len();
             let got = if *got == rnix::SyntaxKind::TOKEN_ERROR && at_end { "end of file" } else { token_name(*got) };
-            (at(*range), format!("syntax error, unexpected {got}{}", expecting(wanted)))
+            let expected = match binding_expected(root, range.start()) {
+                Some(expected) if wanted.contains(&rnix::SyntaxKind::TOKEN_IDENT) => expected.to_string(),
+                _ => expecting(wanted),
+            };
+            (at(*range), format!("syntax error, unexpected {got}{expected}"))
         }
         P::UnexpectedDoubleBind(range) => (at(*range), "syntax error, unexpected '@'".to_string()),
-        P::UnexpectedEOF => (eof, "syntax error, unexpected end of file".to_string()),
+        P::UnexpectedEOF => (eof, format!("syntax error, unexpected end of file{}", open_at_end(root).unwrap_or(""))),
         P::UnexpectedEOFWanted(wanted) => (eof, format!("syntax error, unexpected end of file{}", expecting(wanted))),
         P::DuplicatedArgs(range, name) => (at(*range), format!("duplicate formal function argument '{name}'")),
         P::RecursionLimitExceeded => (eof, "syntax error, expression nested too deeply".to_string()),
         other => (eof, format!("syntax error, {other:?}")),
     };
     CompileError { span, message }
+}
+
+/// What the reference's parser says it expects where a binding was due (`{ if = 1; }`): its
+/// grammar names only `inherit` there, and `}` or `in` as the set or `let` allows.
+fn binding_expected(root: &rnix::SyntaxNode, start: rnix::TextSize) -> Option<&'static str> {
+    use rnix::SyntaxKind as K;
+    let token = root.token_at_offset(start).right_biased()?;
+    let error = token.parent().filter(|node| node.kind() == K::NODE_ERROR)?;
+    let path = error.parent().filter(|node| node.kind() == K::NODE_ATTRPATH)?;
+    // At the start of the attribute path, not after one of its dots.
+    if path.first_child().as_ref() != Some(&error) {
+        return None;
+    }
+    let binding = path.parent().filter(|node| node.kind() == K::NODE_ATTRPATH_VALUE)?;
+    container_expected(&binding.parent()?)
+}
+
+/// `", expecting …"` where a binding may start in `container` (a set or a `let`).
+fn container_expected(container: &rnix::SyntaxNode) -> Option<&'static str> {
+    use rnix::SyntaxKind as K;
+    let has = |kind: K| container.children_with_tokens().any(|child| child.kind() == kind);
+    match container.kind() {
+        K::NODE_ATTR_SET if has(K::TOKEN_REC) => Some(", expecting 'inherit' or '}'"),
+        K::NODE_ATTR_SET => Some(", expecting 'inherit'"),
+        K::NODE_LEGACY_LET => Some(", expecting 'inherit' or '}'"),
+        K::NODE_LET_IN => Some(", expecting 'in' or 'inherit'"),
+        _ => None,
+    }
+}
+
+/// What the reference's parser says it expects at the end of a text that leaves a set, a
+/// `let` or a parenthesis open: a binding (`{ a = 1;`, `let`), or `)` after a whole
+/// expression (`(1 + 2`); nothing otherwise (`(1 +`).
+fn open_at_end(root: &rnix::SyntaxNode) -> Option<&'static str> {
+    use rnix::SyntaxKind as K;
+    let mut last = root.last_token()?;
+    while matches!(last.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT) {
+        last = last.prev_token()?;
+    }
+    let ends_expression = matches!(
+        last.kind(),
+        K::TOKEN_IDENT
+            | K::TOKEN_INTEGER
+            | K::TOKEN_FLOAT
+            | K::TOKEN_STRING_END
+            | K::TOKEN_R_PAREN
+            | K::TOKEN_R_BRACK
+            | K::TOKEN_R_BRACE
+            | K::TOKEN_PATH_ABS
+            | K::TOKEN_PATH_HOME
+            | K::TOKEN_PATH_REL
+            | K::TOKEN_PATH_SEARCH
+            | K::TOKEN_URI
+            | K::TOKEN_CUR_POS
+    );
+    for node in last.parent_ancestors() {
+        let has = |kind: K| node.children_with_tokens().any(|child| child.kind() == kind);
+        match node.kind() {
+            K::NODE_ATTR_SET | K::NODE_LEGACY_LET if !has(K::TOKEN_R_BRACE) => {
+                let binding_due = matches!(last.kind(), K::TOKEN_SEMICOLON | K::TOKEN_L_BRACE);
+                return container_expected(&node).filter(|_| binding_due);
+            }
+            K::NODE_LET_IN if !has(K::TOKEN_IN) => {
+                let binding_due = matches!(last.kind(), K::TOKEN_SEMICOLON | K::TOKEN_LET);
+                return container_expected(&node).filter(|_| binding_due);
+            }
+            K::NODE_PAREN if !has(K::TOKEN_R_PAREN) => return ends_expression.then_some(", expecting ')'"),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// ", expecting …" as the reference's parser words it; nothing for the generic list of
