@@ -106,8 +106,25 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
     let parse = rnix::Root::parse(text);
     let mut compiler =
         Compiler { file, options, scopes: Vec::new(), errors: Vec::new(), warnings: Vec::new(), attr_path: Vec::new() };
+    // The reference reports the first error in the text: a token its lexer rejects, an
+    // attribute name its grammar rejects, or else where its parser stopped.
+    let root = parse.syntax();
+    // (Both are looked for only where they can be: a rejected token is always a parse
+    // error of rnix's too.)
+    let mut early = if parse.errors().is_empty() { None } else { lexical_error(file, text) };
+    if let Some(name) = text.contains("''").then(|| indented_string_name(file, &root)).flatten() {
+        if early.as_ref().is_none_or(|(start, _)| name.span.start < *start) {
+            early = Some((name.span.start, name));
+        }
+    }
+    let first_parse_error = parse.errors().first().map(|error| error_offset(error).unwrap_or(text.len() as u32));
+    if let Some((start, error)) = early {
+        if first_parse_error.is_none_or(|offset| offset >= start) {
+            compiler.errors.push(error);
+        }
+    }
     for error in parse.errors() {
-        compiler.errors.push(parse_error(file, error, text, &parse.syntax()));
+        compiler.errors.push(parse_error(file, error, text, &root));
     }
     if !compiler.errors.is_empty() {
         return Err(compiler.errors);
@@ -128,6 +145,90 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
     } else {
         Err(compiler.errors)
     }
+}
+
+/// Where a parse error starts, when it has a place.
+fn error_offset(error: &rnix::ParseError) -> Option<u32> {
+    use rnix::ParseError as P;
+    match error {
+        P::Unexpected(range)
+        | P::UnexpectedExtra(range)
+        | P::UnexpectedWanted(_, range, _)
+        | P::UnexpectedDoubleBind(range)
+        | P::DuplicatedArgs(range, _) => Some(range.start().into()),
+        _ => None,
+    }
+}
+
+/// The first token of `text` that the reference's lexer rejects, as it reports it: a path
+/// with a trailing slash or an empty segment, or a block comment left open, which its lexer
+/// reads as the operator `/` (an error where no operator may follow, else at the `*`).
+/// Gives where the token starts, and the error.
+fn lexical_error(file: FileId, text: &str) -> Option<(u32, CompileError)> {
+    use rnix::SyntaxKind as K;
+    let mut offset = 0u32;
+    let mut previous = None;
+    let mut open: Vec<K> = Vec::new();
+    for (kind, token) in rnix::tokenize(text) {
+        let start = offset;
+        offset += token.len() as u32;
+        match kind {
+            K::TOKEN_WHITESPACE | K::TOKEN_COMMENT => continue,
+            K::TOKEN_L_BRACK | K::TOKEN_L_PAREN | K::TOKEN_L_BRACE | K::TOKEN_INTERPOL_START => open.push(kind),
+            K::TOKEN_R_BRACK | K::TOKEN_R_PAREN | K::TOKEN_R_BRACE | K::TOKEN_INTERPOL_END => {
+                open.pop();
+            }
+            K::TOKEN_ERROR => {
+                let at = |at: u32, message: &str| {
+                    Some((start, CompileError { span: Span { file, start: at }, message: message.to_string() }))
+                };
+                if token.starts_with("/*") {
+                    let operand_before = previous.is_some_and(ends_expression);
+                    return match operand_before && open.last() != Some(&K::TOKEN_L_BRACK) {
+                        true => at(start + 1, "syntax error, unexpected '*'"),
+                        false => at(start, "syntax error, unexpected '/'"),
+                    };
+                }
+                let path_like = token.starts_with(['.', '/', '~'])
+                    || token.split_once('/').is_some_and(|(head, _)| {
+                        !head.is_empty() && head.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+                    });
+                if path_like && !token.contains(char::is_whitespace) {
+                    if let Some(slashes) = token.find("//") {
+                        return at(start + slashes as u32 + 1, "syntax error, unexpected end of path, expecting '${'");
+                    }
+                    if token.len() > 1 && token.ends_with('/') {
+                        return at(offset, "path has a trailing slash");
+                    }
+                }
+                return None;
+            }
+            _ => {}
+        }
+        previous = Some(kind);
+    }
+    None
+}
+
+/// Whether a token can end an expression (an operator may follow it).
+fn ends_expression(kind: rnix::SyntaxKind) -> bool {
+    use rnix::SyntaxKind as K;
+    matches!(
+        kind,
+        K::TOKEN_IDENT
+            | K::TOKEN_INTEGER
+            | K::TOKEN_FLOAT
+            | K::TOKEN_STRING_END
+            | K::TOKEN_R_PAREN
+            | K::TOKEN_R_BRACK
+            | K::TOKEN_R_BRACE
+            | K::TOKEN_PATH_ABS
+            | K::TOKEN_PATH_HOME
+            | K::TOKEN_PATH_REL
+            | K::TOKEN_PATH_SEARCH
+            | K::TOKEN_URI
+            | K::TOKEN_CUR_POS
+    )
 }
 
 fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, root: &rnix::SyntaxNode) -> CompileError {
@@ -152,9 +253,32 @@ fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, root: &rnix::
         P::UnexpectedWanted(got, range, wanted) => {
             // An unterminated string or comment is one invalid token running to the end.
             let at_end = usize::from(range.end()) >= text.len();
+            if *got == rnix::SyntaxKind::TOKEN_ERROR && at_end && wanted.contains(&rnix::SyntaxKind::TOKEN_STRING_END) {
+                // A string left open: the reference's lexer reads on to the end of the file.
+                let expected = match open_string_is_indented(root, range.start()) {
+                    true => "indented string or '${' or end of an indented string",
+                    false => "'\"'",
+                };
+                return CompileError {
+                    span: eof,
+                    message: format!("syntax error, unexpected end of file, expecting {expected}"),
+                };
+            }
+            if *got == rnix::SyntaxKind::TOKEN_ELLIPSIS && binding_expected(root, range.start()).is_some() {
+                if let Some(error) = ellipsis_not_last(file, root, range.start()) {
+                    return error;
+                }
+            }
             let got = if *got == rnix::SyntaxKind::TOKEN_ERROR && at_end { "end of file" } else { token_name(*got) };
             let expected = match binding_expected(root, range.start()) {
                 Some(expected) if wanted.contains(&rnix::SyntaxKind::TOKEN_IDENT) => expected.to_string(),
+                // A name `inherit` cannot take: the reference says nothing of what it wanted.
+                _ if wanted.contains(&rnix::SyntaxKind::TOKEN_IDENT) && in_inherit(root, range.start()) => {
+                    String::new()
+                }
+                _ if **wanted == [rnix::SyntaxKind::TOKEN_R_BRACE] && formal_may_follow(root, range.start()) => {
+                    ", expecting '}' or ','".to_string()
+                }
                 _ => expecting(wanted),
             };
             (at(*range), format!("syntax error, unexpected {got}{expected}"))
@@ -167,6 +291,82 @@ fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, root: &rnix::
         other => (eof, format!("syntax error, {other:?}")),
     };
     CompileError { span, message }
+}
+
+/// The first attribute name written as an indented string (`{ ''a'' = 1; }`, `x.''a''`,
+/// `inherit ''a'';`), which rnix accepts and the reference's grammar does not.
+fn indented_string_name(file: FileId, root: &rnix::SyntaxNode) -> Option<CompileError> {
+    use rnix::SyntaxKind as K;
+    let name = root.descendants().find(|node| {
+        node.kind() == K::NODE_STRING
+            && node.parent().is_some_and(|parent| matches!(parent.kind(), K::NODE_ATTRPATH | K::NODE_INHERIT))
+            && node.first_token().is_some_and(|first| first.text() == "''")
+    })?;
+    let parent = name.parent()?;
+    let first_of_binding = parent.kind() == K::NODE_ATTRPATH
+        && parent.first_child().as_ref() == Some(&name)
+        && parent.parent().is_some_and(|binding| binding.kind() == K::NODE_ATTRPATH_VALUE);
+    let expected = match parent.kind() {
+        K::NODE_INHERIT => "",
+        _ if first_of_binding => {
+            parent.parent().and_then(|binding| binding.parent()).and_then(|c| container_expected(&c)).unwrap_or("")
+        }
+        _ => ", expecting identifier or 'or' or '${' or '\"'",
+    };
+    Some(CompileError {
+        span: Span { file, start: name.text_range().start().into() },
+        message: format!("syntax error, unexpected start of an indented string{expected}"),
+    })
+}
+
+/// Whether the error at `start` is among the names of an `inherit`.
+fn in_inherit(root: &rnix::SyntaxNode, start: rnix::TextSize) -> bool {
+    let Some(token) = root.token_at_offset(start).right_biased() else { return false };
+    let error = token.parent().filter(|node| node.kind() == rnix::SyntaxKind::NODE_ERROR);
+    error.and_then(|node| node.parent()).is_some_and(|node| node.kind() == rnix::SyntaxKind::NODE_INHERIT)
+}
+
+/// Whether, at `start` in a function's formals, another formal could follow (`{ a, b : 1`),
+/// not after the ellipsis, which must be last.
+fn formal_may_follow(root: &rnix::SyntaxNode, start: rnix::TextSize) -> bool {
+    use rnix::SyntaxKind as K;
+    let Some(token) = root.token_at_offset(start).right_biased() else { return false };
+    if token.parent_ancestors().nth(1).is_none_or(|node| node.kind() != K::NODE_PATTERN) {
+        return false;
+    }
+    let mut before = token.prev_token();
+    while let Some(t) = before.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)) {
+        before = t.prev_token();
+    }
+    before.is_some_and(|t| t.kind() != K::TOKEN_ELLIPSIS)
+}
+
+/// Whether the string left open at `start` is an indented one (`''…`).
+fn open_string_is_indented(root: &rnix::SyntaxNode, start: rnix::TextSize) -> bool {
+    let Some(token) = root.token_at_offset(start).right_biased() else { return false };
+    let string = token.parent_ancestors().find(|node| node.kind() == rnix::SyntaxKind::NODE_STRING);
+    string.and_then(|node| node.first_token()).is_some_and(|first| first.text() == "''")
+}
+
+/// `{ ...` can only start a function's formals, where the reference's parser wants `}` right
+/// after the ellipsis: the error is at the token that follows it.
+fn ellipsis_not_last(file: FileId, root: &rnix::SyntaxNode, start: rnix::TextSize) -> Option<CompileError> {
+    use rnix::SyntaxKind as K;
+    let ellipsis = root.token_at_offset(start).right_biased()?;
+    let set = ellipsis.parent_ancestors().find(|node| node.kind() != K::NODE_ERROR && node.kind() != K::NODE_ATTRPATH);
+    let set = set.and_then(|node| node.parent()).filter(|node| node.kind() == K::NODE_ATTR_SET)?;
+    if set.children_with_tokens().any(|child| child.kind() == K::TOKEN_REC) {
+        return None;
+    }
+    let mut next = ellipsis.next_token();
+    while let Some(token) = next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)) {
+        next = token.next_token();
+    }
+    let (span, found) = match next {
+        Some(token) => (Span { file, start: token.text_range().start().into() }, token_name(token.kind())),
+        None => (Span { file, start: root.text_range().end().into() }, "end of file"),
+    };
+    Some(CompileError { span, message: format!("syntax error, unexpected {found}, expecting '}}'") })
 }
 
 /// What the reference's parser says it expects where a binding was due (`{ if = 1; }`): its
@@ -206,22 +406,7 @@ fn open_at_end(root: &rnix::SyntaxNode) -> Option<&'static str> {
     while matches!(last.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT) {
         last = last.prev_token()?;
     }
-    let ends_expression = matches!(
-        last.kind(),
-        K::TOKEN_IDENT
-            | K::TOKEN_INTEGER
-            | K::TOKEN_FLOAT
-            | K::TOKEN_STRING_END
-            | K::TOKEN_R_PAREN
-            | K::TOKEN_R_BRACK
-            | K::TOKEN_R_BRACE
-            | K::TOKEN_PATH_ABS
-            | K::TOKEN_PATH_HOME
-            | K::TOKEN_PATH_REL
-            | K::TOKEN_PATH_SEARCH
-            | K::TOKEN_URI
-            | K::TOKEN_CUR_POS
-    );
+    let ends_expression = ends_expression(last.kind());
     for node in last.parent_ancestors() {
         let has = |kind: K| node.children_with_tokens().any(|child| child.kind() == kind);
         match node.kind() {
@@ -302,7 +487,23 @@ fn token_name(kind: rnix::SyntaxKind) -> &'static str {
         K::TOKEN_INTERPOL_START => "'${'",
         K::TOKEN_INTERPOL_END => "'}'",
         K::TOKEN_INTEGER => "integer",
-        K::TOKEN_FLOAT => "floating-point number",
+        K::TOKEN_FLOAT => "floating-point literal",
+        K::TOKEN_PATH_ABS | K::TOKEN_PATH_REL => "path",
+        K::TOKEN_PATH_HOME => "'~/…' path",
+        K::TOKEN_PATH_SEARCH => "'<…>' path",
+        K::TOKEN_URI => "URI",
+        K::TOKEN_AND_AND => "'&&'",
+        K::TOKEN_OR_OR => "'||'",
+        K::TOKEN_IMPLICATION => "'->'",
+        K::TOKEN_EQUAL => "'=='",
+        K::TOKEN_NOT_EQUAL => "'!='",
+        K::TOKEN_LESS => "'<'",
+        K::TOKEN_LESS_OR_EQ => "'<='",
+        K::TOKEN_MORE => "'>'",
+        K::TOKEN_MORE_OR_EQ => "'>='",
+        K::TOKEN_INVERT => "'!'",
+        K::TOKEN_PIPE_LEFT => "'<|'",
+        K::TOKEN_PIPE_RIGHT => "'|>'",
         K::TOKEN_ERROR => "invalid token",
         _ => "token",
     }
