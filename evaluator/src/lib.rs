@@ -34,6 +34,7 @@ mod shared;
 pub mod show;
 pub mod source;
 pub mod symbol;
+mod syntax_errors;
 pub mod value;
 
 pub use code_store::CodeStore;

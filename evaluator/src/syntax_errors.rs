@@ -1,0 +1,368 @@
+//! Syntax errors worded and placed as the reference's parser reports them: rnix finds them,
+//! this module says them in the reference's grammar's terms (what it expected, each token's
+//! name), and catches what rnix accepts and the reference rejects.
+
+use crate::compile::CompileError;
+use crate::source::{FileId, Span};
+
+/// Where a parse error starts, when it has a place.
+pub(crate) fn error_offset(error: &rnix::ParseError) -> Option<u32> {
+    use rnix::ParseError as P;
+    match error {
+        P::Unexpected(range)
+        | P::UnexpectedExtra(range)
+        | P::UnexpectedWanted(_, range, _)
+        | P::UnexpectedDoubleBind(range)
+        | P::DuplicatedArgs(range, _) => Some(range.start().into()),
+        _ => None,
+    }
+}
+
+/// The first token of `text` that the reference's lexer rejects, as it reports it: a path
+/// with a trailing slash or an empty segment, or a block comment left open, which its lexer
+/// reads as the operator `/` (an error where no operator may follow, else at the `*`).
+/// Gives where the token starts, and the error.
+pub(crate) fn lexical_error(file: FileId, text: &str) -> Option<(u32, CompileError)> {
+    use rnix::SyntaxKind as K;
+    let mut offset = 0u32;
+    let mut previous = None;
+    let mut open: Vec<K> = Vec::new();
+    for (kind, token) in rnix::tokenize(text) {
+        let start = offset;
+        offset += token.len() as u32;
+        match kind {
+            K::TOKEN_WHITESPACE | K::TOKEN_COMMENT => continue,
+            K::TOKEN_L_BRACK | K::TOKEN_L_PAREN | K::TOKEN_L_BRACE | K::TOKEN_INTERPOL_START => open.push(kind),
+            K::TOKEN_R_BRACK | K::TOKEN_R_PAREN | K::TOKEN_R_BRACE | K::TOKEN_INTERPOL_END => {
+                open.pop();
+            }
+            K::TOKEN_ERROR => {
+                let at = |at: u32, message: &str| {
+                    Some((start, CompileError { span: Span { file, start: at }, message: message.to_string() }))
+                };
+                if token.starts_with("/*") {
+                    let operand_before = previous.is_some_and(ends_expression);
+                    return match operand_before && open.last() != Some(&K::TOKEN_L_BRACK) {
+                        true => at(start + 1, "syntax error, unexpected '*'"),
+                        false => at(start, "syntax error, unexpected '/'"),
+                    };
+                }
+                let path_like = token.starts_with(['.', '/', '~'])
+                    || token.split_once('/').is_some_and(|(head, _)| {
+                        !head.is_empty() && head.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+                    });
+                if path_like && !token.contains(char::is_whitespace) {
+                    if let Some(slashes) = token.find("//") {
+                        return at(start + slashes as u32 + 1, "syntax error, unexpected end of path, expecting '${'");
+                    }
+                    if token.len() > 1 && token.ends_with('/') {
+                        return at(offset, "path has a trailing slash");
+                    }
+                }
+                return None;
+            }
+            _ => {}
+        }
+        previous = Some(kind);
+    }
+    None
+}
+
+/// Whether a token can end an expression (an operator may follow it).
+fn ends_expression(kind: rnix::SyntaxKind) -> bool {
+    use rnix::SyntaxKind as K;
+    matches!(
+        kind,
+        K::TOKEN_IDENT
+            | K::TOKEN_INTEGER
+            | K::TOKEN_FLOAT
+            | K::TOKEN_STRING_END
+            | K::TOKEN_R_PAREN
+            | K::TOKEN_R_BRACK
+            | K::TOKEN_R_BRACE
+            | K::TOKEN_PATH_ABS
+            | K::TOKEN_PATH_HOME
+            | K::TOKEN_PATH_REL
+            | K::TOKEN_PATH_SEARCH
+            | K::TOKEN_URI
+            | K::TOKEN_CUR_POS
+    )
+}
+
+pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, root: &rnix::SyntaxNode) -> CompileError {
+    use rnix::ParseError as P;
+    let at = |range: rnix::TextRange| Span { file, start: range.start().into() };
+    let eof = Span { file, start: text.len() as u32 };
+    let found = |range: rnix::TextRange| {
+        let start: usize = range.start().into();
+        let rest = text.get(start..).unwrap_or("");
+        match rnix::tokenize(rest)
+            .find(|(k, _)| !matches!(k, rnix::SyntaxKind::TOKEN_WHITESPACE | rnix::SyntaxKind::TOKEN_COMMENT))
+        {
+            Some((kind, _)) => token_name(kind).to_string(),
+            None => "end of file".to_string(),
+        }
+    };
+    let (span, message) = match error {
+        P::Unexpected(range) => (at(*range), format!("syntax error, unexpected {}", found(*range))),
+        P::UnexpectedExtra(range) => {
+            (at(*range), format!("syntax error, unexpected {}, expecting end of file", found(*range)))
+        }
+        P::UnexpectedWanted(got, range, wanted) => {
+            // An unterminated string or comment is one invalid token running to the end.
+            let at_end = usize::from(range.end()) >= text.len();
+            if *got == rnix::SyntaxKind::TOKEN_ERROR && at_end && wanted.contains(&rnix::SyntaxKind::TOKEN_STRING_END) {
+                // A string left open: the reference's lexer reads on to the end of the file.
+                let expected = match open_string_is_indented(root, range.start()) {
+                    true => "indented string or '${' or end of an indented string",
+                    false => "'\"'",
+                };
+                return CompileError {
+                    span: eof,
+                    message: format!("syntax error, unexpected end of file, expecting {expected}"),
+                };
+            }
+            if *got == rnix::SyntaxKind::TOKEN_ELLIPSIS && binding_expected(root, range.start()).is_some() {
+                if let Some(error) = ellipsis_not_last(file, root, range.start()) {
+                    return error;
+                }
+            }
+            let got = if *got == rnix::SyntaxKind::TOKEN_ERROR && at_end { "end of file" } else { token_name(*got) };
+            let expected = match binding_expected(root, range.start()) {
+                Some(expected) if wanted.contains(&rnix::SyntaxKind::TOKEN_IDENT) => expected.to_string(),
+                // A name `inherit` cannot take: the reference says nothing of what it wanted.
+                _ if wanted.contains(&rnix::SyntaxKind::TOKEN_IDENT) && in_inherit(root, range.start()) => {
+                    String::new()
+                }
+                _ if **wanted == [rnix::SyntaxKind::TOKEN_R_BRACE] && formal_may_follow(root, range.start()) => {
+                    ", expecting '}' or ','".to_string()
+                }
+                _ => expecting(wanted),
+            };
+            (at(*range), format!("syntax error, unexpected {got}{expected}"))
+        }
+        P::UnexpectedDoubleBind(range) => (at(*range), "syntax error, unexpected '@'".to_string()),
+        P::UnexpectedEOF => (eof, format!("syntax error, unexpected end of file{}", open_at_end(root).unwrap_or(""))),
+        P::UnexpectedEOFWanted(wanted) => (eof, format!("syntax error, unexpected end of file{}", expecting(wanted))),
+        P::DuplicatedArgs(range, name) => (at(*range), format!("duplicate formal function argument '{name}'")),
+        P::RecursionLimitExceeded => (eof, "syntax error, expression nested too deeply".to_string()),
+        other => (eof, format!("syntax error, {other:?}")),
+    };
+    CompileError { span, message }
+}
+
+/// The first attribute name written as an indented string (`{ ''a'' = 1; }`, `x.''a''`,
+/// `inherit ''a'';`), which rnix accepts and the reference's grammar does not.
+pub(crate) fn indented_string_name(file: FileId, root: &rnix::SyntaxNode) -> Option<CompileError> {
+    use rnix::SyntaxKind as K;
+    let name = root.descendants().find(|node| {
+        node.kind() == K::NODE_STRING
+            && node.parent().is_some_and(|parent| matches!(parent.kind(), K::NODE_ATTRPATH | K::NODE_INHERIT))
+            && node.first_token().is_some_and(|first| first.text() == "''")
+    })?;
+    let parent = name.parent()?;
+    let first_of_binding = parent.kind() == K::NODE_ATTRPATH
+        && parent.first_child().as_ref() == Some(&name)
+        && parent.parent().is_some_and(|binding| binding.kind() == K::NODE_ATTRPATH_VALUE);
+    let expected = match parent.kind() {
+        K::NODE_INHERIT => "",
+        _ if first_of_binding => {
+            parent.parent().and_then(|binding| binding.parent()).and_then(|c| container_expected(&c)).unwrap_or("")
+        }
+        _ => ", expecting identifier or 'or' or '${' or '\"'",
+    };
+    Some(CompileError {
+        span: Span { file, start: name.text_range().start().into() },
+        message: format!("syntax error, unexpected start of an indented string{expected}"),
+    })
+}
+
+/// Whether the error at `start` is among the names of an `inherit`.
+fn in_inherit(root: &rnix::SyntaxNode, start: rnix::TextSize) -> bool {
+    let Some(token) = root.token_at_offset(start).right_biased() else { return false };
+    let error = token.parent().filter(|node| node.kind() == rnix::SyntaxKind::NODE_ERROR);
+    error.and_then(|node| node.parent()).is_some_and(|node| node.kind() == rnix::SyntaxKind::NODE_INHERIT)
+}
+
+/// Whether, at `start` in a function's formals, another formal could follow (`{ a, b : 1`),
+/// not after the ellipsis, which must be last.
+fn formal_may_follow(root: &rnix::SyntaxNode, start: rnix::TextSize) -> bool {
+    use rnix::SyntaxKind as K;
+    let Some(token) = root.token_at_offset(start).right_biased() else { return false };
+    if token.parent_ancestors().nth(1).is_none_or(|node| node.kind() != K::NODE_PATTERN) {
+        return false;
+    }
+    let mut before = token.prev_token();
+    while let Some(t) = before.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)) {
+        before = t.prev_token();
+    }
+    before.is_some_and(|t| t.kind() != K::TOKEN_ELLIPSIS)
+}
+
+/// Whether the string left open at `start` is an indented one (`''…`).
+fn open_string_is_indented(root: &rnix::SyntaxNode, start: rnix::TextSize) -> bool {
+    let Some(token) = root.token_at_offset(start).right_biased() else { return false };
+    let string = token.parent_ancestors().find(|node| node.kind() == rnix::SyntaxKind::NODE_STRING);
+    string.and_then(|node| node.first_token()).is_some_and(|first| first.text() == "''")
+}
+
+/// `{ ...` can only start a function's formals, where the reference's parser wants `}` right
+/// after the ellipsis: the error is at the token that follows it.
+fn ellipsis_not_last(file: FileId, root: &rnix::SyntaxNode, start: rnix::TextSize) -> Option<CompileError> {
+    use rnix::SyntaxKind as K;
+    let ellipsis = root.token_at_offset(start).right_biased()?;
+    let set = ellipsis.parent_ancestors().find(|node| node.kind() != K::NODE_ERROR && node.kind() != K::NODE_ATTRPATH);
+    let set = set.and_then(|node| node.parent()).filter(|node| node.kind() == K::NODE_ATTR_SET)?;
+    if set.children_with_tokens().any(|child| child.kind() == K::TOKEN_REC) {
+        return None;
+    }
+    let mut next = ellipsis.next_token();
+    while let Some(token) = next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)) {
+        next = token.next_token();
+    }
+    let (span, found) = match next {
+        Some(token) => (Span { file, start: token.text_range().start().into() }, token_name(token.kind())),
+        None => (Span { file, start: root.text_range().end().into() }, "end of file"),
+    };
+    Some(CompileError { span, message: format!("syntax error, unexpected {found}, expecting '}}'") })
+}
+
+/// What the reference's parser says it expects where a binding was due (`{ if = 1; }`): its
+/// grammar names only `inherit` there, and `}` or `in` as the set or `let` allows.
+fn binding_expected(root: &rnix::SyntaxNode, start: rnix::TextSize) -> Option<&'static str> {
+    use rnix::SyntaxKind as K;
+    let token = root.token_at_offset(start).right_biased()?;
+    let error = token.parent().filter(|node| node.kind() == K::NODE_ERROR)?;
+    let path = error.parent().filter(|node| node.kind() == K::NODE_ATTRPATH)?;
+    // At the start of the attribute path, not after one of its dots.
+    if path.first_child().as_ref() != Some(&error) {
+        return None;
+    }
+    let binding = path.parent().filter(|node| node.kind() == K::NODE_ATTRPATH_VALUE)?;
+    container_expected(&binding.parent()?)
+}
+
+/// `", expecting …"` where a binding may start in `container` (a set or a `let`).
+fn container_expected(container: &rnix::SyntaxNode) -> Option<&'static str> {
+    use rnix::SyntaxKind as K;
+    let has = |kind: K| container.children_with_tokens().any(|child| child.kind() == kind);
+    match container.kind() {
+        K::NODE_ATTR_SET if has(K::TOKEN_REC) => Some(", expecting 'inherit' or '}'"),
+        K::NODE_ATTR_SET => Some(", expecting 'inherit'"),
+        K::NODE_LEGACY_LET => Some(", expecting 'inherit' or '}'"),
+        K::NODE_LET_IN => Some(", expecting 'in' or 'inherit'"),
+        _ => None,
+    }
+}
+
+/// What the reference's parser says it expects at the end of a text that leaves a set, a
+/// `let` or a parenthesis open: a binding (`{ a = 1;`, `let`), or `)` after a whole
+/// expression (`(1 + 2`); nothing otherwise (`(1 +`).
+fn open_at_end(root: &rnix::SyntaxNode) -> Option<&'static str> {
+    use rnix::SyntaxKind as K;
+    let mut last = root.last_token()?;
+    while matches!(last.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT) {
+        last = last.prev_token()?;
+    }
+    let ends_expression = ends_expression(last.kind());
+    for node in last.parent_ancestors() {
+        let has = |kind: K| node.children_with_tokens().any(|child| child.kind() == kind);
+        match node.kind() {
+            K::NODE_ATTR_SET | K::NODE_LEGACY_LET if !has(K::TOKEN_R_BRACE) => {
+                let binding_due = matches!(last.kind(), K::TOKEN_SEMICOLON | K::TOKEN_L_BRACE);
+                return container_expected(&node).filter(|_| binding_due);
+            }
+            K::NODE_LET_IN if !has(K::TOKEN_IN) => {
+                let binding_due = matches!(last.kind(), K::TOKEN_SEMICOLON | K::TOKEN_LET);
+                return container_expected(&node).filter(|_| binding_due);
+            }
+            K::NODE_PAREN if !has(K::TOKEN_R_PAREN) => return ends_expression.then_some(", expecting ')'"),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// ", expecting …" as the reference's parser words it; nothing for the generic list of
+/// tokens that can start an expression, which the reference does not spell out either.
+fn expecting(wanted: &[rnix::SyntaxKind]) -> String {
+    use rnix::SyntaxKind as K;
+    if wanted.contains(&K::TOKEN_L_PAREN) && wanted.contains(&K::TOKEN_REC) {
+        return String::new();
+    }
+    if wanted.contains(&K::TOKEN_IDENT) && wanted.contains(&K::TOKEN_OR) {
+        return ", expecting identifier or 'or' or '${' or '\"'".to_string();
+    }
+    if wanted.contains(&K::TOKEN_STRING_END) {
+        return ", expecting '\"'".to_string();
+    }
+    if wanted == [K::TOKEN_ASSIGN] {
+        return ", expecting '.' or '='".to_string();
+    }
+    let names: Vec<&str> = wanted.iter().map(|k| token_name(*k)).collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    format!(", expecting {}", names.join(" or "))
+}
+
+/// The reference parser's name for a token.
+fn token_name(kind: rnix::SyntaxKind) -> &'static str {
+    use rnix::SyntaxKind as K;
+    match kind {
+        K::TOKEN_SEMICOLON => "';'",
+        K::TOKEN_ASSIGN => "'='",
+        K::TOKEN_DOT => "'.'",
+        K::TOKEN_IDENT => "identifier",
+        K::TOKEN_OR => "'or'",
+        K::TOKEN_L_BRACE => "'{'",
+        K::TOKEN_R_BRACE => "'}'",
+        K::TOKEN_L_PAREN => "'('",
+        K::TOKEN_R_PAREN => "')'",
+        K::TOKEN_L_BRACK => "'['",
+        K::TOKEN_R_BRACK => "']'",
+        K::TOKEN_COLON => "':'",
+        K::TOKEN_COMMA => "','",
+        K::TOKEN_ELLIPSIS => "'...'",
+        K::TOKEN_AT => "'@'",
+        K::TOKEN_QUESTION => "'?'",
+        K::TOKEN_IN => "'in'",
+        K::TOKEN_LET => "'let'",
+        K::TOKEN_IF => "'if'",
+        K::TOKEN_THEN => "'then'",
+        K::TOKEN_ELSE => "'else'",
+        K::TOKEN_ASSERT => "'assert'",
+        K::TOKEN_WITH => "'with'",
+        K::TOKEN_REC => "'rec'",
+        K::TOKEN_INHERIT => "'inherit'",
+        K::TOKEN_SUB => "'-'",
+        K::TOKEN_ADD => "'+'",
+        K::TOKEN_MUL => "'*'",
+        K::TOKEN_DIV => "'/'",
+        K::TOKEN_CONCAT => "'++'",
+        K::TOKEN_UPDATE => "'//'",
+        K::TOKEN_STRING_START | K::TOKEN_STRING_END => "'\"'",
+        K::TOKEN_INTERPOL_START => "'${'",
+        K::TOKEN_INTERPOL_END => "'}'",
+        K::TOKEN_INTEGER => "integer",
+        K::TOKEN_FLOAT => "floating-point literal",
+        K::TOKEN_PATH_ABS | K::TOKEN_PATH_REL => "path",
+        K::TOKEN_PATH_HOME => "'~/…' path",
+        K::TOKEN_PATH_SEARCH => "'<…>' path",
+        K::TOKEN_URI => "URI",
+        K::TOKEN_AND_AND => "'&&'",
+        K::TOKEN_OR_OR => "'||'",
+        K::TOKEN_IMPLICATION => "'->'",
+        K::TOKEN_EQUAL => "'=='",
+        K::TOKEN_NOT_EQUAL => "'!='",
+        K::TOKEN_LESS => "'<'",
+        K::TOKEN_LESS_OR_EQ => "'<='",
+        K::TOKEN_MORE => "'>'",
+        K::TOKEN_MORE_OR_EQ => "'>='",
+        K::TOKEN_INVERT => "'!'",
+        K::TOKEN_PIPE_LEFT => "'<|'",
+        K::TOKEN_PIPE_RIGHT => "'|>'",
+        K::TOKEN_ERROR => "invalid token",
+        _ => "token",
+    }
+}
