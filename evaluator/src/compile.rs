@@ -91,6 +91,9 @@ struct Compiler<'a> {
     /// The names from the start of the binding being collected down to the set whose
     /// attributes are being added, for the messages about duplicates (`a.b` in `a.b.c`).
     attr_path: Vec<Symbol>,
+    /// The first syntax error that rnix does not see (an attribute name written as an
+    /// indented string), reported before any other error, as the reference's parser does.
+    syntax_error: Option<CompileError>,
 }
 
 /// A successful compilation: the code and the lint warnings.
@@ -104,19 +107,19 @@ pub struct Compiled {
 /// Parses and compiles a source text. The returned tree is leaked: see [`crate::ir`].
 pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Compiled, Vec<CompileError>> {
     let parse = rnix::Root::parse(text);
-    let mut compiler =
-        Compiler { file, options, scopes: Vec::new(), errors: Vec::new(), warnings: Vec::new(), attr_path: Vec::new() };
-    // The reference reports the first error in the text: a token its lexer rejects, an
-    // attribute name its grammar rejects, or else where its parser stopped.
+    let mut compiler = Compiler {
+        file,
+        options,
+        scopes: Vec::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        attr_path: Vec::new(),
+        syntax_error: None,
+    };
+    // The reference reports the first error in the text: a token its lexer rejects (always a
+    // parse error of rnix's too), or else where its parser stopped.
     let root = parse.syntax();
-    // (Both are looked for only where they can be: a rejected token is always a parse
-    // error of rnix's too.)
-    let mut early = if parse.errors().is_empty() { None } else { crate::syntax_errors::lexical_error(file, text) };
-    if let Some(name) = text.contains("''").then(|| crate::syntax_errors::indented_string_name(file, &root)).flatten() {
-        if early.as_ref().is_none_or(|(start, _)| name.span.start < *start) {
-            early = Some((name.span.start, name));
-        }
-    }
+    let early = if parse.errors().is_empty() { None } else { crate::syntax_errors::lexical_error(file, text) };
     let first_parse_error =
         parse.errors().first().map(|error| crate::syntax_errors::error_offset(error).unwrap_or(text.len() as u32));
     if let Some((start, error)) = early {
@@ -141,6 +144,9 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
             Expr::Int(0)
         }
     };
+    if let Some(error) = compiler.syntax_error.take() {
+        return Err(vec![error]);
+    }
     if compiler.errors.is_empty() {
         Ok(Compiled { expr: Box::leak(Box::new(expr)), warnings: compiler.warnings })
     } else {
@@ -663,10 +669,17 @@ impl Compiler<'_> {
     fn attr_key(&mut self, attr: &ast::Attr) -> Key {
         match attr {
             ast::Attr::Ident(ident) => Key::Static(ident_name(ident)),
-            ast::Attr::Str(string) => match static_string(string) {
-                Some(text) => Key::Static(Symbol::intern(&text)),
-                None => Key::Dynamic(attr.clone()),
-            },
+            ast::Attr::Str(string) => {
+                if let Some(error) = crate::syntax_errors::indented_string_name(self.file, string.syntax()) {
+                    if self.syntax_error.as_ref().is_none_or(|first| error.span.start < first.span.start) {
+                        self.syntax_error = Some(error);
+                    }
+                }
+                match static_string(string) {
+                    Some(text) => Key::Static(Symbol::intern(&text)),
+                    None => Key::Dynamic(attr.clone()),
+                }
+            }
             ast::Attr::Dynamic(dynamic) => match dynamic.expr() {
                 Some(ast::Expr::Str(string)) => match static_string(&string) {
                     Some(text) => Key::Static(Symbol::intern(&text)),

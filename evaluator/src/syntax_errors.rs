@@ -112,8 +112,12 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
             // An unterminated string or comment is one invalid token running to the end.
             let at_end = usize::from(range.end()) >= text.len();
             if *got == rnix::SyntaxKind::TOKEN_ERROR && at_end && wanted.contains(&rnix::SyntaxKind::TOKEN_STRING_END) {
+                let string = root.token_at_offset(range.start()).right_biased().and_then(|token| open_string(&token));
+                if let Some(error) = string.as_ref().and_then(|string| indented_string_name(file, string)) {
+                    return error;
+                }
                 // A string left open: the reference's lexer reads on to the end of the file.
-                let expected = match open_string_is_indented(root, range.start()) {
+                let expected = match string.is_some_and(|string| is_indented(&string)) {
                     true => "indented string or '${' or end of an indented string",
                     false => "'\"'",
                 };
@@ -143,7 +147,14 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
         }
         P::UnexpectedDoubleBind(range) => (at(*range), "syntax error, unexpected '@'".to_string()),
         P::UnexpectedEOF => (eof, format!("syntax error, unexpected end of file{}", open_at_end(root).unwrap_or(""))),
-        P::UnexpectedEOFWanted(wanted) => (eof, format!("syntax error, unexpected end of file{}", expecting(wanted))),
+        P::UnexpectedEOFWanted(wanted) => {
+            // An attribute name opened as an indented string (`a.''`): that is the error.
+            let string = root.last_token().and_then(|token| open_string(&token));
+            if let Some(error) = string.as_ref().and_then(|string| indented_string_name(file, string)) {
+                return error;
+            }
+            (eof, format!("syntax error, unexpected end of file{}", expecting(wanted)))
+        }
         P::DuplicatedArgs(range, name) => (at(*range), format!("duplicate formal function argument '{name}'")),
         P::RecursionLimitExceeded => (eof, "syntax error, expression nested too deeply".to_string()),
         other => (eof, format!("syntax error, {other:?}")),
@@ -151,18 +162,17 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
     CompileError { span, message }
 }
 
-/// The first attribute name written as an indented string (`{ ''a'' = 1; }`, `x.''a''`,
-/// `inherit ''a'';`), which rnix accepts and the reference's grammar does not.
-pub(crate) fn indented_string_name(file: FileId, root: &rnix::SyntaxNode) -> Option<CompileError> {
+/// An attribute name written as an indented string (`{ ''a'' = 1; }`, `x.''a''`,
+/// `inherit ''a'';`), which rnix accepts and the reference's grammar does not: the error for
+/// `name`, an attribute name's string node, when it is one.
+pub(crate) fn indented_string_name(file: FileId, name: &rnix::SyntaxNode) -> Option<CompileError> {
     use rnix::SyntaxKind as K;
-    let name = root.descendants().find(|node| {
-        node.kind() == K::NODE_STRING
-            && node.parent().is_some_and(|parent| matches!(parent.kind(), K::NODE_ATTRPATH | K::NODE_INHERIT))
-            && node.first_token().is_some_and(|first| first.text() == "''")
-    })?;
-    let parent = name.parent()?;
+    if name.first_token().is_none_or(|first| first.text() != "''") {
+        return None;
+    }
+    let parent = name.parent().filter(|parent| matches!(parent.kind(), K::NODE_ATTRPATH | K::NODE_INHERIT))?;
     let first_of_binding = parent.kind() == K::NODE_ATTRPATH
-        && parent.first_child().as_ref() == Some(&name)
+        && parent.first_child().as_ref() == Some(name)
         && parent.parent().is_some_and(|binding| binding.kind() == K::NODE_ATTRPATH_VALUE);
     let expected = match parent.kind() {
         K::NODE_INHERIT => "",
@@ -199,11 +209,14 @@ fn formal_may_follow(root: &rnix::SyntaxNode, start: rnix::TextSize) -> bool {
     before.is_some_and(|t| t.kind() != K::TOKEN_ELLIPSIS)
 }
 
-/// Whether the string left open at `start` is an indented one (`''…`).
-fn open_string_is_indented(root: &rnix::SyntaxNode, start: rnix::TextSize) -> bool {
-    let Some(token) = root.token_at_offset(start).right_biased() else { return false };
-    let string = token.parent_ancestors().find(|node| node.kind() == rnix::SyntaxKind::NODE_STRING);
-    string.and_then(|node| node.first_token()).is_some_and(|first| first.text() == "''")
+/// Whether a string node is an indented one (`''…`).
+fn is_indented(string: &rnix::SyntaxNode) -> bool {
+    string.first_token().is_some_and(|first| first.text() == "''")
+}
+
+/// The string node `token` is in.
+fn open_string(token: &rnix::SyntaxToken) -> Option<rnix::SyntaxNode> {
+    token.parent_ancestors().find(|node| node.kind() == rnix::SyntaxKind::NODE_STRING)
 }
 
 /// `{ ...` can only start a function's formals, where the reference's parser wants `}` right
