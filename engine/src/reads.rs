@@ -725,6 +725,26 @@ mod tests {
         assert_ne!(first, observe(&RealIo, &key, &file));
     }
 
+    /// Commits everything in `repo`'s work tree.
+    fn commit_all(repo: &Path, message: &str) {
+        crate::git::git(repo, &["add", "-A"]).expect("git add");
+        let identity = ["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid"];
+        let args: Vec<&str> = identity.iter().copied().chain(["commit", "-q", "-m", message]).collect();
+        crate::git::git(repo, &args).expect("git commit");
+    }
+
+    /// Evaluates `text` with its reads recorded against the repository at `root`: the value
+    /// as printed, and the recorder.
+    fn evaluate_recorded(root: &Path, text: &str) -> (String, Rc<RecordingIo>) {
+        let anchor = Anchor { root: root.to_path_buf(), store_dir: "/nix/store".into() };
+        let recorder = Rc::new(RecordingIo::new(Rc::new(crate::git::LocalIo::default()), anchor));
+        let code = std::sync::Arc::new(nxe_evaluator::CodeCache::default());
+        let mut evaluation =
+            nxe_evaluator::Evaluation::with_io(nxe_evaluator::EvalSettings::default(), recorder.clone(), code);
+        let value = evaluation.evaluate(&nxe_evaluator::EvalRequest::expression(text)).expect("evaluates");
+        (value, recorder)
+    }
+
     #[test]
     fn a_fetched_work_tree_is_read_as_a_whole() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -734,16 +754,10 @@ mod tests {
         git(&["init", "-q"]);
         std::fs::write(repo.join("a.nix"), "1").expect("write");
         std::fs::write(repo.join("b.txt"), "b").expect("write");
-        git(&["add", "-A"]);
-        git(&["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid", "commit", "-q", "-m", "one"]);
+        commit_all(&repo, "one");
         std::fs::write(repo.join("untracked.txt"), "u").expect("write");
-        let anchor = Anchor { root: repo.clone(), store_dir: "/nix/store".into() };
-        let recorder = Rc::new(RecordingIo::new(Rc::new(crate::git::LocalIo::default()), anchor));
-        let code = std::sync::Arc::new(nxe_evaluator::CodeCache::default());
-        let mut evaluation =
-            nxe_evaluator::Evaluation::with_io(nxe_evaluator::EvalSettings::default(), recorder.clone(), code);
         let text = format!("import \"${{builtins.fetchGit {}}}/a.nix\"", repo.display());
-        let value = evaluation.evaluate(&nxe_evaluator::EvalRequest::expression(&text)).expect("evaluates");
+        let (value, recorder) = evaluate_recorded(&repo, &text);
         assert_eq!(value, "1");
         // The mounted file is read at its real path, and the whole tree is a dependency.
         let keys = recorder.keys();
@@ -766,19 +780,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (inner, outer) = (dir.path().join("inner"), dir.path().join("outer"));
         let git = |repo: &Path, args: &[&str]| crate::git::git(repo, args).expect("git");
-        let commit = |repo: &Path| {
-            git(repo, &["add", "-A"]);
-            git(repo, &["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid", "commit", "-q", "-m", "c"]);
-        };
         for repo in [&inner, &outer] {
             std::fs::create_dir(repo).expect("mkdir");
             git(repo, &["init", "-q"]);
         }
         std::fs::write(inner.join("a.txt"), "1").expect("write");
-        commit(&inner);
+        commit_all(&inner, "c");
         std::fs::write(outer.join("top.txt"), "top").expect("write");
         git(&outer, &["-c", "protocol.file.allow=always", "submodule", "add", "-q", "../inner", "mod"]);
-        commit(&outer);
+        commit_all(&outer, "c");
         let tree = ReadKey::Tree(".".into());
         let mut answers = vec![observe(&RealIo, &tree, &outer)];
         for text in ["2", "3"] {
@@ -797,23 +807,14 @@ mod tests {
         let repo = dir.path().join("repo");
         std::fs::create_dir(&repo).expect("mkdir");
         let git = |args: &[&str]| crate::git::git(&repo, args).expect("git");
-        let commit = |message: &str| {
-            git(&["add", "-A"]);
-            git(&["-c", "user.name=nxe", "-c", "user.email=nxe@example.invalid", "commit", "-q", "-m", message]);
-        };
         git(&["init", "-q"]);
         std::fs::write(repo.join("a.nix"), "1").expect("write");
-        commit("one");
+        commit_all(&repo, "one");
         git(&["branch", "pinned"]);
         std::fs::write(repo.join("a.nix"), "2").expect("write");
-        commit("two");
-        let anchor = Anchor { root: repo.clone(), store_dir: "/nix/store".into() };
-        let recorder = Rc::new(RecordingIo::new(Rc::new(crate::git::LocalIo::default()), anchor));
-        let code = std::sync::Arc::new(nxe_evaluator::CodeCache::default());
-        let mut evaluation =
-            nxe_evaluator::Evaluation::with_io(nxe_evaluator::EvalSettings::default(), recorder.clone(), code);
+        commit_all(&repo, "two");
         let text = format!("import \"${{builtins.fetchGit {{ url = {}; ref = \"pinned\"; }}}}/a.nix\"", repo.display());
-        let value = evaluation.evaluate(&nxe_evaluator::EvalRequest::expression(&text)).expect("evaluates");
+        let (value, recorder) = evaluate_recorded(&repo, &text);
         assert_eq!(value, "1", "the branch's commit, not the work tree");
         let tree = ReadKey::Tree(".".into());
         assert!(recorder.keys().contains(&tree), "{:?}", recorder.keys());

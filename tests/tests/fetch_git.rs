@@ -10,14 +10,31 @@ fn cases_dir() -> PathBuf {
     workspace().join("fixtures/fetch-git")
 }
 
+/// Runs `make-repo.sh` with `flags` (none for the plain repository) to build one at `path`.
+fn make_repo(flags: &[&str], path: &Path) {
+    let status = Command::new("bash")
+        .arg(cases_dir().join("make-repo.sh"))
+        .args(flags)
+        .arg(path)
+        .status()
+        .expect("run make-repo.sh");
+    assert!(status.success(), "make-repo.sh {flags:?} failed");
+}
+
 /// A fresh copy of the cases' repository, in a directory that lives as long as the guard.
 fn repository() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path().join("repo");
-    let status =
-        Command::new("bash").arg(cases_dir().join("make-repo.sh")).arg(&repo).status().expect("run make-repo.sh");
-    assert!(status.success(), "make-repo.sh failed");
+    make_repo(&[], &repo);
     (dir, repo)
+}
+
+/// Makes the work tree dirty: a line added to a tracked file.
+fn add_to_notes(repo: &Path) {
+    let notes = repo.join("notes.txt");
+    let mut text = std::fs::read_to_string(&notes).expect("read notes");
+    text.push_str("changed\n");
+    std::fs::write(&notes, text).expect("write notes");
 }
 
 fn eval(repo: &Path, file: &Path) -> Output {
@@ -72,10 +89,7 @@ fn other_commits_are_fetched_by_ref_and_rev_as_the_reference_fetches_them() {
 #[test]
 fn a_dirty_work_tree_fetched_by_its_commit_gives_the_commit() {
     let (_guard, repo) = repository();
-    let notes = repo.join("notes.txt");
-    let mut text = std::fs::read_to_string(&notes).expect("read notes");
-    text.push_str("changed\n");
-    std::fs::write(&notes, text).expect("write notes");
+    add_to_notes(&repo);
     let output = assert_matches_reference(&repo, "dirty-commit");
     assert!(!String::from_utf8_lossy(&output.stderr).contains("dirty"));
 }
@@ -84,26 +98,14 @@ fn a_dirty_work_tree_fetched_by_its_commit_gives_the_commit() {
 fn export_ignore_leaves_files_out_and_export_subst_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path().join("attributes");
-    let status = Command::new("bash")
-        .arg(cases_dir().join("make-repo.sh"))
-        .arg("--attributes")
-        .arg(&repo)
-        .status()
-        .expect("run make-repo.sh");
-    assert!(status.success(), "make-repo.sh --attributes failed");
+    make_repo(&["--attributes"], &repo);
     assert_matches_reference(&repo, "attributes");
 }
 
 #[test]
 fn submodules_are_left_out_unless_asked_for_in_work_trees_and_commits() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let status = Command::new("bash")
-        .arg(cases_dir().join("make-repo.sh"))
-        .arg("--submodule")
-        .arg(dir.path())
-        .status()
-        .expect("run make-repo.sh");
-    assert!(status.success(), "make-repo.sh --submodule failed");
+    make_repo(&["--submodule"], dir.path());
     let outer = dir.path().join("outer");
     assert_matches_reference(&outer, "submodules");
     // A commit named from a dirty work tree: its submodule at the commit recorded for it.
@@ -114,10 +116,7 @@ fn submodules_are_left_out_unless_asked_for_in_work_trees_and_commits() {
 #[test]
 fn a_dirty_work_tree_is_fetched_with_its_changes_and_a_warning() {
     let (_guard, repo) = repository();
-    let notes = repo.join("notes.txt");
-    let mut text = std::fs::read_to_string(&notes).expect("read notes");
-    text.push_str("changed\n");
-    std::fs::write(&notes, text).expect("write notes");
+    add_to_notes(&repo);
     let output = assert_matches_reference(&repo, "dirty");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("warning: Git tree '{}' is dirty", repo.display())), "{stderr}");
@@ -127,13 +126,7 @@ fn a_dirty_work_tree_is_fetched_with_its_changes_and_a_warning() {
 fn a_repository_without_commits_is_fetched_as_a_dirty_tree() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path().join("unborn");
-    let status = Command::new("bash")
-        .arg(cases_dir().join("make-repo.sh"))
-        .arg("--unborn")
-        .arg(&repo)
-        .status()
-        .expect("run make-repo.sh");
-    assert!(status.success(), "make-repo.sh --unborn failed");
+    make_repo(&["--unborn"], &repo);
     let output = assert_matches_reference(&repo, "unborn");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is dirty"), "{stderr}");
