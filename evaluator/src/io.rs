@@ -359,13 +359,30 @@ impl EvalIo for MountedIo {
     }
 }
 
+/// The failure to read a directory as a file, with the directory's size in bytes (its
+/// `st_size`, which the file system decides): the reference reads that many bytes and
+/// reports the failed read.
+#[derive(Debug)]
+pub struct DirectoryRead(pub u64);
+
+impl std::fmt::Display for DirectoryRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "read of {} bytes: Is a directory", self.0)
+    }
+}
+
+impl std::error::Error for DirectoryRead {}
+
 /// The real file system and process environment.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RealIo;
 
 impl EvalIo for RealIo {
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(path)
+        std::fs::read(path).map_err(|error| match (error.kind(), std::fs::metadata(path)) {
+            (io::ErrorKind::IsADirectory, Ok(meta)) => io::Error::new(error.kind(), DirectoryRead(meta.len())),
+            _ => error,
+        })
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileKind)>> {

@@ -281,9 +281,18 @@ pub(crate) fn io_error(what: &str, path: &str, error: &std::io::Error) -> EvalEr
     EvalError::msg(format!("{what} '{path}': {reason}"))
 }
 
+/// The error of reading `path` as a file's bytes (`readFile`, `hashFile`): a directory's is
+/// its failed read, as the reference reports it.
+pub(crate) fn read_error(path: &str, error: &std::io::Error) -> EvalError {
+    match error.get_ref().and_then(|inner| inner.downcast_ref::<crate::io::DirectoryRead>()) {
+        Some(read) => EvalError::msg(read.to_string()),
+        None => io_error("opening file", path, error),
+    }
+}
+
 fn builtin_read_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let path = force_path(ev, &args[0])?;
-    let bytes = ev.read_file_bytes(&path).map_err(|e| io_error("opening file", &path, &e))?;
+    let bytes = ev.read_file_bytes(&path).map_err(|e| read_error(&path, &e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let bytes = e.into_bytes();
         EvalError::msg(format!("file '{path}' is not valid UTF-8 ({} bytes)", bytes.len()))

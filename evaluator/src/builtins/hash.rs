@@ -68,10 +68,7 @@ fn builtin_hash_string(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
 fn builtin_hash_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let algo = algo_argument(ev, &args[0], "hashFile")?;
     let path = force_path(ev, &args[1])?;
-    let bytes = ev.io.read_file(std::path::Path::new(&path)).map_err(|e| match e.kind() {
-        std::io::ErrorKind::IsADirectory => EvalError::msg("read of 4096 bytes: Is a directory"),
-        _ => super::io_error("opening file", &path, &e),
-    })?;
+    let bytes = ev.io.read_file(std::path::Path::new(&path)).map_err(|e| super::read_error(&path, &e))?;
     Ok(Value::string(Hash::compute(algo, &bytes).to_base16()))
 }
 

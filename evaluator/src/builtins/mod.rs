@@ -20,7 +20,7 @@ mod strings;
 mod versions;
 mod xml;
 
-pub(crate) use control::io_error;
+pub(crate) use control::{io_error, read_error};
 
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
