@@ -5,8 +5,9 @@
 //! `(depth, slot)` pair. Nested attribute paths (`a.b = 1; a.c = 2;`) are merged here, at
 //! compile time, as Nix does, and attributes of `rec` sets and `let` get their slots in name
 //! order so that building the set needs no sort.
-//! Errors (syntax errors, undefined variables, duplicate attributes) are collected, not
-//! thrown at the first one, so the user sees all of them.
+//! Errors (syntax errors, undefined variables, duplicate attributes) are collected, and the
+//! first is the one the reference reports: its parser finds every error but undefined
+//! variables, and stops at the first in the text; it looks variables up only after.
 
 use crate::builtins::global_index;
 use crate::ir::{
@@ -92,8 +93,10 @@ struct Compiler<'a> {
     /// attributes are being added, for the messages about duplicates (`a.b` in `a.b.c`).
     attr_path: Vec<Symbol>,
     /// The first syntax error that rnix does not see (an attribute name written as an
-    /// indented string), reported before any other error, as the reference's parser does.
+    /// indented string, a function where only an operand may be).
     syntax_error: Option<CompileError>,
+    /// Undefined variables: reported only when the text has no other error.
+    unbound: Vec<CompileError>,
 }
 
 /// A successful compilation: the code and the lint warnings.
@@ -115,6 +118,7 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
         warnings: Vec::new(),
         attr_path: Vec::new(),
         syntax_error: None,
+        unbound: Vec::new(),
     };
     // The reference reports the first error in the text: a token its lexer rejects (always a
     // parse error of rnix's too), or else where its parser stopped.
@@ -144,14 +148,17 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
             Expr::Int(0)
         }
     };
-    if let Some(error) = compiler.syntax_error.take() {
-        return Err(vec![error]);
+    // The reference finds every error but undefined variables while it parses, and stops at
+    // the first in the text; variables are looked up once the whole file is parsed.
+    compiler.errors.extend(compiler.syntax_error.take());
+    if !compiler.errors.is_empty() {
+        compiler.errors.sort_by_key(|error| error.span.start);
+        return Err(compiler.errors);
     }
-    if compiler.errors.is_empty() {
-        Ok(Compiled { expr: Box::leak(Box::new(expr)), warnings: compiler.warnings })
-    } else {
-        Err(compiler.errors)
+    if !compiler.unbound.is_empty() {
+        return Err(compiler.unbound);
     }
+    Ok(Compiled { expr: Box::leak(Box::new(expr)), warnings: compiler.warnings })
 }
 
 fn leak_str(text: &str) -> &'static str {
@@ -363,7 +370,7 @@ impl Compiler<'_> {
             return Expr::Global(index);
         }
         if withs.is_empty() {
-            self.errors.push(CompileError { span, message: format!("undefined variable '{name}'") });
+            self.unbound.push(CompileError { span, message: format!("undefined variable '{name}'") });
             return Expr::Int(0);
         }
         Expr::WithVar { name, withs: withs.into(), span, global: None }
@@ -553,16 +560,17 @@ impl Compiler<'_> {
             Some(K::MoreOrEq) => BinOp::GreaterEq,
             Some(K::NotEqual) => BinOp::NotEq,
             Some(K::Or) => BinOp::Or,
-            Some(K::PipeRight) | Some(K::PipeLeft) | None => {
-                self.error(binop.syntax(), "experimental Nix feature 'pipe-operators' is disabled");
-                BinOp::Add
-            }
+            Some(K::PipeRight) | Some(K::PipeLeft) | None => BinOp::Add,
         };
         let op_start = binop
             .syntax()
             .children_with_tokens()
             .find(|t| t.as_token().is_some_and(|t| ast::BinOpKind::from_kind(t.kind()).is_some()))
             .map(|t| u32::from(t.text_range().start()));
+        if matches!(binop.operator(), Some(K::PipeRight) | Some(K::PipeLeft) | None) {
+            let at = Span { file: self.file, start: op_start.unwrap_or(span.start) };
+            self.errors.push(CompileError { span: at, message: crate::syntax_errors::PIPES_DISABLED.to_string() });
+        }
         let starts = OperatorStarts {
             op: op_start.unwrap_or(span.start),
             rhs: binop.rhs().map_or(span.start, |rhs| rhs.syntax().text_range().start().into()),
@@ -608,6 +616,9 @@ impl Compiler<'_> {
     }
 
     fn lambda(&mut self, lambda: ast::Lambda, name: Option<Symbol>, span: Span) -> Expr {
+        if let Some(error) = crate::syntax_errors::function_as_operand(self.file, lambda.syntax()) {
+            self.note_syntax_error(error);
+        }
         let mut names = FxHashMap::default();
         let mut formal_positions = Vec::new();
         let param = match lambda.param() {
@@ -666,14 +677,19 @@ impl Compiler<'_> {
         Expr::Lambda(Box::new(LambdaDef { name, param, body, n_slots, span, formal_positions }))
     }
 
+    /// Keeps a syntax error that rnix let through, the first in the text.
+    fn note_syntax_error(&mut self, error: CompileError) {
+        if self.syntax_error.as_ref().is_none_or(|first| error.span.start < first.span.start) {
+            self.syntax_error = Some(error);
+        }
+    }
+
     fn attr_key(&mut self, attr: &ast::Attr) -> Key {
         match attr {
             ast::Attr::Ident(ident) => Key::Static(ident_name(ident)),
             ast::Attr::Str(string) => {
                 if let Some(error) = crate::syntax_errors::indented_string_name(self.file, string.syntax()) {
-                    if self.syntax_error.as_ref().is_none_or(|first| error.span.start < first.span.start) {
-                        self.syntax_error = Some(error);
-                    }
+                    self.note_syntax_error(error);
                 }
                 match static_string(string) {
                     Some(text) => Key::Static(Symbol::intern(&text)),

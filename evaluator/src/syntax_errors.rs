@@ -5,6 +5,10 @@
 use crate::compile::CompileError;
 use crate::source::{FileId, Span};
 
+/// The error of a pipe operator (`|>`, `<|`): an experimental feature, not enabled.
+pub(crate) const PIPES_DISABLED: &str =
+    "experimental Nix feature 'pipe-operators' is disabled; add '--extra-experimental-features pipe-operators' to enable it";
+
 /// Where a parse error starts, when it has a place.
 pub(crate) fn error_offset(error: &rnix::ParseError) -> Option<u32> {
     use rnix::ParseError as P;
@@ -35,6 +39,11 @@ pub(crate) fn lexical_error(file: FileId, text: &str) -> Option<(u32, CompileErr
             K::TOKEN_L_BRACK | K::TOKEN_L_PAREN | K::TOKEN_L_BRACE | K::TOKEN_INTERPOL_START => open.push(kind),
             K::TOKEN_R_BRACK | K::TOKEN_R_PAREN | K::TOKEN_R_BRACE | K::TOKEN_INTERPOL_END => {
                 open.pop();
+            }
+            // The reference's lexer refuses the pipe operators unless they are enabled, which
+            // nxe does not do.
+            K::TOKEN_PIPE_LEFT | K::TOKEN_PIPE_RIGHT => {
+                return Some((start, CompileError { span: Span { file, start }, message: PIPES_DISABLED.to_string() }));
             }
             K::TOKEN_ERROR => {
                 let at = |at: u32, message: &str| {
@@ -103,6 +112,9 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
             None => "end of file".to_string(),
         }
     };
+    if let Some(error) = error_offset(error).and_then(|start| let_as_operand(file, root, start)) {
+        return error;
+    }
     let (span, message) = match error {
         P::Unexpected(range) => (at(*range), format!("syntax error, unexpected {}", found(*range))),
         P::UnexpectedExtra(range) => {
@@ -185,6 +197,133 @@ pub(crate) fn indented_string_name(file: FileId, name: &rnix::SyntaxNode) -> Opt
         span: Span { file, start: name.text_range().start().into() },
         message: format!("syntax error, unexpected start of an indented string{expected}"),
     })
+}
+
+/// A function where the reference's grammar allows only an operand (`f x: x`, `1 + x: x`,
+/// `[ x: x ]`, `a.b or x: x`), which rnix accepts: a function must be the whole of an
+/// expression, or in parentheses. The error for `lambda`, a function's node, when it is one:
+/// where the reference's parser stops, at the `:` (or `@`) once the operand before it is
+/// whole, or inside braces that it read as a set.
+pub(crate) fn function_as_operand(file: FileId, lambda: &rnix::SyntaxNode) -> Option<CompileError> {
+    use rnix::SyntaxKind as K;
+    let operand_of = |node: &rnix::SyntaxNode| {
+        matches!(
+            node.kind(),
+            K::NODE_APPLY | K::NODE_BIN_OP | K::NODE_UNARY_OP | K::NODE_SELECT | K::NODE_HAS_ATTR | K::NODE_LIST
+        )
+    };
+    if !operand_of(&lambda.parent()?) {
+        return None;
+    }
+    let significant = |element: &rnix::SyntaxElement| !matches!(element.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT);
+    let at = |token: &rnix::SyntaxToken| Span { file, start: token.text_range().start().into() };
+    let param = lambda.first_child()?;
+    // The token after the operand, and what ends the expression around it.
+    let stop = match param.kind() {
+        K::NODE_PATTERN => {
+            let parts: Vec<rnix::SyntaxElement> = param.children_with_tokens().filter(significant).collect();
+            match parts.as_slice() {
+                // `x@{ … }`: the name is the operand, `@` the error.
+                [rnix::NodeOrToken::Node(bind), ..] if bind.kind() == K::NODE_PAT_BIND => {
+                    bind.children_with_tokens().filter_map(|e| e.into_token()).find(|t| t.kind() == K::TOKEN_AT)?
+                }
+                // `{ }` is an empty set: the error is what follows it.
+                [open, rnix::NodeOrToken::Token(close), ..]
+                    if open.kind() == K::TOKEN_L_BRACE && close.kind() == K::TOKEN_R_BRACE =>
+                {
+                    let mut next = close.next_token();
+                    while let Some(token) =
+                        next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT))
+                    {
+                        next = token.next_token();
+                    }
+                    next?
+                }
+                // Formals are read as the bindings of a set, which they are not.
+                [_, rnix::NodeOrToken::Token(ellipsis), ..] if ellipsis.kind() == K::TOKEN_ELLIPSIS => {
+                    return Some(CompileError {
+                        span: at(ellipsis),
+                        message: "syntax error, unexpected '...', expecting 'inherit'".to_string(),
+                    });
+                }
+                [_, rnix::NodeOrToken::Node(entry), ..] if entry.kind() == K::NODE_PAT_ENTRY => {
+                    let mut next = entry.first_token()?.next_token();
+                    while let Some(token) =
+                        next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT))
+                    {
+                        next = token.next_token();
+                    }
+                    let next = next?;
+                    return Some(CompileError {
+                        span: at(&next),
+                        message: format!("syntax error, unexpected {}, expecting '.' or '='", token_name(next.kind())),
+                    });
+                }
+                _ => return None,
+            }
+        }
+        _ => lambda.children_with_tokens().filter_map(|e| e.into_token()).find(|t| t.kind() == K::TOKEN_COLON)?,
+    };
+    Some(CompileError {
+        span: at(&stop),
+        message: format!("syntax error, unexpected {}{}", token_name(stop.kind()), after_operand(lambda)),
+    })
+}
+
+/// What the reference's parser says it expects after the operand that `node` is in, once it
+/// is whole: what closes the expression around it.
+fn after_operand(node: &rnix::SyntaxNode) -> &'static str {
+    use rnix::SyntaxKind as K;
+    let mut node = node.clone();
+    while let Some(parent) = node.parent() {
+        let before = |kind: K| {
+            parent
+                .children_with_tokens()
+                .find(|child| child.kind() == kind)
+                .is_some_and(|token| node.text_range().end() <= token.text_range().start())
+        };
+        match parent.kind() {
+            K::NODE_ROOT => return ", expecting end of file",
+            K::NODE_PAREN | K::NODE_INHERIT_FROM => return ", expecting ')'",
+            K::NODE_ATTRPATH_VALUE => return ", expecting ';'",
+            K::NODE_INTERPOL | K::NODE_DYNAMIC => return ", expecting '}'",
+            K::NODE_PAT_ENTRY => return ", expecting '}' or ','",
+            K::NODE_LIST => return "",
+            K::NODE_IF_ELSE if before(K::TOKEN_THEN) => return ", expecting 'then'",
+            K::NODE_IF_ELSE if before(K::TOKEN_ELSE) => return ", expecting 'else'",
+            K::NODE_ASSERT | K::NODE_WITH if before(K::TOKEN_SEMICOLON) => return ", expecting ';'",
+            K::NODE_APPLY
+            | K::NODE_BIN_OP
+            | K::NODE_UNARY_OP
+            | K::NODE_SELECT
+            | K::NODE_HAS_ATTR
+            | K::NODE_IF_ELSE
+            | K::NODE_ASSERT
+            | K::NODE_WITH
+            | K::NODE_LET_IN
+            | K::NODE_LAMBDA => node = parent,
+            _ => return "",
+        }
+    }
+    ""
+}
+
+/// `let … in` where only an operand may be (`1 + let a = 1; in a`, `f let …`): rnix stops at
+/// the `let`; the reference's parser takes it for the start of the old `let { … }` and stops
+/// at the token after it, wanting `{`.
+fn let_as_operand(file: FileId, root: &rnix::SyntaxNode, start: u32) -> Option<CompileError> {
+    use rnix::SyntaxKind as K;
+    let token = root.token_at_offset(start.into()).right_biased().filter(|token| token.kind() == K::TOKEN_LET)?;
+    let mut next = token.next_token();
+    while let Some(t) = next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)) {
+        next = t.next_token();
+    }
+    let (span, found) = match &next {
+        Some(next) if next.kind() == K::TOKEN_L_BRACE => return None,
+        Some(next) => (Span { file, start: next.text_range().start().into() }, token_name(next.kind())),
+        None => (Span { file, start: root.text_range().end().into() }, "end of file"),
+    };
+    Some(CompileError { span, message: format!("syntax error, unexpected {found}, expecting '{{'") })
 }
 
 /// Whether the error at `start` is among the names of an `inherit`.

@@ -1,0 +1,1 @@
+if map x: x then 1 else 2

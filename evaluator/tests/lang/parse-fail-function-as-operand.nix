@@ -1,0 +1,2 @@
+# A function must be whole or in parentheses.
+1 + x: x
