@@ -135,6 +135,12 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
         compiler.errors.push(crate::syntax_errors::parse_error(file, error, text, &root));
     }
     if !compiler.errors.is_empty() {
+        // rnix may have let an earlier error through on its way to this one (or have stopped
+        // at the same place, with less to say).
+        let first = compiler.errors[0].span.start;
+        if let Some(error) = crate::syntax_errors::let_through(file, &root).filter(|error| error.span.start <= first) {
+            compiler.errors.insert(0, error);
+        }
         return Err(compiler.errors);
     }
     if options.scoped {
@@ -208,10 +214,15 @@ impl Compiler<'_> {
     fn expr_named(&mut self, expr: ast::Expr, name: Option<Symbol>) -> Expr {
         let span = self.span(expr.syntax());
         match expr {
-            ast::Expr::Paren(paren) => match paren.expr() {
-                Some(inner) => self.expr_named(inner, name),
-                None => self.missing(paren.syntax()),
-            },
+            ast::Expr::Paren(paren) => {
+                if let Some(error) = crate::syntax_errors::unclosed_paren(self.file, paren.syntax()) {
+                    self.note_syntax_error(error);
+                }
+                match paren.expr() {
+                    Some(inner) => self.expr_named(inner, name),
+                    None => self.missing(paren.syntax()),
+                }
+            }
             ast::Expr::Root(root) => match root.expr() {
                 Some(inner) => self.expr(inner),
                 None => self.missing(root.syntax()),
@@ -474,6 +485,11 @@ impl Compiler<'_> {
 
     fn path(&mut self, expr: ast::Expr, span: Span) -> Expr {
         let Some(path) = ast::Path::cast(expr.syntax().clone()) else { return self.missing(expr.syntax()) };
+        if let Some(error) = crate::syntax_errors::path_with_gap(self.file, expr.syntax()) {
+            // rnix cannot split such a path into its parts.
+            self.note_syntax_error(error);
+            return Expr::Int(0);
+        }
         self.lint_path(&path, expr.syntax());
         if let ast::Path::PathSearch(search) = &path {
             let text = search.content().map_or(String::new(), |c| c.text().to_string());

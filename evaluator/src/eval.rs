@@ -1795,11 +1795,11 @@ pub fn type_error(expected: &'static str, found: &Value) -> EvalError {
 pub(crate) fn compile_errors_to_eval(errors: &[CompileError]) -> EvalError {
     match errors.first() {
         Some(first) => {
-            let kind = if first.message.starts_with("undefined variable") {
-                let name = first.message.trim_start_matches("undefined variable '").trim_end_matches('\'');
-                ErrorKind::UndefinedVariable(name.to_string())
-            } else {
-                ErrorKind::Other(first.message.clone())
+            // The name between the quotes may end in quotes of its own (`a'`).
+            let undefined = first.message.strip_prefix("undefined variable '").and_then(|rest| rest.strip_suffix('\''));
+            let kind = match undefined {
+                Some(name) => ErrorKind::UndefinedVariable(name.to_string()),
+                None => ErrorKind::Other(first.message.clone()),
             };
             EvalError::new(kind).at(first.span)
         }

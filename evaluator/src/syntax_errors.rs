@@ -9,6 +9,9 @@ use crate::source::{FileId, Span};
 pub(crate) const PIPES_DISABLED: &str =
     "experimental Nix feature 'pipe-operators' is disabled; add '--extra-experimental-features pipe-operators' to enable it";
 
+/// The reference parser's names of the comparison operators, which do not chain.
+const COMPARISONS: [&str; 6] = ["'=='", "'!='", "'<'", "'<='", "'>'", "'>='"];
+
 /// Where a parse error starts, when it has a place.
 pub(crate) fn error_offset(error: &rnix::ParseError) -> Option<u32> {
     use rnix::ParseError as P;
@@ -108,7 +111,7 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
         match rnix::tokenize(rest)
             .find(|(k, _)| !matches!(k, rnix::SyntaxKind::TOKEN_WHITESPACE | rnix::SyntaxKind::TOKEN_COMMENT))
         {
-            Some((kind, _)) => token_name(kind).to_string(),
+            Some((kind, text)) => text_token_name(kind, text).to_string(),
             None => "end of file".to_string(),
         }
     };
@@ -118,7 +121,14 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
     let (span, message) = match error {
         P::Unexpected(range) => (at(*range), format!("syntax error, unexpected {}", found(*range))),
         P::UnexpectedExtra(range) => {
-            (at(*range), format!("syntax error, unexpected {}, expecting end of file", found(*range)))
+            let found = found(*range);
+            // A comparison cannot follow a comparison (they do not chain), where many other
+            // tokens could: the reference lists none of them.
+            let expected = match COMPARISONS.contains(&found.as_str()) {
+                true => "",
+                false => ", expecting end of file",
+            };
+            (at(*range), format!("syntax error, unexpected {found}{expected}"))
         }
         P::UnexpectedWanted(got, range, wanted) => {
             // An unterminated string or comment is one invalid token running to the end.
@@ -143,7 +153,13 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
                     return error;
                 }
             }
-            let got = if *got == rnix::SyntaxKind::TOKEN_ERROR && at_end { "end of file" } else { token_name(*got) };
+            // A string or comment left open runs to the end; any other invalid token is one.
+            let rest = text.get(usize::from(range.start())..).unwrap_or("");
+            let open = rest.starts_with('"') || rest.starts_with("''") || rest.starts_with("/*");
+            let got = match *got == rnix::SyntaxKind::TOKEN_ERROR && at_end && open {
+                true => "end of file",
+                false => text_token_name(*got, rest.get(..2).unwrap_or(rest)),
+            };
             let expected = match binding_expected(root, range.start()) {
                 Some(expected) if wanted.contains(&rnix::SyntaxKind::TOKEN_IDENT) => expected.to_string(),
                 // A name `inherit` cannot take: the reference says nothing of what it wanted.
@@ -153,6 +169,7 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
                 _ if **wanted == [rnix::SyntaxKind::TOKEN_R_BRACE] && formal_may_follow(root, range.start()) => {
                     ", expecting '}' or ','".to_string()
                 }
+                _ if COMPARISONS.contains(&got) => String::new(),
                 _ => expecting(wanted),
             };
             (at(*range), format!("syntax error, unexpected {got}{expected}"))
@@ -164,6 +181,12 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
             let string = root.last_token().and_then(|token| open_string(&token));
             if let Some(error) = string.as_ref().and_then(|string| indented_string_name(file, string)) {
                 return error;
+            }
+            if wanted.contains(&rnix::SyntaxKind::TOKEN_STRING_END) && string.as_ref().is_some_and(is_indented) {
+                return CompileError {
+                    span: eof,
+                    message: "syntax error, unexpected end of file, expecting indented string or '${' or end of an indented string".to_string(),
+                };
             }
             (eof, format!("syntax error, unexpected end of file{}", expecting(wanted)))
         }
@@ -197,6 +220,68 @@ pub(crate) fn indented_string_name(file: FileId, name: &rnix::SyntaxNode) -> Opt
         span: Span { file, start: name.text_range().start().into() },
         message: format!("syntax error, unexpected start of an indented string{expected}"),
     })
+}
+
+/// A parenthesis closed by another token (`(1 ]`, `(a with b; c)`), which rnix takes for
+/// the `)` without a word: the reference wants `)` there. The error for `paren`, a
+/// parenthesis's node, when it is one.
+pub(crate) fn unclosed_paren(file: FileId, paren: &rnix::SyntaxNode) -> Option<CompileError> {
+    use rnix::SyntaxKind as K;
+    let last = paren.last_token()?;
+    if paren.first_token().is_some_and(|first| first == last)
+        || matches!(last.kind(), K::TOKEN_R_PAREN | K::TOKEN_ERROR | K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)
+        || last.parent().as_ref() != Some(paren)
+    {
+        return None;
+    }
+    if last.kind() == K::TOKEN_LET {
+        // An argument `let { … }` to what precedes it, for the reference.
+        return let_as_operand(file, &paren.ancestors().last()?, last.text_range().start().into());
+    }
+    let found = named(&last);
+    let expected = if COMPARISONS.contains(&found) { "" } else { ", expecting ')'" };
+    Some(CompileError {
+        span: Span { file, start: last.text_range().start().into() },
+        message: format!("syntax error, unexpected {found}{expected}"),
+    })
+}
+
+/// A path followed by an interpolation after a blank (`./a ${x}`), which rnix takes for one
+/// interpolated path: for the reference the path ends at the blank, and `${` cannot follow
+/// it. The error for `path`, a path's node, when it is one.
+pub(crate) fn path_with_gap(file: FileId, path: &rnix::SyntaxNode) -> Option<CompileError> {
+    use rnix::SyntaxKind as K;
+    let blank =
+        path.children_with_tokens().position(|child| matches!(child.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT))?;
+    let next = path
+        .children_with_tokens()
+        .skip(blank)
+        .find(|child| !matches!(child.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT))?;
+    let token = match next {
+        rnix::NodeOrToken::Token(token) => token,
+        rnix::NodeOrToken::Node(node) => node.first_token()?,
+    };
+    Some(CompileError {
+        span: Span { file, start: token.text_range().start().into() },
+        message: format!("syntax error, unexpected {}{}", named(&token), after_operand(path)),
+    })
+}
+
+/// The first error in the tree that rnix let through (see [`unclosed_paren`],
+/// [`function_as_operand`], [`path_with_gap`] and [`indented_string_name`]), for a text
+/// where rnix found another: the reference stops at
+/// whichever comes first.
+pub(crate) fn let_through(file: FileId, root: &rnix::SyntaxNode) -> Option<CompileError> {
+    use rnix::SyntaxKind as K;
+    root.descendants()
+        .filter_map(|node| match node.kind() {
+            K::NODE_PAREN => unclosed_paren(file, &node),
+            K::NODE_LAMBDA => function_as_operand(file, &node),
+            K::NODE_PATH_ABS | K::NODE_PATH_REL | K::NODE_PATH_HOME => path_with_gap(file, &node),
+            K::NODE_STRING => indented_string_name(file, &node),
+            _ => None,
+        })
+        .min_by_key(|error| error.span.start)
 }
 
 /// A function where the reference's grammar allows only an operand (`f x: x`, `1 + x: x`,
@@ -256,7 +341,7 @@ pub(crate) fn function_as_operand(file: FileId, lambda: &rnix::SyntaxNode) -> Op
                     let next = next?;
                     return Some(CompileError {
                         span: at(&next),
-                        message: format!("syntax error, unexpected {}, expecting '.' or '='", token_name(next.kind())),
+                        message: format!("syntax error, unexpected {}, expecting '.' or '='", named(&next)),
                     });
                 }
                 _ => return None,
@@ -266,7 +351,7 @@ pub(crate) fn function_as_operand(file: FileId, lambda: &rnix::SyntaxNode) -> Op
     };
     Some(CompileError {
         span: at(&stop),
-        message: format!("syntax error, unexpected {}{}", token_name(stop.kind()), after_operand(lambda)),
+        message: format!("syntax error, unexpected {}{}", named(&stop), after_operand(lambda)),
     })
 }
 
@@ -276,11 +361,13 @@ fn after_operand(node: &rnix::SyntaxNode) -> &'static str {
     use rnix::SyntaxKind as K;
     let mut node = node.clone();
     while let Some(parent) = node.parent() {
+        // Whether `node` comes before the keyword `kind` of its parent, or the keyword is
+        // missing (the parser still wants it).
         let before = |kind: K| {
             parent
                 .children_with_tokens()
                 .find(|child| child.kind() == kind)
-                .is_some_and(|token| node.text_range().end() <= token.text_range().start())
+                .is_none_or(|token| node.text_range().end() <= token.text_range().start())
         };
         match parent.kind() {
             K::NODE_ROOT => return ", expecting end of file",
@@ -314,13 +401,17 @@ fn after_operand(node: &rnix::SyntaxNode) -> &'static str {
 fn let_as_operand(file: FileId, root: &rnix::SyntaxNode, start: u32) -> Option<CompileError> {
     use rnix::SyntaxKind as K;
     let token = root.token_at_offset(start.into()).right_biased().filter(|token| token.kind() == K::TOKEN_LET)?;
+    // Where a binding was due, it is that error (`{ let`).
+    if binding_expected(root, token.text_range().start()).is_some() {
+        return None;
+    }
     let mut next = token.next_token();
     while let Some(t) = next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)) {
         next = t.next_token();
     }
     let (span, found) = match &next {
         Some(next) if next.kind() == K::TOKEN_L_BRACE => return None,
-        Some(next) => (Span { file, start: next.text_range().start().into() }, token_name(next.kind())),
+        Some(next) => (Span { file, start: next.text_range().start().into() }, named(next)),
         None => (Span { file, start: root.text_range().end().into() }, "end of file"),
     };
     Some(CompileError { span, message: format!("syntax error, unexpected {found}, expecting '{{'") })
@@ -373,7 +464,7 @@ fn ellipsis_not_last(file: FileId, root: &rnix::SyntaxNode, start: rnix::TextSiz
         next = token.next_token();
     }
     let (span, found) = match next {
-        Some(token) => (Span { file, start: token.text_range().start().into() }, token_name(token.kind())),
+        Some(token) => (Span { file, start: token.text_range().start().into() }, named(&token)),
         None => (Span { file, start: root.text_range().end().into() }, "end of file"),
     };
     Some(CompileError { span, message: format!("syntax error, unexpected {found}, expecting '}}'") })
@@ -429,6 +520,8 @@ fn open_at_end(root: &rnix::SyntaxNode) -> Option<&'static str> {
                 return container_expected(&node).filter(|_| binding_due);
             }
             K::NODE_PAREN if !has(K::TOKEN_R_PAREN) => return ends_expression.then_some(", expecting ')'"),
+            // In a list, many tokens could come next: the reference lists none.
+            K::NODE_LIST if !has(K::TOKEN_R_BRACK) => return None,
             _ => {}
         }
     }
@@ -456,6 +549,20 @@ fn expecting(wanted: &[rnix::SyntaxKind]) -> String {
         return String::new();
     }
     format!(", expecting {}", names.join(" or "))
+}
+
+/// The reference parser's name for a token of the tree.
+fn named(token: &rnix::SyntaxToken) -> &'static str {
+    text_token_name(token.kind(), token.text())
+}
+
+/// The reference parser's name for a token of kind `kind` written `text`: an indented
+/// string's start is named apart.
+fn text_token_name(kind: rnix::SyntaxKind, text: &str) -> &'static str {
+    match kind {
+        rnix::SyntaxKind::TOKEN_STRING_START if text == "''" => "start of an indented string",
+        _ => token_name(kind),
+    }
 }
 
 /// The reference parser's name for a token.
