@@ -738,7 +738,20 @@ impl Evaluator {
                 // whether it is catchable, depends on it.
                 let (left, right) = if matches!(op, BinOp::Update | BinOp::LessEq | BinOp::Greater) {
                     let right = self.eval(rhs, env)?;
+                    // `//` wants its right operand a set before it evaluates the left one.
+                    if op == BinOp::Update && !matches!(right, Value::Attrs(_)) {
+                        let error = type_error("a set", &right).at(Span { file: span.file, start: starts.rhs });
+                        return Err(error);
+                    }
                     (self.eval(lhs, env)?, right)
+                } else if op == BinOp::Add {
+                    // A first operand that is not a number, a path or a string is made a string
+                    // before the second is evaluated, as the reference does: its error wins.
+                    let left = match self.eval(lhs, env)? {
+                        left @ (Value::Int(_) | Value::Float(_) | Value::Path(_) | Value::String(_)) => left,
+                        other => crate::ops::add_operand_as_string(self, &other).map_err(|e| e.at(span))?,
+                    };
+                    (left, self.eval(rhs, env)?)
                 } else {
                     (self.eval(lhs, env)?, self.eval(rhs, env)?)
                 };

@@ -359,6 +359,17 @@ impl EvalIo for MountedIo {
     }
 }
 
+/// The machine's physical memory in bytes, from `/proc/meminfo` (None elsewhere); read once.
+pub fn physical_memory() -> Option<u64> {
+    static TOTAL: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = text.lines().find(|line| line.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    })
+}
+
 /// The failure to read a directory as a file, with the directory's size in bytes (its
 /// `st_size`, which the file system decides): the reference reads that many bytes and
 /// reports the failed read.

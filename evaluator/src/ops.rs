@@ -93,6 +93,12 @@ pub fn add_at(
     })
 }
 
+/// The first operand of `+` as the string it makes, when it is neither a number nor a path
+/// nor a string (a set with `outPath` or `__toString`; anything else fails).
+pub fn add_operand_as_string(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Value> {
+    coerce_to_string(evaluator, value, Coerce::Interpolation).map(Value::String)
+}
+
 /// Which part of `a + b` an error of `+` is about.
 enum Part {
     Left,
@@ -198,7 +204,9 @@ pub fn arith(_evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -
             Value::Int(_) => Err(type_error("an integer", &left)),
             other => Err(type_error("a float", other)),
         },
-        (Value::Int(_) | Value::Float(_), other) | (other, _) => Err(type_error("an integer", other)),
+        // A float on either side makes both operands wanted as floats.
+        (Value::Float(_), other) | (other, Value::Float(_)) => Err(type_error("a float", other)),
+        (Value::Int(_), other) | (other, _) => Err(type_error("an integer", other)),
     }
 }
 
@@ -407,12 +415,6 @@ pub(crate) fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
 }
 
 fn cannot_coerce(value: &Value) -> EvalError {
-    if let Value::PrimOp(op) = value {
-        return EvalError::msg(format!(
-            "cannot coerce the built-in function '{}' to a string: «primop {}»",
-            op.name, op.name
-        ));
-    }
     EvalError::msg(format!("cannot coerce {} to a string: {}", value.type_with_article(), crate::print::short(value)))
 }
 

@@ -91,22 +91,27 @@ impl Value {
         }
     }
 
-    /// The type with an article, as Nix's error messages say it: "a set", "an integer".
-    pub fn type_with_article(&self) -> &'static str {
-        match self {
+    /// The type with an article, as Nix's error messages say it: "a set", "an integer", "a
+    /// string with context", "the built-in function 'map'".
+    pub fn type_with_article(&self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow;
+        Cow::Borrowed(match self {
             Value::Null => "null",
             Value::Bool(_) => "a Boolean",
             Value::Int(_) => "an integer",
             Value::Float(_) => "a float",
+            Value::String(s) if s.has_context() => "a string with context",
             Value::String(_) => "a string",
             Value::Path(_) => "a path",
             Value::Attrs(_) => "a set",
             Value::List(_) => "a list",
             Value::Lambda(_) => "a function",
-            Value::PrimOp(_) => "a built-in function",
-            Value::PrimOpApp(_) => "a partially applied built-in function",
+            Value::PrimOp(op) => return Cow::Owned(format!("the built-in function '{}'", op.name)),
+            Value::PrimOpApp(app) => {
+                return Cow::Owned(format!("the partially applied built-in function '{}'", app.op.name));
+            }
             Value::Thunk(_) => "a thunk",
-        }
+        })
     }
 
     /// A string value without context.

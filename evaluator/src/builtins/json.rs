@@ -92,14 +92,8 @@ impl JsonWriter {
                 let error = EvalError::msg("cannot convert a function to JSON");
                 return Err(error.at(closure.def.span));
             }
-            Value::PrimOp(op) => {
-                return Err(EvalError::msg(format!("cannot convert the built-in function '{}' to JSON", op.name)));
-            }
-            Value::PrimOpApp(app) => {
-                let name = app.op.name;
-                return Err(EvalError::msg(format!(
-                    "cannot convert the partially applied built-in function '{name}' to JSON"
-                )));
+            Value::PrimOp(_) | Value::PrimOpApp(_) => {
+                return Err(EvalError::msg(format!("cannot convert {} to JSON", value.type_with_article())));
             }
             Value::Thunk(_) => return Err(EvalError::msg("cannot convert a thunk to JSON")),
         }

@@ -7,7 +7,7 @@ use crate::eval::{speculate_applied_index, type_error, Evaluator, SpareScopes};
 use crate::ir::Param;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
-use crate::value::{Attr, Attrs, Forces, List, PrimOp, Thunk, Value};
+use crate::value::{Attr, Attrs, Forces, List, PrimOp, Thunk, ThunkCell, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub(super) static PRIMOPS: &[PrimOp] = &[
@@ -135,12 +135,19 @@ fn builtin_foldl_strict(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
 
 fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let count = force_int(ev, &args[1])?;
-    let Ok(len) = u32::try_from(count) else {
+    if count < 0 {
         return Err(EvalError::msg(format!("cannot create list of size {count}")));
-    };
-    let len = len as usize;
+    }
     // The function is checked even for an empty list, as the reference does.
     let func = force_function(ev, &args[0])?;
+    // A list that cannot fit in memory fails as it does in the reference, before any of it
+    // is written (memory the kernel grants lazily would get the process killed instead).
+    let bytes =
+        (count as u64).saturating_mul((std::mem::size_of::<Value>() + std::mem::size_of::<ThunkCell>() + 8) as u64);
+    let len = match u32::try_from(count) {
+        Ok(len) if crate::io::physical_memory().is_none_or(|total| bytes <= total) => len as usize,
+        _ => return Err(EvalError::msg("out of memory")),
+    };
     Ok(Value::List(match &func {
         // A lambda (the usual case) makes compact thunks, or the elements themselves when
         // computing them cannot fail or be observed.

@@ -1,0 +1,1 @@
+builtins.length (builtins.genList (x: x) 9223372036854775807)

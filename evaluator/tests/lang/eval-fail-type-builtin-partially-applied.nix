@@ -1,0 +1,1 @@
+if builtins.add 1 then 1 else 2

@@ -1,0 +1,2 @@
+let right = 0; in
+(throw "left") // right
