@@ -136,7 +136,8 @@ impl SourceMap {
 }
 
 impl SourceFile {
-    /// 1-based line and column of a byte offset.
+    /// 1-based line and column of a byte offset. The column counts bytes, as the reference's
+    /// does: a character of two bytes before the place counts twice.
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
         let line_idx = match self.line_starts.binary_search(&offset) {
             Ok(idx) => idx,
@@ -144,7 +145,7 @@ impl SourceFile {
         };
         let line_start = self.line_starts[line_idx] as usize;
         let end = (offset as usize).min(self.text.len());
-        let column = self.text.get(line_start..end).map_or(0, |s| s.chars().count());
+        let column = end.saturating_sub(line_start);
         (line_idx as u32 + 1, column as u32 + 1)
     }
 
