@@ -749,7 +749,9 @@ impl Evaluator {
                     // before the second is evaluated, as the reference does: its error wins.
                     let left = match self.eval(lhs, env)? {
                         left @ (Value::Int(_) | Value::Float(_) | Value::Path(_) | Value::String(_)) => left,
-                        other => crate::ops::add_operand_as_string(self, &other).map_err(|e| e.at(span))?,
+                        other => crate::ops::coerce_to_string(self, &other, crate::ops::Coerce::Interpolation)
+                            .map(Value::String)
+                            .map_err(|e| e.at(span))?,
                     };
                     (left, self.eval(rhs, env)?)
                 } else {
@@ -765,11 +767,6 @@ impl Evaluator {
                 if op == BinOp::Add {
                     return crate::ops::add_at(self, left, right, span, starts);
                 }
-                let span = match (op, &right) {
-                    (BinOp::Update, Value::Attrs(_)) => span,
-                    (BinOp::Update, _) => Span { file: span.file, start: starts.rhs },
-                    _ => span,
-                };
                 crate::ops::binary(self, op, left, right).map_err(|e| e.at(span))
             }
         }

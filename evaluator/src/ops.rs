@@ -93,12 +93,6 @@ pub fn add_at(
     })
 }
 
-/// The first operand of `+` as the string it makes, when it is neither a number nor a path
-/// nor a string (a set with `outPath` or `__toString`; anything else fails).
-pub fn add_operand_as_string(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Value> {
-    coerce_to_string(evaluator, value, Coerce::Interpolation).map(Value::String)
-}
-
 /// Which part of `a + b` an error of `+` is about.
 enum Part {
     Left,

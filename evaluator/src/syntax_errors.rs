@@ -9,6 +9,9 @@ use crate::source::{FileId, Span};
 pub(crate) const PIPES_DISABLED: &str =
     "experimental Nix feature 'pipe-operators' is disabled; add '--extra-experimental-features pipe-operators' to enable it";
 
+/// What the reference's parser wants at the end of a text that leaves an indented string open.
+const OPEN_INDENTED: &str = "indented string or '${' or end of an indented string";
+
 /// The reference parser's names of the comparison operators, which do not chain.
 const COMPARISONS: [&str; 6] = ["'=='", "'!='", "'<'", "'<='", "'>'", "'>='"];
 
@@ -80,6 +83,20 @@ pub(crate) fn lexical_error(file: FileId, text: &str) -> Option<(u32, CompileErr
     None
 }
 
+/// Whether a token is a blank or a comment, which the grammar does not see.
+fn is_trivia(kind: rnix::SyntaxKind) -> bool {
+    matches!(kind, rnix::SyntaxKind::TOKEN_WHITESPACE | rnix::SyntaxKind::TOKEN_COMMENT)
+}
+
+/// The first token after `token` that is not a blank or a comment.
+fn next_significant(token: &rnix::SyntaxToken) -> Option<rnix::SyntaxToken> {
+    let mut next = token.next_token();
+    while let Some(t) = next.as_ref().filter(|t| is_trivia(t.kind())) {
+        next = t.next_token();
+    }
+    next
+}
+
 /// Whether a token can end an expression (an operator may follow it).
 fn ends_expression(kind: rnix::SyntaxKind) -> bool {
     use rnix::SyntaxKind as K;
@@ -108,9 +125,7 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
     let found = |range: rnix::TextRange| {
         let start: usize = range.start().into();
         let rest = text.get(start..).unwrap_or("");
-        match rnix::tokenize(rest)
-            .find(|(k, _)| !matches!(k, rnix::SyntaxKind::TOKEN_WHITESPACE | rnix::SyntaxKind::TOKEN_COMMENT))
-        {
+        match rnix::tokenize(rest).find(|(kind, _)| !is_trivia(*kind)) {
             Some((kind, text)) => text_token_name(kind, text).to_string(),
             None => "end of file".to_string(),
         }
@@ -140,7 +155,7 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
                 }
                 // A string left open: the reference's lexer reads on to the end of the file.
                 let expected = match string.is_some_and(|string| is_indented(&string)) {
-                    true => "indented string or '${' or end of an indented string",
+                    true => OPEN_INDENTED,
                     false => "'\"'",
                 };
                 return CompileError {
@@ -185,7 +200,7 @@ pub(crate) fn parse_error(file: FileId, error: &rnix::ParseError, text: &str, ro
             if wanted.contains(&rnix::SyntaxKind::TOKEN_STRING_END) && string.as_ref().is_some_and(is_indented) {
                 return CompileError {
                     span: eof,
-                    message: "syntax error, unexpected end of file, expecting indented string or '${' or end of an indented string".to_string(),
+                    message: format!("syntax error, unexpected end of file, expecting {OPEN_INDENTED}"),
                 };
             }
             (eof, format!("syntax error, unexpected end of file{}", expecting(wanted)))
@@ -229,7 +244,8 @@ pub(crate) fn unclosed_paren(file: FileId, paren: &rnix::SyntaxNode) -> Option<C
     use rnix::SyntaxKind as K;
     let last = paren.last_token()?;
     if paren.first_token().is_some_and(|first| first == last)
-        || matches!(last.kind(), K::TOKEN_R_PAREN | K::TOKEN_ERROR | K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)
+        || is_trivia(last.kind())
+        || matches!(last.kind(), K::TOKEN_R_PAREN | K::TOKEN_ERROR)
         || last.parent().as_ref() != Some(paren)
     {
         return None;
@@ -250,13 +266,8 @@ pub(crate) fn unclosed_paren(file: FileId, paren: &rnix::SyntaxNode) -> Option<C
 /// interpolated path: for the reference the path ends at the blank, and `${` cannot follow
 /// it. The error for `path`, a path's node, when it is one.
 pub(crate) fn path_with_gap(file: FileId, path: &rnix::SyntaxNode) -> Option<CompileError> {
-    use rnix::SyntaxKind as K;
-    let blank =
-        path.children_with_tokens().position(|child| matches!(child.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT))?;
-    let next = path
-        .children_with_tokens()
-        .skip(blank)
-        .find(|child| !matches!(child.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT))?;
+    let blank = path.children_with_tokens().position(|child| is_trivia(child.kind()))?;
+    let next = path.children_with_tokens().skip(blank).find(|child| !is_trivia(child.kind()))?;
     let token = match next {
         rnix::NodeOrToken::Token(token) => token,
         rnix::NodeOrToken::Node(node) => node.first_token()?,
@@ -269,8 +280,7 @@ pub(crate) fn path_with_gap(file: FileId, path: &rnix::SyntaxNode) -> Option<Com
 
 /// The first error in the tree that rnix let through (see [`unclosed_paren`],
 /// [`function_as_operand`], [`path_with_gap`] and [`indented_string_name`]), for a text
-/// where rnix found another: the reference stops at
-/// whichever comes first.
+/// where rnix found another: the reference stops at whichever comes first.
 pub(crate) fn let_through(file: FileId, root: &rnix::SyntaxNode) -> Option<CompileError> {
     use rnix::SyntaxKind as K;
     root.descendants()
@@ -300,13 +310,13 @@ pub(crate) fn function_as_operand(file: FileId, lambda: &rnix::SyntaxNode) -> Op
     if !operand_of(&lambda.parent()?) {
         return None;
     }
-    let significant = |element: &rnix::SyntaxElement| !matches!(element.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT);
     let at = |token: &rnix::SyntaxToken| Span { file, start: token.text_range().start().into() };
     let param = lambda.first_child()?;
     // The token after the operand, and what ends the expression around it.
     let stop = match param.kind() {
         K::NODE_PATTERN => {
-            let parts: Vec<rnix::SyntaxElement> = param.children_with_tokens().filter(significant).collect();
+            let parts: Vec<rnix::SyntaxElement> =
+                param.children_with_tokens().filter(|part| !is_trivia(part.kind())).collect();
             match parts.as_slice() {
                 // `x@{ … }`: the name is the operand, `@` the error.
                 [rnix::NodeOrToken::Node(bind), ..] if bind.kind() == K::NODE_PAT_BIND => {
@@ -316,13 +326,7 @@ pub(crate) fn function_as_operand(file: FileId, lambda: &rnix::SyntaxNode) -> Op
                 [open, rnix::NodeOrToken::Token(close), ..]
                     if open.kind() == K::TOKEN_L_BRACE && close.kind() == K::TOKEN_R_BRACE =>
                 {
-                    let mut next = close.next_token();
-                    while let Some(token) =
-                        next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT))
-                    {
-                        next = token.next_token();
-                    }
-                    next?
+                    next_significant(close)?
                 }
                 // Formals are read as the bindings of a set, which they are not.
                 [_, rnix::NodeOrToken::Token(ellipsis), ..] if ellipsis.kind() == K::TOKEN_ELLIPSIS => {
@@ -332,13 +336,7 @@ pub(crate) fn function_as_operand(file: FileId, lambda: &rnix::SyntaxNode) -> Op
                     });
                 }
                 [_, rnix::NodeOrToken::Node(entry), ..] if entry.kind() == K::NODE_PAT_ENTRY => {
-                    let mut next = entry.first_token()?.next_token();
-                    while let Some(token) =
-                        next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT))
-                    {
-                        next = token.next_token();
-                    }
-                    let next = next?;
+                    let next = next_significant(&entry.first_token()?)?;
                     return Some(CompileError {
                         span: at(&next),
                         message: format!("syntax error, unexpected {}, expecting '.' or '='", named(&next)),
@@ -405,11 +403,7 @@ fn let_as_operand(file: FileId, root: &rnix::SyntaxNode, start: u32) -> Option<C
     if binding_expected(root, token.text_range().start()).is_some() {
         return None;
     }
-    let mut next = token.next_token();
-    while let Some(t) = next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)) {
-        next = t.next_token();
-    }
-    let (span, found) = match &next {
+    let (span, found) = match &next_significant(&token) {
         Some(next) if next.kind() == K::TOKEN_L_BRACE => return None,
         Some(next) => (Span { file, start: next.text_range().start().into() }, named(next)),
         None => (Span { file, start: root.text_range().end().into() }, "end of file"),
@@ -433,7 +427,7 @@ fn formal_may_follow(root: &rnix::SyntaxNode, start: rnix::TextSize) -> bool {
         return false;
     }
     let mut before = token.prev_token();
-    while let Some(t) = before.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)) {
+    while let Some(t) = before.as_ref().filter(|t| is_trivia(t.kind())) {
         before = t.prev_token();
     }
     before.is_some_and(|t| t.kind() != K::TOKEN_ELLIPSIS)
@@ -459,11 +453,7 @@ fn ellipsis_not_last(file: FileId, root: &rnix::SyntaxNode, start: rnix::TextSiz
     if set.children_with_tokens().any(|child| child.kind() == K::TOKEN_REC) {
         return None;
     }
-    let mut next = ellipsis.next_token();
-    while let Some(token) = next.as_ref().filter(|t| matches!(t.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT)) {
-        next = token.next_token();
-    }
-    let (span, found) = match next {
+    let (span, found) = match next_significant(&ellipsis) {
         Some(token) => (Span { file, start: token.text_range().start().into() }, named(&token)),
         None => (Span { file, start: root.text_range().end().into() }, "end of file"),
     };
@@ -504,7 +494,7 @@ fn container_expected(container: &rnix::SyntaxNode) -> Option<&'static str> {
 fn open_at_end(root: &rnix::SyntaxNode) -> Option<&'static str> {
     use rnix::SyntaxKind as K;
     let mut last = root.last_token()?;
-    while matches!(last.kind(), K::TOKEN_WHITESPACE | K::TOKEN_COMMENT) {
+    while is_trivia(last.kind()) {
         last = last.prev_token()?;
     }
     let ends_expression = ends_expression(last.kind());

@@ -142,8 +142,9 @@ fn builtin_gen_list(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     let func = force_function(ev, &args[0])?;
     // A list that cannot fit in memory fails as it does in the reference, before any of it
     // is written (memory the kernel grants lazily would get the process killed instead).
-    let bytes =
-        (count as u64).saturating_mul((std::mem::size_of::<Value>() + std::mem::size_of::<ThunkCell>() + 8) as u64);
+    // Each element takes its slot, and a thunk: a count and a cell.
+    let element = std::mem::size_of::<Value>() + std::mem::size_of::<u64>() + std::mem::size_of::<ThunkCell>();
+    let bytes = (count as u64).saturating_mul(element as u64);
     let len = match u32::try_from(count) {
         Ok(len) if crate::io::physical_memory().is_none_or(|total| bytes <= total) => len as usize,
         _ => return Err(EvalError::msg("out of memory")),
