@@ -2,13 +2,22 @@
 # Builds nxe in release mode, times every workload against the reference Nix with
 # `nxe bench --runs 5`, and writes the report to benches/results/<date>-<hostname>.md with
 # the commit, the machine and the reference's version. Run from anywhere in the repository;
-# extra arguments go to `nxe bench` (e.g. `benches/run.sh sort fib`).
+# extra arguments go to `nxe bench` (e.g. `benches/run.sh sort fib`). With `--pgo` first, the
+# binary timed is the profile-guided build of scripts/pgo-build.sh.
 set -euo pipefail
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 cd "$root"
-cargo build --release -p nxe
-target=${CARGO_TARGET_DIR:-target}
-nxe=$target/release/nxe
+build="cargo build --release"
+if [ "${1:-}" = "--pgo" ]; then
+  shift
+  scripts/pgo-build.sh
+  nxe=target/pgo/release/nxe
+  build="scripts/pgo-build.sh (profile-guided)"
+else
+  cargo build --release -p nxe
+  target=${CARGO_TARGET_DIR:-target}
+  nxe=$target/release/nxe
+fi
 
 if [ -n "${NXE_REFERENCE_NIX:-}" ]; then
   reference_version=$("$NXE_REFERENCE_NIX" nix-instantiate --version 2>/dev/null | head -n1 || true)
@@ -29,6 +38,7 @@ report=$("$nxe" bench --runs 5 "$@") || status=$?
   echo
   echo "- commit: $commit"
   echo "- machine: $(uname -m), ${cpu:-unknown CPU}, $(nproc) cores"
+  echo "- build: $build"
   echo "- reference: ${reference_version:-none}"
   echo "- command: nxe bench --runs 5 $*"
   echo
