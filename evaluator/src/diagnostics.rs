@@ -6,14 +6,10 @@ use crate::EvalError;
 use std::fmt::Write;
 
 /// Renders an error for a terminal; with `show_trace`, every trace note with its position
-/// too. ANSI escape sequences in messages are kept only with `keep_ansi`.
+/// too. Colours in messages are kept only with `keep_ansi`; tabs are expanded as the
+/// reference expands them ([`crate::io::for_terminal`]).
 pub fn render(error: &EvalError, show_trace: bool, keep_ansi: bool) -> String {
-    let rendered = render_plain(error, show_trace);
-    if keep_ansi {
-        rendered
-    } else {
-        crate::io::strip_ansi_escapes(&rendered)
-    }
+    crate::io::for_terminal(&render_plain(error, show_trace), keep_ansi)
 }
 
 /// The error in short for reports: the message, then ` at FILE:LINE:COL` of the error or,
@@ -63,12 +59,9 @@ fn snippet(out: &mut String, span: Span, indent: &str) {
         let _ = code_line(out, location.line - 1);
     }
     let _ = code_line(out, location.line);
-    let caret_pad: String = file
-        .line_text(location.line)
-        .chars()
-        .take(location.column.saturating_sub(1) as usize)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
+    // The reference pads the caret with a space per column, tabs included, so under a line
+    // with tabs it stands where the column would be without them.
+    let caret_pad = " ".repeat(location.column.saturating_sub(1) as usize);
     let _ = writeln!(out, "{indent}{:6}| {caret_pad}^", "");
     if location.line < file.line_count() {
         let _ = code_line(out, location.line + 1);

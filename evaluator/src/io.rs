@@ -429,12 +429,63 @@ impl EvalIo for RealIo {
 
     fn trace(&self, message: &str) {
         use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() {
-            eprintln!("{message}");
-        } else {
-            eprintln!("{}", strip_ansi_escapes(message));
+        eprintln!("{}", for_terminal(message, std::io::stderr().is_terminal()));
+    }
+}
+
+/// A message as the reference writes it to standard error: escape sequences dropped, or,
+/// for a terminal (`keep_colours`), all but colours (`ESC [ … m`) dropped; carriage returns
+/// and bells dropped; and tabs expanded to the next multiple of 8 of a count of the
+/// characters written so far in the whole message, line breaks and escape sequences not
+/// counted (the reference's count, so a tab in a code frame lines up where it does there).
+pub fn for_terminal(text: &str, keep_colours: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut width = 0usize;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                let mut sequence = String::from(c);
+                let mut last = None;
+                if chars.peek() == Some(&'[') {
+                    sequence.extend(chars.next());
+                    while let Some(&next) = chars.peek().filter(|c| ('\u{30}'..='\u{3f}').contains(*c)) {
+                        sequence.push(next);
+                        chars.next();
+                    }
+                    while let Some(&next) = chars.peek().filter(|c| ('\u{20}'..='\u{2f}').contains(*c)) {
+                        sequence.push(next);
+                        chars.next();
+                    }
+                    if let Some(&next) = chars.peek().filter(|c| ('\u{40}'..='\u{7e}').contains(*c)) {
+                        sequence.push(next);
+                        last = Some(next);
+                        chars.next();
+                    }
+                } else if chars.peek().is_some_and(|c| ('\u{40}'..='\u{5f}').contains(c)) {
+                    chars.next();
+                }
+                if keep_colours && last == Some('m') {
+                    out.push_str(&sequence);
+                }
+            }
+            '\t' => {
+                out.push(' ');
+                width += 1;
+                while !width.is_multiple_of(8) {
+                    out.push(' ');
+                    width += 1;
+                }
+            }
+            '\r' | '\u{7}' => {}
+            '\n' => out.push(c),
+            _ => {
+                out.push(c);
+                width += 1;
+            }
         }
     }
+    out
 }
 
 /// Removes ANSI escape sequences (`ESC [ … letter`), as the reference does for messages
@@ -490,6 +541,18 @@ fn kind_of(file_type: &std::fs::FileType) -> FileKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Colours stay for a terminal and count no width; other escape sequences go; a tab
+    /// after them fills to the next multiple of 8 of the characters shown on all lines
+    /// (here 9: `error: x` and `y`).
+    #[test]
+    fn messages_for_a_terminal_keep_colours_only_and_expand_tabs() {
+        let text = "\u{1b}[31;1merror:\u{1b}[0m x\u{1b}[2K\ny\r\u{7}\tz";
+        assert_eq!(for_terminal(text, true), "\u{1b}[31;1merror:\u{1b}[0m x\ny       z");
+        assert_eq!(for_terminal(text, false), "error: x\ny       z");
+        assert_eq!(for_terminal("\t\t", false), " ".repeat(16));
+        assert_eq!(for_terminal("1234567\tx", false), "1234567 x");
+    }
 
     /// `export-ignore` on files leaves their directory, empty if nothing else is in it; on a
     /// directory, it leaves out the directory and everything below it.

@@ -1,0 +1,5 @@
+let
+	# a comment
+	f = x: x.missing;
+in
+	f { a = 1; }

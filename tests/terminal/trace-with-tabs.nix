@@ -1,0 +1,1 @@
+builtins.trace "a\tb\tc" (builtins.trace "\t\t" 1)

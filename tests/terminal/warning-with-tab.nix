@@ -1,0 +1,1 @@
+builtins.warn "tab\there" 2
