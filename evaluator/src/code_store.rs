@@ -317,6 +317,11 @@ impl Encoder {
             self.span(attr.span);
             self.pos(attr.pos);
         }
+        self.uint(def.aliases.len() as u64);
+        for (slot, named) in &def.aliases {
+            self.uint(u64::from(*slot));
+            self.uint(u64::from(*named));
+        }
     }
 
     fn lambda(&mut self, def: &LambdaDef) {
@@ -619,7 +624,14 @@ impl Decoder {
             let value = self.expr()?;
             dynamics.push(DynamicAttr { name, value, span: self.span()?, pos: self.pos()? });
         }
-        Some(Box::new(AttrsDef { rec, inherit_from, statics, dynamics }))
+        let count = self.count()?;
+        let mut aliases = Vec::with_capacity(count);
+        for _ in 0..count {
+            let slot = u32::try_from(self.uint()?).ok()?;
+            let named = u32::try_from(self.uint()?).ok()?;
+            aliases.push((slot, named));
+        }
+        Some(Box::new(AttrsDef { rec, inherit_from, statics, dynamics, aliases }))
     }
 
     fn optional_symbol(&mut self) -> Option<Option<Symbol>> {

@@ -97,6 +97,11 @@ struct Compiler<'a> {
     syntax_error: Option<CompileError>,
     /// Undefined variables: reported only when the text has no other error.
     unbound: Vec<CompileError>,
+    /// The file's tree, for [`Compiler::aliases`].
+    root: Option<rnix::SyntaxNode>,
+    /// The order in which the reference names this file's identifiers, computed when first
+    /// needed (see `intern_order.rs`).
+    intern_ranks: Option<rustc_hash::FxHashMap<String, u32>>,
 }
 
 /// A successful compilation: the code and the lint warnings.
@@ -119,6 +124,8 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
         attr_path: Vec::new(),
         syntax_error: None,
         unbound: Vec::new(),
+        root: None,
+        intern_ranks: None,
     };
     // The reference reports the first error in the text: a token its lexer rejects (always a
     // parse error of rnix's too), or else where its parser stopped.
@@ -146,6 +153,7 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
     if options.scoped {
         compiler.scopes.push(Scope::With);
     }
+    compiler.root = Some(root.clone());
     let root = parse.tree();
     let expr = match root.expr() {
         Some(expr) => compiler.expr(expr),
@@ -942,10 +950,41 @@ impl Compiler<'_> {
         pending.statics.sort_by_key(|a| a.0);
         let names = pending.statics.iter().enumerate().map(|(i, (sym, _, _))| (*sym, i as u32)).collect();
         self.scopes.push(Scope::Static(names));
-        let def = self.compile_pending(pending, true, 1);
+        let mut def = self.compile_pending(pending, true, 1);
+        def.aliases = self.aliases(&def);
         let result = inner(self);
         self.scopes.pop();
         (def, result)
+    }
+
+    /// The bindings of a `rec` set or `let` that take another binding's cell
+    /// ([`AttrsDef::aliases`]): those that are just the name of a binding of the same
+    /// scope the reference names earlier, in the order it names them.
+    fn aliases(&mut self, def: &AttrsDef) -> Vec<(u32, u32)> {
+        let candidates: Vec<(usize, u32)> = def
+            .statics
+            .iter()
+            .enumerate()
+            .filter_map(|(i, attr)| match attr.value {
+                AttrValue::Expr(Expr::Var { depth: 0, slot }) if slot as usize != i => Some((i, slot)),
+                _ => None,
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        let Some(root) = &self.root else { return Vec::new() };
+        let ranks = self.intern_ranks.get_or_insert_with(|| crate::intern_order::ranks(root));
+        let rank = |slot: usize| def.statics.get(slot).and_then(|attr| ranks.get(attr.name.as_str()).copied());
+        let mut aliases: Vec<(u32, u32, u32)> = candidates
+            .into_iter()
+            .filter_map(|(i, named)| {
+                let (own, other) = (rank(i)?, rank(named as usize)?);
+                (other < own).then_some((own, i as u32, named))
+            })
+            .collect();
+        aliases.sort_unstable();
+        aliases.into_iter().map(|(_, slot, named)| (slot, named)).collect()
     }
 
     fn compile_pending(&mut self, mut pending: Pending, rec: bool, inherit_skip: usize) -> AttrsDef {
@@ -973,7 +1012,7 @@ impl Compiler<'_> {
                 DynamicAttr { name, value, span, pos: Pos::of(span) }
             })
             .collect();
-        AttrsDef { rec, inherit_from, statics, dynamics }
+        AttrsDef { rec, inherit_from, statics, dynamics, aliases: Vec::new() }
     }
 
     fn binding(&mut self, binding: Binding, inherit_skip: usize) -> AttrValue {

@@ -978,12 +978,18 @@ impl Evaluator {
             let value = match &attr.value {
                 AttrValue::Expr(expr) => match expr {
                     Expr::Var { depth, slot } if *depth > 0 => lookup(env, depth - 1, *slot),
+                    // Filled below with the slot it names.
+                    Expr::Var { .. } if def.aliases.iter().any(|alias| alias.0 as usize == idx) => continue,
                     Expr::Var { .. } => Thunk::pending(expr, scope.clone()),
                     _ => self.lazy_binding(expr, &scope),
                 },
                 AttrValue::InheritFrom(idx) => self.inherit_from(&sources[*idx], attr),
             };
             scope.set(idx, value);
+        }
+        // In the reference's order, so that a binding naming an alias gets what it holds.
+        for &(slot, named) in &def.aliases {
+            scope.set(slot as usize, scope.get(named as usize).unwrap_or(Value::Null));
         }
         Ok(scope)
     }

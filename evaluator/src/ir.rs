@@ -130,6 +130,12 @@ pub struct AttrsDef {
     pub statics: Vec<StaticAttr>,
     /// Attributes with computed names.
     pub dynamics: Vec<DynamicAttr>,
+    /// In a `rec` set or `let`: bindings that are just the name of a binding the reference
+    /// fills first (`a = [ 1 ]; b = a;`), as `(slot, slot named)` in the reference's order.
+    /// Such a slot takes the named slot's value cell itself, not a thunk reading it, as in
+    /// the reference, where the printer then shows a list met again through it as
+    /// `«repeated»` (see `intern_order.rs`).
+    pub aliases: Vec<(u32, u32)>,
 }
 
 /// A function's parameter.

@@ -25,6 +25,7 @@ mod env;
 pub mod error;
 pub mod eval;
 mod evaluation;
+mod intern_order;
 pub mod io;
 pub mod ir;
 pub mod ops;

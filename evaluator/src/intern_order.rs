@@ -1,0 +1,355 @@
+//! The order in which the reference's evaluator first names identifiers, which decides one
+//! thing observable: in a `rec` set or a `let`, a binding that is just another binding's
+//! name (`b = a;`) shares that binding's value cell only when the reference fills `a`'s
+//! slot before `b`'s, and it fills them in the order it first named them. Lists printed
+//! twice through one cell are `«repeated»` in strict output, so the order shows there.
+//!
+//! The reference names its own symbols and the builtins' names first ([`PREINTERNED`],
+//! in its order, measured against it); then its parser names identifiers as it reduces
+//! them: in the order of the text, except that a function's parameter (`x: …`, the `@`
+//! name of a pattern) is named after the function's body, and a formal with a default
+//! after its default. Names are ranked per file (a name seen first in another file the
+//! reference parsed earlier is ranked here by this file alone).
+
+use rnix::{SyntaxKind, SyntaxNode};
+use rustc_hash::FxHashMap;
+
+/// Names the reference has before it parses anything, in the order it named them.
+const PREINTERNED: &[&str] = &[
+    "outPath",
+    "drvPath",
+    "type",
+    "meta",
+    "name",
+    "value",
+    "system",
+    "outputs",
+    "outputName",
+    "__ignoreNulls",
+    "file",
+    "line",
+    "column",
+    "__functor",
+    "__toString",
+    "right",
+    "wrong",
+    "__structuredAttrs",
+    "__json",
+    "allowedReferences",
+    "allowedRequisites",
+    "disallowedReferences",
+    "disallowedRequisites",
+    "maxSize",
+    "maxClosureSize",
+    "builder",
+    "args",
+    "__contentAddressed",
+    "__impure",
+    "outputHash",
+    "outputHashAlgo",
+    "outputHashMode",
+    "recurseForDerivations",
+    "description",
+    "self",
+    "startSet",
+    "operator",
+    "key",
+    "path",
+    "prefix",
+    "outputSpecified",
+    "__sub",
+    "__lessThan",
+    "__mul",
+    "__div",
+    "__findFile",
+    "__nixPath",
+    "builtins",
+    "true",
+    "false",
+    "null",
+    "__currentTime",
+    "currentTime",
+    "__currentSystem",
+    "currentSystem",
+    "__nixVersion",
+    "nixVersion",
+    "__storeDir",
+    "storeDir",
+    "__langVersion",
+    "langVersion",
+    "__traceVerbose",
+    "traceVerbose",
+    "nixPath",
+    "scopedImport",
+    "import",
+    "__typeOf",
+    "typeOf",
+    "isNull",
+    "__isFunction",
+    "isFunction",
+    "__isInt",
+    "isInt",
+    "__isFloat",
+    "isFloat",
+    "__isString",
+    "isString",
+    "__isBool",
+    "isBool",
+    "__isPath",
+    "isPath",
+    "__genericClosure",
+    "genericClosure",
+    "break",
+    "abort",
+    "throw",
+    "__addErrorContext",
+    "addErrorContext",
+    "__ceil",
+    "ceil",
+    "__floor",
+    "floor",
+    "__tryEval",
+    "tryEval",
+    "__getEnv",
+    "getEnv",
+    "__seq",
+    "seq",
+    "__deepSeq",
+    "deepSeq",
+    "__trace",
+    "trace",
+    "__warn",
+    "warn",
+    "derivationStrict",
+    "placeholder",
+    "__toPath",
+    "toPath",
+    "__storePath",
+    "storePath",
+    "__pathExists",
+    "pathExists",
+    "baseNameOf",
+    "dirOf",
+    "__readFile",
+    "readFile",
+    "findFile",
+    "__hashFile",
+    "hashFile",
+    "__readFileType",
+    "readFileType",
+    "__readDir",
+    "readDir",
+    "__toXML",
+    "toXML",
+    "__toJSON",
+    "toJSON",
+    "__fromJSON",
+    "fromJSON",
+    "__toFile",
+    "toFile",
+    "__filterSource",
+    "filterSource",
+    "__path",
+    "__attrNames",
+    "attrNames",
+    "__attrValues",
+    "attrValues",
+    "__getAttr",
+    "getAttr",
+    "__unsafeGetAttrPos",
+    "unsafeGetAttrPos",
+    "__hasAttr",
+    "hasAttr",
+    "__isAttrs",
+    "isAttrs",
+    "removeAttrs",
+    "__listToAttrs",
+    "listToAttrs",
+    "__intersectAttrs",
+    "intersectAttrs",
+    "__catAttrs",
+    "catAttrs",
+    "__functionArgs",
+    "functionArgs",
+    "__mapAttrs",
+    "mapAttrs",
+    "__zipAttrsWith",
+    "zipAttrsWith",
+    "__isList",
+    "isList",
+    "__elemAt",
+    "elemAt",
+    "__head",
+    "head",
+    "__tail",
+    "tail",
+    "map",
+    "__filter",
+    "filter",
+    "__elem",
+    "elem",
+    "__concatLists",
+    "concatLists",
+    "__length",
+    "length",
+    "__foldl'",
+    "foldl'",
+    "__any",
+    "any",
+    "__all",
+    "all",
+    "__genList",
+    "genList",
+    "__sort",
+    "sort",
+    "__partition",
+    "partition",
+    "__groupBy",
+    "groupBy",
+    "__concatMap",
+    "concatMap",
+    "__add",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "__bitAnd",
+    "bitAnd",
+    "__bitOr",
+    "bitOr",
+    "__bitXor",
+    "bitXor",
+    "lessThan",
+    "toString",
+    "__substring",
+    "substring",
+    "__stringLength",
+    "stringLength",
+    "__hashString",
+    "hashString",
+    "__convertHash",
+    "convertHash",
+    "__match",
+    "match",
+    "__split",
+    "split",
+    "__concatStringsSep",
+    "concatStringsSep",
+    "__replaceStrings",
+    "replaceStrings",
+    "__parseDrvName",
+    "parseDrvName",
+    "__compareVersions",
+    "compareVersions",
+    "__splitVersion",
+    "splitVersion",
+    "__unsafeDiscardStringContext",
+    "unsafeDiscardStringContext",
+    "__hasContext",
+    "hasContext",
+    "__unsafeDiscardOutputDependency",
+    "unsafeDiscardOutputDependency",
+    "__addDrvOutputDependencies",
+    "addDrvOutputDependencies",
+    "__getContext",
+    "getContext",
+    "__appendContext",
+    "appendContext",
+    "fetchMercurial",
+    "__fetchurl",
+    "fetchurl",
+    "fetchTarball",
+    "fetchGit",
+    "fromTOML",
+    "__getFlake",
+    "getFlake",
+    "__parseFlakeRef",
+    "parseFlakeRef",
+    "__flakeRefToString",
+    "flakeRefToString",
+    "derivation",
+    "strict",
+    "drvAttrs",
+    "commonAttrs",
+    "outputsList",
+    "x",
+    "outputToAttrListElement",
+];
+
+/// Each identifier of the file with its rank: names in [`PREINTERNED`] by their place
+/// there, the others after them, in the order the reference's parser names them.
+pub(crate) fn ranks(root: &SyntaxNode) -> FxHashMap<String, u32> {
+    let mut ranks = Ranks {
+        ranks: PREINTERNED.iter().enumerate().map(|(i, name)| (name.to_string(), i as u32)).collect(),
+        next: PREINTERNED.len() as u32,
+    };
+    ranks.visit(root);
+    ranks.ranks
+}
+
+struct Ranks {
+    ranks: FxHashMap<String, u32>,
+    next: u32,
+}
+
+impl Ranks {
+    fn name(&mut self, text: String) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.ranks.entry(text) {
+            entry.insert(self.next);
+            self.next += 1;
+        }
+    }
+
+    fn visit(&mut self, node: &SyntaxNode) {
+        match node.kind() {
+            SyntaxKind::NODE_IDENT => self.name(node.text().to_string()),
+            SyntaxKind::NODE_LAMBDA => {
+                // Named once the body is parsed.
+                let mut later = Vec::new();
+                for child in node.children() {
+                    match child.kind() {
+                        SyntaxKind::NODE_IDENT_PARAM => later.extend(first_ident(&child)),
+                        SyntaxKind::NODE_PATTERN => {
+                            for part in child.children() {
+                                match part.kind() {
+                                    SyntaxKind::NODE_PAT_BIND => later.extend(first_ident(&part)),
+                                    SyntaxKind::NODE_PAT_ENTRY => {
+                                        let mut children = part.children();
+                                        let ident = children.next();
+                                        for default in children {
+                                            self.visit(&default);
+                                        }
+                                        if let Some(ident) = ident {
+                                            self.visit(&ident);
+                                        }
+                                    }
+                                    _ => self.visit(&part),
+                                }
+                            }
+                        }
+                        _ => self.visit(&child),
+                    }
+                }
+                for name in later {
+                    self.name(name);
+                }
+            }
+            SyntaxKind::NODE_STRING if node.parent().is_some_and(|p| p.kind() == SyntaxKind::NODE_ATTRPATH) => {
+                // A quoted attribute name without interpolation is a name like any other.
+                if node.children().next().is_none() {
+                    let text = node.text().to_string();
+                    self.name(text.trim_matches('"').to_string());
+                }
+            }
+            _ => {
+                for child in node.children() {
+                    self.visit(&child);
+                }
+            }
+        }
+    }
+}
+
+fn first_ident(node: &SyntaxNode) -> Option<String> {
+    node.children().find(|c| c.kind() == SyntaxKind::NODE_IDENT).map(|c| c.text().to_string())
+}
