@@ -405,6 +405,8 @@ impl Evaluator {
             Expr::Path(p) => Value::Path(Rc::new(p.to_string())),
             Expr::Global(index) => self.globals[*index as usize].clone(),
             Expr::Var { depth, slot } => lookup(env, *depth, *slot),
+            // The reference makes no thunk for `[ ]` either: lazy output prints it as is.
+            Expr::List(items) if items.is_empty() => Value::List(crate::value::List::new(Vec::new())),
             Expr::BinOp(..) if self.speculate => match speculate_int_op(expr, env) {
                 Some(value) => value,
                 None => Thunk::pending(expr, env.clone()),

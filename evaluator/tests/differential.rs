@@ -69,6 +69,10 @@ const ONE_LINERS: &[&str] = &[
     "builtins.ceil 1.5 + builtins.floor (-1.5)",
     "builtins.isFunction builtins.map",
     "[ builtins.map (builtins.map (x: x)) (x: x) ]",
+    "{ a = [ ]; b = [ 1 ]; c = { }; l = [ [ ] { } ]; }",
+    "let x = [ ]; f = y: { inherit y; }; in [ { inherit x; } (f [ ]) ]",
+    "rec { a1 = [ 1 ]; b1 = a1; } // rec { b2 = a2; a2 = [ 1 ]; }",
+    "let p = [ 2 ]; o = p; in { inherit o p; q = rec { s = r; r = [ 3 ]; t = r; }; }",
 ];
 
 /// The reference's `nix-instantiate` as a command prefix, if there is one.
