@@ -94,14 +94,16 @@ impl CodeStore {
         // The payload's strings are slices of it: it lives as long as the tree, like the
         // trees compiled from source (see `crate::ir`).
         let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-        let expr = decode(&bytes[HEADER_LEN..], file)?;
-        Some(Box::leak(Box::new(expr)))
+        let (expr, names) = decode(&bytes[HEADER_LEN..], file)?;
+        let expr: &'static Expr = Box::leak(Box::new(expr));
+        crate::intern_order::register(expr, names);
+        Some(expr)
     }
 
     /// Stores `expr`, compiled from `path` under `key` with its spans in `file`. Failing to
     /// write is no loss: the file is compiled again next time.
-    pub fn save(&self, path: &str, scoped: bool, key: &[u8; 32], expr: &Expr, file: FileId) {
-        let Some(payload) = encode(expr, file) else { return };
+    pub fn save(&self, path: &str, scoped: bool, key: &[u8; 32], expr: &Expr, names: &[Symbol], file: FileId) {
+        let Some(payload) = encode(expr, names, file) else { return };
         let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(key);
@@ -143,18 +145,26 @@ fn executable_identity() -> &'static [u8] {
     })
 }
 
-/// The payload of `expr`, whose spans are all in `file`; `None` if one is not.
-pub fn encode(expr: &Expr, file: FileId) -> Option<Vec<u8>> {
+/// The payload of `expr` and the file's naming order (`Compiled::names`), whose spans are
+/// all in `file`; `None` if one is not.
+pub fn encode(expr: &Expr, names: &[Symbol], file: FileId) -> Option<Vec<u8>> {
     let mut encoder = Encoder { out: Vec::new(), file, symbols: FxHashMap::default(), sound: true };
     encoder.expr(expr);
+    encoder.uint(names.len() as u64);
+    for name in names {
+        encoder.symbol(*name);
+    }
     encoder.sound.then_some(encoder.out)
 }
 
-/// The tree of a payload, its spans in `file`; `None` when the payload is not one.
-pub fn decode(payload: &'static [u8], file: FileId) -> Option<Expr> {
+/// The tree of a payload and the file's naming order, its spans in `file`; `None` when the
+/// payload is not one.
+pub fn decode(payload: &'static [u8], file: FileId) -> Option<(Expr, Vec<Symbol>)> {
     let mut decoder = Decoder { bytes: payload, at: 0, file, symbols: Vec::new() };
     let expr = decoder.expr()?;
-    (decoder.at == payload.len()).then_some(expr)
+    let count = decoder.count()?;
+    let names = (0..count).map(|_| decoder.symbol()).collect::<Option<Vec<Symbol>>>()?;
+    (decoder.at == payload.len()).then_some((expr, names))
 }
 
 const BIN_OPS: [BinOp; 15] = [
@@ -739,10 +749,11 @@ mod tests {
         let file = SourceMap::global().add(name.to_string(), text.to_string());
         let options = CompileOptions { base_dir: "/base".into(), home: Some("/home/u".into()), ..Default::default() };
         let Ok(compiled) = compile(file, text, &options) else { return false };
-        let payload = encode(compiled.expr, file).expect("every span is in the file");
+        let payload = encode(compiled.expr, &compiled.names, file).expect("every span is in the file");
         let payload: &'static [u8] = Box::leak(payload.into_boxed_slice());
-        let decoded = decode(payload, file).expect("a payload decodes");
+        let (decoded, names) = decode(payload, file).expect("a payload decodes");
         assert_eq!(shown(&decoded), shown(compiled.expr), "{name}");
+        assert_eq!(names, compiled.names, "{name}");
         // A cut payload is refused, not misread.
         for cut in [0, payload.len() / 3, payload.len() - 1] {
             assert!(decode(&payload[..cut], file).is_none(), "{name} cut at {cut}");
@@ -818,9 +829,12 @@ mod tests {
         let compiled = compile(file, text, &options).expect("compiles");
         let key = CodeStore::key("/repo/a.nix", text, &options);
         assert!(store.load("/repo/a.nix", false, &key, file).is_none());
-        store.save("/repo/a.nix", false, &key, compiled.expr, file);
+        store.save("/repo/a.nix", false, &key, compiled.expr, &compiled.names, file);
         let loaded = store.load("/repo/a.nix", false, &key, file).expect("stored");
         assert_eq!(shown(loaded), shown(compiled.expr));
+        // The naming order comes back with the tree ("a" and "b" are not the reference's own).
+        let names: Vec<&str> = crate::intern_order::names_of(loaded).iter().map(|name| name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
         // Another text, mode or path misses.
         let other = CodeStore::key("/repo/a.nix", "{ a = 2; }", &options);
         assert!(store.load("/repo/a.nix", false, &other, file).is_none());

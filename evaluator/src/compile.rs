@@ -110,6 +110,9 @@ pub struct Compiled {
     pub expr: &'static Expr,
     /// Warnings to show the user.
     pub warnings: Vec<CompileError>,
+    /// The names the reference would name while parsing the file, in its order (see
+    /// `intern_order.rs`).
+    pub names: Vec<crate::symbol::Symbol>,
 }
 
 /// Parses and compiles a source text. The returned tree is leaked: see [`crate::ir`].
@@ -172,7 +175,8 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
     if !compiler.unbound.is_empty() {
         return Err(compiler.unbound);
     }
-    Ok(Compiled { expr: Box::leak(Box::new(expr)), warnings: compiler.warnings })
+    let names = compiler.root.as_ref().map(crate::intern_order::naming_order).unwrap_or_default();
+    Ok(Compiled { expr: Box::leak(Box::new(expr)), warnings: compiler.warnings, names })
 }
 
 fn leak_str(text: &str) -> &'static str {

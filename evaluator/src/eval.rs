@@ -168,6 +168,11 @@ pub struct Evaluator {
     /// arithmetic or selection) is passed as its value instead of a thunk. Off for lazy
     /// output, where the reference shows such an argument stored unevaluated as `<CODE>`.
     pub(crate) speculate: bool,
+    /// Names by the order in which the reference would have named them in this evaluation
+    /// (its own first, then each file's as it is parsed), and the files counted so far:
+    /// deep forcing visits a set's attributes in this order, as the reference does.
+    name_ranks: FxHashMap<Symbol, u32>,
+    ranked_files: rustc_hash::FxHashSet<usize>,
 }
 
 impl Evaluator {
@@ -188,6 +193,8 @@ impl Evaluator {
             sym: builtins::Syms::new(),
             store_writes: StoreWrites::default(),
             fetched_git: FxHashMap::default(),
+            name_ranks: FxHashMap::default(),
+            ranked_files: rustc_hash::FxHashSet::default(),
         };
         evaluator.globals = builtins::make_globals(&mut evaluator);
         evaluator
@@ -256,7 +263,27 @@ impl Evaluator {
         base_dir: &str,
         scoped: bool,
     ) -> Result<&'static Expr, Vec<CompileError>> {
-        self.compile_text(name, text, base_dir, scoped, None)
+        let expr = self.compile_text(name, text, base_dir, scoped, None)?;
+        self.rank_names(expr);
+        Ok(expr)
+    }
+
+    /// Counts the names of the file compiled to `root` into [`Evaluator::name_ranks`], once:
+    /// when it is parsed in the reference, that is when it is first evaluated.
+    fn rank_names(&mut self, root: &'static Expr) {
+        if !self.ranked_files.insert(root as *const Expr as usize) {
+            return;
+        }
+        if self.name_ranks.is_empty() {
+            for name in crate::intern_order::preinterned() {
+                let next = self.name_ranks.len() as u32;
+                self.name_ranks.entry(name).or_insert(next);
+            }
+        }
+        for name in crate::intern_order::names_of(root) {
+            let next = self.name_ranks.len() as u32;
+            self.name_ranks.entry(*name).or_insert(next);
+        }
     }
 
     /// [`Evaluator::compile_source`], through `store` when given.
@@ -284,8 +311,9 @@ impl Evaluator {
         let compiled = compile(file, text, &options)?;
         // A file with warnings is not kept: they are shown each time it is compiled.
         if let (Some((store, key)), true) = (&stored, compiled.warnings.is_empty()) {
-            store.save(name, scoped, key, compiled.expr, file);
+            store.save(name, scoped, key, compiled.expr, &compiled.names, file);
         }
+        crate::intern_order::register(compiled.expr, compiled.names);
         for warning in &compiled.warnings {
             let location = SourceMap::global()
                 .location(warning.span)
@@ -307,6 +335,9 @@ impl Evaluator {
                         let result = result.clone();
                         drop(files);
                         self.io.reused_file(std::path::Path::new(path));
+                        if let Ok(root) = result {
+                            self.rank_names(root);
+                        }
                         return result.map_err(|errors| compile_errors_to_eval(&errors));
                     }
                     Some(Slot::Compiling) => {
@@ -321,6 +352,9 @@ impl Evaluator {
         };
         let result = self.compile_claimed(path, scoped)?;
         claim.finish(result.clone());
+        if let Ok(root) = result {
+            self.rank_names(root);
+        }
         result.map_err(|errors| compile_errors_to_eval(&errors))
     }
 
@@ -1531,7 +1565,17 @@ impl Evaluator {
                 if !seen.insert(Attrs::as_ptr(attrs) as usize) {
                     return Ok(());
                 }
-                for attr in attrs.iter() {
+                // In the order the reference keeps a set's attributes in: that of their
+                // names' naming (see `Evaluator::name_ranks`), which decides whose error
+                // is reported when several fail. Names it never saw come last.
+                let mut order: Vec<(u32, usize)> = attrs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, attr)| (self.name_ranks.get(&attr.name).copied().unwrap_or(u32::MAX), i))
+                    .collect();
+                order.sort_unstable();
+                let entries: Vec<&crate::value::Attr> = attrs.iter().collect();
+                for attr in order.into_iter().map(|(_, i)| entries[i]) {
                     let inner = self.force(&attr.value).map_err(|e| {
                         let pos = attr.pos.span();
                         e.note(

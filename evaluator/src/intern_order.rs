@@ -11,8 +11,11 @@
 //! after its default. Names are ranked per file (a name seen first in another file the
 //! reference parsed earlier is ranked here by this file alone).
 
+use crate::ir::Expr;
+use crate::symbol::Symbol;
 use rnix::{SyntaxKind, SyntaxNode};
 use rustc_hash::FxHashMap;
+use std::sync::Mutex;
 
 /// Names the reference has before it parses anything, in the order it named them.
 const PREINTERNED: &[&str] = &[
@@ -282,19 +285,56 @@ pub(crate) fn ranks(root: &SyntaxNode) -> FxHashMap<String, u32> {
     let mut ranks = Ranks {
         ranks: PREINTERNED.iter().enumerate().map(|(i, name)| (name.to_string(), i as u32)).collect(),
         next: PREINTERNED.len() as u32,
+        order: Vec::new(),
     };
     ranks.visit(root);
     ranks.ranks
 }
 
+/// The names of the file the reference does not have before parsing it, in the order it
+/// names them.
+pub(crate) fn naming_order(root: &SyntaxNode) -> Vec<Symbol> {
+    let mut ranks = Ranks {
+        ranks: PREINTERNED.iter().enumerate().map(|(i, name)| (name.to_string(), i as u32)).collect(),
+        next: PREINTERNED.len() as u32,
+        order: Vec::new(),
+    };
+    ranks.visit(root);
+    ranks.order
+}
+
+/// The names the reference has before it parses anything, in its order.
+pub(crate) fn preinterned() -> impl Iterator<Item = Symbol> {
+    PREINTERNED.iter().map(|name| Symbol::intern(name))
+}
+
+/// The naming order of each compiled file, by the address of its tree (trees live as long
+/// as the process: see [`crate::ir`]).
+static FILE_NAMES: Mutex<Option<FxHashMap<usize, &'static [Symbol]>>> = Mutex::new(None);
+
+/// Records the naming order of the file compiled to `root`.
+pub(crate) fn register(root: &'static Expr, names: Vec<Symbol>) {
+    let names: &'static [Symbol] = Box::leak(names.into_boxed_slice());
+    let mut files = FILE_NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    files.get_or_insert_with(FxHashMap::default).insert(root as *const Expr as usize, names);
+}
+
+/// The naming order of the file compiled to `root`, if it was recorded.
+pub(crate) fn names_of(root: &'static Expr) -> &'static [Symbol] {
+    let files = FILE_NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    files.as_ref().and_then(|files| files.get(&(root as *const Expr as usize)).copied()).unwrap_or(&[])
+}
+
 struct Ranks {
     ranks: FxHashMap<String, u32>,
     next: u32,
+    order: Vec<Symbol>,
 }
 
 impl Ranks {
     fn name(&mut self, text: String) {
         if let std::collections::hash_map::Entry::Vacant(entry) = self.ranks.entry(text) {
+            self.order.push(Symbol::intern(entry.key()));
             entry.insert(self.next);
             self.next += 1;
         }

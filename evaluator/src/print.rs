@@ -158,14 +158,16 @@ pub fn describe(value: &Value) -> String {
     format!("{}: {}", value.type_with_article(), short(value))
 }
 
-/// A short rendering for messages: nothing is forced, thunks print as `«thunk»`.
+/// A short rendering for messages: nothing is forced, thunks print as `«thunk»` (one
+/// being evaluated as `«potential infinite recursion»`), and a set or list met again as
+/// `«repeated»`, as in the reference.
 pub fn short(value: &Value) -> String {
     let mut out = String::new();
-    short_into(&mut out, value, 0);
+    short_into(&mut out, value, 0, &mut FxHashSet::default(), None);
     out
 }
 
-fn short_into(out: &mut String, value: &Value, depth: usize) {
+fn short_into(out: &mut String, value: &Value, depth: usize, seen: &mut FxHashSet<usize>, cell: Option<usize>) {
     const MAX_ITEMS: usize = 10;
     match value {
         Value::Attrs(attrs) => {
@@ -173,12 +175,16 @@ fn short_into(out: &mut String, value: &Value, depth: usize) {
                 out.push_str("{ ... }");
                 return;
             }
+            if !attrs.is_empty() && !seen.insert(Attrs::as_ptr(attrs) as usize) {
+                out.push_str("«repeated»");
+                return;
+            }
             out.push('{');
             for attr in attrs.iter().take(MAX_ITEMS) {
                 out.push(' ');
                 print_attr_name(out, attr.name.as_str());
                 out.push_str(" = ");
-                short_into(out, &attr.value, depth + 1);
+                short_into(out, &attr.value, depth + 1, seen, None);
                 out.push(';');
             }
             if attrs.len() > MAX_ITEMS {
@@ -191,10 +197,16 @@ fn short_into(out: &mut String, value: &Value, depth: usize) {
                 out.push_str("[ ... ]");
                 return;
             }
+            if let Some(identity) = cell.filter(|_| !items.is_empty()) {
+                if !seen.insert(identity) {
+                    out.push_str("«repeated»");
+                    return;
+                }
+            }
             out.push('[');
             for item in items.iter().take(MAX_ITEMS) {
                 out.push(' ');
-                short_into(out, item, depth + 1);
+                short_into(out, item, depth + 1, seen, None);
             }
             if items.len() > MAX_ITEMS {
                 let _ = write!(out, " «{} items elided»", items.len() - MAX_ITEMS);
@@ -220,7 +232,11 @@ fn short_into(out: &mut String, value: &Value, depth: usize) {
             let _ = write!(out, "«partially applied primop {}»", app.op.name);
         }
         Value::Thunk(thunk) => match thunk.0.done() {
-            Some(inner) => short_into(out, &inner, depth),
+            Some(inner) => {
+                let cell = crate::value::Shared::as_ptr(&thunk.0) as *const u8 as usize;
+                short_into(out, &inner, depth, seen, Some(cell));
+            }
+            None if thunk.0.is_blackhole() => out.push_str("«potential infinite recursion»"),
             None => out.push_str("«thunk»"),
         },
         other => {

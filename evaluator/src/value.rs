@@ -1222,6 +1222,12 @@ impl ThunkCell {
         ThunkCell(std::cell::UnsafeCell::new(Packed::pack(state)))
     }
 
+    /// Whether the thunk is being evaluated (a value that needs it now would need itself).
+    pub fn is_blackhole(&self) -> bool {
+        // SAFETY: as in `done`: the reference lives only inside this function.
+        unsafe { (*self.0.get()).first.addr() == BLACKHOLE }
+    }
+
     /// The value, if the thunk has been evaluated.
     #[inline]
     pub fn done(&self) -> Option<Value> {

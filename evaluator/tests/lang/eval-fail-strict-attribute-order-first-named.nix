@@ -1,0 +1,2 @@
+# Names the reference names as it parses: b before a, so b fails first.
+{ b = throw "b"; a = throw "a"; }
