@@ -101,7 +101,7 @@ struct Compiler<'a> {
     root: Option<rnix::SyntaxNode>,
     /// The order in which the reference names this file's identifiers, computed when first
     /// needed (see `intern_order.rs`).
-    intern_ranks: Option<rustc_hash::FxHashMap<String, u32>>,
+    naming: Option<crate::intern_order::Naming>,
 }
 
 /// A successful compilation: the code and the lint warnings.
@@ -128,7 +128,7 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
         syntax_error: None,
         unbound: Vec::new(),
         root: None,
-        intern_ranks: None,
+        naming: None,
     };
     // The reference reports the first error in the text: a token its lexer rejects (always a
     // parse error of rnix's too), or else where its parser stopped.
@@ -175,7 +175,7 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
     if !compiler.unbound.is_empty() {
         return Err(compiler.unbound);
     }
-    let names = compiler.root.as_ref().map(crate::intern_order::naming_order).unwrap_or_default();
+    let names = compiler.naming().map(|naming| naming.order).unwrap_or_default();
     Ok(Compiled { expr: Box::leak(Box::new(expr)), warnings: compiler.warnings, names })
 }
 
@@ -977,9 +977,11 @@ impl Compiler<'_> {
         if candidates.is_empty() {
             return Vec::new();
         }
-        let Some(root) = &self.root else { return Vec::new() };
-        let ranks = self.intern_ranks.get_or_insert_with(|| crate::intern_order::ranks(root));
-        let rank = |slot: usize| def.statics.get(slot).and_then(|attr| ranks.get(attr.name.as_str()).copied());
+        if self.naming.is_none() {
+            self.naming = self.root.as_ref().map(crate::intern_order::Naming::of);
+        }
+        let Some(naming) = &self.naming else { return Vec::new() };
+        let rank = |slot: usize| def.statics.get(slot).and_then(|attr| naming.rank(attr.name));
         let mut aliases: Vec<(u32, u32, u32)> = candidates
             .into_iter()
             .filter_map(|(i, named)| {
@@ -989,6 +991,11 @@ impl Compiler<'_> {
             .collect();
         aliases.sort_unstable();
         aliases.into_iter().map(|(_, slot, named)| (slot, named)).collect()
+    }
+
+    /// The file's naming (see `intern_order.rs`), taken out of the compiler.
+    fn naming(&mut self) -> Option<crate::intern_order::Naming> {
+        self.naming.take().or_else(|| self.root.as_ref().map(crate::intern_order::Naming::of))
     }
 
     fn compile_pending(&mut self, mut pending: Pending, rec: bool, inherit_skip: usize) -> AttrsDef {

@@ -1568,14 +1568,13 @@ impl Evaluator {
                 // In the order the reference keeps a set's attributes in: that of their
                 // names' naming (see `Evaluator::name_ranks`), which decides whose error
                 // is reported when several fail. Names it never saw come last.
-                let mut order: Vec<(u32, usize)> = attrs
+                let mut order: Vec<(u32, &crate::value::Attr)> = attrs
                     .iter()
-                    .enumerate()
-                    .map(|(i, attr)| (self.name_ranks.get(&attr.name).copied().unwrap_or(u32::MAX), i))
+                    .map(|attr| (self.name_ranks.get(&attr.name).copied().unwrap_or(u32::MAX), attr))
                     .collect();
-                order.sort_unstable();
-                let entries: Vec<&crate::value::Attr> = attrs.iter().collect();
-                for attr in order.into_iter().map(|(_, i)| entries[i]) {
+                // Stable: names never seen keep their order by name.
+                order.sort_by_key(|(rank, _)| *rank);
+                for (_, attr) in order {
                     let inner = self.force(&attr.value).map_err(|e| {
                         let pos = attr.pos.span();
                         e.note(

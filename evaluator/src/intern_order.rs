@@ -15,7 +15,7 @@ use crate::ir::Expr;
 use crate::symbol::Symbol;
 use rnix::{SyntaxKind, SyntaxNode};
 use rustc_hash::FxHashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// Names the reference has before it parses anything, in the order it named them.
 const PREINTERNED: &[&str] = &[
@@ -279,70 +279,44 @@ const PREINTERNED: &[&str] = &[
     "outputToAttrListElement",
 ];
 
-/// Each identifier of the file with its rank: names in [`PREINTERNED`] by their place
-/// there, the others after them, in the order the reference's parser names them.
-pub(crate) fn ranks(root: &SyntaxNode) -> FxHashMap<String, u32> {
-    let mut ranks = Ranks {
-        ranks: PREINTERNED.iter().enumerate().map(|(i, name)| (name.to_string(), i as u32)).collect(),
-        next: PREINTERNED.len() as u32,
-        order: Vec::new(),
-    };
-    ranks.visit(root);
-    ranks.ranks
+/// A file's names in the order the reference names them while parsing it.
+pub(crate) struct Naming {
+    /// The rank of each name of the file the reference does not have before, after those
+    /// it has.
+    ranks: FxHashMap<Symbol, u32>,
+    /// Those names, in the order the reference names them.
+    pub(crate) order: Vec<Symbol>,
 }
 
-/// The names of the file the reference does not have before parsing it, in the order it
-/// names them.
-pub(crate) fn naming_order(root: &SyntaxNode) -> Vec<Symbol> {
-    let mut ranks = Ranks {
-        ranks: PREINTERNED.iter().enumerate().map(|(i, name)| (name.to_string(), i as u32)).collect(),
-        next: PREINTERNED.len() as u32,
-        order: Vec::new(),
-    };
-    ranks.visit(root);
-    ranks.order
-}
+impl Naming {
+    /// The naming of the file whose tree is `root`.
+    pub(crate) fn of(root: &SyntaxNode) -> Naming {
+        let mut naming = Naming { ranks: FxHashMap::default(), order: Vec::new() };
+        naming.visit(root);
+        naming
+    }
 
-/// The names the reference has before it parses anything, in its order.
-pub(crate) fn preinterned() -> impl Iterator<Item = Symbol> {
-    PREINTERNED.iter().map(|name| Symbol::intern(name))
-}
+    /// A name's rank: a name the reference has before parsing by its place in
+    /// [`PREINTERNED`], the file's after them; `None` for a name not in the file.
+    pub(crate) fn rank(&self, name: Symbol) -> Option<u32> {
+        preinterned_ranks().get(&name).or_else(|| self.ranks.get(&name)).copied()
+    }
 
-/// The naming order of each compiled file, by the address of its tree (trees live as long
-/// as the process: see [`crate::ir`]).
-static FILE_NAMES: Mutex<Option<FxHashMap<usize, &'static [Symbol]>>> = Mutex::new(None);
-
-/// Records the naming order of the file compiled to `root`.
-pub(crate) fn register(root: &'static Expr, names: Vec<Symbol>) {
-    let names: &'static [Symbol] = Box::leak(names.into_boxed_slice());
-    let mut files = FILE_NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    files.get_or_insert_with(FxHashMap::default).insert(root as *const Expr as usize, names);
-}
-
-/// The naming order of the file compiled to `root`, if it was recorded.
-pub(crate) fn names_of(root: &'static Expr) -> &'static [Symbol] {
-    let files = FILE_NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    files.as_ref().and_then(|files| files.get(&(root as *const Expr as usize)).copied()).unwrap_or(&[])
-}
-
-struct Ranks {
-    ranks: FxHashMap<String, u32>,
-    next: u32,
-    order: Vec<Symbol>,
-}
-
-impl Ranks {
-    fn name(&mut self, text: String) {
-        if let std::collections::hash_map::Entry::Vacant(entry) = self.ranks.entry(text) {
-            self.order.push(Symbol::intern(entry.key()));
-            entry.insert(self.next);
-            self.next += 1;
+    fn name(&mut self, text: &str) {
+        let name = Symbol::intern(text);
+        if preinterned_ranks().contains_key(&name) {
+            return;
+        }
+        let next = (PREINTERNED.len() + self.order.len()) as u32;
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.ranks.entry(name) {
+            entry.insert(next);
+            self.order.push(name);
         }
     }
 
     fn visit(&mut self, node: &SyntaxNode) {
         match node.kind() {
-            SyntaxKind::NODE_IDENT => self.name(node.text().to_string()),
+            SyntaxKind::NODE_IDENT => self.name_ident(node),
             SyntaxKind::NODE_LAMBDA => {
                 // Named once the body is parsed.
                 let mut later = Vec::new();
@@ -370,15 +344,15 @@ impl Ranks {
                         _ => self.visit(&child),
                     }
                 }
-                for name in later {
-                    self.name(name);
+                for ident in later {
+                    self.name_ident(&ident);
                 }
             }
             SyntaxKind::NODE_STRING if node.parent().is_some_and(|p| p.kind() == SyntaxKind::NODE_ATTRPATH) => {
                 // A quoted attribute name without interpolation is a name like any other.
                 if node.children().next().is_none() {
                     let text = node.text().to_string();
-                    self.name(text.trim_matches('"').to_string());
+                    self.name(text.trim_matches('"'));
                 }
             }
             _ => {
@@ -388,8 +362,42 @@ impl Ranks {
             }
         }
     }
+
+    fn name_ident(&mut self, ident: &SyntaxNode) {
+        if let Some(token) = ident.first_token() {
+            self.name(token.text());
+        }
+    }
 }
 
-fn first_ident(node: &SyntaxNode) -> Option<String> {
-    node.children().find(|c| c.kind() == SyntaxKind::NODE_IDENT).map(|c| c.text().to_string())
+/// The names the reference has before it parses anything, by their place in its order.
+fn preinterned_ranks() -> &'static FxHashMap<Symbol, u32> {
+    static RANKS: OnceLock<FxHashMap<Symbol, u32>> = OnceLock::new();
+    RANKS.get_or_init(|| PREINTERNED.iter().enumerate().map(|(i, name)| (Symbol::intern(name), i as u32)).collect())
+}
+
+/// The names the reference has before it parses anything, in its order.
+pub(crate) fn preinterned() -> impl Iterator<Item = Symbol> {
+    PREINTERNED.iter().map(|name| Symbol::intern(name))
+}
+
+/// The naming order of each compiled file, by the address of its tree (trees live as long
+/// as the process: see [`crate::ir`]).
+static FILE_NAMES: Mutex<Option<FxHashMap<usize, &'static [Symbol]>>> = Mutex::new(None);
+
+/// Records the naming order of the file compiled to `root`.
+pub(crate) fn register(root: &'static Expr, names: Vec<Symbol>) {
+    let names: &'static [Symbol] = Box::leak(names.into_boxed_slice());
+    let mut files = FILE_NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    files.get_or_insert_with(FxHashMap::default).insert(root as *const Expr as usize, names);
+}
+
+/// The naming order of the file compiled to `root`, if it was recorded.
+pub(crate) fn names_of(root: &'static Expr) -> &'static [Symbol] {
+    let files = FILE_NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    files.as_ref().and_then(|files| files.get(&(root as *const Expr as usize)).copied()).unwrap_or(&[])
+}
+
+fn first_ident(node: &SyntaxNode) -> Option<SyntaxNode> {
+    node.children().find(|c| c.kind() == SyntaxKind::NODE_IDENT)
 }
