@@ -70,7 +70,7 @@ for profdata in "${candidates[@]}"; do
   fi
 done
 if [[ -z $merged ]]; then
-  echo "pgo-build: none of ${candidates[*]} reads rustc's profiles; install an LLVM at least as new as rustc's (rustc -vV), or rustup's llvm-tools" >&2
+  echo "pgo-build: none of ${candidates[*]} reads rustc's profiles; install a more recent LLVM (rustc -vV names rustc's), or rustup's llvm-tools" >&2
   exit 1
 fi
 echo "pgo-build: profiles merged by $merged" >&2

@@ -1,15 +1,19 @@
-//! The order in which the reference's evaluator first names identifiers, which decides one
-//! thing observable: in a `rec` set or a `let`, a binding that is just another binding's
-//! name (`b = a;`) shares that binding's value cell only when the reference fills `a`'s
-//! slot before `b`'s, and it fills them in the order it first named them. Lists printed
-//! twice through one cell are `«repeated»` in strict output, so the order shows there.
+//! The order in which the reference's evaluator first names identifiers, which decides two
+//! things observable:
+//! - in a `rec` set or a `let`, a binding that is just another binding's name (`b = a;`)
+//!   shares that binding's value cell only when the reference fills `a`'s slot before
+//!   `b`'s, and it fills them in the order it first named them; lists printed twice through
+//!   one cell are `«repeated»` in strict output, so the order shows there;
+//! - a set keeps its attributes in that order, and `--strict` and `deepSeq` force them in
+//!   it, so when several fail, it decides whose error is reported (an evaluator counts each
+//!   file's names when it first evaluates it: `Evaluator::rank_names`).
 //!
 //! The reference names its own symbols and the builtins' names first ([`PREINTERNED`],
 //! in its order, measured against it); then its parser names identifiers as it reduces
 //! them: in the order of the text, except that a function's parameter (`x: …`, the `@`
 //! name of a pattern) is named after the function's body, and a formal with a default
-//! after its default. Names are ranked per file (a name seen first in another file the
-//! reference parsed earlier is ranked here by this file alone).
+//! after its default. For aliases, names are ranked per file (a name seen first in another
+//! file the reference parsed earlier is ranked here by this file alone).
 
 use crate::ir::Expr;
 use crate::symbol::Symbol;
