@@ -169,8 +169,9 @@ pub struct Evaluator {
     /// output, where the reference shows such an argument stored unevaluated as `<CODE>`.
     pub(crate) speculate: bool,
     /// Names by the order in which the reference would have named them in this evaluation
-    /// (its own first, then each file's as it is parsed), and the files counted so far:
-    /// deep forcing visits a set's attributes in this order, as the reference does.
+    /// after its own (each file's as it is parsed; see `intern_order::rank`), and the files
+    /// counted so far: deep forcing visits a set's attributes in this order, as the
+    /// reference does.
     name_ranks: FxHashMap<Symbol, u32>,
     ranked_files: rustc_hash::FxHashSet<usize>,
 }
@@ -273,12 +274,6 @@ impl Evaluator {
     fn rank_names(&mut self, root: &'static Expr) {
         if !self.ranked_files.insert(root as *const Expr as usize) {
             return;
-        }
-        if self.name_ranks.is_empty() {
-            for name in crate::intern_order::preinterned() {
-                let next = self.name_ranks.len() as u32;
-                self.name_ranks.entry(name).or_insert(next);
-            }
         }
         for name in crate::intern_order::names_of(root) {
             let next = self.name_ranks.len() as u32;
@@ -1570,7 +1565,7 @@ impl Evaluator {
                 // is reported when several fail. Names it never saw come last.
                 let mut order: Vec<(u32, &crate::value::Attr)> = attrs
                     .iter()
-                    .map(|attr| (self.name_ranks.get(&attr.name).copied().unwrap_or(u32::MAX), attr))
+                    .map(|attr| (crate::intern_order::rank(attr.name, &self.name_ranks).unwrap_or(u32::MAX), attr))
                     .collect();
                 // Stable: names never seen keep their order by name.
                 order.sort_by_key(|(rank, _)| *rank);

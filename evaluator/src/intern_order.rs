@@ -285,8 +285,8 @@ const PREINTERNED: &[&str] = &[
 
 /// A file's names in the order the reference names them while parsing it.
 pub(crate) struct Naming {
-    /// The rank of each name of the file the reference does not have before, after those
-    /// it has.
+    /// The rank of each name of the file the reference does not have before, counted after
+    /// those it has (see [`rank`]).
     ranks: FxHashMap<Symbol, u32>,
     /// Those names, in the order the reference names them.
     pub(crate) order: Vec<Symbol>,
@@ -303,7 +303,7 @@ impl Naming {
     /// A name's rank: a name the reference has before parsing by its place in
     /// [`PREINTERNED`], the file's after them; `None` for a name not in the file.
     pub(crate) fn rank(&self, name: Symbol) -> Option<u32> {
-        preinterned_ranks().get(&name).or_else(|| self.ranks.get(&name)).copied()
+        rank(name, &self.ranks)
     }
 
     fn name(&mut self, text: &str) {
@@ -311,7 +311,7 @@ impl Naming {
         if preinterned_ranks().contains_key(&name) {
             return;
         }
-        let next = (PREINTERNED.len() + self.order.len()) as u32;
+        let next = self.order.len() as u32;
         if let std::collections::hash_map::Entry::Vacant(entry) = self.ranks.entry(name) {
             entry.insert(next);
             self.order.push(name);
@@ -380,9 +380,13 @@ fn preinterned_ranks() -> &'static FxHashMap<Symbol, u32> {
     RANKS.get_or_init(|| PREINTERNED.iter().enumerate().map(|(i, name)| (Symbol::intern(name), i as u32)).collect())
 }
 
-/// The names the reference has before it parses anything, in its order.
-pub(crate) fn preinterned() -> impl Iterator<Item = Symbol> {
-    PREINTERNED.iter().map(|name| Symbol::intern(name))
+/// A name's rank: a name the reference has before parsing by its place in
+/// [`PREINTERNED`], any other by its rank in `later` (from 0), counted after those.
+pub(crate) fn rank(name: Symbol, later: &FxHashMap<Symbol, u32>) -> Option<u32> {
+    match preinterned_ranks().get(&name) {
+        Some(rank) => Some(*rank),
+        None => later.get(&name).map(|rank| PREINTERNED.len() as u32 + rank),
+    }
 }
 
 /// The naming order of each compiled file, by the address of its tree (trees live as long
