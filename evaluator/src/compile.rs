@@ -306,9 +306,11 @@ impl Compiler<'_> {
                 Expr::With(Box::new(namespace), Box::new(body), span)
             }
             ast::Expr::UnaryOp(unary) => {
+                let operand_pos = self.reference_pos(unary.expr());
                 let operand = self.opt_expr(unary.expr(), unary.syntax());
                 match unary.operator() {
-                    Some(ast::UnaryOpKind::Invert) => Expr::Not(Box::new(operand), span),
+                    // The reference reports `!` at its operand, which may have no position.
+                    Some(ast::UnaryOpKind::Invert) => Expr::Not(Box::new(operand), operand_pos),
                     _ => Expr::Negate(Box::new(operand), span),
                 }
             }
@@ -624,23 +626,46 @@ impl Compiler<'_> {
         // `//` reports an operand that is not a set at that operand (the left one at `span`,
         // the right one at `starts.rhs`), inside any parentheses, as the reference does.
         let (span, starts) = match op {
-            BinOp::Update => {
-                let start = |operand: Option<ast::Expr>, or: u32| {
-                    let mut operand = operand;
-                    while let Some(ast::Expr::Paren(paren)) = &operand {
-                        operand = paren.expr();
-                    }
-                    operand.map_or(or, |e| e.syntax().text_range().start().into())
-                };
-                let lhs_start = start(binop.lhs(), span.start);
-                (
-                    Span { file: self.file, start: lhs_start },
-                    OperatorStarts { rhs: start(binop.rhs(), starts.rhs), ..starts },
-                )
-            }
+            BinOp::Update => (
+                self.reference_pos(binop.lhs()),
+                OperatorStarts { rhs: self.reference_pos(binop.rhs()).start, ..starts },
+            ),
             _ => (span, starts),
         };
         Expr::BinOp(op, Box::new(lhs), Box::new(rhs), span, starts)
+    }
+
+    /// Where the reference places an expression in its messages: most expressions at
+    /// their start, inside any parentheses; an operator at its token; a literal, a `let`,
+    /// and an empty list nowhere ([`Span::nowhere`]); a list at its first item; `!e` and
+    /// `e ? a` at `e`.
+    fn reference_pos(&self, expr: Option<ast::Expr>) -> Span {
+        let at = |start: rowan::TextSize| Span { file: self.file, start: start.into() };
+        let Some(expr) = expr else { return Span::nowhere(self.file) };
+        match &expr {
+            ast::Expr::Paren(paren) => self.reference_pos(paren.expr()),
+            ast::Expr::Literal(_) | ast::Expr::LetIn(_) => Span::nowhere(self.file),
+            ast::Expr::Str(string) => match static_string(string) {
+                Some(_) => Span::nowhere(self.file),
+                None => at(expr.syntax().text_range().start()),
+            },
+            ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_)
+                if !expr.syntax().descendants().any(|n| n.kind() == rnix::SyntaxKind::NODE_INTERPOL) =>
+            {
+                Span::nowhere(self.file)
+            }
+            ast::Expr::List(list) => self.reference_pos(list.items().next()),
+            ast::Expr::HasAttr(has) => self.reference_pos(has.expr()),
+            ast::Expr::UnaryOp(unary) if unary.operator() == Some(ast::UnaryOpKind::Invert) => {
+                self.reference_pos(unary.expr())
+            }
+            ast::Expr::BinOp(binop) => at(binop
+                .syntax()
+                .children_with_tokens()
+                .find(|t| t.as_token().is_some_and(|t| ast::BinOpKind::from_kind(t.kind()).is_some()))
+                .map_or(expr.syntax().text_range().start(), |t| t.text_range().start())),
+            _ => at(expr.syntax().text_range().start()),
+        }
     }
 
     fn lambda(&mut self, lambda: ast::Lambda, name: Option<Symbol>, span: Span) -> Expr {

@@ -1,12 +1,15 @@
-//! Rendering of evaluation errors: the message, then `at FILE:LINE:COL` with the source line,
-//! the lines around it and a caret, as the reference Nix lays it out; or one line for reports.
+//! Rendering of evaluation errors as the reference Nix lays them out: the trace's frames,
+//! the message, then `at FILE:LINE:COL` with the source line, the lines around it and a
+//! caret, and the names the message may have meant; or one line for reports.
 
+use crate::error::{Frame, TracePrint};
 use crate::source::{SourceMap, Span};
 use crate::EvalError;
+use std::collections::HashSet;
 use std::fmt::Write;
 
-/// Renders an error for a terminal; with `show_trace`, every trace note with its position
-/// too. Colours in messages are kept only with `keep_ansi`; tabs are expanded as the
+/// Renders an error for a terminal; with `show_trace`, every trace frame with its position
+/// (see `render_plain`). Colours in messages are kept only with `keep_ansi`; tabs are expanded as the
 /// reference expands them ([`crate::io::for_terminal`]).
 pub fn render(error: &EvalError, show_trace: bool, keep_ansi: bool) -> String {
     crate::io::for_terminal(&render_plain(error, show_trace), keep_ansi)
@@ -17,53 +20,139 @@ pub fn render(error: &EvalError, show_trace: bool, keep_ansi: bool) -> String {
 pub fn summary(error: &EvalError) -> String {
     let message = crate::io::strip_ansi_escapes(&error.to_string());
     let first = message.trim_end().to_string();
-    let span = error.span().or_else(|| error.trace().iter().find_map(|(span, _)| *span));
+    let span = error.span().or_else(|| error.trace().iter().find_map(|frame| frame.span));
     match span.and_then(|span| SourceMap::global().location(span)) {
         Some(location) => format!("{first} at {}:{}:{}", location.file, location.line, location.column),
         None => first,
     }
 }
 
+/// The error as the reference lays it out: the frames of its trace, outermost first, then
+/// `error: ` and the message, then its position; every line after the first indented by
+/// seven spaces, trailing blanks cut.
+///
+/// Without `show_trace`, frames are shown as the reference shows them: a frame with a
+/// position counts two, one without counts one, and once four are counted only those
+/// always shown (`builtins.addErrorContext`'s) follow, then a note that the trace was
+/// truncated. A frame met again is held back until a new one comes: then the held ones are
+/// shown, or, past five, counted in a line of their own. Frames only collected for
+/// `--show-trace` are left out.
 fn render_plain(error: &EvalError, show_trace: bool) -> String {
+    let frames: Vec<&Frame> =
+        error.trace().iter().rev().filter(|frame| show_trace || frame.print != TracePrint::WithShowTrace).collect();
     let mut out = String::new();
-    if show_trace {
-        for (span, note) in error.trace().iter().rev() {
-            let _ = writeln!(out, "       … {note}");
-            if let Some(span) = span {
-                snippet(&mut out, *span, "         ");
+    if !frames.is_empty() {
+        let mut seen: HashSet<(Place, &str)> = HashSet::new();
+        let mut held: Vec<&Frame> = Vec::new();
+        let mut count = 0usize;
+        let mut truncated = false;
+        for frame in frames {
+            if frame.text.is_empty() {
+                continue;
             }
-            out.push('\n');
+            if !show_trace && count > 3 {
+                truncated = true;
+            }
+            if truncated && frame.print != TracePrint::Always {
+                continue;
+            }
+            if !seen.insert((place(frame.span), frame.text.as_str())) {
+                held.push(frame);
+                continue;
+            }
+            show_held(&mut out, &mut count, &mut held);
+            count += 1;
+            show_frame(&mut out, &mut count, frame);
+        }
+        show_held(&mut out, &mut count, &mut held);
+        if truncated {
+            out.push_str("\n(stack trace truncated; use '--show-trace' to show the full, detailed trace)\n");
+        }
+        out.push_str("\nerror: ");
+    }
+    let _ = writeln!(out, "{error}");
+    if let Some(span) = error.span() {
+        position(&mut out, span, "");
+    }
+    match error.suggestions() {
+        [] => {}
+        [one] => {
+            let _ = writeln!(out, "Did you mean {one}?");
+        }
+        [rest @ .., last] => {
+            let _ = writeln!(out, "Did you mean one of {} or {last}?", rest.join(", "));
         }
     }
-    let _ = writeln!(out, "error: {error}");
-    if let Some(span) = error.span() {
-        snippet(&mut out, span, "       ");
+    indent(&out)
+}
+
+/// Where a frame applied (file, line, column), to tell frames met again.
+type Place = Option<(String, u32, u32)>;
+
+fn place(span: Option<Span>) -> Place {
+    let location = SourceMap::global().location(span?)?;
+    Some((location.file, location.line, location.column))
+}
+
+fn show_frame(out: &mut String, count: &mut usize, frame: &Frame) {
+    let _ = writeln!(out, "\n… {}", frame.text);
+    if let Some(span) = frame.span {
+        if position(out, span, "  ") {
+            *count += 1;
+        }
     }
+}
+
+/// Frames held back as met before: shown when they are five at most, counted otherwise.
+fn show_held(out: &mut String, count: &mut usize, held: &mut Vec<&Frame>) {
+    if held.len() <= 5 {
+        for frame in held.iter() {
+            show_frame(out, count, frame);
+        }
+    } else {
+        let _ = writeln!(out, "\n({} duplicate frames omitted)", held.len());
+    }
+    held.clear();
+}
+
+/// `error: ` before the first line, every other line indented by seven spaces, trailing blanks cut from each line
+/// and from the whole.
+fn indent(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    for (index, line) in text.trim_end_matches([' ', '\n', '\r', '\t']).split('\n').enumerate() {
+        if index == 0 {
+            out.push_str(format!("error: {line}").trim_end_matches([' ', '\r', '\t']));
+        } else {
+            out.push('\n');
+            let indented = format!("       {line}");
+            out.push_str(indented.trim_end_matches([' ', '\r', '\t']));
+        }
+    }
+    out.push('\n');
     out
 }
 
-/// `at FILE:LINE:COL:`, then the line with the one before and the one after it (when there
-/// are), and a caret under the column, as the reference lays them out.
-fn snippet(out: &mut String, span: Span, indent: &str) {
+/// `at FILE:LINE:COL:` after `indent`, then the line with the one before and the one
+/// after it (when there are), and a caret under the column, as the reference lays them
+/// out. Whether the position is known.
+fn position(out: &mut String, span: Span, indent: &str) -> bool {
     let map = SourceMap::global();
-    let (Some(location), Some(file)) = (map.location(span), map.file(span.file)) else { return };
-    let _ = writeln!(out, "{indent}at {}:{}:{}:", location.file, location.line, location.column);
+    let Some(location) = map.location(span) else { return false };
+    let _ = write!(out, "{indent}at {}:{}:{}:", location.file, location.line, location.column);
+    let Some(file) = map.file(span.file) else { return true };
     let code_line = |out: &mut String, number: u32| {
-        // Trailing blanks are not shown, nor the space after the bar of an empty line.
-        match file.line_text(number).trim_end() {
-            "" => writeln!(out, "{indent}{number:>6}|"),
-            text => writeln!(out, "{indent}{number:>6}| {text}"),
-        }
+        let _ = write!(out, "\n {number:>5}| {}", file.line_text(number));
     };
     if location.line > 1 {
-        let _ = code_line(out, location.line - 1);
+        code_line(out, location.line - 1);
     }
-    let _ = code_line(out, location.line);
+    code_line(out, location.line);
     // The reference pads the caret with a space per column, tabs included, so under a line
     // with tabs it stands where the column would be without them.
-    let caret_pad = " ".repeat(location.column.saturating_sub(1) as usize);
-    let _ = writeln!(out, "{indent}{:6}| {caret_pad}^", "");
+    let _ = write!(out, "\n      |{}^", " ".repeat(location.column as usize));
     if location.line < file.line_count() {
-        let _ = code_line(out, location.line + 1);
+        code_line(out, location.line + 1);
     }
+    out.push('\n');
+    true
 }

@@ -1,9 +1,13 @@
 //! Evaluation errors.
 //!
 //! An [`EvalError`] is one boxed allocation so that `Result<Value, EvalError>` stays two
-//! words on the hot path. Errors are created without a position deep inside builtins and get
-//! the span of the innermost expression that was being evaluated as they travel up; every
-//! call frame they cross adds a trace note, shown by `--show-trace`.
+//! words on the hot path. Errors are created without a position and get the span of the
+//! innermost expression that was being evaluated as they travel up, except where the
+//! reference gives an error none: one raised inside a builtin, or whose frame says where
+//! (see [`EvalError::in_builtin`], [`EvalError::context`]). On the way up they collect the
+//! frames the reference collects ("while calling the 'map' builtin", "while evaluating the
+//! attribute 'a.b'", `addErrorContext`'s messages), shown as the reference shows them (see
+//! [`crate::diagnostics::render`]), and frames of function calls shown by `--show-trace`.
 //! Catchable failures (`throw`, failed `assert`), which `builtins.tryEval` sees, are told
 //! apart from fatal ones by [`ErrorKind::is_catchable`].
 
@@ -70,6 +74,30 @@ impl ErrorKind {
 #[derive(Debug, Clone)]
 pub struct EvalError(Box<ErrorInner>);
 
+/// When a trace frame is shown (see [`crate::diagnostics::render`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TracePrint {
+    /// As the reference shows its frames: the outermost few, then the rest with
+    /// `--show-trace` only.
+    Default,
+    /// Always, past the few too (`builtins.addErrorContext`'s messages).
+    Always,
+    /// With `--show-trace` only: a frame the reference only collects then (calls of
+    /// functions and where they were called from).
+    WithShowTrace,
+}
+
+/// One frame of an error's trace: what was being done, and where.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Where it applied, when known.
+    pub span: Option<Span>,
+    /// The description.
+    pub text: String,
+    /// When it is shown.
+    pub print: TracePrint,
+}
+
 /// The contents of an [`EvalError`].
 #[derive(Debug, Clone)]
 pub struct ErrorInner {
@@ -77,14 +105,29 @@ pub struct ErrorInner {
     pub kind: ErrorKind,
     /// Where, when known.
     pub span: Option<Span>,
-    /// Context notes, innermost first: a description and where it applied.
-    pub trace: Vec<(Option<Span>, String)>,
+    /// Context frames, innermost first.
+    pub trace: Vec<Frame>,
+    /// Whether the error keeps having no position of its own: it was raised inside a
+    /// builtin, whose frame shows where the builtin was called, as in the reference (see
+    /// [`EvalError::in_builtin`]).
+    pub sealed: bool,
+    /// Whether the caller's frame is still to be added (see [`EvalError::context`]).
+    pub wants_context: bool,
+    /// Names the message may have meant ("Did you mean …?"), best first.
+    pub suggestions: Vec<String>,
 }
 
 impl EvalError {
     /// A new error without position.
     pub fn new(kind: ErrorKind) -> EvalError {
-        EvalError(Box::new(ErrorInner { kind, span: None, trace: Vec::new() }))
+        EvalError(Box::new(ErrorInner {
+            kind,
+            span: None,
+            trace: Vec::new(),
+            sealed: false,
+            wants_context: false,
+            suggestions: Vec::new(),
+        }))
     }
 
     /// A new error with a free-form message.
@@ -102,8 +145,8 @@ impl EvalError {
         self.0.span
     }
 
-    /// Trace notes, innermost first.
-    pub fn trace(&self) -> &[(Option<Span>, String)] {
+    /// Trace frames, innermost first.
+    pub fn trace(&self) -> &[Frame] {
         &self.0.trace
     }
 
@@ -115,20 +158,98 @@ impl EvalError {
         self
     }
 
-    /// Sets the position unless one is already known.
+    /// Sets the position unless one is already known, or the error keeps none (see
+    /// [`EvalError::in_builtin`]).
     #[inline]
     pub fn at(mut self, span: Span) -> EvalError {
-        if self.0.span.is_none() {
+        if self.0.span.is_none() && !self.0.sealed {
             self.0.span = Some(span);
+        }
+        self.0.wants_context = false;
+        self
+    }
+
+    /// The error keeps no position of its own: a frame says where it happened, as in the
+    /// reference.
+    pub fn unpositioned(mut self) -> EvalError {
+        self.0.sealed = true;
+        self
+    }
+
+    /// An error whose frame the caller adds, with where it happened (see
+    /// [`EvalError::context`]): a value that cannot be made a string.
+    pub fn wanting_context(mut self) -> EvalError {
+        self.0.wants_context = true;
+        self
+    }
+
+    /// For an error that wants its caller's frame (made with
+    /// [`EvalError::wanting_context`]), the frame `text` at `span`, the error keeping no
+    /// position of its own, as in the reference; for any other, the position `span` as
+    /// [`EvalError::at`] sets it.
+    pub fn context(mut self, span: Span, text: &str) -> EvalError {
+        if !self.0.wants_context {
+            return self.at(span);
+        }
+        self.0.sealed = true;
+        self.frame(Some(span), text.to_string(), TracePrint::Default)
+    }
+
+    /// Adds the names among `names` that `name` may have meant, as the reference picks
+    /// them: at most five, none more than two edits away, the closest first (then by name).
+    pub fn suggesting<'n>(mut self, name: &str, names: impl Iterator<Item = &'n str>) -> EvalError {
+        let mut scored: Vec<(usize, &str)> =
+            names.map(|candidate| (edit_distance(name, candidate), candidate)).collect();
+        scored.sort_unstable();
+        scored.dedup();
+        self.0.suggestions =
+            scored.into_iter().take_while(|(distance, _)| *distance <= 2).take(5).map(|(_, n)| n.to_string()).collect();
+        self
+    }
+
+    /// The names the message may have meant, best first.
+    pub fn suggestions(&self) -> &[String] {
+        &self.0.suggestions
+    }
+
+    /// Adds a trace frame, shown as the reference shows its frames.
+    pub fn note(self, span: Option<Span>, text: impl Into<String>) -> EvalError {
+        self.frame(span, text.into(), TracePrint::Default)
+    }
+
+    /// Adds a trace frame that is always shown (`builtins.addErrorContext`).
+    pub fn note_always(self, span: Option<Span>, text: impl Into<String>) -> EvalError {
+        self.frame(span, text.into(), TracePrint::Always)
+    }
+
+    /// Adds a trace frame shown with `--show-trace` only.
+    pub fn note_traced(self, span: Option<Span>, text: impl Into<String>) -> EvalError {
+        self.frame(span, text.into(), TracePrint::WithShowTrace)
+    }
+
+    /// The frame of a call of the builtin `name` (at `span`, where it was called) that
+    /// failed. An error raised inside it without a position keeps none, as in the
+    /// reference: the frame shows where.
+    pub fn in_builtin(mut self, name: &str, span: Option<Span>) -> EvalError {
+        if self.0.span.is_none() {
+            self.0.sealed = true;
+        }
+        self.frame(span, format!("while calling the '{name}' builtin"), TracePrint::Default)
+    }
+
+    /// [`EvalError::context`] for a caller that has no position to give: the frame
+    /// `text` without one.
+    pub fn context_unplaced(mut self, text: &str) -> EvalError {
+        if self.0.wants_context {
+            self.0.sealed = true;
+            return self.frame(None, text.to_string(), TracePrint::Default);
         }
         self
     }
 
-    /// Adds a trace note.
-    pub fn note(mut self, span: Option<Span>, text: impl Into<String>) -> EvalError {
-        if self.0.trace.len() < 64 {
-            self.0.trace.push((span, text.into()));
-        }
+    fn frame(mut self, span: Option<Span>, text: String, print: TracePrint) -> EvalError {
+        self.0.wants_context = false;
+        self.0.trace.push(Frame { span, text, print });
         self
     }
 
@@ -151,6 +272,22 @@ impl fmt::Display for EvalError {
 }
 
 impl std::error::Error for EvalError {}
+
+/// How many single-byte insertions, deletions and substitutions turn `a` into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, &x) in a.as_bytes().iter().enumerate() {
+        current[0] = i + 1;
+        for (j, &y) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(x != y);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
 
 /// Result of evaluation steps.
 pub type EvalResult<T> = Result<T, EvalError>;

@@ -630,34 +630,43 @@ impl Evaluator {
             Expr::Select(target, path, default, span) => self.select(target, path, default.as_deref(), env, *span),
             Expr::HasAttr(target, path, span) => self.has_attr(target, path, env).map_err(|e| e.at(*span)),
             Expr::If(cond, then, other, span) => {
-                let cond = self.eval(cond, env)?;
+                const FRAME: &str = "while evaluating a branch condition";
+                let cond = self.eval(cond, env).map_err(|e| e.note(Some(*span), FRAME))?;
                 // A Boolean holds nothing: forgetting it skips a call to drop.
                 let branch = match cond {
                     Value::Bool(true) => then,
                     Value::Bool(false) => other,
-                    other => return Err(type_error("a Boolean", &other).at(*span)),
+                    other => return Err(type_error("a Boolean", &other).at(*span).note(Some(*span), FRAME)),
                 };
                 std::mem::forget(cond);
                 self.eval(branch, env)
             }
-            Expr::Assert(cond, body, text, span) => match self.eval(cond, env)? {
-                Value::Bool(true) => self.eval(body, env),
-                Value::Bool(false) => Err(self.assertion_failure(cond, text, env, *span)),
-                other => Err(type_error("a Boolean", &other).at(*span)),
-            },
+            Expr::Assert(cond, body, text, span) => {
+                const FRAME: &str = "in the condition of the assert statement";
+                match self.eval(cond, env).map_err(|e| e.note(Some(*span), FRAME))? {
+                    Value::Bool(true) => self.eval(body, env),
+                    Value::Bool(false) => Err(self.assertion_failure(cond, text, env, *span)),
+                    other => Err(type_error("a Boolean", &other).at(*span).note(Some(*span), FRAME)),
+                }
+            }
             Expr::With(namespace, body, _) => {
                 let namespace = self.lazy(namespace, env);
                 let scope = Env::one(namespace, Some(env.clone()));
                 self.eval(body, &scope)
             }
-            Expr::Not(operand, span) => match self.eval(operand, env)? {
-                Value::Bool(b) => Ok(Value::Bool(!b)),
-                other => Err(type_error("a Boolean", &other).at(*span)),
-            },
-            Expr::Negate(operand, span) => {
-                let value = self.eval(operand, env)?;
-                crate::ops::arith(self, BinOp::Sub, Value::Int(0), value).map_err(|e| e.at(*span))
+            Expr::Not(operand, span) => {
+                const FRAME: &str = "in the argument of the not operator";
+                match self.eval(operand, env).map_err(|e| e.note(Some(*span), FRAME))? {
+                    Value::Bool(b) => Ok(Value::Bool(!b)),
+                    other => Err(type_error("a Boolean", &other).at(*span).note(Some(*span), FRAME)),
+                }
             }
+            // `-e` is `__sub 0 e` in the reference.
+            Expr::Negate(operand, span) => match self.eval(operand, env) {
+                Ok(value) => crate::ops::arith(self, BinOp::Sub, Value::Int(0), value),
+                Err(error) => Err(error),
+            }
+            .map_err(|e| operator_failed(BinOp::Sub, e, *span)),
             Expr::BinOp(op, lhs, rhs, span, starts) => self.binop(*op, (lhs, rhs), env, *span, *starts),
             Expr::CurPos(span) => Ok(self.position_attrs(*span)),
         }
@@ -676,7 +685,10 @@ impl Evaluator {
                     Value::PrimOp(op) if op.arity == 1 && op.forces == Forces::First => self.forced_arg(arg, env),
                     _ => self.lazy(arg, env),
                 };
-                self.call_one(func, arg, span)
+                match self.call_one(func, arg, span) {
+                    Err(error) => Err(positioned_overflow(error, span)),
+                    done => done,
+                }
             }
             [first, second] => {
                 let pair = match &func {
@@ -708,14 +720,14 @@ impl Evaluator {
 
     /// The error of a failed `assert`; for `assert a == b` it explains the difference.
     fn assertion_failure(&mut self, cond: &'static Expr, text: &str, env: &Env, span: Span) -> EvalError {
-        if let Expr::BinOp(BinOp::Eq, lhs, rhs, eq_span, _) = cond {
+        if let Expr::BinOp(BinOp::Eq, lhs, rhs, _, _) = cond {
             let left = self.lazy(lhs, env);
             let right = self.lazy(rhs, env);
             match crate::ops::explain_inequality(self, &left, &right) {
                 Ok(Some(reason)) => {
                     return EvalError::new(ErrorKind::AssertionFailed(text.to_string()))
                         .with_message(reason)
-                        .at(*eq_span)
+                        .unpositioned()
                         .note(Some(span), format!("while evaluating the condition of the assertion '{text}'"));
                 }
                 Ok(None) => {}
@@ -734,72 +746,112 @@ impl Evaluator {
         span: Span,
         starts: OperatorStarts,
     ) -> EvalResult<Value> {
-        let bool_of = |value: Value| match value {
-            Value::Bool(b) => Ok(b),
-            other => Err(type_error("a Boolean", &other).at(span)),
+        if matches!(op, BinOp::And | BinOp::Or | BinOp::Impl) {
+            return self.boolean_binop(op, (lhs, rhs), env, span);
+        }
+        match self.binop_values(op, (lhs, rhs), env, span, starts) {
+            Ok(value) => Ok(value),
+            Err(error) => Err(operator_failed(op, error, span)),
+        }
+    }
+
+    /// `&&`, `||` and `->`.
+    #[inline(never)]
+    fn boolean_binop(
+        &mut self,
+        op: BinOp,
+        (lhs, rhs): (&'static Expr, &'static Expr),
+        env: &Env,
+        span: Span,
+    ) -> EvalResult<Value> {
+        // The operand of a Boolean operator: anything failing in it is reported within
+        // the operator's frame, as in the reference.
+        let operand = |ev: &mut Evaluator, expr: &'static Expr, frame: &'static str| -> EvalResult<bool> {
+            match ev.eval(expr, env) {
+                Ok(Value::Bool(b)) => Ok(b),
+                Ok(other) => Err(type_error("a Boolean", &other).at(span).note(Some(span), frame)),
+                Err(error) => Err(error.note(Some(span), frame)),
+            }
         };
         match op {
-            BinOp::And => {
-                let left = self.eval(lhs, env)?;
-                if !bool_of(left)? {
-                    return Ok(Value::Bool(false));
+            BinOp::And => Ok(Value::Bool(
+                operand(self, lhs, "in the left operand of the AND (&&) operator")?
+                    && operand(self, rhs, "in the right operand of the AND (&&) operator")?,
+            )),
+            BinOp::Or => Ok(Value::Bool(
+                operand(self, lhs, "in the left operand of the OR (||) operator")?
+                    || operand(self, rhs, "in the right operand of the OR (||) operator")?,
+            )),
+            _ => Ok(Value::Bool(
+                !operand(self, lhs, "in the left operand of the IMPL (->) operator")?
+                    || operand(self, rhs, "in the right operand of the IMPL (->) operator")?,
+            )),
+        }
+    }
+
+    /// [`Evaluator::binop`] of an operator that evaluates both operands.
+    #[inline]
+    fn binop_values(
+        &mut self,
+        op: BinOp,
+        (lhs, rhs): (&'static Expr, &'static Expr),
+        env: &Env,
+        span: Span,
+        starts: OperatorStarts,
+    ) -> EvalResult<Value> {
+        // `//`, `<=` and `>` evaluate their right operand first, as the reference does
+        // (`a <= b` is `!(b < a)` there, `a > b` is `b < a`): which error wins, and
+        // whether it is catchable, depends on it.
+        let (left, right) = if matches!(op, BinOp::Update | BinOp::LessEq | BinOp::Greater) {
+            let right = if op == BinOp::Update {
+                // `//` wants its right operand a set before it evaluates the left one.
+                let at = Span { file: span.file, start: starts.rhs };
+                const FRAME: &str = "in the right operand of the update (//) operator";
+                match self.eval(rhs, env) {
+                    Ok(right @ Value::Attrs(_)) => right,
+                    Ok(other) => return Err(type_error("a set", &other).unpositioned().note(Some(at), FRAME)),
+                    Err(error) => return Err(error.note(Some(at), FRAME)),
                 }
-                let right = self.eval(rhs, env)?;
-                Ok(Value::Bool(bool_of(right)?))
+            } else {
+                self.eval(rhs, env)?
+            };
+            let left = if op == BinOp::Update {
+                const FRAME: &str = "in the left operand of the update (//) operator";
+                match self.eval(lhs, env) {
+                    Ok(left @ Value::Attrs(_)) => left,
+                    Ok(other) => return Err(type_error("a set", &other).unpositioned().note(Some(span), FRAME)),
+                    Err(error) => return Err(error.note(Some(span), FRAME)),
+                }
+            } else {
+                self.eval(lhs, env)?
+            };
+            (left, right)
+        } else if op == BinOp::Add {
+            // A first operand that is not a number, a path or a string is made a string
+            // before the second is evaluated, as the reference does: its error wins.
+            let left = match self.eval(lhs, env)? {
+                left @ (Value::Int(_) | Value::Float(_) | Value::Path(_) | Value::String(_)) => left,
+                other => crate::ops::coerce_to_string(self, &other, crate::ops::Coerce::Interpolation)
+                    .map(Value::String)
+                    .map_err(|e| e.context(span, crate::ops::PATH_SEGMENT))?,
+            };
+            (left, self.eval(rhs, env)?)
+        } else {
+            (self.eval(lhs, env)?, self.eval(rhs, env)?)
+        };
+        if let (Value::Int(a), Value::Int(b)) = (&left, &right) {
+            if let Some(value) = int_op(op, *a, *b) {
+                // Integers hold nothing: forgetting them skips two calls to drop.
+                std::mem::forget((left, right));
+                return Ok(value);
             }
-            BinOp::Or => {
-                let left = self.eval(lhs, env)?;
-                if bool_of(left)? {
-                    return Ok(Value::Bool(true));
-                }
-                let right = self.eval(rhs, env)?;
-                Ok(Value::Bool(bool_of(right)?))
-            }
-            BinOp::Impl => {
-                let left = self.eval(lhs, env)?;
-                if !bool_of(left)? {
-                    return Ok(Value::Bool(true));
-                }
-                let right = self.eval(rhs, env)?;
-                Ok(Value::Bool(bool_of(right)?))
-            }
-            _ => {
-                // `//`, `<=` and `>` evaluate their right operand first, as the reference does
-                // (`a <= b` is `!(b < a)` there, `a > b` is `b < a`): which error wins, and
-                // whether it is catchable, depends on it.
-                let (left, right) = if matches!(op, BinOp::Update | BinOp::LessEq | BinOp::Greater) {
-                    let right = self.eval(rhs, env)?;
-                    // `//` wants its right operand a set before it evaluates the left one.
-                    if op == BinOp::Update && !matches!(right, Value::Attrs(_)) {
-                        let error = type_error("a set", &right).at(Span { file: span.file, start: starts.rhs });
-                        return Err(error);
-                    }
-                    (self.eval(lhs, env)?, right)
-                } else if op == BinOp::Add {
-                    // A first operand that is not a number, a path or a string is made a string
-                    // before the second is evaluated, as the reference does: its error wins.
-                    let left = match self.eval(lhs, env)? {
-                        left @ (Value::Int(_) | Value::Float(_) | Value::Path(_) | Value::String(_)) => left,
-                        other => crate::ops::coerce_to_string(self, &other, crate::ops::Coerce::Interpolation)
-                            .map(Value::String)
-                            .map_err(|e| e.at(span))?,
-                    };
-                    (left, self.eval(rhs, env)?)
-                } else {
-                    (self.eval(lhs, env)?, self.eval(rhs, env)?)
-                };
-                if let (Value::Int(a), Value::Int(b)) = (&left, &right) {
-                    if let Some(value) = int_op(op, *a, *b) {
-                        // Integers hold nothing: forgetting them skips two calls to drop.
-                        std::mem::forget((left, right));
-                        return Ok(value);
-                    }
-                }
-                if op == BinOp::Add {
-                    return crate::ops::add_at(self, left, right, span, starts);
-                }
-                crate::ops::binary(self, op, left, right).map_err(|e| e.at(span))
-            }
+        }
+        if op == BinOp::Add {
+            return crate::ops::add_at(self, left, right, span, starts);
+        }
+        match crate::ops::binary(self, op, left, right) {
+            Ok(value) => Ok(value),
+            Err(error) => Err(binop_failed(op, error, span)),
         }
     }
 
@@ -842,7 +894,9 @@ impl Evaluator {
                 StrPart::Literal(literal) => len += literal.len(),
                 StrPart::Interp(expr, start) => {
                     let piece = match self.to_string_call(expr) {
-                        Some((arg, call_span)) => self.coerced_to_string_piece(arg, env).map_err(|e| e.at(call_span)),
+                        Some((arg, call_span)) => self.coerced_to_string_piece(arg, env).map_err(|e| {
+                            e.context_unplaced(builtins::strings::TO_STRING_ARG).in_builtin("toString", Some(call_span))
+                        }),
                         None => self.eval(expr, env).and_then(|value| match value {
                             // A string is the piece itself: no handle taken and dropped.
                             Value::String(s) => Ok(Piece::Str(s)),
@@ -850,7 +904,7 @@ impl Evaluator {
                                 .map(Piece::Str),
                         }),
                     }
-                    .map_err(|e| e.at(Span { file: span.file, start: *start }))?;
+                    .map_err(|e| e.context(Span { file: span.file, start: *start }, crate::ops::PATH_SEGMENT))?;
                     len = len.saturating_add(piece.as_str().len());
                     with_context |= matches!(&piece, Piece::Str(s) if s.has_context());
                     pieces.push(piece);
@@ -907,7 +961,7 @@ impl Evaluator {
                 StrPart::Interp(expr, start) => {
                     let value = self.eval(expr, env)?;
                     let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::PathPart)
-                        .map_err(|e| e.at(Span { file: span.file, start: *start }))?;
+                        .map_err(|e| e.context(Span { file: span.file, start: *start }, crate::ops::PATH_SEGMENT))?;
                     if piece.has_context() {
                         return Err(EvalError::msg(
                             "a string that refers to a store path cannot be appended to a path",
@@ -1051,21 +1105,54 @@ impl Evaluator {
         env: &Env,
         span: Span,
     ) -> EvalResult<Value> {
-        let mut value = self.eval(target, env)?;
+        let value = self.eval(target, env)?;
+        // Where the last attribute found was defined: what fails after it is reported
+        // within its frame, as in the reference.
+        let mut defined = None;
+        match self.select_in(value, path, default, env, span, &mut defined) {
+            Ok(value) => Ok(value),
+            Err(error) => match defined.and_then(Pos::span) {
+                Some(pos) => Err(self.selection_frame(error, path, pos, env)),
+                None => Err(error),
+            },
+        }
+    }
+
+    /// [`Evaluator::select`] from the target's value, keeping in `defined` where the last
+    /// attribute found was defined.
+    #[inline]
+    fn select_in(
+        &mut self,
+        mut value: Value,
+        path: &'static [AttrKey],
+        default: Option<&'static Expr>,
+        env: &Env,
+        span: Span,
+        defined: &mut Option<Pos>,
+    ) -> EvalResult<Value> {
         for key in path {
             let name = self.attr_name(key, env)?;
             // Forced where it lies: `value` holds the set meanwhile, so the attribute's
             // thunk needs no handle of its own.
             let found = match &value {
-                Value::Attrs(attrs) => match attrs.get(name) {
-                    Some(found) => Some(self.force(found)?),
+                Value::Attrs(attrs) => match attrs.get_entry(name) {
+                    Some(found) => {
+                        *defined = Some(found.pos);
+                        // A value that needs itself is reported where the attribute is
+                        // defined, as the reference reports it.
+                        let pos = found.pos;
+                        Some(
+                            self.force(&found.value)
+                                .map_err(|e| positioned_recursion(e, pos.span().unwrap_or(span)))?,
+                        )
+                    }
                     None => None,
                 },
                 _ if default.is_some() => None,
                 other => {
                     return Err(type_error("a set", other)
-                        .at(span)
-                        .note(Some(span), format!("while selecting an attribute '{name}'")))
+                        .unpositioned()
+                        .note(Some(span), "while selecting an attribute"))
                 }
             };
             match found {
@@ -1079,6 +1166,21 @@ impl Evaluator {
             }
         }
         Ok(value)
+    }
+
+    /// The frame of a selection `e.a.b` that failed after it found an attribute defined at
+    /// `pos`: the path selected, named as the reference names it.
+    #[cold]
+    #[inline(never)]
+    fn selection_frame(&mut self, error: EvalError, path: &'static [AttrKey], pos: Span, env: &Env) -> EvalError {
+        let mut shown = Vec::with_capacity(path.len());
+        for key in path {
+            match self.attr_name(key, env) {
+                Ok(name) => shown.push(crate::print::shown_attr_name(name.as_str())),
+                Err(_) => return error,
+            }
+        }
+        error.note(Some(pos), format!("while evaluating the attribute '{}'", shown.join(".")))
     }
 
     /// The value of `inherit (source) name`: when the source is already a set that has the
@@ -1120,9 +1222,13 @@ impl Evaluator {
     }
 
     /// The error for a missing attribute, with a suggestion of close names like Nix.
-    pub(crate) fn missing_attr(&self, name: Symbol, _value: &Value) -> EvalError {
+    pub(crate) fn missing_attr(&self, name: Symbol, value: &Value) -> EvalError {
         // Named as the reference prints attribute names: quoted unless a plain identifier.
-        EvalError::new(ErrorKind::AttributeMissing(crate::print::shown_attr_name(name.as_str())))
+        let error = EvalError::new(ErrorKind::AttributeMissing(crate::print::shown_attr_name(name.as_str())));
+        match value {
+            Value::Attrs(attrs) => error.suggesting(name.as_str(), attrs.iter().map(|attr| attr.name.as_str())),
+            _ => error,
+        }
     }
 
     #[inline(never)]
@@ -1265,10 +1371,10 @@ impl Evaluator {
         self.eval_depth += 1;
         let result = match (op.func)(self, args, span) {
             Ok(value) => self.force_owned(value),
-            Err(error) => Err(error.at(span)),
+            Err(error) => Err(error),
         };
         self.eval_depth -= 1;
-        result
+        result.map_err(|error| builtin_failed(op, args, error, Some(span)))
     }
 
     /// [`Evaluator::call`] with two arguments, which a function `a: b: …` takes into its
@@ -1348,13 +1454,14 @@ impl Evaluator {
                     if rest.len() < op.arity {
                         return Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args: rest.to_vec() })));
                     }
-                    let result = (op.func)(self, &rest[..op.arity], span.unwrap_or(DUMMY_SPAN));
-                    let result = result.map_err(|e| match span {
-                        Some(span) => e.at(span),
-                        None => e,
-                    })?;
+                    let taken = &rest[..op.arity];
+                    let result = (op.func)(self, taken, span.unwrap_or(DUMMY_SPAN));
                     rest = &rest[op.arity..];
-                    self.force_owned(result)?
+                    match result {
+                        Ok(value) => self.force_owned(value),
+                        Err(error) => Err(error),
+                    }
+                    .map_err(|error| builtin_failed(op, taken, error, span))?
                 }
                 Value::PrimOpApp(app) => {
                     let mut all = app.args.clone();
@@ -1366,11 +1473,11 @@ impl Evaluator {
                         return Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args: all })));
                     }
                     let result = (app.op.func)(self, &all, span.unwrap_or(DUMMY_SPAN));
-                    let result = result.map_err(|e| match span {
-                        Some(span) => e.at(span),
-                        None => e,
-                    })?;
-                    self.force_owned(result)?
+                    match result {
+                        Ok(value) => self.force_owned(value),
+                        Err(error) => Err(error),
+                    }
+                    .map_err(|error| builtin_failed(app.op, &all, error, span))?
                 }
                 Value::Attrs(attrs) if attrs.contains(self.sym.functor) => {
                     let functor = attrs.get(self.sym.functor).cloned().unwrap_or(Value::Null);
@@ -1440,7 +1547,7 @@ impl Evaluator {
                 Some(name) => format!("while calling '{name}'"),
                 None => "while calling anonymous lambda".to_string(),
             };
-            error.note(Some(def.span), name)
+            error.note_traced(Some(def.span), name)
         })
     }
 
@@ -1456,13 +1563,19 @@ impl Evaluator {
         parent: &Env,
         span: Option<Span>,
     ) -> EvalResult<Env> {
-        let forced = self.force_owned(arg)?;
+        // As the reference reports them: a failure to get the set within the frame of the
+        // call site (when the call is in code), a set missing with the function's frame
+        // too, a missing or unexpected argument at the function.
+        let from_call_site = |error: EvalError| match span {
+            Some(span) => error.note(Some(span), "from call site"),
+            None => error,
+        };
+        let forced = self.force_owned(arg).map_err(from_call_site)?;
         let Value::Attrs(attrs) = &forced else {
-            let error = type_error("a set", &forced);
-            return Err(match span {
-                Some(span) => error.at(span),
-                None => error,
-            });
+            let error = type_error("a set", &forced)
+                .unpositioned()
+                .note(Some(def.span), "while evaluating the value passed for the lambda argument");
+            return Err(from_call_site(error));
         };
         let scope = Env::with_slots(formals.len() + usize::from(has_bind), Some(parent.clone()));
         let mut used = 0;
@@ -1488,10 +1601,7 @@ impl Evaluator {
                             "function '{}' called without required argument '{name}'",
                             lambda_name(def)
                         ));
-                        return Err(match span {
-                            Some(span) => error.at(span),
-                            None => error.at(def.span),
-                        });
+                        return Err(error.at(def.span).note(span, "from call site"));
                     }
                 },
             }
@@ -1504,10 +1614,11 @@ impl Evaluator {
                         lambda_name(def),
                         crate::print::shown_attr_name(attr.name.as_str())
                     ));
-                    return Err(match span {
-                        Some(span) => error.at(span),
-                        None => error.at(def.span),
-                    });
+                    let formal_names = formals.iter().map(|(name, _)| name.as_str());
+                    return Err(error
+                        .at(def.span)
+                        .note(span, "from call site")
+                        .suggesting(attr.name.as_str(), formal_names));
                 }
             }
         }
@@ -1570,7 +1681,11 @@ impl Evaluator {
                 // Stable: names never seen keep their order by name.
                 order.sort_by_key(|(rank, _)| *rank);
                 for (_, attr) in order {
-                    let inner = self.force(&attr.value).map_err(|e| {
+                    let forced = match self.force(&attr.value) {
+                        Ok(inner) => self.force_deep_inner(&inner, seen, depth + 1),
+                        Err(error) => Err(error),
+                    };
+                    forced.map_err(|e| {
                         let pos = attr.pos.span();
                         e.note(
                             pos,
@@ -1580,16 +1695,18 @@ impl Evaluator {
                             ),
                         )
                     })?;
-                    self.force_deep_inner(&inner, seen, depth + 1)?;
                 }
             }
             Value::List(items) => {
                 if !seen.insert(crate::value::List::as_ptr(items) as usize) {
                     return Ok(());
                 }
-                for item in items.iter() {
-                    let inner = self.force(item)?;
-                    self.force_deep_inner(&inner, seen, depth + 1)?;
+                for (index, item) in items.iter().enumerate() {
+                    let forced = match self.force(item) {
+                        Ok(inner) => self.force_deep_inner(&inner, seen, depth + 1),
+                        Err(error) => Err(error),
+                    };
+                    forced.map_err(|e| e.note(None, format!("while evaluating list element at index {index}")))?;
                 }
             }
             _ => {}
@@ -1707,6 +1824,101 @@ pub(crate) fn speculate_applied_index(body: &'static Expr, arg: i64, parent: &En
     speculate_int(body, &|depth, slot| match depth {
         0 => Some(arg),
         _ => evaluated_int(lookup(parent, depth - 1, slot)),
+    })
+}
+
+/// The error of an operator. The reference evaluates some as calls of builtins, which
+/// evaluate the operands (`a - b` is `__sub a b`, `a >= b` is `!(__lessThan a b)`): what
+/// fails in them is reported within the builtin's frame, at the operator.
+#[cold]
+#[inline(never)]
+fn operator_failed(op: BinOp, error: EvalError, at: Span) -> EvalError {
+    let name = match op {
+        BinOp::Sub => "sub",
+        BinOp::Mul => "mul",
+        BinOp::Div => "div",
+        BinOp::Less | BinOp::LessEq | BinOp::Greater | BinOp::GreaterEq => "lessThan",
+        _ => return error,
+    };
+    let error = error.in_builtin(name, Some(at));
+    match op {
+        BinOp::LessEq | BinOp::GreaterEq => error.note(Some(at), "in the argument of the not operator"),
+        _ => error,
+    }
+}
+
+/// The error of an operator on its operands' values, placed as the reference places it.
+#[cold]
+#[inline(never)]
+fn binop_failed(op: BinOp, error: EvalError, span: Span) -> EvalError {
+    match op {
+        BinOp::Concat => error.unpositioned().note(Some(span), "while evaluating one of the elements to concatenate"),
+        // Within the builtin's frame (see `Evaluator::binop`).
+        BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Less | BinOp::LessEq | BinOp::Greater | BinOp::GreaterEq => error,
+        _ => error.at(span),
+    }
+}
+
+/// An infinite recursion not yet placed: placed at `at`, where the value that needs
+/// itself was forced, as the reference places it; any other error as it is.
+#[cold]
+#[inline(never)]
+fn positioned_recursion(error: EvalError, at: Span) -> EvalError {
+    match error.kind() {
+        ErrorKind::InfiniteRecursion => error.at(at),
+        _ => error,
+    }
+}
+
+/// A stack overflow not yet placed: placed at `at`, the call that went too deep, as the
+/// reference places it; any other error as it is.
+#[cold]
+#[inline(never)]
+fn positioned_overflow(error: EvalError, at: Span) -> EvalError {
+    match error.kind() {
+        ErrorKind::DepthLimit => error.at(at),
+        _ => error,
+    }
+}
+
+/// The error of a failed call of the builtin `op`, with the builtin's frame (but for
+/// `addErrorContext`, whose message says more, as in the reference).
+#[cold]
+#[inline(never)]
+fn builtin_failed(op: &PrimOp, args: &[Value], error: EvalError, span: Option<Span>) -> EvalError {
+    if op.name == "addErrorContext" {
+        return error;
+    }
+    let error = match fresh_argument_error(op, args, &error) {
+        Some(frame) => error.unpositioned().note(None, frame),
+        None => error,
+    };
+    error.in_builtin(op.name, span)
+}
+
+/// The reference's frame for the argument a builtin's error is about, when the error is
+/// the builtin's own (no frame or position yet) and names the value of an argument the
+/// reference words a frame for: the first such argument, in the order the reference checks
+/// them.
+fn fresh_argument_error(op: &PrimOp, args: &[Value], error: &EvalError) -> Option<&'static str> {
+    if !error.trace().is_empty() || error.span().is_some() {
+        return None;
+    }
+    let message = error.to_string();
+    args.iter().enumerate().find_map(|(index, arg)| {
+        let frame = builtins::frames::argument_frame(op.name, index)?;
+        let value = match arg {
+            Value::Thunk(thunk) => thunk.value_if_done()?,
+            value => value.clone(),
+        };
+        let named = match &value {
+            Value::String(s) if s.has_context() && message.starts_with(&format!("the string '{}'", s.as_str())) => true,
+            _ => {
+                message.ends_with(&format!(": {}", crate::print::short(&value)))
+                    && message.contains(value.type_with_article().as_ref())
+            }
+        };
+        named.then_some(frame)
     })
 }
 

@@ -89,7 +89,7 @@ pub fn add_at(
             Part::Operator => starts.op,
             Part::Right => starts.rhs,
         };
-        error.at(Span { file: span.file, start })
+        error.context(Span { file: span.file, start }, PATH_SEGMENT)
     })
 }
 
@@ -156,8 +156,38 @@ pub fn concat(a: &NixString, b: &NixString) -> NixString {
 
 /// Arithmetic on numbers with Nix's rules: integers overflow with an error, a float on
 /// either side makes a float.
-pub fn arith(_evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -> EvalResult<Value> {
-    match (&left, &right) {
+pub fn arith(evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -> EvalResult<Value> {
+    arith_values(evaluator, op, &left, &right).map_err(|error| match error.kind() {
+        crate::ErrorKind::TypeMismatch { .. } => error.note(None, operand_frame(op, &left, &right)),
+        _ => error,
+    })
+}
+
+/// The frame the reference's arithmetic builtins give an operand of the wrong type: the
+/// divisor is checked first, the other operators check the first operand first.
+fn operand_frame(op: BinOp, left: &Value, right: &Value) -> &'static str {
+    let number = |value: &Value| matches!(value, Value::Int(_) | Value::Float(_));
+    let first = match op {
+        BinOp::Div => number(right),
+        _ => !number(left),
+    };
+    let float = matches!(left, Value::Float(_)) || matches!(right, Value::Float(_));
+    match (op, first) {
+        (BinOp::Add, true) => "while evaluating the first argument of the addition",
+        (BinOp::Add, false) => "while evaluating the second argument of the addition",
+        (BinOp::Sub, true) => "while evaluating the first argument of the subtraction",
+        (BinOp::Sub, false) => "while evaluating the second argument of the subtraction",
+        // Sic: the reference's wording for a float product.
+        (BinOp::Mul, true) if float => "while evaluating the first of the multiplication",
+        (BinOp::Mul, true) => "while evaluating the first argument of the multiplication",
+        (BinOp::Mul, false) => "while evaluating the second argument of the multiplication",
+        (_, true) => "while evaluating the first operand of the division",
+        (_, false) => "while evaluating the second operand of the division",
+    }
+}
+
+fn arith_values(_evaluator: &mut Evaluator, op: BinOp, left: &Value, right: &Value) -> EvalResult<Value> {
+    match (left, right) {
         (Value::Int(a), Value::Int(b)) => {
             let (a, b) = (*a, *b);
             let (result, verb, sign) = match op {
@@ -174,8 +204,8 @@ pub fn arith(_evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -
             result.map(Value::Int).ok_or_else(|| EvalError::msg(format!("integer overflow in {verb} {a} {sign} {b}")))
         }
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            let a = as_float(&left);
-            let b = as_float(&right);
+            let a = as_float(left);
+            let b = as_float(right);
             let result = match op {
                 BinOp::Add => a + b,
                 BinOp::Sub => a - b,
@@ -192,10 +222,10 @@ pub fn arith(_evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -
         // Division, as the reference's `div`, checks its divisor first (any number, or "a
         // float"), then whether it is zero, then the dividend (a float when the divisor
         // is one, an integer otherwise).
-        _ if matches!(op, BinOp::Div) => match &right {
-            Value::Int(_) | Value::Float(_) if as_float(&right) == 0.0 => Err(EvalError::msg("division by zero")),
-            Value::Float(_) => Err(type_error("a float", &left)),
-            Value::Int(_) => Err(type_error("an integer", &left)),
+        _ if matches!(op, BinOp::Div) => match right {
+            Value::Int(_) | Value::Float(_) if as_float(right) == 0.0 => Err(EvalError::msg("division by zero")),
+            Value::Float(_) => Err(type_error("a float", left)),
+            Value::Int(_) => Err(type_error("an integer", left)),
             other => Err(type_error("a float", other)),
         },
         // A float on either side makes both operands wanted as floats.
@@ -410,7 +440,11 @@ pub(crate) fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
 
 fn cannot_coerce(value: &Value) -> EvalError {
     EvalError::msg(format!("cannot coerce {} to a string: {}", value.type_with_article(), crate::print::short(value)))
+        .wanting_context()
 }
+
+/// The frame of a value that an interpolation, `+` or a path could not make a string of.
+pub(crate) const PATH_SEGMENT: &str = "while evaluating a path segment";
 
 /// Why `left == right` is false, worded as the reference explains a failed `assert a == b`.
 /// `None` when the values are equal after all.

@@ -22,6 +22,16 @@ pub struct Span {
     pub start: u32,
 }
 
+/// The start of a [`Span`] that is no place: what the reference shows as no position.
+pub const NOWHERE: u32 = u32::MAX;
+
+impl Span {
+    /// No place in `file` (see [`NOWHERE`]).
+    pub const fn nowhere(file: FileId) -> Span {
+        Span { file, start: NOWHERE }
+    }
+}
+
 /// An attribute's position in four bytes: its number in a process-wide table of spans,
 /// so that an attribute (name, position, value) takes 24 bytes. Compiled code numbers its
 /// positions once; numbering the same span again gives the same number.
@@ -129,6 +139,9 @@ impl SourceMap {
 
     /// Resolves the start of a span to a line and column.
     pub fn location(&self, span: Span) -> Option<Location> {
+        if span.start == NOWHERE {
+            return None;
+        }
         let file = self.file(span.file)?;
         let (line, column) = file.line_col(span.start);
         Some(Location { file: file.name.clone(), line, column })

@@ -403,7 +403,7 @@ fn error_finding(host: &str, error: &EvalError, surfaced_at: Option<String>) -> 
 /// The error's own position or, without one, its innermost positioned trace note (as
 /// [`nxe_evaluator::diagnostics::summary`] shows it).
 fn error_position(error: &EvalError) -> Option<Position> {
-    let span = error.span().or_else(|| error.trace().iter().find_map(|(span, _)| *span))?;
+    let span = error.span().or_else(|| error.trace().iter().find_map(|frame| frame.span))?;
     let location = SourceMap::global().location(span)?;
     Some(Position { file: location.file, line_col: Some((location.line, location.column)) })
 }

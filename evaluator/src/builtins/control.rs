@@ -102,12 +102,14 @@ fn builtin_deep_seq(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
 }
 
 fn builtin_throw(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let message = coerce_string(ev, &args[0])?;
+    let message = coerce_string(ev, &args[0])
+        .map_err(|e| e.note(None, "while evaluating the error message passed to builtins.addErrorContext"))?;
     Err(EvalError::new(ErrorKind::Throw(message.as_str().to_string())))
 }
 
 fn builtin_abort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let message = coerce_string(ev, &args[0])?;
+    let message = coerce_string(ev, &args[0])
+        .map_err(|e| e.note(None, "while evaluating the error message passed to builtins.addErrorContext"))?;
     Err(EvalError::new(ErrorKind::Abort(message.as_str().to_string())))
 }
 
@@ -153,8 +155,9 @@ fn builtin_add_error_context(ev: &mut Evaluator, args: &[Value], _: Span) -> Eva
         Ok(value) => Ok(value),
         Err(error) => {
             // The message is only coerced on failure; if that fails too, its error wins.
-            let message = coerce_string(ev, &args[0])?;
-            Err(error.note(None, message.as_str().to_string()))
+            let message = coerce_string(ev, &args[0])
+                .map_err(|e| e.note(None, "while evaluating the error message passed to builtins.addErrorContext"))?;
+            Err(error.note_always(None, message.as_str().to_string()))
         }
     }
 }
@@ -269,8 +272,13 @@ fn builtin_get_env(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Va
     Ok(Value::string(ev.io.get_env(name.as_str()).unwrap_or_default()))
 }
 
-/// An I/O failure worded like the reference: a missing path "does not exist".
+/// An I/O failure worded like the reference: a missing path "does not exist". Such errors
+/// have no position in the reference: a frame says where, if anything.
 pub(crate) fn io_error(what: &str, path: &str, error: &std::io::Error) -> EvalError {
+    io_error_message(what, path, error).unpositioned()
+}
+
+fn io_error_message(what: &str, path: &str, error: &std::io::Error) -> EvalError {
     let reason = match error.kind() {
         std::io::ErrorKind::NotFound => return EvalError::msg(format!("path '{path}' does not exist")),
         std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),

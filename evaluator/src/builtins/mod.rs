@@ -12,11 +12,12 @@ mod control;
 mod derivation;
 mod fetch;
 mod flake;
+pub(crate) mod frames;
 mod hash;
 pub(crate) mod json;
 mod lists;
 mod regex;
-mod strings;
+pub(crate) mod strings;
 mod versions;
 mod xml;
 

@@ -173,8 +173,11 @@ fn builtin_replace_strings(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
     Ok(Value::String(NixString::with_context(&out, context)))
 }
 
+/// The frame of an argument of `toString` that cannot be made a string.
+pub(crate) const TO_STRING_ARG: &str = "while evaluating the first argument passed to builtins.toString";
+
 fn builtin_to_string(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    Ok(Value::String(coerce_to_string(ev, &args[0], Coerce::ToString)?))
+    Ok(Value::String(coerce_to_string(ev, &args[0], Coerce::ToString).map_err(|e| e.context_unplaced(TO_STRING_ARG))?))
 }
 
 fn builtin_base_name_of(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
