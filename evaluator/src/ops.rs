@@ -158,14 +158,16 @@ pub fn concat(a: &NixString, b: &NixString) -> NixString {
 /// either side makes a float.
 pub fn arith(evaluator: &mut Evaluator, op: BinOp, left: Value, right: Value) -> EvalResult<Value> {
     arith_values(evaluator, op, &left, &right).map_err(|error| match error.kind() {
-        crate::ErrorKind::TypeMismatch { .. } => error.note(None, operand_frame(op, &left, &right)),
+        crate::ErrorKind::TypeMismatch { .. } if error.trace().is_empty() => {
+            error.note(None, operand_frame(op, &left, &right))
+        }
         _ => error,
     })
 }
 
 /// The frame the reference's arithmetic builtins give an operand of the wrong type: the
 /// divisor is checked first, the other operators check the first operand first.
-fn operand_frame(op: BinOp, left: &Value, right: &Value) -> &'static str {
+pub(crate) fn operand_frame(op: BinOp, left: &Value, right: &Value) -> &'static str {
     let number = |value: &Value| matches!(value, Value::Int(_) | Value::Float(_));
     let first = match op {
         BinOp::Div => number(right),

@@ -42,7 +42,8 @@ fn builtin_get_attr(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     let name = name.to_symbol();
     match attrs.get(name).cloned() {
         Some(value) => ev.force(&value),
-        None => Err(ev.missing_attr(name, &args[1])),
+        None => Err(EvalError::new(crate::ErrorKind::AttributeMissing(crate::print::shown_attr_name(name.as_str())))
+            .note(None, "in the attribute set under consideration")),
     }
 }
 
@@ -57,7 +58,13 @@ fn builtin_remove_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResu
     let names = force_list(ev, &args[1])?;
     let mut remove = FxHashSet::default();
     for name in names.iter() {
-        remove.insert(force_plain_string(ev, name)?.to_symbol());
+        remove.insert(
+            force_plain_string(ev, name)
+                .map_err(|e| {
+                    e.note(None, "while evaluating the values of the second argument passed to builtins.removeAttrs")
+                })?
+                .to_symbol(),
+        );
     }
     let kept = attrs.iter().filter(|a| !remove.contains(&a.name)).cloned().collect();
     Ok(Value::attrs(Attrs::from_sorted(kept)))
@@ -69,12 +76,24 @@ fn builtin_list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
     let (name_sym, value_sym) = (ev.sym.name, ev.sym.value);
     for item in items.iter() {
         let item = force_attrs(ev, item)?;
-        let Some(name) = item.get(name_sym).cloned() else {
-            return Err(EvalError::msg("attribute 'name' missing"));
+        // Framed as the reference frames them.
+        const PAIR: &str = "in a {name=...; value=...;} pair";
+        let Some(name) = item.get_entry(name_sym) else {
+            return Err(EvalError::msg("attribute 'name' missing").note(None, PAIR));
         };
-        let name = force_plain_string(ev, &name)?;
+        let name_pos = name.pos.span();
+        let name = force_plain_string(ev, &name.value.clone()).map_err(|e| {
+            let e = match name_pos {
+                Some(at) => e.at(at),
+                None => e,
+            };
+            e.note(
+                name_pos,
+                "while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs",
+            )
+        })?;
         let Some(value) = item.get(value_sym).cloned() else {
-            return Err(EvalError::msg("attribute 'value' missing"));
+            return Err(EvalError::msg("attribute 'value' missing").note(None, PAIR));
         };
         let pos = item.get_entry(value_sym).map_or(Pos::NONE, |e| e.pos);
         entries.push(Attr { name: name.to_symbol(), value, pos });
@@ -112,7 +131,9 @@ fn builtin_cat_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
     let items = force_list(ev, &args[1])?;
     let mut out = Vec::new();
     for item in items.iter() {
-        let attrs = force_attrs(ev, item)?;
+        let attrs = force_attrs(ev, item).map_err(|e| {
+            e.note(None, "while evaluating an element in the list passed as second argument to builtins.catAttrs")
+        })?;
         if let Some(value) = attrs.get(name) {
             out.push(value.clone());
         }
@@ -126,7 +147,9 @@ fn builtin_zip_attrs_with(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
     let mut order: Vec<Symbol> = Vec::new();
     let mut collected: FxHashMap<Symbol, Vec<Value>> = FxHashMap::default();
     for set in sets.iter() {
-        let attrs = force_attrs(ev, set)?;
+        let attrs = force_attrs(ev, set).map_err(|e| {
+            e.note(None, "while evaluating a value of the list passed as second argument to builtins.zipAttrsWith")
+        })?;
         for attr in attrs.iter() {
             collected
                 .entry(attr.name)

@@ -101,15 +101,16 @@ fn builtin_deep_seq(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     ev.force(&args[1])
 }
 
+// Sic: "builtin.throw" is the reference's wording.
 fn builtin_throw(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let message = coerce_string(ev, &args[0])
-        .map_err(|e| e.note(None, "while evaluating the error message passed to builtins.addErrorContext"))?;
+        .map_err(|e| e.context_unplaced("while evaluating the error message passed to builtin.throw"))?;
     Err(EvalError::new(ErrorKind::Throw(message.as_str().to_string())))
 }
 
 fn builtin_abort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let message = coerce_string(ev, &args[0])
-        .map_err(|e| e.note(None, "while evaluating the error message passed to builtins.addErrorContext"))?;
+        .map_err(|e| e.context_unplaced("while evaluating the error message passed to builtins.abort"))?;
     Err(EvalError::new(ErrorKind::Abort(message.as_str().to_string())))
 }
 
@@ -155,8 +156,9 @@ fn builtin_add_error_context(ev: &mut Evaluator, args: &[Value], _: Span) -> Eva
         Ok(value) => Ok(value),
         Err(error) => {
             // The message is only coerced on failure; if that fails too, its error wins.
-            let message = coerce_string(ev, &args[0])
-                .map_err(|e| e.note(None, "while evaluating the error message passed to builtins.addErrorContext"))?;
+            let message = coerce_string(ev, &args[0]).map_err(|e| {
+                e.context_unplaced("while evaluating the error message passed to builtins.addErrorContext")
+            })?;
             Err(error.note_always(None, message.as_str().to_string()))
         }
     }
@@ -172,6 +174,17 @@ fn builtin_break(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Valu
 fn arith(ev: &mut Evaluator, op: BinOp, args: &[Value]) -> EvalResult<Value> {
     let a = ev.force(&args[0])?;
     let b = ev.force(&args[1])?;
+    // An operand of the wrong type gets the reference's frame for it.
+    arith_of(ev, op, &a, &b).map_err(|error| match error.kind() {
+        ErrorKind::TypeMismatch { .. } if error.trace().is_empty() => {
+            error.note(None, crate::ops::operand_frame(op, &a, &b))
+        }
+        _ => error,
+    })
+}
+
+fn arith_of(ev: &mut Evaluator, op: BinOp, a: &Value, b: &Value) -> EvalResult<Value> {
+    let (a, b) = (a.clone(), b.clone());
     if op == BinOp::Div && number_as_float(&b)? == 0.0 {
         return Err(EvalError::msg("division by zero"));
     }

@@ -40,6 +40,22 @@ fn builtin_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value>
     Ok(Value::List(List::from_exact(items.len(), items.iter().map(|item| Thunk::apply(func.clone(), item.clone())))))
 }
 
+// The reference's frames for a function's result of the wrong type, by builtin.
+const RETURNED_FILTER: &str = "while evaluating the return value of the filtering function passed to builtins.filter";
+const RETURNED_CONCAT_MAP: &str = "while evaluating the return value of the function passed to builtins.concatMap";
+const RETURNED_SORT: &str = "while evaluating the return value of the sorting function passed to builtins.sort";
+const RETURNED_PARTITION: &str =
+    "while evaluating the return value of the partition function passed to builtins.partition";
+const RETURNED_GROUP_BY: &str = "while evaluating the return value of the grouping function passed to builtins.groupBy";
+
+/// Where a function was written, for a frame about its result.
+fn function_pos(func: &Value) -> Option<Span> {
+    match func {
+        Value::Lambda(closure) => Some(closure.def.span),
+        _ => None,
+    }
+}
+
 fn builtin_filter(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let items = force_list(ev, &args[1])?;
     if items.is_empty() {
@@ -49,7 +65,7 @@ fn builtin_filter(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Val
     let mut kept = Vec::new();
     for item in items.iter() {
         let verdict = ev.call_with(&func, item.clone())?;
-        if force_bool_owned(ev, verdict)? {
+        if force_bool_owned(ev, verdict).map_err(|e| e.note(None, RETURNED_FILTER))? {
             kept.push(item.clone());
         }
     }
@@ -104,7 +120,13 @@ fn builtin_elem(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
 
 fn builtin_concat_lists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let lists = force_list(ev, &args[0])?;
-    let lists = lists.iter().map(|list| force_list(ev, list)).collect::<EvalResult<Vec<_>>>()?;
+    let lists = lists
+        .iter()
+        .map(|list| {
+            force_list(ev, list)
+                .map_err(|e| e.note(None, "while evaluating a value of the list passed to builtins.concatLists"))
+        })
+        .collect::<EvalResult<Vec<_>>>()?;
     Ok(Value::List(List::concat(&lists)))
 }
 
@@ -114,7 +136,7 @@ fn builtin_concat_map(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult
     let mut lists = Vec::with_capacity(items.len());
     for item in items.iter() {
         let result = ev.call_with(&func, item.clone())?;
-        lists.push(force_list(ev, &result)?);
+        lists.push(force_list(ev, &result).map_err(|e| e.note(function_pos(&func), RETURNED_CONCAT_MAP))?);
     }
     Ok(Value::List(List::concat(&lists)))
 }
@@ -187,7 +209,7 @@ fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
     let mut spare = SpareScopes::default();
     let mut less = |ev: &mut Evaluator, a: &Value, b: &Value| -> EvalResult<bool> {
         let result = ev.call_with_two_again(&func, a.clone(), b.clone(), &mut spare)?;
-        force_bool_owned(ev, result)
+        force_bool_owned(ev, result).map_err(|e| e.note(None, RETURNED_SORT))
     };
     let sorted = merge_sort(ev, values, &mut less)?;
     Ok(Value::list(sorted))
@@ -231,9 +253,14 @@ fn merge_sort(ev: &mut Evaluator, mut items: Vec<Value>, less: &mut LessFn<'_>) 
 fn predicate_all(ev: &mut Evaluator, args: &[Value], want: bool) -> EvalResult<Value> {
     let func = force_function(ev, &args[0])?;
     let items = force_list(ev, &args[1])?;
+    let returned = if want {
+        "while evaluating the return value of the function passed to builtins.any"
+    } else {
+        "while evaluating the return value of the function passed to builtins.all"
+    };
     for item in items.iter() {
         let verdict = ev.call_with(&func, item.clone())?;
-        if force_bool_owned(ev, verdict)? == want {
+        if force_bool_owned(ev, verdict).map_err(|e| e.note(None, returned))? == want {
             return Ok(Value::Bool(want));
         }
     }
@@ -256,7 +283,7 @@ fn builtin_partition(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
         // Each element is forced before the predicate sees it, as the reference does.
         ev.force(item)?;
         let verdict = ev.call_with(&func, item.clone())?;
-        if force_bool_owned(ev, verdict)? {
+        if force_bool_owned(ev, verdict).map_err(|e| e.note(None, RETURNED_PARTITION))? {
             right.push(item.clone());
         } else {
             wrong.push(item.clone());
@@ -271,7 +298,7 @@ fn builtin_group_by(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
     let mut groups: FxHashMap<Symbol, Vec<Value>> = FxHashMap::default();
     for item in items.iter() {
         let key = ev.call_with(&func, item.clone())?;
-        let key = force_plain_string(ev, &key)?.to_symbol();
+        let key = force_plain_string(ev, &key).map_err(|e| e.note(None, RETURNED_GROUP_BY))?.to_symbol();
         groups.entry(key).or_default().push(item.clone());
     }
     let entries =

@@ -74,7 +74,11 @@ fn builtin_concat_strings_sep(ev: &mut Evaluator, args: &[Value], _: Span) -> Ev
     let mut coerced = Vec::new();
     let mut len = separator.as_str().len().saturating_mul(items.len().saturating_sub(1));
     for (idx, item) in items.iter().enumerate() {
-        let piece = coerce_string(ev, item)?;
+        let piece = coerce_string(ev, item).map_err(|e| {
+            e.context_unplaced(
+                "while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep",
+            )
+        })?;
         context.extend(piece.context().iter().cloned());
         len = len.saturating_add(piece.as_str().len());
         if string_item(item).is_none() {
@@ -127,7 +131,9 @@ fn builtin_replace_strings(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
     }
     let mut patterns = Vec::with_capacity(from.len());
     for pattern in from.iter() {
-        patterns.push(force_string(ev, pattern)?);
+        patterns.push(force_string(ev, pattern).map_err(|e| {
+            e.note(None, "while evaluating one of the strings to replace passed to builtins.replaceStrings")
+        })?);
     }
     let mut replacements: Vec<Option<NixString>> = vec![None; to.len()];
     let text = force_string(ev, &args[2])?;
