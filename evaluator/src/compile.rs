@@ -647,7 +647,11 @@ impl Compiler<'_> {
             ast::Expr::Literal(_) | ast::Expr::LetIn(_) => Span::nowhere(self.file),
             ast::Expr::Str(string) => match static_string(string) {
                 Some(_) => Span::nowhere(self.file),
-                None => at(expr.syntax().text_range().start()),
+                // The parts start after the opening quote (`"` or `''`).
+                None => {
+                    let quote = string.syntax().first_token().map_or(1, |t| t.text().len() as u32);
+                    Span { file: self.file, start: u32::from(expr.syntax().text_range().start()) + quote }
+                }
             },
             ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_)
                 if !expr.syntax().descendants().any(|n| n.kind() == rnix::SyntaxKind::NODE_INTERPOL) =>

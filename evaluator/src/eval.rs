@@ -390,6 +390,12 @@ impl Evaluator {
 
     /// `import path`: evaluates a file once per evaluator.
     pub fn import(&mut self, path: &str) -> EvalResult<Value> {
+        self.import_file(path, false)
+    }
+
+    /// [`Evaluator::import`]; with `framed` (`import` in code), a failure of the file's
+    /// evaluation has the reference's frame naming the file.
+    pub(crate) fn import_file(&mut self, path: &str, framed: bool) -> EvalResult<Value> {
         let path = self.resolve_import_path(path)?;
         if let Some(value) = self.import_cache.get(&path) {
             return match value {
@@ -400,12 +406,19 @@ impl Evaluator {
         let expr = self.compile_file(&path, false)?;
         let env = Env::with_slots(0, None);
         self.import_cache.insert(path.clone(), None);
-        let result = self.eval(expr, &env);
-        match &result {
-            Ok(value) => self.import_cache.insert(path, Some(value.clone())),
-            Err(_) => self.import_cache.remove(&path),
-        };
-        result
+        match self.eval(expr, &env) {
+            Ok(value) => {
+                self.import_cache.insert(path, Some(value.clone()));
+                Ok(value)
+            }
+            Err(error) => {
+                self.import_cache.remove(&path);
+                match framed {
+                    true => Err(error.note(None, format!("while evaluating the file '{path}':"))),
+                    false => Err(error),
+                }
+            }
+        }
     }
 
     /// A directory means its `default.nix`.
@@ -1019,10 +1032,10 @@ impl Evaluator {
             let name = match name {
                 Value::Null => continue,
                 Value::String(s) => {
-                    crate::builtins::reject_context(&s).map_err(|e| e.at(dynamic.span))?;
+                    crate::builtins::reject_context(&s).map_err(|e| dynamic_name_failed(e, dynamic.span))?;
                     s.to_symbol()
                 }
-                other => return Err(type_error("a string", &other).at(dynamic.span)),
+                other => return Err(dynamic_name_failed(type_error("a string", &other), dynamic.span)),
             };
             if let Some(existing) = entries.iter().find(|attr| attr.name == name) {
                 let location = existing
@@ -1272,10 +1285,10 @@ impl Evaluator {
         }
         match self.eval(expr, env)? {
             Value::String(s) => {
-                crate::builtins::reject_context(&s)?;
+                crate::builtins::reject_context(&s).map_err(|e| attr_name_failed(e, expr))?;
                 Ok(s.to_symbol())
             }
-            other => Err(type_error("a string", &other)),
+            other => Err(attr_name_failed(type_error("a string", &other), expr)),
         }
     }
 
@@ -1857,6 +1870,32 @@ fn binop_failed(op: BinOp, error: EvalError, span: Span) -> EvalError {
         BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Less | BinOp::LessEq | BinOp::Greater | BinOp::GreaterEq => error,
         _ => error.at(span),
     }
+}
+
+/// A dynamic attribute's name that is not a string without context, framed as the
+/// reference frames it.
+#[cold]
+fn dynamic_name_failed(error: EvalError, at: Span) -> EvalError {
+    error.unpositioned().note(Some(at), "while evaluating the name of a dynamic attribute")
+}
+
+/// A name in a selection or `?` that is not a string without context, framed as the
+/// reference frames it, at the name's expression where the reference has its position (an
+/// interpolated string's; a literal has none).
+#[cold]
+fn attr_name_failed(error: EvalError, name: &Expr) -> EvalError {
+    let at = match name {
+        // The parts start after the opening quote (`"` or `''`).
+        Expr::Interp(_, span) => {
+            let quote = SourceMap::global()
+                .file(span.file)
+                .and_then(|file| file.text.get(span.start as usize..).map(|rest| rest.starts_with("''")))
+                .map_or(1, |two| if two { 2 } else { 1 });
+            Some(Span { file: span.file, start: span.start + quote })
+        }
+        _ => None,
+    };
+    error.unpositioned().note(at, "while evaluating an attribute name")
 }
 
 /// An infinite recursion not yet placed: placed at `at`, where the value that needs

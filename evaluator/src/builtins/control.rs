@@ -267,7 +267,7 @@ fn builtin_floor(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Valu
 
 fn builtin_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let path = force_path(ev, &args[0])?;
-    ev.import(&path)
+    ev.import_file(&path, true)
 }
 
 fn builtin_scoped_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
