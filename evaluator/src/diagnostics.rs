@@ -156,3 +156,75 @@ fn position(out: &mut String, span: Span, indent: &str) -> bool {
     out.push('\n');
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(rendered: &str) -> Vec<&str> {
+        rendered.lines().map(str::trim).filter(|line| !line.is_empty()).collect()
+    }
+
+    #[test]
+    fn the_outermost_frames_are_shown_then_those_always_shown() {
+        // Innermost first, as frames are added on the way up.
+        let error = EvalError::msg("boom")
+            .note(None, "f1")
+            .note_always(None, "context")
+            .note(None, "f3")
+            .note(None, "f4")
+            .note(None, "f5")
+            .note(None, "f6")
+            .note(None, "f7")
+            .note_traced(None, "a call");
+        assert_eq!(
+            lines(&render_plain(&error, false)),
+            [
+                "error:",
+                "… f7",
+                "… f6",
+                "… f5",
+                "… f4",
+                "… context",
+                "(stack trace truncated; use '--show-trace' to show the full, detailed trace)",
+                "error: boom"
+            ]
+        );
+        let traced = render_plain(&error, true);
+        assert!(lines(&traced).starts_with(&["error:", "… a call", "… f7"]), "{traced}");
+        assert!(traced.contains("… f1") && !traced.contains("truncated"), "{traced}");
+    }
+
+    #[test]
+    fn frames_met_again_are_shown_when_few_and_counted_when_many() {
+        let mut few = EvalError::msg("boom");
+        for _ in 0..3 {
+            few = few.note_traced(None, "again");
+        }
+        let few = few.note_traced(None, "outer");
+        assert_eq!(
+            lines(&render_plain(&few, true)),
+            ["error:", "… outer", "… again", "… again", "… again", "error: boom"]
+        );
+        let mut many = EvalError::msg("boom");
+        for _ in 0..8 {
+            many = many.note_traced(None, "again");
+        }
+        assert_eq!(
+            lines(&render_plain(&many, true)),
+            ["error:", "… again", "(7 duplicate frames omitted)", "error: boom"]
+        );
+    }
+
+    #[test]
+    fn message_lines_are_indented_and_close_names_suggested() {
+        let names = ["foobaz", "x", "foobar", "fooooooo"];
+        let error = EvalError::msg("first\nsecond").suggesting("fooba", names.into_iter());
+        assert_eq!(
+            render_plain(&error, false),
+            "error: first\n       second\n       Did you mean one of foobar or foobaz?\n"
+        );
+        let one = EvalError::msg("m").suggesting("ab", ["abc", "zzzz"].into_iter());
+        assert_eq!(render_plain(&one, false), "error: m\n       Did you mean abc?\n");
+    }
+}
