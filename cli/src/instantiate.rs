@@ -325,7 +325,7 @@ impl<'a> Walker<'a> {
         };
         let ev = self.evaluation.evaluator();
         let text = coerce_to_string(ev, &value, Coerce::Interpolation)
-            .map_err(|e| e.context_unplaced("while evaluating the 'drvPath' attribute of a derivation"))?;
+            .map_err(|e| e.context(None, "while evaluating the 'drvPath' attribute of a derivation"))?;
         let text = text.as_str().to_string();
         match self.store_dir.parse_path(&text) {
             Ok(_) => Ok(text),

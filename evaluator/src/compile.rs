@@ -592,11 +592,7 @@ impl Compiler<'_> {
             Some(K::Or) => BinOp::Or,
             Some(K::PipeRight) | Some(K::PipeLeft) | None => BinOp::Add,
         };
-        let op_start = binop
-            .syntax()
-            .children_with_tokens()
-            .find(|t| t.as_token().is_some_and(|t| ast::BinOpKind::from_kind(t.kind()).is_some()))
-            .map(|t| u32::from(t.text_range().start()));
+        let op_start = operator_start(&binop);
         if matches!(binop.operator(), Some(K::PipeRight) | Some(K::PipeLeft) | None) {
             let at = Span { file: self.file, start: op_start.unwrap_or(span.start) };
             self.errors.push(CompileError { span: at, message: crate::syntax_errors::PIPES_DISABLED.to_string() });
@@ -663,11 +659,10 @@ impl Compiler<'_> {
             ast::Expr::UnaryOp(unary) if unary.operator() == Some(ast::UnaryOpKind::Invert) => {
                 self.reference_pos(unary.expr())
             }
-            ast::Expr::BinOp(binop) => at(binop
-                .syntax()
-                .children_with_tokens()
-                .find(|t| t.as_token().is_some_and(|t| ast::BinOpKind::from_kind(t.kind()).is_some()))
-                .map_or(expr.syntax().text_range().start(), |t| t.text_range().start())),
+            ast::Expr::BinOp(binop) => Span {
+                file: self.file,
+                start: operator_start(binop).unwrap_or_else(|| expr.syntax().text_range().start().into()),
+            },
             _ => at(expr.syntax().text_range().start()),
         }
     }
@@ -1086,6 +1081,15 @@ fn ident_name(ident: &ast::Ident) -> Symbol {
 }
 
 /// The text of a string without interpolation, or `None`.
+/// Where a binary operator's token starts.
+fn operator_start(binop: &ast::BinOp) -> Option<u32> {
+    binop
+        .syntax()
+        .children_with_tokens()
+        .find(|t| t.as_token().is_some_and(|t| ast::BinOpKind::from_kind(t.kind()).is_some()))
+        .map(|t| u32::from(t.text_range().start()))
+}
+
 fn static_string(string: &ast::Str) -> Option<String> {
     let parts = string.normalized_parts();
     let mut text = String::new();

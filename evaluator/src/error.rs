@@ -184,15 +184,18 @@ impl EvalError {
     }
 
     /// For an error that wants its caller's frame (made with
-    /// [`EvalError::wanting_context`]), the frame `text` at `span`, the error keeping no
-    /// position of its own, as in the reference; for any other, the position `span` as
-    /// [`EvalError::at`] sets it.
-    pub fn context(mut self, span: Span, text: &str) -> EvalError {
+    /// [`EvalError::wanting_context`]), the frame `text` at `span` (if the caller has one),
+    /// the error keeping no position of its own, as in the reference; for any other, the
+    /// position `span` as [`EvalError::at`] sets it.
+    pub fn context(mut self, span: Option<Span>, text: &str) -> EvalError {
         if !self.0.wants_context {
-            return self.at(span);
+            return match span {
+                Some(span) => self.at(span),
+                None => self,
+            };
         }
         self.0.sealed = true;
-        self.frame(Some(span), text.to_string(), TracePrint::Default)
+        self.frame(span, text.to_string(), TracePrint::Default)
     }
 
     /// Adds the names among `names` that `name` may have meant, as the reference picks
@@ -235,16 +238,6 @@ impl EvalError {
             self.0.sealed = true;
         }
         self.frame(span, format!("while calling the '{name}' builtin"), TracePrint::Default)
-    }
-
-    /// [`EvalError::context`] for a caller that has no position to give: the frame
-    /// `text` without one.
-    pub fn context_unplaced(mut self, text: &str) -> EvalError {
-        if self.0.wants_context {
-            self.0.sealed = true;
-            return self.frame(None, text.to_string(), TracePrint::Default);
-        }
-        self
     }
 
     fn frame(mut self, span: Option<Span>, text: String, print: TracePrint) -> EvalError {

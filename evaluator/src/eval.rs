@@ -768,6 +768,16 @@ impl Evaluator {
         }
     }
 
+    /// An operand of `//`, which must be a set: what fails in it is reported within the
+    /// operand's frame at `at`, as in the reference.
+    fn update_operand(&mut self, expr: &'static Expr, env: &Env, at: Span, frame: &'static str) -> EvalResult<Value> {
+        match self.eval(expr, env) {
+            Ok(set @ Value::Attrs(_)) => Ok(set),
+            Ok(other) => Err(type_error("a set", &other).unpositioned().note(Some(at), frame)),
+            Err(error) => Err(error.note(Some(at), frame)),
+        }
+    }
+
     /// `&&`, `||` and `->`.
     #[inline(never)]
     fn boolean_binop(
@@ -815,30 +825,14 @@ impl Evaluator {
         // `//`, `<=` and `>` evaluate their right operand first, as the reference does
         // (`a <= b` is `!(b < a)` there, `a > b` is `b < a`): which error wins, and
         // whether it is catchable, depends on it.
-        let (left, right) = if matches!(op, BinOp::Update | BinOp::LessEq | BinOp::Greater) {
-            let right = if op == BinOp::Update {
-                // `//` wants its right operand a set before it evaluates the left one.
-                let at = Span { file: span.file, start: starts.rhs };
-                const FRAME: &str = "in the right operand of the update (//) operator";
-                match self.eval(rhs, env) {
-                    Ok(right @ Value::Attrs(_)) => right,
-                    Ok(other) => return Err(type_error("a set", &other).unpositioned().note(Some(at), FRAME)),
-                    Err(error) => return Err(error.note(Some(at), FRAME)),
-                }
-            } else {
-                self.eval(rhs, env)?
-            };
-            let left = if op == BinOp::Update {
-                const FRAME: &str = "in the left operand of the update (//) operator";
-                match self.eval(lhs, env) {
-                    Ok(left @ Value::Attrs(_)) => left,
-                    Ok(other) => return Err(type_error("a set", &other).unpositioned().note(Some(span), FRAME)),
-                    Err(error) => return Err(error.note(Some(span), FRAME)),
-                }
-            } else {
-                self.eval(lhs, env)?
-            };
-            (left, right)
+        let (left, right) = if op == BinOp::Update {
+            // `//` wants its right operand a set before it evaluates the left one.
+            let at = Span { file: span.file, start: starts.rhs };
+            let right = self.update_operand(rhs, env, at, "in the right operand of the update (//) operator")?;
+            (self.update_operand(lhs, env, span, "in the left operand of the update (//) operator")?, right)
+        } else if matches!(op, BinOp::LessEq | BinOp::Greater) {
+            let right = self.eval(rhs, env)?;
+            (self.eval(lhs, env)?, right)
         } else if op == BinOp::Add {
             // A first operand that is not a number, a path or a string is made a string
             // before the second is evaluated, as the reference does: its error wins.
@@ -846,7 +840,7 @@ impl Evaluator {
                 left @ (Value::Int(_) | Value::Float(_) | Value::Path(_) | Value::String(_)) => left,
                 other => crate::ops::coerce_to_string(self, &other, crate::ops::Coerce::Interpolation)
                     .map(Value::String)
-                    .map_err(|e| e.context(span, crate::ops::PATH_SEGMENT))?,
+                    .map_err(|e| e.context(Some(span), crate::ops::PATH_SEGMENT))?,
             };
             (left, self.eval(rhs, env)?)
         } else {
@@ -908,7 +902,7 @@ impl Evaluator {
                 StrPart::Interp(expr, start) => {
                     let piece = match self.to_string_call(expr) {
                         Some((arg, call_span)) => self.coerced_to_string_piece(arg, env).map_err(|e| {
-                            e.context_unplaced(builtins::strings::TO_STRING_ARG).in_builtin("toString", Some(call_span))
+                            e.context(None, builtins::strings::TO_STRING_ARG).in_builtin("toString", Some(call_span))
                         }),
                         None => self.eval(expr, env).and_then(|value| match value {
                             // A string is the piece itself: no handle taken and dropped.
@@ -917,7 +911,7 @@ impl Evaluator {
                                 .map(Piece::Str),
                         }),
                     }
-                    .map_err(|e| e.context(Span { file: span.file, start: *start }, crate::ops::PATH_SEGMENT))?;
+                    .map_err(|e| e.context(Some(Span { file: span.file, start: *start }), crate::ops::PATH_SEGMENT))?;
                     len = len.saturating_add(piece.as_str().len());
                     with_context |= matches!(&piece, Piece::Str(s) if s.has_context());
                     pieces.push(piece);
@@ -973,8 +967,10 @@ impl Evaluator {
                 StrPart::Literal(literal) => text.push_str(literal),
                 StrPart::Interp(expr, start) => {
                     let value = self.eval(expr, env)?;
-                    let piece = crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::PathPart)
-                        .map_err(|e| e.context(Span { file: span.file, start: *start }, crate::ops::PATH_SEGMENT))?;
+                    let piece =
+                        crate::ops::coerce_to_string(self, &value, crate::ops::Coerce::PathPart).map_err(|e| {
+                            e.context(Some(Span { file: span.file, start: *start }), crate::ops::PATH_SEGMENT)
+                        })?;
                     if piece.has_context() {
                         return Err(EvalError::msg(
                             "a string that refers to a store path cannot be appended to a path",

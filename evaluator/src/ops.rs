@@ -89,7 +89,7 @@ pub fn add_at(
             Part::Operator => starts.op,
             Part::Right => starts.rhs,
         };
-        error.context(Span { file: span.file, start }, PATH_SEGMENT)
+        error.context(Some(Span { file: span.file, start }), PATH_SEGMENT)
     })
 }
 

@@ -82,7 +82,7 @@ fn builtin_list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
             return Err(EvalError::msg("attribute 'name' missing").note(None, PAIR));
         };
         let name_pos = name.pos.span();
-        let name = force_plain_string(ev, &name.value.clone()).map_err(|e| {
+        let name = force_plain_string(ev, &name.value).map_err(|e| {
             let e = match name_pos {
                 Some(at) => e.at(at),
                 None => e,

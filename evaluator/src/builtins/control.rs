@@ -104,13 +104,13 @@ fn builtin_deep_seq(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
 // Sic: "builtin.throw" is the reference's wording.
 fn builtin_throw(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let message = coerce_string(ev, &args[0])
-        .map_err(|e| e.context_unplaced("while evaluating the error message passed to builtin.throw"))?;
+        .map_err(|e| e.context(None, "while evaluating the error message passed to builtin.throw"))?;
     Err(EvalError::new(ErrorKind::Throw(message.as_str().to_string())))
 }
 
 fn builtin_abort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let message = coerce_string(ev, &args[0])
-        .map_err(|e| e.context_unplaced("while evaluating the error message passed to builtins.abort"))?;
+        .map_err(|e| e.context(None, "while evaluating the error message passed to builtins.abort"))?;
     Err(EvalError::new(ErrorKind::Abort(message.as_str().to_string())))
 }
 
@@ -157,7 +157,7 @@ fn builtin_add_error_context(ev: &mut Evaluator, args: &[Value], _: Span) -> Eva
         Err(error) => {
             // The message is only coerced on failure; if that fails too, its error wins.
             let message = coerce_string(ev, &args[0]).map_err(|e| {
-                e.context_unplaced("while evaluating the error message passed to builtins.addErrorContext")
+                e.context(None, "while evaluating the error message passed to builtins.addErrorContext")
             })?;
             Err(error.note_always(None, message.as_str().to_string()))
         }
@@ -184,20 +184,19 @@ fn arith(ev: &mut Evaluator, op: BinOp, args: &[Value]) -> EvalResult<Value> {
 }
 
 fn arith_of(ev: &mut Evaluator, op: BinOp, a: &Value, b: &Value) -> EvalResult<Value> {
-    let (a, b) = (a.clone(), b.clone());
-    if op == BinOp::Div && number_as_float(&b)? == 0.0 {
+    if op == BinOp::Div && number_as_float(b)? == 0.0 {
         return Err(EvalError::msg("division by zero"));
     }
     if matches!(a, Value::Float(_)) || matches!(b, Value::Float(_)) {
-        let (x, y) = (number_as_float(&a)?, number_as_float(&b)?);
+        let (x, y) = (number_as_float(a)?, number_as_float(b)?);
         return crate::ops::arith(ev, op, Value::Float(x), Value::Float(y));
     }
-    for operand in [&a, &b] {
+    for operand in [a, b] {
         if !matches!(operand, Value::Int(_)) {
             return Err(type_error("an integer", operand));
         }
     }
-    crate::ops::arith(ev, op, a, b)
+    crate::ops::arith(ev, op, a.clone(), b.clone())
 }
 
 /// A forced number read as a float, as the reference's arithmetic builtins read it.

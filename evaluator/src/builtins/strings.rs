@@ -75,7 +75,8 @@ fn builtin_concat_strings_sep(ev: &mut Evaluator, args: &[Value], _: Span) -> Ev
     let mut len = separator.as_str().len().saturating_mul(items.len().saturating_sub(1));
     for (idx, item) in items.iter().enumerate() {
         let piece = coerce_string(ev, item).map_err(|e| {
-            e.context_unplaced(
+            e.context(
+                None,
                 "while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep",
             )
         })?;
@@ -183,7 +184,7 @@ fn builtin_replace_strings(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
 pub(crate) const TO_STRING_ARG: &str = "while evaluating the first argument passed to builtins.toString";
 
 fn builtin_to_string(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    Ok(Value::String(coerce_to_string(ev, &args[0], Coerce::ToString).map_err(|e| e.context_unplaced(TO_STRING_ARG))?))
+    Ok(Value::String(coerce_to_string(ev, &args[0], Coerce::ToString).map_err(|e| e.context(None, TO_STRING_ARG))?))
 }
 
 fn builtin_base_name_of(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
