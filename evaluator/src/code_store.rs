@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// The first bytes of an entry: what it is and its format's version.
-const MAGIC: &[u8; 8] = b"nxecode3";
+const MAGIC: &[u8; 8] = b"nxecode4";
 /// Bytes before the payload: the magic, the key and the payload's checksum.
 const HEADER_LEN: usize = 8 + 32 + 32;
 
@@ -397,17 +397,19 @@ impl Encoder {
                 self.out.push(4);
                 self.uint(u64::from(*index));
             }
-            Expr::Var { depth, slot } => {
+            Expr::Var { depth, slot, span } => {
                 self.out.push(5);
                 self.uint(u64::from(*depth));
                 self.uint(u64::from(*slot));
+                self.span(*span);
             }
             Expr::WithVar { name, withs, span, global } => {
                 self.out.push(6);
                 self.symbol(*name);
                 self.uint(withs.len() as u64);
-                for depth in withs.iter() {
+                for (depth, with) in withs.iter() {
                     self.uint(u64::from(*depth));
+                    self.span(*with);
                 }
                 self.span(*span);
                 self.flag(global.is_some());
@@ -693,11 +695,11 @@ impl Decoder {
             2 => Expr::Str(Literal::new(self.str()?)),
             3 => Expr::Path(self.str()?),
             4 => Expr::Global(self.u32()?),
-            5 => Expr::Var { depth: self.u32()?, slot: self.u32()? },
+            5 => Expr::Var { depth: self.u32()?, slot: self.u32()?, span: self.span()? },
             6 => {
                 let name = self.symbol()?;
                 let count = self.count()?;
-                let withs = (0..count).map(|_| self.u32()).collect::<Option<Box<[u32]>>>()?;
+                let withs = (0..count).map(|_| Some((self.u32()?, self.span()?))).collect::<Option<Box<[_]>>>()?;
                 let span = self.span()?;
                 let global = match self.flag()? {
                     false => None,

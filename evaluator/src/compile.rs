@@ -80,7 +80,8 @@ pub struct CompileOptions {
 
 enum Scope {
     Static(FxHashMap<Symbol, u32>),
-    With,
+    /// A `with`, at its position (none for `scopedImport`'s scope, always a set).
+    With(Span),
 }
 
 struct Compiler<'a> {
@@ -154,7 +155,7 @@ pub fn compile(file: FileId, text: &str, options: &CompileOptions) -> Result<Com
         return Err(compiler.errors);
     }
     if options.scoped {
-        compiler.scopes.push(Scope::With);
+        compiler.scopes.push(Scope::With(Span::nowhere(file)));
     }
     compiler.root = Some(root.clone());
     let root = parse.tree();
@@ -300,7 +301,7 @@ impl Compiler<'_> {
             }
             ast::Expr::With(with) => {
                 let namespace = self.opt_expr(with.namespace(), with.syntax());
-                self.scopes.push(Scope::With);
+                self.scopes.push(Scope::With(span));
                 let body = self.opt_expr(with.body(), with.syntax());
                 self.scopes.pop();
                 Expr::With(Box::new(namespace), Box::new(body), span)
@@ -381,10 +382,10 @@ impl Compiler<'_> {
             match scope {
                 Scope::Static(names) => {
                     if let Some(&slot) = names.get(&name) {
-                        return Expr::Var { depth: depth as u32, slot };
+                        return Expr::Var { depth: depth as u32, slot, span };
                     }
                 }
-                Scope::With => withs.push(depth as u32),
+                Scope::With(with) => withs.push((depth as u32, *with)),
             }
         }
         let global = global_index(name.as_str());
@@ -994,7 +995,7 @@ impl Compiler<'_> {
             .iter()
             .enumerate()
             .filter_map(|(i, attr)| match attr.value {
-                AttrValue::Expr(Expr::Var { depth: 0, slot }) if slot as usize != i => Some((i, slot)),
+                AttrValue::Expr(Expr::Var { depth: 0, slot, .. }) if slot as usize != i => Some((i, slot)),
                 _ => None,
             })
             .collect();

@@ -115,6 +115,9 @@ pub struct ErrorInner {
     pub wants_context: bool,
     /// Names the message may have meant ("Did you mean …?"), best first.
     pub suggestions: Vec<String>,
+    /// The address of the value whose forcing by a builtin's argument check failed last, 0
+    /// if none (see [`EvalError::forcing`]).
+    pub forcing: usize,
 }
 
 impl EvalError {
@@ -127,6 +130,7 @@ impl EvalError {
             sealed: false,
             wants_context: false,
             suggestions: Vec::new(),
+            forcing: 0,
         }))
     }
 
@@ -174,6 +178,22 @@ impl EvalError {
     pub fn unpositioned(mut self) -> EvalError {
         self.0.sealed = true;
         self
+    }
+
+    /// An error met while a builtin's check forced `value` (an integer, Boolean, string or
+    /// function argument): any error, not only one of type, then gets the frame of the
+    /// argument, as the reference's checks of those kinds add it (see
+    /// `eval::builtin_failed`). The outermost check met on the way out is kept.
+    #[cold]
+    #[inline(never)]
+    pub fn forcing(mut self, value: &crate::value::Value) -> EvalError {
+        self.0.forcing = std::ptr::from_ref(value) as usize;
+        self
+    }
+
+    /// The address [`EvalError::forcing`] kept, 0 if none.
+    pub fn forced_value(&self) -> usize {
+        self.0.forcing
     }
 
     /// An error whose frame the caller adds, with where it happened (see

@@ -446,7 +446,7 @@ impl Evaluator {
             Expr::Str(s) => self.literal(s),
             Expr::Path(p) => Value::Path(Rc::new(p.to_string())),
             Expr::Global(index) => self.globals[*index as usize].clone(),
-            Expr::Var { depth, slot } => lookup(env, *depth, *slot),
+            Expr::Var { depth, slot, .. } => lookup(env, *depth, *slot),
             // The reference makes no thunk for `[ ]` either: lazy output prints it as is.
             Expr::List(items) if items.is_empty() => Value::List(crate::value::List::new(Vec::new())),
             Expr::BinOp(..) if self.speculate => match speculate_int_op(expr, env) {
@@ -464,7 +464,7 @@ impl Evaluator {
     #[inline]
     fn forced_arg(&mut self, expr: &'static Expr, env: &Env) -> Value {
         match expr {
-            Expr::Var { depth, slot } => lookup(env, *depth, *slot),
+            Expr::Var { depth, slot, .. } => lookup(env, *depth, *slot),
             Expr::Global(index) => self.globals[*index as usize].clone(),
             _ => match self.eval(expr, env) {
                 Ok(value) => value,
@@ -626,7 +626,10 @@ impl Evaluator {
                 let value = self.globals[*index as usize].clone();
                 self.force_owned(value)
             }
-            Expr::Var { depth, slot } => self.force_var(env, *depth, *slot),
+            Expr::Var { depth, slot, .. } => match self.force_var(env, *depth, *slot) {
+                Ok(value) => Ok(value),
+                Err(error) => Err(variable_failed(error, expr)),
+            },
             Expr::WithVar { name, withs, span, global } => self.with_var(*name, withs, *global, env, *span),
             Expr::Interp(parts, span) => self.interpolate(parts, env, *span).map_err(|e| e.at(*span)),
             Expr::PathInterp(parts, span) => self.path_interpolate(parts, env, *span).map_err(|e| e.at(*span)),
@@ -866,16 +869,16 @@ impl Evaluator {
     fn with_var(
         &mut self,
         name: Symbol,
-        withs: &[u32],
+        withs: &[(u32, Span)],
         global: Option<u32>,
         env: &Env,
         span: Span,
     ) -> EvalResult<Value> {
-        for &depth in withs {
+        for &(depth, with) in withs {
             let namespace = lookup(env, depth, 0);
             let namespace = self.force_owned(namespace).map_err(|e| e.at(span))?;
             let Value::Attrs(attrs) = namespace else {
-                return Err(type_error("a set", &namespace).at(span));
+                return Err(with_not_a_set(&namespace, with));
             };
             if let Some(value) = attrs.get(name) {
                 let value = value.clone();
@@ -1061,7 +1064,7 @@ impl Evaluator {
             .inherit_from
             .iter()
             .map(|e| match e {
-                Expr::Var { depth, slot } if *depth > 0 => lookup(env, depth - 1, *slot),
+                Expr::Var { depth, slot, .. } if *depth > 0 => lookup(env, depth - 1, *slot),
                 Expr::Global(index) => self.globals[*index as usize].clone(),
                 _ => Thunk::pending(e, scope.clone()),
             })
@@ -1071,7 +1074,7 @@ impl Evaluator {
         for (idx, attr) in def.statics.iter().enumerate() {
             let value = match &attr.value {
                 AttrValue::Expr(expr) => match expr {
-                    Expr::Var { depth, slot } if *depth > 0 => lookup(env, depth - 1, *slot),
+                    Expr::Var { depth, slot, .. } if *depth > 0 => lookup(env, depth - 1, *slot),
                     // Filled below with the slot it names.
                     Expr::Var { .. } if def.aliases.iter().any(|alias| alias.0 as usize == idx) => continue,
                     Expr::Var { .. } => Thunk::pending(expr, scope.clone()),
@@ -1268,7 +1271,7 @@ impl Evaluator {
     fn dynamic_attr_name(&mut self, expr: &'static Expr, env: &Env) -> EvalResult<Symbol> {
         // A variable that already holds a string without context (`.${name}` over
         // `attrNames`) is read where it lies: no evaluation, and no handle taken and dropped.
-        if let Expr::Var { depth, slot } = expr {
+        if let Expr::Var { depth, slot, .. } = expr {
             if let Some(scope) = scope_at(env, *depth) {
                 let name = scope.with(|slots| match slots.get(*slot as usize) {
                     Some(Value::String(s)) if !s.has_context() => Some(s.to_symbol()),
@@ -1780,7 +1783,7 @@ fn speculate_int(expr: &Expr, var: &impl Fn(u32, u32) -> Option<i64>) -> Option<
 fn int_tree(expr: &Expr, var: &impl Fn(u32, u32) -> Option<i64>, budget: &mut u32) -> Option<i64> {
     match expr {
         Expr::Int(n) => Some(*n),
-        Expr::Var { depth, slot } => var(*depth, *slot),
+        Expr::Var { depth, slot, .. } => var(*depth, *slot),
         Expr::BinOp(..) => int_tree_nested(expr, var, budget),
         _ => None,
     }
@@ -1905,6 +1908,18 @@ fn positioned_recursion(error: EvalError, at: Span) -> EvalError {
     }
 }
 
+/// The error of forcing the variable `var`: an infinite recursion not placed yet met the
+/// thunk being evaluated right there (anything else between would have placed it or sealed
+/// it), and is placed at the variable, as the reference places it.
+#[cold]
+#[inline(never)]
+fn variable_failed(error: EvalError, var: &Expr) -> EvalError {
+    match (error.kind(), var) {
+        (ErrorKind::InfiniteRecursion, Expr::Var { span, .. }) => error.at(*span),
+        _ => error,
+    }
+}
+
 /// A stack overflow not yet placed: placed at `at`, the call that went too deep, as the
 /// reference places it; any other error as it is.
 #[cold]
@@ -1914,6 +1929,17 @@ fn positioned_overflow(error: EvalError, at: Span) -> EvalError {
         ErrorKind::DepthLimit => error.at(at),
         _ => error,
     }
+}
+
+/// The error of a `with` whose first subexpression, at last needed, is no set: framed at
+/// the `with`, as in the reference.
+#[cold]
+#[inline(never)]
+fn with_not_a_set(namespace: &Value, with: Span) -> EvalError {
+    let with = (with.start != crate::source::NOWHERE).then_some(with);
+    type_error("a set", namespace)
+        .unpositioned()
+        .note(with, "while evaluating the first subexpression of a with expression")
 }
 
 /// The error of a failed call of the builtin `op`, with the builtin's frame (but for
@@ -1926,9 +1952,20 @@ fn builtin_failed(op: &PrimOp, args: &[Value], error: EvalError, span: Option<Sp
     }
     let error = match fresh_argument_error(op, args, &error) {
         Some(frame) => error.unpositioned().note(None, frame),
-        None => error,
+        None => match forced_argument(op, args, &error) {
+            Some(frame) => error.note(None, frame),
+            None => error,
+        },
     };
     error.in_builtin(op.name, span)
+}
+
+/// The reference's frame for the argument whose forcing failed (a `throw` in it, say), when
+/// the builtin forced it with a check that frames any error (see [`EvalError::forcing`]).
+fn forced_argument(op: &PrimOp, args: &[Value], error: &EvalError) -> Option<&'static str> {
+    let forced = error.forced_value();
+    let index = args.iter().position(|arg| std::ptr::from_ref(arg) as usize == forced)?;
+    builtins::frames::argument_frame(op.name, index)
 }
 
 /// The reference's frame for the argument a builtin's error is about, when the error is
@@ -2056,7 +2093,7 @@ fn lazy_other(expr: &'static Expr, env: &Env) -> Value {
 /// the way are evaluated, so selecting cannot fail or evaluate anything. `None` otherwise.
 #[inline]
 fn speculate_select(target: &Expr, path: &[AttrKey], env: &Env) -> Option<Value> {
-    let Expr::Var { depth, slot } = target else { return None };
+    let Expr::Var { depth, slot, .. } = target else { return None };
     let mut value = match scope_at(env, *depth)?.value_or_thunk(*slot as usize) {
         Ok(value) => value,
         Err(_) => return None,

@@ -191,13 +191,15 @@ pub enum Expr {
         depth: u32,
         /// Slot in that scope.
         slot: u32,
+        /// Where it is used: an infinite recursion met by forcing it is reported here.
+        span: Span,
     },
     /// A variable that only a `with` can provide.
     WithVar {
         /// The name.
         name: Symbol,
-        /// Depths of the enclosing `with` scopes, innermost first.
-        withs: Box<[u32]>,
+        /// Depths and positions of the enclosing `with` scopes, innermost first.
+        withs: Box<[(u32, Span)]>,
         /// Where it is used.
         span: Span,
         /// The global to fall back on (`scopedImport` code only).

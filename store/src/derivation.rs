@@ -120,20 +120,26 @@ impl Derivation {
     }
 }
 
-/// Appends `v` as a quoted, escaped ATerm string.
+/// Appends `v` as a quoted, escaped ATerm string: runs of bytes that need no escape are
+/// copied whole (every byte escaped is ASCII, so a run never splits a character).
 fn write_str(s: &mut String, v: &str) {
     s.reserve(v.len() + 2);
     s.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\t' => s.push_str("\\t"),
-            c => s.push(c),
-        }
+    let mut start = 0;
+    for (i, byte) in v.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            _ => continue,
+        };
+        s.push_str(&v[start..i]);
+        s.push_str(escaped);
+        start = i + 1;
     }
+    s.push_str(&v[start..]);
     s.push('"');
 }
 

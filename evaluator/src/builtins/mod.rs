@@ -300,7 +300,7 @@ pub(crate) fn force_int(evaluator: &mut Evaluator, value: &Value) -> EvalResult<
 /// [`force_int`] of a value that is not an integer yet.
 #[inline(never)]
 fn force_int_slow(evaluator: &mut Evaluator, value: &Value) -> EvalResult<i64> {
-    match evaluator.force(value)? {
+    match evaluator.force(value).map_err(|e| e.forcing(value))? {
         Value::Int(n) => Ok(n),
         other => Err(type_error("an integer", &other)),
     }
@@ -308,7 +308,7 @@ fn force_int_slow(evaluator: &mut Evaluator, value: &Value) -> EvalResult<i64> {
 
 /// Forces a Boolean argument.
 pub(crate) fn force_bool(evaluator: &mut Evaluator, value: &Value) -> EvalResult<bool> {
-    match evaluator.force(value)? {
+    match evaluator.force(value).map_err(|e| e.forcing(value))? {
         Value::Bool(b) => Ok(b),
         other => Err(type_error("a Boolean", &other)),
     }
@@ -342,7 +342,7 @@ pub(crate) fn force_list(evaluator: &mut Evaluator, value: &Value) -> EvalResult
 
 /// Forces a string argument (a real string, not something coercible), keeping its context.
 pub fn force_string(evaluator: &mut Evaluator, value: &Value) -> EvalResult<NixString> {
-    match evaluator.force(value)? {
+    match evaluator.force(value).map_err(|e| e.forcing(value))? {
         Value::String(s) => Ok(s),
         other => Err(type_error("a string", &other)),
     }
@@ -361,7 +361,7 @@ pub(crate) fn force_plain_string(evaluator: &mut Evaluator, value: &Value) -> Ev
 
 /// Forces a function argument.
 pub(crate) fn force_function(evaluator: &mut Evaluator, value: &Value) -> EvalResult<Value> {
-    let forced = evaluator.force(value)?;
+    let forced = evaluator.force(value).map_err(|e| e.forcing(value))?;
     match &forced {
         Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => Ok(forced),
         Value::Attrs(attrs) if attrs.contains(evaluator.sym.functor) => Ok(forced),
