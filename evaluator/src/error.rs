@@ -113,6 +113,8 @@ pub struct ErrorInner {
     pub sealed: bool,
     /// Whether the caller's frame is still to be added (see [`EvalError::context`]).
     pub wants_context: bool,
+    /// The text that frame gets instead of the caller's (see [`EvalError::in_to_string_result`]).
+    pub context_text: Option<&'static str>,
     /// Names the message may have meant ("Did you mean …?"), best first.
     pub suggestions: Vec<String>,
     /// The address of the value whose forcing by a builtin's argument check failed last, 0
@@ -129,6 +131,7 @@ impl EvalError {
             trace: Vec::new(),
             sealed: false,
             wants_context: false,
+            context_text: None,
             suggestions: Vec::new(),
             forcing: 0,
         }))
@@ -215,7 +218,28 @@ impl EvalError {
             };
         }
         self.0.sealed = true;
-        self.frame(span, text.to_string(), TracePrint::Default)
+        let text = self.0.context_text.take().unwrap_or(text).to_string();
+        self.frame(span, text, TracePrint::Default)
+    }
+
+    /// The frame `text`, without position, whether or not the error wanted its caller's (see
+    /// [`EvalError::context`]).
+    pub fn framed(self, text: &str) -> EvalError {
+        if self.0.wants_context {
+            self.context(None, text)
+        } else {
+            self.note(None, text)
+        }
+    }
+
+    /// For an error that wants its caller's frame, met coercing what a set's `__toString`
+    /// returned: the frame, still at the caller's position, says so instead, as the
+    /// reference's does (the innermost such result's, when they nest).
+    pub fn in_to_string_result(mut self) -> EvalError {
+        if self.0.wants_context && self.0.context_text.is_none() {
+            self.0.context_text = Some("while evaluating the result of the `__toString` attribute");
+        }
+        self
     }
 
     /// Adds the names among `names` that `name` may have meant, as the reference picks

@@ -377,7 +377,7 @@ fn coerce_other_to_string(evaluator: &mut Evaluator, value: Value, mode: Coerce)
         Value::Attrs(attrs) => {
             if let Some(to_string) = attrs.get(evaluator.sym.to_string).cloned() {
                 let result = evaluator.call(to_string, std::slice::from_ref(&value), None)?;
-                return coerce_to_string(evaluator, &result, mode);
+                return coerce_to_string(evaluator, &result, mode).map_err(EvalError::in_to_string_result);
             }
             if let Some(out_path) = attrs.get(evaluator.sym.out_path).cloned() {
                 return coerce_to_string(evaluator, &out_path, mode);

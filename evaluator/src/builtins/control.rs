@@ -265,13 +265,13 @@ fn builtin_floor(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Valu
 }
 
 fn builtin_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let path = force_path(ev, &args[0])?;
+    let path = super::realise_path(ev, &args[0])?;
     ev.import_file(&path, true)
 }
 
 fn builtin_scoped_import(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     // The path is forced before the scope, as the reference does.
-    let path = force_path(ev, &args[1])?;
+    let path = super::realise_path(ev, &args[1])?;
     let scope = force_attrs(ev, &args[0])?;
     let path = ev.resolve_import_path(&path)?;
     let expr = ev.compile_file(&path, true)?;
@@ -311,7 +311,7 @@ pub(crate) fn read_error(path: &str, error: &std::io::Error) -> EvalError {
 }
 
 fn builtin_read_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let path = force_path(ev, &args[0])?;
+    let path = super::realise_path(ev, &args[0])?;
     let bytes = ev.read_file_bytes(&path).map_err(|e| read_error(&path, &e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let bytes = e.into_bytes();
@@ -321,7 +321,7 @@ fn builtin_read_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 }
 
 fn builtin_read_dir(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let path = force_path(ev, &args[0])?;
+    let path = super::realise_path(ev, &args[0])?;
     let entries = ev.io.read_dir(Path::new(&path)).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotADirectory => {
             EvalError::msg(format!("cannot read directory \"{path}\": Not a directory"))
@@ -336,18 +336,18 @@ fn builtin_read_dir(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<V
 }
 
 fn builtin_read_file_type(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let path = force_path(ev, &args[0])?;
+    let path = super::realise_path(ev, &args[0])?;
     let kind: FileKind = ev.io.file_kind(Path::new(&path)).map_err(|e| io_error("getting status of", &path, &e))?;
     Ok(Value::string(kind.as_str()))
 }
 
 fn builtin_path_exists(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let forced = ev.force(&args[0])?;
+    let forced = ev.force(&args[0]).map_err(|e| e.framed(super::REALISING))?;
     let must_be_dir = match &forced {
         Value::String(s) => s.as_str().ends_with('/') || s.as_str().ends_with("/."),
         _ => false,
     };
-    let path = force_path(ev, &forced)?;
+    let path = super::realise_path(ev, &forced)?;
     let exists = if must_be_dir {
         ev.io.is_directory(Path::new(&path))
     } else {
@@ -407,6 +407,7 @@ fn search_path_entry(ev: &mut Evaluator, entry: &Value) -> EvalResult<(String, S
 }
 
 fn builtin_to_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let path = force_path(ev, &args[0])?;
+    let path = force_path(ev, &args[0])
+        .map_err(|e| e.framed("while evaluating the first argument passed to builtins.toPath"))?;
     Ok(Value::string(path))
 }

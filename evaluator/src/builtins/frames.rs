@@ -7,6 +7,10 @@
 /// `(builtin, argument from 0, frame)`, sorted by builtin and argument.
 const FRAMES: &[(&str, usize, &str)] = &[
     ("addDrvOutputDependencies", 0, "while evaluating the argument passed to builtins.addDrvOutputDependencies"),
+    ("all", 0, "while evaluating the first argument passed to builtins.all"),
+    ("all", 1, "while evaluating the second argument passed to builtins.all"),
+    ("any", 0, "while evaluating the first argument passed to builtins.any"),
+    ("any", 1, "while evaluating the second argument passed to builtins.any"),
     ("appendContext", 0, "while evaluating the first argument passed to builtins.appendContext"),
     ("appendContext", 1, "while evaluating the second argument passed to builtins.appendContext"),
     ("attrNames", 0, "while evaluating the argument passed to builtins.attrNames"),

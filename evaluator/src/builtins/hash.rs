@@ -6,7 +6,7 @@
 //! unknown names are usage errors).
 
 use super::versions::force_string_no_ctx;
-use super::{force_attrs, force_path, force_string};
+use super::{force_attrs, force_string};
 use crate::error::{EvalError, EvalResult};
 use crate::eval::Evaluator;
 use crate::source::Span;
@@ -67,7 +67,7 @@ fn builtin_hash_string(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResul
 
 fn builtin_hash_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let algo = algo_argument(ev, &args[0], "hashFile")?;
-    let path = force_path(ev, &args[1])?;
+    let path = super::realise_path(ev, &args[1])?;
     let bytes = ev.io.read_file(std::path::Path::new(&path)).map_err(|e| super::read_error(&path, &e))?;
     Ok(Value::string(Hash::compute(algo, &bytes).to_base16()))
 }

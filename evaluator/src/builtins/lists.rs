@@ -349,49 +349,91 @@ fn key_repr(ev: &mut Evaluator, value: &Value) -> EvalResult<KeyRepr> {
 }
 
 fn builtin_generic_closure(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
+    const IN_SET: &str = "in the attrset passed as argument to builtins.genericClosure";
     let spec = force_attrs(ev, &args[0])?;
-    let start =
-        spec.get(Symbol::intern("startSet")).cloned().ok_or_else(|| EvalError::msg("attribute 'startSet' missing"))?;
-    let start = force_list(ev, &start)?;
+    let start = spec
+        .get(Symbol::intern("startSet"))
+        .cloned()
+        .ok_or_else(|| EvalError::msg("attribute 'startSet' missing").note(None, IN_SET))?;
+    let start = match ev.force(&start)? {
+        Value::List(items) => items,
+        other => {
+            return Err(type_error("a list", &other)
+                .note(None, "while evaluating the 'startSet' attribute passed as argument to builtins.genericClosure"))
+        }
+    };
     // As in the reference, an empty start set needs no operator, and the operator is checked
     // before any element.
     if start.is_empty() {
         return Ok(Value::List(start));
     }
-    let operator =
-        spec.get(Symbol::intern("operator")).cloned().ok_or_else(|| EvalError::msg("attribute 'operator' missing"))?;
-    let operator = force_function(ev, &operator)?;
+    let operator = spec
+        .get(Symbol::intern("operator"))
+        .cloned()
+        .ok_or_else(|| EvalError::msg("attribute 'operator' missing").note(None, IN_SET))?;
+    let operator = force_function(ev, &operator).map_err(|e| {
+        e.note(None, "while evaluating the 'operator' attribute passed as argument to builtins.genericClosure")
+    })?;
     let mut work: std::collections::VecDeque<Value> = start.iter().cloned().collect();
     let mut seen = FxHashSet::default();
     let mut out = Vec::new();
-    let mut first_key: Option<(Value, u8)> = None;
+    let mut first_key: Option<(Value, u8, Attrs)> = None;
     let key_sym = ev.sym.key;
     while let Some(item) = work.pop_front() {
-        let attrs = force_attrs(ev, &item)?;
+        let attrs = match ev.force(&item) {
+            Ok(Value::Attrs(attrs)) => attrs,
+            Ok(other) => return Err(closure_element_failed(type_error("a set", &other), &other)),
+            Err(error) => return Err(closure_element_failed(error, &item)),
+        };
         let Some(key) = attrs.get(key_sym).cloned() else {
-            return Err(EvalError::msg("attribute 'key' missing"));
+            let error = EvalError::msg("attribute 'key' missing");
+            return Err(closure_element_failed(error, &Value::Attrs(attrs)));
         };
         let key = ev.force(&key)?;
         let repr = key_repr(ev, &key)?;
-        if let Some((first, class)) = &first_key {
+        if let Some((first, class, first_element)) = &first_key {
             if *class != key_class(&repr) || *class == 4 {
-                return Err(crate::ops::incomparable(&key, first));
+                return Err(crate::ops::incomparable(&key, first)
+                    .note(None, format!("with element {}", crate::print::short(&Value::Attrs(first_element.clone()))))
+                    .note(None, format!("while comparing element {}", crate::print::short(&Value::Attrs(attrs)))));
             }
         } else {
-            first_key = Some((key.clone(), key_class(&repr)));
+            first_key = Some((key.clone(), key_class(&repr), attrs.clone()));
         }
         if !seen.insert(repr) {
             continue;
         }
         out.push(Value::Attrs(attrs.clone()));
-        let next = ev.call(operator.clone(), &[Value::Attrs(attrs)], None)?;
-        let next = match ev.force(&next)? {
-            Value::List(items) => items,
-            other => return Err(type_error("a list", &other)),
-        };
+        // The operator's result, and each element it gives, are forced right away, as in the
+        // reference, whose frame names the element the operator was called on.
+        let element = Value::Attrs(attrs);
+        let next = ev.call(operator.clone(), std::slice::from_ref(&element), None).and_then(|next| {
+            let next = match ev.force(&next)? {
+                Value::List(items) => items,
+                other => {
+                    return Err(type_error("a list", &other).note(
+                        None,
+                        "while evaluating the return value of the `operator` passed to builtins.genericClosure",
+                    ))
+                }
+            };
+            for item in next.iter() {
+                ev.force(item)?;
+            }
+            Ok(next)
+        });
+        let next = next.map_err(|e| {
+            e.note(None, format!("while calling operator on genericClosure element {}", crate::print::short(&element)))
+        })?;
         work.extend(next.iter().cloned());
     }
     Ok(Value::list(out))
+}
+
+/// An error of an element of `genericClosure`'s work set, framed with the element.
+#[cold]
+fn closure_element_failed(error: EvalError, element: &Value) -> EvalError {
+    error.note(None, format!("in genericClosure element {}", crate::print::short(element)))
 }
 
 #[cfg(test)]

@@ -389,6 +389,15 @@ pub(crate) fn force_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult
     }
 }
 
+/// [`force_path`] for the builtins that read what a path names (`import`, `readFile`, …):
+/// any error gets the reference's frame.
+pub(crate) fn realise_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
+    force_path(evaluator, value).map_err(|e| e.framed(REALISING))
+}
+
+/// The frame of [`realise_path`]'s errors.
+pub(crate) const REALISING: &str = "while realising the context of a path";
+
 /// Whether a set is a derivation (`type == "derivation"`).
 pub fn is_derivation(evaluator: &mut Evaluator, attrs: &Attrs) -> EvalResult<bool> {
     match attrs.get(evaluator.sym.type_).cloned() {

@@ -24,13 +24,14 @@ fn io_error(action: &str, path: &str, error: &std::io::Error) -> EvalError {
         std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
         _ => error.to_string(),
     };
-    EvalError::msg(format!("{action} '{path}': {reason}"))
+    // As in the reference, an I/O error has no position: a frame says where, if anything.
+    EvalError::msg(format!("{action} '{path}': {reason}")).unpositioned()
 }
 
 /// The kind of `path`, not following a final symlink.
 pub(super) fn kind_of(io: &dyn EvalIo, path: &str) -> EvalResult<FileKind> {
     io.file_kind(Path::new(path)).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => EvalError::msg(format!("path '{path}' does not exist")),
+        std::io::ErrorKind::NotFound => EvalError::msg(format!("path '{path}' does not exist")).unpositioned(),
         _ => io_error("getting status of", path, &e),
     })
 }

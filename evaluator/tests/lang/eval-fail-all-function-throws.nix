@@ -1,0 +1,1 @@
+builtins.all (throw "no predicate") [ 1 2 ]
