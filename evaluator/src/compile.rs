@@ -290,7 +290,8 @@ impl Compiler<'_> {
                 Expr::If(Box::new(cond), Box::new(then), Box::new(other), span)
             }
             ast::Expr::Assert(assert) => {
-                let text = assert.condition().map_or(String::new(), |c| crate::show::show(&c));
+                let base = crate::show::PathBase { dir: &self.options.base_dir, home: self.options.home.as_deref() };
+                let text = assert.condition().map_or(String::new(), |c| crate::show::show_in(&c, &base));
                 let cond = self.opt_expr(assert.condition(), assert.syntax());
                 let body = self.opt_expr(assert.body(), assert.syntax());
                 let span = assert.assert_token().map_or(span, |t| {

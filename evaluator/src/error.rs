@@ -115,6 +115,8 @@ pub struct ErrorInner {
     pub wants_context: bool,
     /// The text that frame gets instead of the caller's (see [`EvalError::in_to_string_result`]).
     pub context_text: Option<&'static str>,
+    /// Frames to add at the caller's position before its own (see [`EvalError::in_list_element`]).
+    pub pending: Vec<&'static str>,
     /// Names the message may have meant ("Did you mean …?"), best first.
     pub suggestions: Vec<String>,
     /// The address of the value whose forcing by a builtin's argument check failed last, 0
@@ -132,6 +134,7 @@ impl EvalError {
             sealed: false,
             wants_context: false,
             context_text: None,
+            pending: Vec::new(),
             suggestions: Vec::new(),
             forcing: 0,
         }))
@@ -218,8 +221,23 @@ impl EvalError {
             };
         }
         self.0.sealed = true;
+        for pending in std::mem::take(&mut self.0.pending) {
+            self.0.trace.push(Frame { span, text: pending.to_string(), print: TracePrint::Default });
+        }
         let text = self.0.context_text.take().unwrap_or(text).to_string();
         self.frame(span, text, TracePrint::Default)
+    }
+
+    /// For an error met coercing an element of a list to a string (`toString [ … ]`): the
+    /// caller's frame is added whatever the error, as the reference adds it, after the
+    /// frame of the element when the element itself could not be coerced.
+    pub fn in_list_element(mut self) -> EvalError {
+        if self.0.wants_context {
+            let text = self.0.context_text.take().unwrap_or("while evaluating one element of the list");
+            self.0.pending.push(text);
+        }
+        self.0.wants_context = true;
+        self
     }
 
     /// The frame `text`, without position, whether or not the error wanted its caller's (see

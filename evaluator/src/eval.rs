@@ -740,11 +740,14 @@ impl Evaluator {
             let left = self.lazy(lhs, env);
             let right = self.lazy(rhs, env);
             match crate::ops::explain_inequality(self, &left, &right) {
-                Ok(Some(reason)) => {
-                    return EvalError::new(ErrorKind::AssertionFailed(text.to_string()))
-                        .with_message(reason)
-                        .unpositioned()
-                        .note(Some(span), format!("while evaluating the condition of the assertion '{text}'"));
+                Ok(Some(inequality)) => {
+                    let mut error = EvalError::new(ErrorKind::AssertionFailed(text.to_string()))
+                        .with_message(inequality.reason)
+                        .unpositioned();
+                    for (at, frame) in inequality.frames {
+                        error = error.note(at, frame);
+                    }
+                    return error.note(Some(span), format!("while evaluating the condition of the assertion '{text}'"));
                 }
                 Ok(None) => {}
                 Err(error) => return error,

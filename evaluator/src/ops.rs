@@ -393,8 +393,8 @@ fn coerce_other_to_string(evaluator: &mut Evaluator, value: Value, mode: Coerce)
             let mut text = String::new();
             let mut context = std::collections::BTreeSet::new();
             for (idx, item) in items.iter().enumerate() {
-                let item = evaluator.force(item)?;
-                let piece = coerce_to_string(evaluator, &item, mode)?;
+                let item = evaluator.force(item).map_err(EvalError::in_list_element)?;
+                let piece = coerce_to_string(evaluator, &item, mode).map_err(EvalError::in_list_element)?;
                 text.push_str(piece.as_str());
                 context.extend(piece.context().iter().cloned());
                 let empty_list = matches!(&item, Value::List(l) if l.is_empty());
@@ -448,9 +448,31 @@ fn cannot_coerce(value: &Value) -> EvalError {
 /// The frame of a value that an interpolation, `+` or a path could not make a string of.
 pub(crate) const PATH_SEGMENT: &str = "while evaluating a path segment";
 
-/// Why `left == right` is false, worded as the reference explains a failed `assert a == b`.
-/// `None` when the values are equal after all.
-pub fn explain_inequality(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResult<Option<String>> {
+/// Why `left == right` is false, as the reference explains a failed `assert a == b`.
+pub struct Inequality {
+    /// The message.
+    pub reason: String,
+    /// Where in the values it is, innermost first: the attributes and list elements compared
+    /// on the way, and where the attributes were defined.
+    pub frames: Vec<(Option<Span>, String)>,
+}
+
+impl Inequality {
+    fn within(mut self, span: Option<Span>, text: String) -> Inequality {
+        self.frames.push((span, text));
+        self
+    }
+}
+
+impl From<String> for Inequality {
+    fn from(reason: String) -> Inequality {
+        Inequality { reason, frames: Vec::new() }
+    }
+}
+
+/// Why `left == right` is false (see [`Inequality`]); `None` when the values are equal after
+/// all.
+pub fn explain_inequality(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalResult<Option<Inequality>> {
     let same_cell = same_thunk(left, right);
     let v1 = evaluator.force(left)?;
     let v2 = evaluator.force(right)?;
@@ -463,55 +485,77 @@ pub fn explain_inequality(evaluator: &mut Evaluator, left: &Value, right: &Value
         if equal(evaluator, &v1, &v2)? {
             return Ok(None);
         }
-        return Ok(Some(format!(
-            "{} with value '{}' is not equal to {} with value '{}'",
-            v1.type_with_article(),
-            show(&v1),
-            v2.type_with_article(),
-            show(&v2)
-        )));
+        return Ok(Some(
+            format!(
+                "{} with value '{}' is not equal to {} with value '{}'",
+                v1.type_with_article(),
+                show(&v1),
+                v2.type_with_article(),
+                show(&v2)
+            )
+            .into(),
+        ));
     }
     if std::mem::discriminant(&v1) != std::mem::discriminant(&v2) && !(v1.is_function() && v2.is_function()) {
-        return Ok(Some(format!(
-            "{} of value '{}' is not equal to {} of value '{}'",
-            v1.type_with_article(),
-            show(&v1),
-            v2.type_with_article(),
-            show(&v2)
-        )));
+        return Ok(Some(
+            format!(
+                "{} of value '{}' is not equal to {} of value '{}'",
+                v1.type_with_article(),
+                show(&v1),
+                v2.type_with_article(),
+                show(&v2)
+            )
+            .into(),
+        ));
     }
     Ok(match (&v1, &v2) {
-        (Value::Bool(a), Value::Bool(b)) if a != b => Some(format!("boolean '{a}' is not equal to boolean '{b}'")),
+        (Value::Bool(a), Value::Bool(b)) if a != b => {
+            Some(format!("boolean '{a}' is not equal to boolean '{b}'").into())
+        }
         (Value::String(a), Value::String(b)) if a.as_str() != b.as_str() => {
-            Some(format!("string '{}' is not equal to string '{}'", show(&v1), show(&v2)))
+            Some(format!("string '{}' is not equal to string '{}'", show(&v1), show(&v2)).into())
         }
         (Value::Path(a), Value::Path(b)) if a != b => {
-            Some(format!("path '{}' is not equal to path '{}'", show(&v1), show(&v2)))
+            Some(format!("path '{}' is not equal to path '{}'", show(&v1), show(&v2)).into())
         }
         (Value::List(a), Value::List(b)) => {
             if a.len() != b.len() {
-                return Ok(Some(format!(
-                    "list of size '{}' is not equal to list of size '{}', left hand side is '{}', right hand side is '{}'",
-                    a.len(),
-                    b.len(),
-                    show(&v1),
-                    show(&v2)
-                )));
+                return Ok(Some(
+                    format!(
+                        "list of size '{}' is not equal to list of size '{}', left hand side is '{}', right hand side is '{}'",
+                        a.len(),
+                        b.len(),
+                        show(&v1),
+                        show(&v2)
+                    )
+                    .into(),
+                ));
             }
-            for (x, y) in a.iter().zip(b.iter()) {
-                if let Some(reason) = explain_inequality(evaluator, x, y)? {
-                    return Ok(Some(reason));
+            for (index, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+                if let Some(inequality) = explain_inequality(evaluator, x, y)? {
+                    return Ok(Some(inequality.within(None, format!("while comparing list element {index}"))));
                 }
             }
             None
         }
         (Value::Attrs(a), Value::Attrs(b)) => {
+            if crate::builtins::is_derivation(evaluator, a)? && crate::builtins::is_derivation(evaluator, b)? {
+                let out_path = evaluator.sym.out_path;
+                if let (Some(x), Some(y)) = (a.get(out_path).cloned(), b.get(out_path).cloned()) {
+                    return Ok(explain_inequality(evaluator, &x, &y)?.map(|inequality| {
+                        inequality.within(None, "while comparing a derivation by its 'outPath' attribute".to_string())
+                    }));
+                }
+            }
             if a.len() != b.len() {
-                return Ok(Some(format!(
-                    "attribute names of attribute set '{}' differs from attribute set '{}'",
-                    show(&v1),
-                    show(&v2)
-                )));
+                return Ok(Some(
+                    format!(
+                        "attribute names of attribute set '{}' differs from attribute set '{}'",
+                        show(&v1),
+                        show(&v2)
+                    )
+                    .into(),
+                ));
             }
             for (x, y) in a.iter().zip(b.iter()) {
                 if x.name != y.name {
@@ -521,17 +565,25 @@ pub fn explain_inequality(evaluator: &mut Evaluator, left: &Value, right: &Value
                         (y.name, "is missing in '{1}', but is contained in '{2}'")
                     };
                     let text = text.replace("{1}", &show(&v1)).replace("{2}", &show(&v2));
-                    return Ok(Some(format!("attribute name '{missing}' {text}")));
+                    return Ok(Some(format!("attribute name '{missing}' {text}").into()));
                 }
-                if let Some(reason) = explain_inequality(evaluator, &x.value, &y.value)? {
-                    return Ok(Some(reason));
+                if let Some(mut inequality) = explain_inequality(evaluator, &x.value, &y.value)? {
+                    // Shown outermost first: the attribute, then where each side defined it.
+                    if let Some(span) = y.pos.span() {
+                        inequality = inequality.within(Some(span), "where right hand side is".to_string());
+                    }
+                    if let Some(span) = x.pos.span() {
+                        inequality = inequality.within(Some(span), "where left hand side is".to_string());
+                    }
+                    let name = x.name;
+                    return Ok(Some(inequality.within(None, format!("while comparing attribute '{name}'"))));
                 }
             }
             None
         }
-        _ if v1.is_function() => {
-            Some("distinct functions and immediate comparisons of identical functions compare as unequal".to_string())
-        }
+        _ if v1.is_function() => Some(
+            "distinct functions and immediate comparisons of identical functions compare as unequal".to_string().into(),
+        ),
         _ => None,
     })
 }

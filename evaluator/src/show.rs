@@ -12,6 +12,47 @@ pub fn show(expr: &ast::Expr) -> String {
     out
 }
 
+/// Where relative (`./a`) and home (`~/a`) path literals of the expression being shown lead:
+/// the reference shows a path literal as the absolute path it stands for.
+pub struct PathBase<'a> {
+    /// The directory of the file.
+    pub dir: &'a str,
+    /// The home directory, if known.
+    pub home: Option<&'a str>,
+}
+
+thread_local! {
+    /// The [`PathBase`] of [`show_in`]'s expression, while it is shown.
+    static PATH_BASE: std::cell::RefCell<Option<(String, Option<String>)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// [`show`] with path literals made absolute from `base`.
+pub fn show_in(expr: &ast::Expr, base: &PathBase<'_>) -> String {
+    PATH_BASE.with(|b| *b.borrow_mut() = Some((base.dir.to_string(), base.home.map(str::to_string))));
+    let shown = show(expr);
+    PATH_BASE.with(|b| *b.borrow_mut() = None);
+    shown
+}
+
+/// A path literal as the absolute path it stands for, when [`show_in`] knows the base.
+fn show_path(out: &mut String, expr: &ast::Expr) {
+    let text = expr.syntax().text().to_string();
+    let absolute = PATH_BASE.with(|b| {
+        let base = b.borrow();
+        let (dir, home) = base.as_ref()?;
+        if text.contains("${") {
+            return None;
+        }
+        let absolute = match expr {
+            ast::Expr::PathRel(_) => format!("{dir}/{text}"),
+            ast::Expr::PathHome(_) => format!("{}{}", home.as_ref()?, &text[1..]),
+            _ => text.clone(),
+        };
+        Some(crate::paths::canonicalize(&absolute))
+    });
+    out.push_str(&absolute.unwrap_or(text));
+}
+
 fn show_opt(out: &mut String, expr: Option<ast::Expr>) {
     if let Some(expr) = expr {
         show_into(out, &expr);
@@ -37,9 +78,7 @@ fn show_into(out: &mut String, expr: &ast::Expr) {
             crate::print::escape_string_into(out, text.trim_start_matches('<').trim_end_matches('>'));
             out.push(')');
         }
-        ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => {
-            out.push_str(&expr.syntax().text().to_string());
-        }
+        ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => show_path(out, expr),
         ast::Expr::List(list) => {
             out.push_str("[ ");
             for item in list.items() {
@@ -258,54 +297,173 @@ fn show_attr_name(out: &mut String, attr: &ast::Attr) {
     }
 }
 
-fn show_bindings(out: &mut String, node: &impl HasEntry) {
-    let mut inherits = Vec::new();
-    let mut inherit_from = Vec::new();
-    let mut plain = Vec::new();
-    for entry in node.entries() {
-        match entry {
-            ast::Entry::Inherit(inherit) => {
-                let names: Vec<String> = inherit.attrs().map(|a| a.syntax().text().to_string()).collect();
-                match inherit.from().and_then(|f| f.expr()) {
-                    Some(from) => inherit_from.push((show(&from), names)),
-                    None => inherits.extend(names),
+/// The bindings of a set or `let` as the reference keeps them once parsed: `a.b = 1;` is
+/// `a = { b = 1; };`, merged with the other bindings under `a`.
+#[derive(Default)]
+struct Bindings {
+    inherits: Vec<String>,
+    inherit_from: Vec<(String, Vec<String>)>,
+    plain: std::collections::BTreeMap<String, Binding>,
+    dynamic: Vec<(String, String)>,
+}
+
+enum Binding {
+    Shown(String),
+    Set(Bindings),
+}
+
+impl Bindings {
+    fn of(node: &impl HasEntry) -> Bindings {
+        let mut bindings = Bindings::default();
+        for entry in node.entries() {
+            match entry {
+                ast::Entry::Inherit(inherit) => {
+                    let names: Vec<String> = inherit.attrs().map(|a| a.syntax().text().to_string()).collect();
+                    match inherit.from().and_then(|f| f.expr()) {
+                        Some(from) => bindings.inherit_from.push((show(&from), names)),
+                        None => bindings.inherits.extend(names),
+                    }
+                }
+                ast::Entry::AttrpathValue(binding) => {
+                    let path: Vec<ast::Attr> = binding.attrpath().map(|p| p.attrs().collect()).unwrap_or_default();
+                    bindings.insert(&path, binding.value());
                 }
             }
-            ast::Entry::AttrpathValue(binding) => {
-                let mut name = String::new();
-                show_attrpath(&mut name, binding.attrpath());
-                let value = binding.value().map_or(String::new(), |v| show(&v));
-                plain.push((name, value));
+        }
+        bindings
+    }
+
+    /// Adds `path = value`, creating or entering the sets the path goes through.
+    fn insert(&mut self, path: &[ast::Attr], value: Option<ast::Expr>) {
+        let Some((first, rest)) = path.split_first() else { return };
+        let Some(name) = static_name(first) else {
+            let mut name = String::new();
+            show_attr_name(&mut name, first);
+            let shown = if rest.is_empty() {
+                value.map_or(String::new(), |v| show(&v))
+            } else {
+                let mut inner = Bindings::default();
+                inner.insert(rest, value);
+                inner.show_set()
+            };
+            self.dynamic.push((name, shown));
+            return;
+        };
+        if rest.is_empty() {
+            match (self.plain.get_mut(&name), mergeable(value.as_ref())) {
+                (Some(Binding::Set(existing)), Some(set)) => existing.merge(Bindings::of(&set)),
+                (_, Some(set)) => {
+                    self.plain.insert(name, Binding::Set(Bindings::of(&set)));
+                }
+                (_, None) => {
+                    self.plain.insert(name, Binding::Shown(value.map_or(String::new(), |v| show(&v))));
+                }
+            }
+            return;
+        }
+        let entry = self.plain.entry(name).or_insert_with(|| Binding::Set(Bindings::default()));
+        if let Binding::Shown(_) = entry {
+            *entry = Binding::Set(Bindings::default());
+        }
+        if let Binding::Set(inner) = entry {
+            inner.insert(rest, value);
+        }
+    }
+
+    fn merge(&mut self, other: Bindings) {
+        self.inherits.extend(other.inherits);
+        self.inherit_from.extend(other.inherit_from);
+        for (name, binding) in other.plain {
+            match (self.plain.get_mut(&name), binding) {
+                (Some(Binding::Set(existing)), Binding::Set(set)) => existing.merge(set),
+                (_, binding) => {
+                    self.plain.insert(name, binding);
+                }
             }
         }
+        self.dynamic.extend(other.dynamic);
     }
-    inherits.sort();
-    if !inherits.is_empty() {
-        out.push_str("inherit");
-        for name in &inherits {
-            out.push(' ');
-            out.push_str(name);
+
+    fn show_set(&self) -> String {
+        let mut out = String::from("{ ");
+        self.show_into(&mut out);
+        out.push('}');
+        out
+    }
+
+    fn show_into(&self, out: &mut String) {
+        let mut inherits = self.inherits.clone();
+        inherits.sort();
+        if !inherits.is_empty() {
+            out.push_str("inherit");
+            for name in &inherits {
+                out.push(' ');
+                out.push_str(name);
+            }
+            out.push_str("; ");
         }
-        out.push_str("; ");
-    }
-    for (from, mut names) in inherit_from {
-        names.sort();
-        out.push_str("inherit (");
-        out.push_str(&from);
-        out.push(')');
-        for name in &names {
-            out.push(' ');
-            out.push_str(name);
+        for (from, names) in &self.inherit_from {
+            let mut names = names.clone();
+            names.sort();
+            out.push_str("inherit (");
+            out.push_str(from);
+            out.push(')');
+            for name in &names {
+                out.push(' ');
+                out.push_str(name);
+            }
+            out.push_str("; ");
         }
-        out.push_str("; ");
+        for (name, binding) in &self.plain {
+            out.push_str(name);
+            out.push_str(" = ");
+            match binding {
+                Binding::Shown(shown) => out.push_str(shown),
+                Binding::Set(set) => out.push_str(&set.show_set()),
+            }
+            out.push_str("; ");
+        }
+        for (name, shown) in &self.dynamic {
+            out.push_str(name);
+            out.push_str(" = ");
+            out.push_str(shown);
+            out.push_str("; ");
+        }
     }
-    plain.sort();
-    for (name, value) in plain {
-        out.push_str(&name);
-        out.push_str(" = ");
-        out.push_str(&value);
-        out.push_str("; ");
+}
+
+/// The name of an attribute written without interpolation.
+fn static_name(attr: &ast::Attr) -> Option<String> {
+    match attr {
+        ast::Attr::Ident(ident) => Some(ident.syntax().text().to_string()),
+        ast::Attr::Str(string) => {
+            let mut text = String::new();
+            for part in string.normalized_parts() {
+                match part {
+                    InterpolPart::Literal(literal) => text.push_str(&literal),
+                    InterpolPart::Interpolation(_) => return None,
+                }
+            }
+            Some(text)
+        }
+        ast::Attr::Dynamic(_) => None,
     }
+}
+
+/// A value that bindings under the same name merge into: a set literal that is not `rec`.
+fn mergeable(value: Option<&ast::Expr>) -> Option<ast::AttrSet> {
+    let mut value = value?.clone();
+    while let ast::Expr::Paren(paren) = &value {
+        value = paren.expr()?;
+    }
+    match value {
+        ast::Expr::AttrSet(set) if set.rec_token().is_none() => Some(set),
+        _ => None,
+    }
+}
+
+fn show_bindings(out: &mut String, node: &impl HasEntry) {
+    Bindings::of(node).show_into(out);
 }
 
 fn show_lambda(out: &mut String, lambda: &ast::Lambda) {

@@ -3,7 +3,7 @@
 //! bit operations, `import`/`scopedImport`, and file and environment queries (all through
 //! the evaluator's I/O trait).
 
-use super::{coerce_string, force_attrs, force_int, force_path, force_string, make_attrs};
+use super::{coerce_string, force_attrs, force_int, force_string, make_attrs};
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::eval::{type_error, Evaluator};
 use crate::io::FileKind;
@@ -407,7 +407,6 @@ fn search_path_entry(ev: &mut Evaluator, entry: &Value) -> EvalResult<(String, S
 }
 
 fn builtin_to_path(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
-    let path = force_path(ev, &args[0])
-        .map_err(|e| e.framed("while evaluating the first argument passed to builtins.toPath"))?;
+    let path = super::force_path_framed(ev, &args[0], "while evaluating the first argument passed to builtins.toPath")?;
     Ok(Value::string(path))
 }

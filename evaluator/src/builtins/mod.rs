@@ -374,29 +374,39 @@ pub(crate) fn coerce_string(evaluator: &mut Evaluator, value: &Value) -> EvalRes
     crate::ops::coerce_to_string(evaluator, value, crate::ops::Coerce::Interpolation)
 }
 
-/// A path argument: a path value, or a string that is an absolute path.
-pub(crate) fn force_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
-    let forced = evaluator.force(value)?;
+/// A path argument (a path value, or a string that is an absolute path), with the frame
+/// `frame` on the errors the reference frames there: forcing
+/// the value, a value of no type that makes a path, and a relative path (but not the
+/// failures of an `outPath` or `__toString` it meets on the way).
+pub(crate) fn force_path_framed(evaluator: &mut Evaluator, value: &Value, frame: &'static str) -> EvalResult<String> {
+    path_of(evaluator, value, frame)
+}
+
+/// [`force_path_framed`] for the builtins that read what a path names (`import`,
+/// `readFile`, …).
+pub(crate) fn realise_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
+    path_of(evaluator, value, REALISING)
+}
+
+/// The frame of [`realise_path`]'s errors.
+pub(crate) const REALISING: &str = "while realising the context of a path";
+
+fn path_of(evaluator: &mut Evaluator, value: &Value, frame: &'static str) -> EvalResult<String> {
+    let framed = |error: EvalError| error.framed(frame);
+    let forced = evaluator.force(value).map_err(framed)?;
     match &forced {
         Value::Path(path) => Ok(path.to_string()),
         _ => {
-            let text = crate::ops::coerce_to_string(evaluator, &forced, crate::ops::Coerce::PathPart)?;
+            let text = crate::ops::coerce_to_string(evaluator, &forced, crate::ops::Coerce::PathPart)
+                .map_err(|e| e.context(None, frame))?;
             if !text.as_str().starts_with('/') {
-                return Err(EvalError::msg(format!("string '{}' doesn't represent an absolute path", text.as_str())));
+                let message = format!("string '{}' doesn't represent an absolute path", text.as_str());
+                return Err(framed(EvalError::msg(message)));
             }
             Ok(crate::paths::canonicalize(text.as_str()))
         }
     }
 }
-
-/// [`force_path`] for the builtins that read what a path names (`import`, `readFile`, …):
-/// any error gets the reference's frame.
-pub(crate) fn realise_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
-    force_path(evaluator, value).map_err(|e| e.framed(REALISING))
-}
-
-/// The frame of [`realise_path`]'s errors.
-pub(crate) const REALISING: &str = "while realising the context of a path";
 
 /// Whether a set is a derivation (`type == "derivation"`).
 pub fn is_derivation(evaluator: &mut Evaluator, attrs: &Attrs) -> EvalResult<bool> {

@@ -1,0 +1,2 @@
+assert { p = ./lib/../data; } == { p = ./lib; };
+null

@@ -1,0 +1,3 @@
+let x = "k"; in
+assert { a.b = 1; a = { c = 2; }; ${x}.d = 3; inherit x; } == { };
+null

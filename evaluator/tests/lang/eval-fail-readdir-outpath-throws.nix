@@ -1,0 +1,1 @@
+builtins.readDir { outPath = throw "no out path"; }
