@@ -798,7 +798,8 @@ impl Compiler<'_> {
                     };
                     let span = self.span(binding.syntax());
                     if !allow_dynamic && attrs.first().is_some_and(|a| matches!(self.attr_key(a), Key::Dynamic(_))) {
-                        self.error(binding.syntax(), "dynamic attributes not allowed in let");
+                        // Reported at the `let`, as the reference reports it.
+                        self.error(node.syntax(), "dynamic attributes not allowed in let");
                         continue;
                     }
                     self.insert_path(&mut pending, &attrs, value, span);

@@ -1102,7 +1102,11 @@ impl Evaluator {
         let overrides = scope.get(slot).unwrap_or(Value::Null);
         let overrides = match self.force(&overrides)? {
             Value::Attrs(overrides) => overrides,
-            other => return Err(type_error("a set", &other)),
+            other => {
+                return Err(type_error("a set", &other)
+                    .unpositioned()
+                    .note(None, "while evaluating the `__overrides` attribute"))
+            }
         };
         for attr in overrides.iter() {
             if let Some(idx) = def.statics.iter().position(|a| a.name == attr.name) {
@@ -1192,7 +1196,15 @@ impl Evaluator {
         for key in path {
             match self.attr_name(key, env) {
                 Ok(name) => shown.push(crate::print::shown_attr_name(name.as_str())),
-                Err(_) => return error,
+                // A name that cannot be had is shown as its expression, as the reference
+                // shows it; nxe does so for a variable, and gives up the frame otherwise.
+                Err(_) => match key {
+                    AttrKey::Dynamic(Expr::Var { span, .. }) => match variable_name(*span) {
+                        Some(name) => shown.push(format!("\"${{{name}}}\"")),
+                        None => return error,
+                    },
+                    _ => return error,
+                },
             }
         }
         error.note(Some(pos), format!("while evaluating the attribute '{}'", shown.join(".")))
@@ -1287,10 +1299,10 @@ impl Evaluator {
         }
         match self.eval(expr, env)? {
             Value::String(s) => {
-                crate::builtins::reject_context(&s).map_err(|e| attr_name_failed(e, expr))?;
+                crate::builtins::reject_context(&s).map_err(|e| attr_name_failed(e, expr, false))?;
                 Ok(s.to_symbol())
             }
-            other => Err(attr_name_failed(type_error("a string", &other), expr)),
+            other => Err(attr_name_failed(type_error("a string", &other), expr, true)),
         }
     }
 
@@ -1881,12 +1893,22 @@ fn dynamic_name_failed(error: EvalError, at: Span) -> EvalError {
     error.unpositioned().note(Some(at), "while evaluating the name of a dynamic attribute")
 }
 
+/// The name of the variable used at `span`, read from its source.
+fn variable_name(span: Span) -> Option<String> {
+    let file = SourceMap::global().file(span.file)?;
+    let rest = file.text.get(span.start as usize..)?;
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'))).unwrap_or(rest.len());
+    (end > 0).then(|| rest[..end].to_string())
+}
+
 /// A name in a selection or `?` that is not a string without context, framed as the
 /// reference frames it, at the name's expression where the reference has its position (an
-/// interpolated string's; a literal has none).
+/// interpolated string's or a variable's; a literal has none). A name that is no string is
+/// also reported there (`positioned`); one with a context is not.
 #[cold]
-fn attr_name_failed(error: EvalError, name: &Expr) -> EvalError {
+fn attr_name_failed(error: EvalError, name: &Expr, positioned: bool) -> EvalError {
     let at = match name {
+        Expr::Var { span, .. } => Some(*span),
         // The parts start after the opening quote (`"` or `''`).
         Expr::Interp(_, span) => {
             let quote = SourceMap::global()
@@ -1897,7 +1919,11 @@ fn attr_name_failed(error: EvalError, name: &Expr) -> EvalError {
         }
         _ => None,
     };
-    error.unpositioned().note(at, "while evaluating an attribute name")
+    let error = match at {
+        Some(at) if positioned => error.at(at),
+        _ => error.unpositioned(),
+    };
+    error.note(at, "while evaluating an attribute name")
 }
 
 /// An infinite recursion not yet placed: placed at `at`, where the value that needs

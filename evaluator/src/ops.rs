@@ -332,7 +332,7 @@ pub fn compare(evaluator: &mut Evaluator, left: &Value, right: &Value) -> EvalRe
         (Value::List(a), Value::List(b)) => {
             for (x, y) in a.iter().zip(b.iter()) {
                 if !equal_inner(evaluator, x, y, true)? {
-                    return compare(evaluator, x, y);
+                    return compare(evaluator, x, y).map_err(|e| e.note(None, "while comparing two list elements"));
                 }
             }
             Ok(a.len().cmp(&b.len()))

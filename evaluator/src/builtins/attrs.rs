@@ -4,7 +4,7 @@
 
 use super::{force_attrs, force_function, force_list, force_plain_string};
 use crate::error::{EvalError, EvalResult};
-use crate::eval::Evaluator;
+use crate::eval::{type_error, Evaluator};
 use crate::ir::Param;
 use crate::source::{Pos, Span};
 use crate::symbol::Symbol;
@@ -75,7 +75,13 @@ fn builtin_list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
     let mut entries = Vec::with_capacity(items.len());
     let (name_sym, value_sym) = (ev.sym.name, ev.sym.value);
     for item in items.iter() {
-        let item = force_attrs(ev, item)?;
+        let item = match ev.force(item)? {
+            Value::Attrs(attrs) => attrs,
+            other => {
+                return Err(type_error("a set", &other)
+                    .note(None, "while evaluating an element of the list passed to builtins.listToAttrs"))
+            }
+        };
         // Framed as the reference frames them.
         const PAIR: &str = "in a {name=...; value=...;} pair";
         let Some(name) = item.get_entry(name_sym) else {

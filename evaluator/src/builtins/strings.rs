@@ -148,7 +148,12 @@ fn builtin_replace_strings(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalR
             let pattern = pattern.as_str();
             if input[pos..].starts_with(pattern) {
                 if replacements[idx].is_none() {
-                    replacements[idx] = Some(force_string(ev, &to[idx])?);
+                    replacements[idx] = Some(force_string(ev, &to[idx]).map_err(|e| {
+                        e.note(
+                            None,
+                            "while evaluating one of the replacement strings passed to builtins.replaceStrings",
+                        )
+                    })?);
                 }
                 let Some(replacement) = &replacements[idx] else { continue };
                 out.push_str(replacement.as_str());

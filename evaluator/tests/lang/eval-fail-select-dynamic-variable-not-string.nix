@@ -1,0 +1,5 @@
+let
+  hosts = { web.port = 80; };
+  which = [ "web" ];
+in
+hosts.web.${which}
