@@ -163,53 +163,82 @@ pub fn describe(value: &Value) -> String {
 /// `«repeated»`, as in the reference.
 pub fn short(value: &Value) -> String {
     let mut out = String::new();
-    short_into(&mut out, value, 0, &mut FxHashSet::default(), None);
+    let mut short = Short { seen: FxHashSet::default(), attrs: 0, items: 0 };
+    short_into(&mut out, value, 0, &mut short, None);
     out
 }
 
-fn short_into(out: &mut String, value: &Value, depth: usize, seen: &mut FxHashSet<usize>, cell: Option<usize>) {
-    const MAX_ITEMS: usize = 10;
+/// The state of one [`short`] rendering: what it met, and how many attributes and list
+/// items it printed in all (the reference's budgets are for the whole value, not per set).
+struct Short {
+    seen: FxHashSet<usize>,
+    attrs: usize,
+    items: usize,
+}
+
+/// The limits of [`short`], the reference's for values in messages: nesting, and attributes
+/// and list items printed in all.
+const SHORT_DEPTH: usize = 10;
+const SHORT_ATTRS: usize = 10;
+const SHORT_ITEMS: usize = 10;
+
+/// `« N attributes elided»`, singular for one.
+fn elided(out: &mut String, count: usize, one: &str, many: &str) {
+    let _ = write!(out, " «{count} {} elided»", if count == 1 { one } else { many });
+}
+
+fn short_into(out: &mut String, value: &Value, depth: usize, short: &mut Short, cell: Option<usize>) {
     match value {
         Value::Attrs(attrs) => {
-            if depth > 3 {
-                out.push_str("{ ... }");
-                return;
-            }
-            if !attrs.is_empty() && !seen.insert(Attrs::as_ptr(attrs) as usize) {
+            if !attrs.is_empty() && !short.seen.insert(Attrs::as_ptr(attrs) as usize) {
                 out.push_str("«repeated»");
                 return;
             }
+            if depth >= SHORT_DEPTH {
+                out.push_str("{ ... }");
+                return;
+            }
+            // `type` and `_type` first, as the reference shows them when it may elide.
+            let mut sorted: Vec<&crate::value::Attr> = attrs.iter().collect();
+            sorted.sort_by_key(|attr| {
+                let name = attr.name.as_str();
+                (!matches!(name, "type" | "_type"), name.as_bytes())
+            });
             out.push('{');
-            for attr in attrs.iter().take(MAX_ITEMS) {
+            for (printed, attr) in sorted.iter().enumerate() {
+                if short.attrs >= SHORT_ATTRS {
+                    elided(out, sorted.len() - printed, "attribute", "attributes");
+                    break;
+                }
                 out.push(' ');
                 print_attr_name(out, attr.name.as_str());
                 out.push_str(" = ");
-                short_into(out, &attr.value, depth + 1, seen, None);
+                short_into(out, &attr.value, depth + 1, short, None);
                 out.push(';');
-            }
-            if attrs.len() > MAX_ITEMS {
-                let _ = write!(out, " «{} attributes elided»", attrs.len() - MAX_ITEMS);
+                short.attrs += 1;
             }
             out.push_str(" }");
         }
         Value::List(items) => {
-            if depth > 3 {
-                out.push_str("[ ... ]");
-                return;
-            }
             if let Some(identity) = cell.filter(|_| !items.is_empty()) {
-                if !seen.insert(identity) {
+                if !short.seen.insert(identity) {
                     out.push_str("«repeated»");
                     return;
                 }
             }
-            out.push('[');
-            for item in items.iter().take(MAX_ITEMS) {
-                out.push(' ');
-                short_into(out, item, depth + 1, seen, None);
+            if depth >= SHORT_DEPTH {
+                out.push_str("[ ... ]");
+                return;
             }
-            if items.len() > MAX_ITEMS {
-                let _ = write!(out, " «{} items elided»", items.len() - MAX_ITEMS);
+            out.push('[');
+            for (printed, item) in items.iter().enumerate() {
+                if short.items >= SHORT_ITEMS {
+                    elided(out, items.len() - printed, "item", "items");
+                    break;
+                }
+                out.push(' ');
+                short_into(out, item, depth + 1, short, None);
+                short.items += 1;
             }
             out.push_str(" ]");
         }
@@ -234,7 +263,7 @@ fn short_into(out: &mut String, value: &Value, depth: usize, seen: &mut FxHashSe
         Value::Thunk(thunk) => match thunk.0.done() {
             Some(inner) => {
                 let cell = crate::value::Shared::as_ptr(&thunk.0) as *const u8 as usize;
-                short_into(out, &inner, depth, seen, Some(cell));
+                short_into(out, &inner, depth, short, Some(cell));
             }
             None if thunk.0.is_blackhole() => out.push_str("«potential infinite recursion»"),
             None => out.push_str("«thunk»"),
