@@ -121,12 +121,8 @@ impl XmlWriter {
     fn attr_list(&mut self, ev: &mut Evaluator, attrs: &Attrs) -> EvalResult<()> {
         for attr in attrs.iter() {
             self.open("attr", &[("name", attr.name.as_str())]);
-            self.value(ev, &attr.value).map_err(|e| {
-                e.note(
-                    attr.pos.span(),
-                    format!("while evaluating the attribute '{}'", crate::print::shown_attr_name(attr.name.as_str())),
-                )
-            })?;
+            // No frame: the reference's XML printing adds none for an attribute.
+            self.value(ev, &attr.value)?;
             self.close();
         }
         Ok(())
