@@ -375,9 +375,9 @@ pub(crate) fn coerce_string(evaluator: &mut Evaluator, value: &Value) -> EvalRes
 }
 
 /// A path argument (a path value, or a string that is an absolute path), with the frame
-/// `frame` on the errors the reference frames there: forcing
-/// the value, a value of no type that makes a path, and a relative path (but not the
-/// failures of an `outPath` or `__toString` it meets on the way).
+/// `frame` on the errors the reference frames there: forcing the value, a value of no type
+/// that makes a path, and a relative path (but not the failures of an `outPath` or
+/// `__toString` it meets on the way).
 pub(crate) fn force_path_framed(evaluator: &mut Evaluator, value: &Value, frame: &'static str) -> EvalResult<String> {
     path_of(evaluator, value, frame)
 }
