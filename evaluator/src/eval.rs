@@ -1507,11 +1507,18 @@ impl Evaluator {
                     .map_err(|error| builtin_failed(app.op, &all, error, span))?
                 }
                 Value::Attrs(attrs) if attrs.contains(self.sym.functor) => {
-                    let functor = attrs.get(self.sym.functor).cloned().unwrap_or(Value::Null);
-                    let inner = self.call(functor, &[Value::Attrs(attrs.clone())], span)?;
-                    let result = self.call(inner, &rest[..1], span)?;
+                    // Called where `__functor` is defined, and framed at the call, as in the
+                    // reference.
+                    let (functor, at) = match attrs.get_entry(self.sym.functor) {
+                        Some(entry) => (entry.value.clone(), entry.pos.span().or(span)),
+                        None => (Value::Null, span),
+                    };
+                    let result = match self.call(functor, &[Value::Attrs(attrs.clone())], at) {
+                        Ok(inner) => self.call(inner, &rest[..1], at),
+                        Err(error) => Err(error),
+                    };
                     rest = &rest[1..];
-                    result
+                    result.map_err(|e| functor_failed(e, span))?
                 }
                 other => {
                     // As the reference says it for every call, from code or from a builtin
@@ -1958,6 +1965,13 @@ fn positioned_overflow(error: EvalError, at: Span) -> EvalError {
         ErrorKind::DepthLimit => error.at(at),
         _ => error,
     }
+}
+
+/// An error in a call of a set's `__functor`, framed at the call.
+#[cold]
+#[inline(never)]
+fn functor_failed(error: EvalError, at: Option<Span>) -> EvalError {
+    error.note(at, "while calling a functor (an attribute set with a '__functor' attribute)")
 }
 
 /// The error of a `with` whose first subexpression, at last needed, is no set: framed at

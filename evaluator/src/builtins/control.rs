@@ -393,16 +393,33 @@ fn builtin_find_file(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 }
 
 /// One element of `findFile`'s search path: its prefix (empty when absent) and its path.
+/// An element of `findFile`'s search path, framed as the reference frames it.
 fn search_path_entry(ev: &mut Evaluator, entry: &Value) -> EvalResult<(String, String)> {
-    let entry = force_attrs(ev, entry)?;
+    let entry = match ev.force(entry)? {
+        Value::Attrs(entry) => entry,
+        other => {
+            return Err(type_error("a set", &other)
+                .note(None, "while evaluating an element of the list passed to builtins.findFile"))
+        }
+    };
     let prefix = match entry.get(Symbol::intern("prefix")).cloned() {
-        Some(prefix) => super::force_plain_string(ev, &prefix)?.as_str().to_string(),
+        Some(prefix) => super::force_plain_string(ev, &prefix)
+            .map_err(|e| {
+                e.note(
+                    None,
+                    "while evaluating the `prefix` attribute of an element of the list passed to builtins.findFile",
+                )
+            })?
+            .as_str()
+            .to_string(),
         None => String::new(),
     };
     let Some(path) = entry.get(Symbol::intern("path")).cloned() else {
-        return Err(EvalError::msg("attribute 'path' missing"));
+        return Err(EvalError::msg("attribute 'path' missing").note(None, "in an element of the __nixPath"));
     };
-    let path = crate::ops::coerce_to_string(ev, &path, crate::ops::Coerce::PathPart)?;
+    let path = crate::ops::coerce_to_string(ev, &path, crate::ops::Coerce::PathPart).map_err(|e| {
+        e.context(None, "while evaluating the `path` attribute of an element of the list passed to builtins.findFile")
+    })?;
     Ok((prefix, path.as_str().to_string()))
 }
 

@@ -206,6 +206,16 @@ fn builtin_sort(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value
     for item in items.iter() {
         values.push(ev.force(item)?);
     }
+    // `builtins.lessThan` itself is not called but compared with, as in the reference, whose
+    // errors then name the ordering function instead of the call.
+    if matches!(&func, Value::PrimOp(op) if op.name == "lessThan") {
+        let mut less = |ev: &mut Evaluator, a: &Value, b: &Value| -> EvalResult<bool> {
+            let order = crate::ops::compare(ev, a, b)
+                .map_err(|e| e.note(None, "while evaluating the ordering function passed to builtins.sort"))?;
+            Ok(order == std::cmp::Ordering::Less)
+        };
+        return Ok(Value::list(merge_sort(ev, values, &mut less)?));
+    }
     let mut spare = SpareScopes::default();
     let mut less = |ev: &mut Evaluator, a: &Value, b: &Value| -> EvalResult<bool> {
         let result = ev.call_with_two_again(&func, a.clone(), b.clone(), &mut spare)?;
