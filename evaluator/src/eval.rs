@@ -1334,13 +1334,19 @@ impl Evaluator {
     /// [`Evaluator::call_with`] with two arguments: a function `a: b: …` takes them into
     /// its scopes directly (`foldl'`, `sort`, `mapAttrs`).
     #[inline]
-    pub(crate) fn call_with_two(&mut self, func: &Value, first: Value, second: Value) -> EvalResult<Value> {
+    pub(crate) fn call_with_two(
+        &mut self,
+        func: &Value,
+        first: Value,
+        second: Value,
+        at: Option<Span>,
+    ) -> EvalResult<Value> {
         if let Value::Lambda(closure) = func {
             if let Some(inner) = curried_pair(closure) {
                 return self.run_body(inner, || Env::one(second, Some(Env::one(first, Some(closure.env.clone())))));
             }
         }
-        self.call(func.clone(), &[first, second], None)
+        self.call(func.clone(), &[first, second], at)
     }
 
     /// [`Evaluator::call_with_two`] for a builtin that calls one function again and again

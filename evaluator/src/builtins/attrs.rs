@@ -112,7 +112,9 @@ fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
     let attrs = force_attrs(ev, &args[1])?;
     let entries = attrs.iter().map(|attr| {
         let name = Value::String(ev.name_string(attr.name));
-        let value = lazy_call2(func.clone(), name, attr.value.clone());
+        // No position: the reference's deferred call is placed at its function, which
+        // mapAttrs has not forced.
+        let value = lazy_call2(func.clone(), name, attr.value.clone(), None);
         // The reference's mapAttrs drops positions (see declaration-positions in
         // nixpkgs' module tests).
         Attr { name: attr.name, value, pos: Pos::NONE }
@@ -121,8 +123,14 @@ fn builtin_map_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 }
 
 /// A thunk for `f a b`.
-pub(crate) fn lazy_call2(func: Value, a: Value, b: Value) -> Value {
-    Thunk::native(move |ev: &mut Evaluator| ev.call_with_two(&func, a, b))
+/// `func a b`, called when its value is needed, at `at` (where it fails if `func` does not
+/// take two arguments).
+pub(crate) fn lazy_call2(func: Value, a: Value, b: Value, at: Option<Span>) -> Value {
+    match at {
+        // Without a position the closure keeps none: mapAttrs makes many of them.
+        None => Thunk::native(move |ev: &mut Evaluator| ev.call_with_two(&func, a, b, None)),
+        Some(at) => Thunk::native(move |ev: &mut Evaluator| ev.call_with_two(&func, a, b, Some(at))),
+    }
 }
 
 fn builtin_intersect_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
@@ -149,6 +157,12 @@ fn builtin_cat_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<
 
 fn builtin_zip_attrs_with(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalResult<Value> {
     let func = force_function(ev, &args[0])?;
+    // The deferred calls are placed at the function, forced here, as the reference places
+    // them.
+    let at = match &func {
+        Value::Lambda(closure) => Some(closure.def.span),
+        _ => None,
+    };
     let sets = force_list(ev, &args[1])?;
     let mut order: Vec<Symbol> = Vec::new();
     let mut collected: FxHashMap<Symbol, Vec<Value>> = FxHashMap::default();
@@ -170,7 +184,7 @@ fn builtin_zip_attrs_with(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRe
         .into_iter()
         .map(|name| {
             let values = Value::list(collected.remove(&name).unwrap_or_default());
-            let value = lazy_call2(func.clone(), Value::String(ev.name_string(name)), values);
+            let value = lazy_call2(func.clone(), Value::String(ev.name_string(name)), values, at);
             Attr { name, value, pos: Pos::NONE }
         })
         .collect();
