@@ -87,17 +87,19 @@ fn builtin_list_to_attrs(ev: &mut Evaluator, args: &[Value], _: Span) -> EvalRes
         let Some(name) = item.get_entry(name_sym) else {
             return Err(EvalError::msg("attribute 'name' missing").note(None, PAIR));
         };
+        const NAME: &str =
+            "while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs";
         let name_pos = name.pos.span();
-        let name = force_plain_string(ev, &name.value).map_err(|e| {
+        // A name that is no string is also reported at the attribute; one with a context is
+        // only framed there, as in the reference.
+        let name = super::force_string(ev, &name.value).map_err(|e| {
             let e = match name_pos {
                 Some(at) => e.at(at),
                 None => e,
             };
-            e.note(
-                name_pos,
-                "while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs",
-            )
+            e.note(name_pos, NAME)
         })?;
+        super::reject_context(&name).map_err(|e| e.note(name_pos, NAME))?;
         let Some(value) = item.get(value_sym).cloned() else {
             return Err(EvalError::msg("attribute 'value' missing").note(None, PAIR));
         };
