@@ -271,30 +271,17 @@ fn show_attrpath(out: &mut String, path: Option<ast::Attrpath>) {
 }
 
 fn show_attr_name(out: &mut String, attr: &ast::Attr) {
-    match attr {
-        ast::Attr::Ident(ident) => out.push_str(&ident.syntax().text().to_string()),
-        ast::Attr::Str(string) => {
-            let parts = string.normalized_parts();
-            let mut text = String::new();
-            for part in &parts {
-                match part {
-                    InterpolPart::Literal(literal) => text.push_str(literal),
-                    InterpolPart::Interpolation(_) => {
-                        out.push_str("\"${");
-                        show_string(out, string);
-                        out.push_str("}\"");
-                        return;
-                    }
-                }
-            }
-            out.push_str(&text);
-        }
-        ast::Attr::Dynamic(dynamic) => {
-            out.push_str("\"${");
-            show_opt(out, dynamic.expr());
-            out.push_str("}\"");
-        }
+    if let Some(name) = static_name(attr) {
+        out.push_str(&name);
+        return;
     }
+    out.push_str("\"${");
+    match attr {
+        ast::Attr::Str(string) => show_string(out, string),
+        ast::Attr::Dynamic(dynamic) => show_opt(out, dynamic.expr()),
+        ast::Attr::Ident(_) => {}
+    }
+    out.push_str("}\"");
 }
 
 /// The bindings of a set or `let` as the reference keeps them once parsed: `a.b = 1;` is
@@ -392,27 +379,11 @@ impl Bindings {
     }
 
     fn show_into(&self, out: &mut String) {
-        let mut inherits = self.inherits.clone();
-        inherits.sort();
-        if !inherits.is_empty() {
-            out.push_str("inherit");
-            for name in &inherits {
-                out.push(' ');
-                out.push_str(name);
-            }
-            out.push_str("; ");
+        if !self.inherits.is_empty() {
+            show_inherit(out, "inherit", &self.inherits);
         }
         for (from, names) in &self.inherit_from {
-            let mut names = names.clone();
-            names.sort();
-            out.push_str("inherit (");
-            out.push_str(from);
-            out.push(')');
-            for name in &names {
-                out.push(' ');
-                out.push_str(name);
-            }
-            out.push_str("; ");
+            show_inherit(out, &format!("inherit ({from})"), names);
         }
         for (name, binding) in &self.plain {
             out.push_str(name);
@@ -430,6 +401,18 @@ impl Bindings {
             out.push_str("; ");
         }
     }
+}
+
+/// `inherit a b; ` (after `head`, which may name the source), the names sorted.
+fn show_inherit(out: &mut String, head: &str, names: &[String]) {
+    let mut names = names.to_vec();
+    names.sort();
+    out.push_str(head);
+    for name in &names {
+        out.push(' ');
+        out.push_str(name);
+    }
+    out.push_str("; ");
 }
 
 /// The name of an attribute written without interpolation.
