@@ -47,8 +47,8 @@ pub trait Job: Send + Sized {
     /// Runs the job; it may add jobs through `context`.
     fn run(&mut self, context: &Context<'_, Self>) -> Ending;
 
-    /// Called on a worker about to wait for work (never with the run's lock held): a
-    /// chance to free what its last job left on the thread.
+    /// Called on a worker about to wait while a job runs alone (never with the run's lock
+    /// held): a chance to free what its last job left on the thread for the one alone.
     fn idle() {}
 }
 
@@ -288,6 +288,8 @@ impl<J: Job> Dag<J> {
                         if let Some(job) = inner.graph.node_weight_mut(id).and_then(Self::start) {
                             inner.running += 1;
                             inner.alone = true;
+                            // Waiting workers free what they hold for the one alone.
+                            self.changed.notify_all();
                             return Some((id, job, true));
                         }
                     }
@@ -295,7 +297,7 @@ impl<J: Job> Dag<J> {
                     return None;
                 }
             }
-            if !std::mem::replace(&mut idled, true) {
+            if inner.alone && !std::mem::replace(&mut idled, true) {
                 drop(inner);
                 J::idle();
                 inner = self.lock();
@@ -556,5 +558,45 @@ mod tests {
         let log = log.lock().expect("log").clone();
         // The keyed job was ready before the three after the gate.
         assert_eq!(log, ["gate", "high", "mid", "keyed", "low"]);
+    }
+
+    /// Counts the calls of [`Job::idle`] (its own type: tests run side by side).
+    static IDLE_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    /// A job that sleeps, and asks once to run again alone when `again` is set.
+    struct Sleeper {
+        again: bool,
+    }
+
+    impl Job for Sleeper {
+        fn run(&mut self, context: &Context<'_, Self>) -> Ending {
+            std::thread::sleep(std::time::Duration::from_millis(if context.alone() { 100 } else { 5 }));
+            if self.again && !context.alone() {
+                return Ending::Again;
+            }
+            Ending::Done
+        }
+
+        fn idle() {
+            IDLE_CALLS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn workers_free_what_they_hold_only_for_a_job_running_alone() {
+        // Workers that wait for each other's jobs keep what they hold.
+        let dag = Dag::new(false);
+        let first = dag.add(Sleeper { again: false }, &[]);
+        let second = dag.add(Sleeper { again: false }, &[first]);
+        dag.add(Sleeper { again: false }, &[second]);
+        dag.run(2, 1 << 20).expect("run");
+        assert_eq!(IDLE_CALLS.load(Ordering::SeqCst), 0);
+        // One job over its budget runs again alone: the other worker frees for it.
+        let dag = Dag::new(false);
+        let heavy = dag.add(Sleeper { again: true }, &[]);
+        dag.add(Sleeper { again: false }, &[heavy]);
+        let endings = dag.run(2, 1 << 20).expect("run");
+        assert!(endings.values().all(|e| *e == Ending::Done));
+        assert_eq!(IDLE_CALLS.load(Ordering::SeqCst), 1);
     }
 }

@@ -344,9 +344,10 @@ impl Job for Task<'_, '_> {
         }
     }
 
-    /// A waiting worker frees the session its last job left (see
-    /// [`nxe_engine::units::exit_after_run`]), so that a job running alone meanwhile has the
-    /// memory to itself.
+    /// A worker waiting while a job runs alone frees the session its last job left (see
+    /// [`nxe_engine::units::exit_after_run`]), so that the job alone has the memory to
+    /// itself. Otherwise it keeps it: freeing a host's evaluation there took 3.6 ms at the
+    /// end of `nxe test --changed` after a host's edit, while the other worker finished.
     fn idle() {
         nxe_engine::units::free_parked_session();
     }
