@@ -296,6 +296,11 @@ fn is_plain_relative(path: &str) -> bool {
     !path.is_empty() && path.split('/').all(|part| !part.is_empty() && part != ".." && part != ".")
 }
 
+/// Whether the compile hint lists `file` when a unit read it: a Nix file inside the anchor.
+fn hinted(file: &str) -> bool {
+    file.ends_with(".nix") && is_plain_relative(file)
+}
+
 /// The Nix files the last run's units read, most read first, from the list beside the cache
 /// in `dir` (see [`Store::write_compile_hint`]); none when there is no such list or it is
 /// not one. Every path is relative and stays below the anchor.
@@ -305,11 +310,7 @@ pub fn read_compile_hint(dir: &Path) -> Vec<String> {
     if lines.next() != Some(COMPILE_HINT_HEADER) {
         return Vec::new();
     }
-    lines
-        .filter(|line| line.ends_with(".nix") && is_plain_relative(line))
-        .take(MAX_COMPILE_HINT)
-        .map(str::to_string)
-        .collect()
+    lines.filter(|line| hinted(line)).take(MAX_COMPILE_HINT).map(str::to_string).collect()
 }
 
 /// Starts, in `scope`, a thread compiling for the work tree of `repo` the files of the
@@ -462,9 +463,26 @@ impl Store {
             cache.store_with_objects(&self.context, &rows, &objects)?;
         }
         if !rows.is_empty() {
-            self.write_compile_hint();
+            self.update_compile_hint(&rows);
         }
         Ok(resolved)
+    }
+
+    /// Writes the compile hint again (see [`Store::write_compile_hint`]) when a unit of
+    /// `rows` read a Nix file it does not list. The order of the others may be a little
+    /// stale: it is only a hint, and rewriting it cost half a millisecond of the run after a
+    /// host's edit.
+    fn update_compile_hint(&self, rows: &[(String, ReadSet, serde_json::Value)]) {
+        let Some(path) = &self.hint else { return };
+        let Some(dir) = path.parent() else { return };
+        let listed: std::collections::HashSet<String> = read_compile_hint(dir).into_iter().collect();
+        let unlisted = rows.iter().flat_map(|(_, reads, _)| reads.0.iter()).any(|(key, _)| match key {
+            ReadKey::File(file) => hinted(file) && !listed.contains(file),
+            _ => false,
+        });
+        if unlisted {
+            self.write_compile_hint();
+        }
     }
 
     /// Writes, beside the cache, the Nix files that the remembered units read, those read
@@ -478,7 +496,7 @@ impl Store {
         for entry in self.entries.values().filter_map(|entries| entries.first()) {
             for (key, _) in entry.reads.0.iter() {
                 if let ReadKey::File(file) = key {
-                    if file.ends_with(".nix") && is_plain_relative(file) {
+                    if hinted(file) {
                         *counts.entry(file).or_default() += 1;
                     }
                 }

@@ -638,8 +638,12 @@ fn the_files_to_compile_first_are_listed_beside_the_cache_and_a_damaged_list_is_
         stderr
     };
     // A sound list: a worker compiles from it from the start (how much depends on timing).
+    // It lists every file the host read, so it is not written again.
+    let written = || std::fs::metadata(repo.join(".nxe/compile-hint")).and_then(|m| m.modified()).expect("stat");
+    let before = written();
     let stderr = changed("first edit");
     assert_eq!(stderr.matches("head start compiled ").count(), 1, "{stderr}");
+    assert_eq!(written(), before, "a list naming every file read is kept as it is");
     // A list that names nothing sound: no head start, the same results.
     let damaged = "nxe compile hint 1\n/etc/hosts.nix\n../outside.nix\nhosts/../../x.nix\n./hosts/web-02.nix\n\n";
     std::fs::write(repo.join(".nxe/compile-hint"), damaged).expect("write");
