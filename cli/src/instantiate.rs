@@ -163,6 +163,9 @@ impl Job {
             let store = evaluation.evaluator().store_writes();
             (store.derivations.clone(), store.paths.clone())
         });
+        // The process ends with this command: its memory goes back to the system at once,
+        // instead of being freed value by value.
+        nxe_engine::units::let_go(evaluation);
         Outcome { lines: if self.json { Vec::new() } else { lines }, json, error, writes, store_dir }
     }
 }

@@ -549,7 +549,11 @@ fn run_eval(args: EvalArgs) -> ExitCode {
     let result = std::panic::catch_unwind(move || {
         run_with_big_stack(move || {
             let mut evaluation = nxe_engine::git::LocalIo::evaluation(settings);
-            evaluation.evaluate(&request).map_err(|error| diagnostics::render(&error, show_trace))
+            let output = evaluation.evaluate(&request).map_err(|error| diagnostics::render(&error, show_trace));
+            // The process ends with this command: its memory goes back to the system at
+            // once, instead of being freed value by value.
+            nxe_engine::units::let_go(evaluation);
+            output
         })
     });
     match result {
