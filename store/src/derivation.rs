@@ -63,9 +63,27 @@ pub struct Derivation {
 impl Derivation {
     /// The ATerm text, exactly as Nix writes it into the `.drv` file.
     pub fn to_aterm(&self) -> String {
-        let mut s = String::new();
+        let mut s = String::with_capacity(self.aterm_capacity(&self.input_drvs));
         self.write_aterm(&mut s, &self.input_drvs);
         s
+    }
+
+    /// About the length of the ATerm with `input_drvs` (exactly, when nothing needs an
+    /// escape): the text is then written without growing its buffer.
+    pub(crate) fn aterm_capacity(&self, input_drvs: &BTreeMap<String, BTreeSet<String>>) -> usize {
+        // Every string is quoted and followed by a comma or a bracket.
+        let text = |v: &str| v.len() + 3;
+        let outputs: usize = self
+            .outputs
+            .iter()
+            .map(|(name, o)| text(name) + text(&o.path) + text(&o.hash_algo) + text(&o.hash) + 2)
+            .sum();
+        let inputs: usize =
+            input_drvs.iter().map(|(path, outs)| text(path) + outs.iter().map(|o| text(o)).sum::<usize>() + 4).sum();
+        let sources: usize = self.input_srcs.iter().map(|p| text(p)).sum();
+        let args: usize = self.args.iter().map(|a| text(a)).sum();
+        let env: usize = self.env.iter().map(|(k, v)| text(k) + text(v) + 2).sum();
+        32 + outputs + inputs + sources + text(&self.platform) + text(&self.builder) + args + env
     }
 
     /// Writes the ATerm with `input_drvs` in place of the real input
@@ -168,5 +186,27 @@ mod tests {
     #[test]
     fn empty_derivation() {
         assert_eq!(Derivation::default().to_aterm(), "Derive([],[],[],\"\",\"\",[],[])");
+    }
+
+    /// The ATerm is written into a buffer of the size it needs, never grown.
+    #[test]
+    fn the_aterm_fits_the_buffer_made_for_it() {
+        let mut drv = Derivation {
+            platform: "x86_64-linux".into(),
+            builder: "/bin/sh".into(),
+            args: vec!["-c".into(), "echo \"$text\" > $out".into()],
+            ..Derivation::default()
+        };
+        drv.outputs.insert("out".into(), Output::input_addressed("/nix/store/x-a"));
+        drv.outputs.insert("dev".into(), Output::input_addressed("/nix/store/x-a-dev"));
+        drv.input_drvs.insert("/nix/store/y-b.drv".into(), ["out".to_string(), "lib".to_string()].into());
+        drv.input_srcs.insert("/nix/store/z-c".into());
+        for (k, v) in [("name", "a"), ("text", "line one\nline \"two\"\n"), ("out", "/nix/store/x-a")] {
+            drv.env.insert(k.into(), v.into());
+        }
+        let capacity = drv.aterm_capacity(&drv.input_drvs);
+        let aterm = drv.to_aterm();
+        assert_eq!(aterm.capacity(), capacity, "the buffer grew: {} bytes for {capacity}", aterm.len());
+        assert!(capacity - aterm.len() < 64, "{capacity} bytes for {}", aterm.len());
     }
 }

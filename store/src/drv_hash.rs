@@ -114,7 +114,7 @@ pub fn hash_derivation_modulo<E: From<StoreError>>(
         let h = lookup(path)?;
         inputs.entry(base16_encode(&h)).or_default().extend(outputs.iter().cloned());
     }
-    let mut text = String::new();
+    let mut text = String::with_capacity(drv.aterm_capacity(&inputs));
     drv.write_aterm(&mut text, &inputs);
     Ok(sha256(text.as_bytes()))
 }

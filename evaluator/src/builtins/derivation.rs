@@ -247,12 +247,17 @@ fn derivation_strict(ev: &mut Evaluator, name: &str, attrs: &Attrs) -> EvalResul
             .map_err(|w| w.0)?;
     }
     let aterm = drv.to_aterm();
+    let aterm_hash = Hash::compute(HashAlgo::Sha256, aterm.as_bytes());
     let mut references: BTreeSet<String> = drv.input_srcs.clone();
     references.extend(drv.input_drvs.keys().cloned());
-    let drv_path = store::text_path(&format!("{name}.drv"), aterm.as_bytes(), &references, &store_dir)?;
+    let drv_path = store::text_path_of_hash(&format!("{name}.drv"), &aterm_hash, &references, &store_dir)?;
     let drv_path = store_dir.display_path(&drv_path);
-    let hash = nxe_store::hash_derivation_modulo(&drv, &mut |p: &str| store::hash_modulo(ev, p).map_err(Wrapped))
-        .map_err(|w| w.0)?;
+    // Without input derivations, the text hashed modulo is the ATerm itself, just hashed.
+    let hash = match <[u8; 32]>::try_from(aterm_hash.bytes()) {
+        Ok(hash) if drv.input_drvs.is_empty() && !drv.outputs.values().any(Output::is_fixed) => hash,
+        _ => nxe_store::hash_derivation_modulo(&drv, &mut |p: &str| store::hash_modulo(ev, p).map_err(Wrapped))
+            .map_err(|w| w.0)?,
+    };
     ev.store_writes.drv_hashes.insert(drv_path.clone(), hash);
     let mut entries = vec![Attr {
         name: ev.sym.drv_path,

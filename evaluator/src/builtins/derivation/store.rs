@@ -51,9 +51,19 @@ pub(super) fn text_path(
     references: &BTreeSet<String>,
     store_dir: &StoreDir,
 ) -> EvalResult<StorePath> {
+    text_path_of_hash(name, &Hash::compute(HashAlgo::Sha256, contents), references, store_dir)
+}
+
+/// [`text_path`] of contents whose SHA-256 is `hash`.
+pub(super) fn text_path_of_hash(
+    name: &str,
+    hash: &Hash,
+    references: &BTreeSet<String>,
+    store_dir: &StoreDir,
+) -> EvalResult<StorePath> {
     let refs = parse_paths(references, store_dir)?;
     let kind = make_type("text", &refs, false, store_dir);
-    make_path(&kind, &Hash::compute(HashAlgo::Sha256, contents), name, store_dir)
+    make_path(&kind, hash, name, store_dir)
 }
 
 /// The path of content-addressed data without references.
