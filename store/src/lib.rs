@@ -77,7 +77,7 @@ pub use error::{Result, StoreError};
 pub use hash::{base16_decode, base16_encode, sha256, Hash, HashAlgo, HashFormat, Hasher};
 pub use make_path::{
     compress_hash, make_fixed_output_path, make_output_path, make_source_path, make_store_path, make_text_path,
-    make_type, output_path_name, ContentAddressMethod,
+    make_type, output_path_name, store_path_digest, ContentAddressMethod,
 };
 pub use nar::{HashingSink, NarNode, NAR_MAGIC};
 pub use nar_fs::{dump_path, dump_path_filtered, nar_hash_path, nar_hash_path_filtered, FileKind};

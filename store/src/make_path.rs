@@ -74,10 +74,21 @@ pub fn compress_hash<const N: usize>(bytes: &[u8]) -> [u8; N] {
 
 /// The store path for fingerprint `<kind>:<algo>:<hex inner>:<store dir>:<name>`.
 pub fn make_store_path(kind: &str, inner_hash: &Hash, name: &str, store_dir: &StoreDir) -> Result<StorePath> {
-    let fingerprint =
-        format!("{}:{}:{}:{}", kind, inner_hash.to_string_as(HashFormat::Base16, true), store_dir.as_str(), name);
-    let digest: [u8; DIGEST_LEN] = compress_hash(&sha256(fingerprint.as_bytes()));
-    StorePath::new(digest, name)
+    StorePath::new(store_path_digest(kind, inner_hash, name, store_dir), name)
+}
+
+/// The digest of a store path's fingerprint `<kind>:<algo>:<hex inner>:<store dir>:<name>`
+/// (see [`make_store_path`]), the fingerprint written into a buffer of its size.
+pub fn store_path_digest(kind: &str, inner_hash: &Hash, name: &str, store_dir: &StoreDir) -> [u8; DIGEST_LEN] {
+    let inner = inner_hash.to_string_as(HashFormat::Base16, true);
+    let mut fingerprint = String::with_capacity(kind.len() + inner.len() + store_dir.as_str().len() + name.len() + 3);
+    for (i, part) in [kind, &inner, store_dir.as_str(), name].into_iter().enumerate() {
+        if i > 0 {
+            fingerprint.push(':');
+        }
+        fingerprint.push_str(part);
+    }
+    compress_hash(&sha256(fingerprint.as_bytes()))
 }
 
 /// The `kind` for paths with references: `<kind>:<ref1>:<ref2>...[:self]`,

@@ -6,8 +6,8 @@
 use crate::error::{EvalError, EvalResult};
 use crate::eval::{AddedPath, Evaluator};
 use nxe_store::{
-    compress_hash, hash_derivation_modulo, make_type, sha256, ContentAddressMethod, Derivation, Hash, HashAlgo,
-    HashFormat, StoreDir, StoreError, StorePath,
+    hash_derivation_modulo, make_type, ContentAddressMethod, Derivation, Hash, HashAlgo, HashFormat, StoreDir,
+    StoreError, StorePath,
 };
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -33,8 +33,7 @@ pub(crate) fn store_dir(ev: &Evaluator) -> EvalResult<StoreDir> {
 
 /// `make_store_path`, but with Nix's message for a bad name: the would-be path is shown.
 pub(super) fn make_path(kind: &str, inner: &Hash, name: &str, store_dir: &StoreDir) -> EvalResult<StorePath> {
-    let fingerprint = format!("{kind}:{}:{}:{name}", inner.to_string_as(HashFormat::Base16, true), store_dir.as_str());
-    let digest: [u8; 20] = compress_hash(&sha256(fingerprint.as_bytes()));
+    let digest = nxe_store::store_path_digest(kind, inner, name, store_dir);
     StorePath::new(digest, name).map_err(|error| match error {
         StoreError::InvalidName { message, .. } => EvalError::msg(format!(
             "path '{}-{name}' is not a valid store path: {message}",
