@@ -192,6 +192,19 @@ fn eval(c: &mut Criterion) {
     );
     bench_case(&mut group, "module_fixpoint/300", modules);
 
+    // Derivations without inputs (`writeText`'s shape): their ATerm, paths and hashes. The
+    // same ones each time, so the evaluation's record of them does not grow.
+    let n = 2_000;
+    let derivations = Case::new(
+        "n: builtins.length (builtins.filter (d: builtins.stringLength d.drvPath > 0) (builtins.genList (i: derivation {
+           name = \"file-${toString i}\"; system = \"x86_64-linux\"; builder = \"/bin/sh\";
+           args = [ \"-c\" \"echo \\\"$text\\\" > $out\" ]; text = \"contents of file ${toString i}\\n\"; passAsFile = [ \"text\" ];
+         }) n))",
+        &[n.to_string()],
+        &n.to_string(),
+    );
+    bench_case(&mut group, "derivations/2k", derivations);
+
     group.finish();
 }
 
