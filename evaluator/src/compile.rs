@@ -1093,7 +1093,8 @@ fn operator_start(binop: &ast::BinOp) -> Option<u32> {
         .map(|t| u32::from(t.text_range().start()))
 }
 
-fn static_string(string: &ast::Str) -> Option<String> {
+/// The text of a string literal without interpolation (`None` when it has one).
+pub fn static_string(string: &ast::Str) -> Option<String> {
     let parts = string.normalized_parts();
     let mut text = String::new();
     for part in parts {

@@ -234,21 +234,12 @@ fn show_binop(out: &mut String, binop: &ast::BinOp) {
 }
 
 fn show_string(out: &mut String, string: &ast::Str) {
-    let parts = string.normalized_parts();
-    let only_literal = parts.iter().all(|p| matches!(p, InterpolPart::Literal(_)));
-    if only_literal {
-        let text: String = parts
-            .into_iter()
-            .map(|p| match p {
-                InterpolPart::Literal(text) => text,
-                InterpolPart::Interpolation(_) => String::new(),
-            })
-            .collect();
+    if let Some(text) = crate::compile::static_string(string) {
         crate::print::escape_string_into(out, &text);
         return;
     }
     out.push('(');
-    for (idx, part) in parts.into_iter().enumerate() {
+    for (idx, part) in string.normalized_parts().into_iter().enumerate() {
         if idx > 0 {
             out.push_str(" + ");
         }
@@ -419,16 +410,7 @@ fn show_inherit(out: &mut String, head: &str, names: &[String]) {
 fn static_name(attr: &ast::Attr) -> Option<String> {
     match attr {
         ast::Attr::Ident(ident) => Some(ident.syntax().text().to_string()),
-        ast::Attr::Str(string) => {
-            let mut text = String::new();
-            for part in string.normalized_parts() {
-                match part {
-                    InterpolPart::Literal(literal) => text.push_str(&literal),
-                    InterpolPart::Interpolation(_) => return None,
-                }
-            }
-            Some(text)
-        }
+        ast::Attr::Str(string) => crate::compile::static_string(string),
         ast::Attr::Dynamic(_) => None,
     }
 }

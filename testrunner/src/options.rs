@@ -15,11 +15,12 @@
 //! option's path ([`locate_definition`]); any other error keeps its own position.
 
 use nxe_engine::config::join_attr_path;
+use nxe_evaluator::compile::static_string;
 use nxe_evaluator::source::SourceMap;
 use nxe_evaluator::symbol::Symbol;
 use nxe_evaluator::value::Attrs;
 use nxe_evaluator::{EvalError, EvalResult, Evaluation, Value};
-use rnix::ast::{self, HasEntry, InterpolPart};
+use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 use rustc_hash::FxHashSet;
 use std::fmt;
@@ -532,22 +533,14 @@ type Bindings = Vec<(Vec<Option<String>>, usize)>;
 
 /// The name of an attribute in a binding, or `None` when it is interpolated.
 fn static_attr_name(attr: &ast::Attr) -> Option<String> {
-    let string = match attr {
-        ast::Attr::Ident(ident) => return Some(ident.syntax().text().to_string()),
-        ast::Attr::Str(string) => string.clone(),
+    match attr {
+        ast::Attr::Ident(ident) => Some(ident.syntax().text().to_string()),
+        ast::Attr::Str(string) => static_string(string),
         ast::Attr::Dynamic(dynamic) => match dynamic.expr() {
-            Some(ast::Expr::Str(string)) => string,
-            _ => return None,
+            Some(ast::Expr::Str(string)) => static_string(&string),
+            _ => None,
         },
-    };
-    let mut text = String::new();
-    for part in string.normalized_parts() {
-        match part {
-            InterpolPart::Literal(literal) => text.push_str(&literal),
-            InterpolPart::Interpolation(_) => return None,
-        }
     }
-    Some(text)
 }
 
 /// 1-based line and column (in characters) of a byte offset.

@@ -379,19 +379,6 @@ pub(crate) fn coerce_string(evaluator: &mut Evaluator, value: &Value) -> EvalRes
 /// that makes a path, and a relative path (but not the failures of an `outPath` or
 /// `__toString` it meets on the way).
 pub(crate) fn force_path_framed(evaluator: &mut Evaluator, value: &Value, frame: &'static str) -> EvalResult<String> {
-    path_of(evaluator, value, frame)
-}
-
-/// [`force_path_framed`] for the builtins that read what a path names (`import`,
-/// `readFile`, …).
-pub(crate) fn realise_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
-    path_of(evaluator, value, REALISING)
-}
-
-/// The frame of [`realise_path`]'s errors.
-pub(crate) const REALISING: &str = "while realising the context of a path";
-
-fn path_of(evaluator: &mut Evaluator, value: &Value, frame: &'static str) -> EvalResult<String> {
     let framed = |error: EvalError| error.framed(frame);
     let forced = evaluator.force(value).map_err(framed)?;
     match &forced {
@@ -407,6 +394,15 @@ fn path_of(evaluator: &mut Evaluator, value: &Value, frame: &'static str) -> Eva
         }
     }
 }
+
+/// [`force_path_framed`] for the builtins that read what a path names (`import`,
+/// `readFile`, …).
+pub(crate) fn realise_path(evaluator: &mut Evaluator, value: &Value) -> EvalResult<String> {
+    force_path_framed(evaluator, value, REALISING)
+}
+
+/// The frame of [`realise_path`]'s errors.
+pub(crate) const REALISING: &str = "while realising the context of a path";
 
 /// Whether a set is a derivation (`type == "derivation"`).
 pub fn is_derivation(evaluator: &mut Evaluator, attrs: &Attrs) -> EvalResult<bool> {
