@@ -891,6 +891,34 @@ thread_local! {
 /// --changed` after a host's edit, on the path to the tests that wait for that host.
 pub const PARK_LIMIT: usize = 64 << 20;
 
+/// How much a thread's first session after [`exit_after_run`] may grow before it tracks
+/// scopes (an eighth of its budget, when that is less). Tracking costs about a tenth of an
+/// evaluation's time (1.6 of the 17 ms of a host's unit in `nxe test --changed` after a
+/// host's edit); what it buys is freeing the session's cycles, which a process that ends
+/// after its run needs only when it holds too much. Freed, this session leaves what its
+/// cycles held before it started tracking: at most this much, once per thread.
+pub const UNTRACKED_LIMIT: usize = 32 << 20;
+
+thread_local! {
+    /// Whether this thread already ran its session that starts without tracking scopes
+    /// (see [`UNTRACKED_LIMIT`]).
+    static UNTRACKED_SPENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The live bytes past which the running session starts tracking scopes (0: it
+    /// tracks them already, or never will).
+    static TRACK_PAST: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The evaluator's interrupt hook for sessions: starts tracking scopes once an untracked
+/// session passed [`UNTRACKED_LIMIT`], and stops a session past its budget.
+fn session_hook() -> Option<String> {
+    let past = TRACK_PAST.with(std::cell::Cell::get);
+    if past != 0 && crate::memory::thread_live_bytes() > past {
+        TRACK_PAST.with(|t| t.set(0));
+        nxe_evaluator::value::track_scopes();
+    }
+    crate::fleet::over_budget()
+}
+
 /// Tells the engine that the process ends once the current run is over (the command line):
 /// a finished session is then not freed at once but, when its thread starts another, only
 /// if the thread holds too much memory (see [`PARK_LIMIT`]), so the last sessions of each
@@ -941,6 +969,7 @@ pub(crate) fn free_whole<T>(parts: T, tracked: TrackedScopes) {
 impl Drop for Session {
     fn drop(&mut self) {
         crate::fleet::BUDGET.with(|b| b.set(0));
+        TRACK_PAST.with(|t| t.set(0));
         // SAFETY: the fields are taken once, here, and the session is not used after.
         let fields = unsafe { (ManuallyDrop::take(&mut self.worker), ManuallyDrop::take(&mut self.recorder)) };
         // A session stopped by its budget is freed at once: its work runs again alone.
@@ -965,9 +994,20 @@ impl Session {
         let budget = max_memory.filter(|_| crate::memory::accounting_active());
         crate::fleet::BUDGET.with(|b| b.set(budget.map_or(0, |b| b as usize)));
         crate::fleet::INTERRUPTED.with(|i| i.set(false));
-        let interrupt = budget.map(|_| crate::fleet::over_budget as fn() -> Option<String>);
         free_parked_over(budget.map_or(PARK_LIMIT, |budget| PARK_LIMIT.min(budget as usize / 8)));
-        nxe_evaluator::value::track_scopes();
+        // The thread's first session after `exit_after_run` tracks scopes only once it grew
+        // past a limit (see `UNTRACKED_LIMIT`); every other session from its start.
+        let untracked = EXIT_AFTER_RUN.load(Ordering::Relaxed)
+            && crate::memory::accounting_active()
+            && !UNTRACKED_SPENT.with(|spent| spent.replace(true));
+        if untracked {
+            let limit = budget.map_or(UNTRACKED_LIMIT, |budget| UNTRACKED_LIMIT.min(budget as usize / 8));
+            TRACK_PAST.with(|t| t.set(crate::memory::thread_live_bytes() + limit));
+        } else {
+            TRACK_PAST.with(|t| t.set(0));
+            nxe_evaluator::value::track_scopes();
+        }
+        let interrupt = (budget.is_some() || untracked).then_some(session_hook as fn() -> Option<String>);
         let recorder = Rc::new(RecordingIo::new(base_io(shared), anchor.clone()));
         let io: Rc<dyn EvalIo> = recorder.clone();
         Session {

@@ -1,11 +1,11 @@
 //! What a finished recording session leaves on its thread: freed at once by default; after
 //! `exit_after_run`, kept until the thread holds too much when its next session starts, or
-//! the thread waits, and freed at once when its budget stopped it. Measured with per-thread
-//! memory accounting.
+//! the thread waits, and freed at once when its budget stopped it; a thread's first session
+//! then tracks scopes only past a limit. Measured with per-thread memory accounting.
 
 use nxe_engine::memory::{thread_live_bytes, CountingAllocator};
 use nxe_engine::reads::{Anchor, State};
-use nxe_engine::units::{exit_after_run, free_parked_session, UnitEvaluator, PARK_LIMIT};
+use nxe_engine::units::{exit_after_run, free_parked_session, UnitEvaluator, PARK_LIMIT, UNTRACKED_LIMIT};
 use nxe_engine::{Overrides, Repo};
 use nxe_evaluator::symbol::Symbol;
 use nxe_evaluator::Value;
@@ -21,6 +21,11 @@ fn repo() -> tempfile::TempDir {
   hosts.big = rec {
     config = builtins.listToAttrs (builtins.genList (i: { name = "k${toString i}"; value = { inherit i; get = _: config; }; }) 20000);
     toplevel = builtins.length (builtins.attrNames config);
+  };
+  # Like big, twenty times as large, in a list: no new names, which stay interned.
+  hosts.huge = rec {
+    config.all = let all = builtins.genList (i: { inherit i; get = _: config; }) 400000; in builtins.deepSeq all all;
+    toplevel = builtins.length config.all;
   };
   # A large value with cycles through thunks only: each entry holds the thunk of the set.
   hosts.selfref = rec {
@@ -85,6 +90,14 @@ fn finished_sessions_are_kept_only_until_the_thread_needs_the_memory() {
 
                 // A process that ends after its run keeps a finished session...
                 exit_after_run();
+                // ...and the thread's first one then tracks no scopes while it is small:
+                // freed, it leaves its cycles.
+                let before = thread_live_bytes();
+                let (_, grown) = evaluate_and_drop(&units, "big");
+                free_parked_session();
+                let leaked = thread_live_bytes().saturating_sub(before);
+                assert!(leaked > grown / 2, "only {leaked} of {grown} bytes stayed after an untracked session");
+                assert!(leaked < UNTRACKED_LIMIT, "{leaked} bytes stayed after an untracked session");
                 let start = thread_live_bytes();
                 let (left, grown) = evaluate_and_drop(&units, "big");
                 assert!(left > grown / 2, "only {left} of {grown} bytes were kept");
@@ -125,6 +138,21 @@ fn finished_sessions_are_kept_only_until_the_thread_needs_the_memory() {
                 drop(session);
                 let now = thread_live_bytes().saturating_sub(start);
                 assert!(now < grown / 10, "{now} bytes stayed after a stopped session");
+            })
+            .expect("thread")
+            .join()
+            .expect("the first thread");
+        // On a fresh thread, the first session grows far past the limit: it tracks scopes from
+        // there on, so freed it leaves only what its cycles held before.
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn_scoped(scope, || {
+                let before = thread_live_bytes();
+                let (_, grown) = evaluate_and_drop(&units, "huge");
+                assert!(grown > 2 * UNTRACKED_LIMIT, "the session grew by only {grown} bytes");
+                free_parked_session();
+                let leaked = thread_live_bytes().saturating_sub(before);
+                assert!(leaked < UNTRACKED_LIMIT + (8 << 20), "{leaked} of {grown} bytes stayed after the session");
             })
             .expect("thread");
     });
