@@ -81,7 +81,7 @@ impl RepoArgs {
             }
             None => default_max_memory(threads),
         };
-        Ok(FleetOptions { threads, max_memory, ..FleetOptions::default() })
+        Ok(FleetOptions { threads, max_memory, keep_code: true, ..FleetOptions::default() })
     }
 }
 
@@ -334,6 +334,7 @@ pub fn run_diff(args: DiffArgs) -> ExitCode {
                     return Err(usage(format!("the repository does not exist at revision {rev}")));
                 }
                 let at_rev = repo.at_root(&root).map_err(fail)?;
+                let options = FleetOptions { keep_code: false, ..options.clone() };
                 Ok((fleet_graph(&at_rev, &options, &[])?, Some(checkout)))
             }
         }

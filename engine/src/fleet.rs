@@ -42,6 +42,11 @@ pub struct FleetOptions {
     pub checks: bool,
     /// Collect every derivation into a graph.
     pub graph: bool,
+    /// Keep the compiled files in the repository's cache directory (`.nxe/code`, as `nxe
+    /// test` does), and decode those kept there by earlier runs, when that directory exists
+    /// (a fleet evaluation makes none: the repository is left as it is). Not for a
+    /// temporary checkout, whose paths are new every run.
+    pub keep_code: bool,
 }
 
 impl Default for FleetOptions {
@@ -52,6 +57,7 @@ impl Default for FleetOptions {
             only_hosts: Vec::new(),
             checks: false,
             graph: false,
+            keep_code: false,
         }
     }
 }
@@ -167,6 +173,11 @@ pub fn evaluate_fleet(
     mut on_event: impl FnMut(&Event),
 ) -> Result<FleetEval, EngineError> {
     let code = Arc::new(CodeCache::default());
+    // A later run decodes the files kept there instead of parsing and compiling them again.
+    let cache_dir = crate::impact::cache_dir(repo, None);
+    if options.keep_code && cache_dir.is_dir() {
+        code.keep_in(crate::units::code_store(repo, &cache_dir));
+    }
     let threads = options.threads.max(1);
     let flake = match repo.kind {
         crate::config::RepoKind::Flake => Some(Arc::new(FlakeSetup::new(repo)?)),

@@ -582,6 +582,12 @@ impl<'a> UnitEvaluator<'a> {
 /// later runs to decode instead of compiling them again. Not those of temporary checkouts
 /// (their paths change every run) or of the store (a new path for every change).
 pub fn keep_compiled_code(repo: &Repo, cache_dir: &std::path::Path) {
+    code_cache().keep_in(code_store(repo, cache_dir));
+}
+
+/// Where the Nix files of `repo`'s work tree and of the directories of its search path are
+/// kept compiled, under the cache's directory `cache_dir` (see [`keep_compiled_code`]).
+pub(crate) fn code_store(repo: &Repo, cache_dir: &std::path::Path) -> nxe_evaluator::CodeStore {
     let store_dir = std::path::Path::new(&repo.store_dir);
     let mut roots = vec![repo.root.clone()];
     roots.extend(
@@ -590,7 +596,7 @@ pub fn keep_compiled_code(repo: &Repo, cache_dir: &std::path::Path) {
             .map(|(_, path)| std::path::PathBuf::from(path))
             .filter(|path| path.is_absolute() && !path.starts_with(store_dir)),
     );
-    code_cache().keep_in(nxe_evaluator::CodeStore::new(cache_dir.join("code"), &roots));
+    nxe_evaluator::CodeStore::new(cache_dir.join("code"), &roots)
 }
 
 /// The compiled files every unit and session of this process shares: files are compiled

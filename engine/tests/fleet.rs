@@ -93,6 +93,47 @@ fn parallel_and_sequential_runs_agree() {
 }
 
 #[test]
+fn compiled_files_are_kept_in_the_cache_directory_and_decoded_by_the_next_run() {
+    let dir = repo(4, &[]);
+    let repo = open(dir.path());
+    let cache = dir.path().join(".nxe");
+    let plain = run(&repo, 2);
+    // Without a cache directory, the repository is left as it was.
+    let options = FleetOptions { threads: 2, checks: true, graph: true, keep_code: true, ..FleetOptions::default() };
+    let untouched = evaluate_fleet(&repo, &options, |_| {}).expect("fleet evaluation");
+    assert!(!cache.exists(), "a fleet evaluation made {}", cache.display());
+    assert_eq!(summary(&untouched), summary(&plain));
+    // With one (as `nxe test` leaves it), compiled files are kept there.
+    std::fs::create_dir(&cache).expect("cache directory");
+    let first = evaluate_fleet(&repo, &options, |_| {}).expect("fleet evaluation");
+    let entries = |dir: &Path| -> Vec<std::path::PathBuf> {
+        let mut entries: Vec<_> =
+            std::fs::read_dir(dir).expect("code directory").map(|e| e.expect("entry").path()).collect();
+        entries.sort();
+        entries
+    };
+    // One entry for each file compiled: default.nix, lib.nix, four hosts.
+    let kept = entries(&cache.join("code"));
+    assert_eq!(kept.len(), 6, "{kept:?}");
+    assert!(kept.iter().all(|path| path.extension().is_some_and(|e| e == "nxc")), "{kept:?}");
+    // The next run decodes them, unchanged, and gives the same results.
+    let written: Vec<_> =
+        kept.iter().map(|path| std::fs::metadata(path).and_then(|m| m.modified()).expect("stat")).collect();
+    let second = evaluate_fleet(&repo, &options, |_| {}).expect("fleet evaluation");
+    let again: Vec<_> =
+        kept.iter().map(|path| std::fs::metadata(path).and_then(|m| m.modified()).expect("stat")).collect();
+    assert_eq!(written, again, "the entries were written again");
+    assert_eq!(summary(&first), summary(&plain));
+    assert_eq!(summary(&second), summary(&plain));
+    assert_eq!(second.graph.node_count(), plain.graph.node_count());
+    // A damaged entry is compiled again and replaced.
+    std::fs::write(&kept[0], b"nxecode4 damaged").expect("damage an entry");
+    let third = evaluate_fleet(&repo, &options, |_| {}).expect("fleet evaluation");
+    assert_eq!(summary(&third), summary(&plain));
+    assert!(std::fs::read(&kept[0]).expect("entry").len() > 72, "the damaged entry was not replaced");
+}
+
+#[test]
 fn broken_hosts_are_reported_with_positions_and_the_others_go_on() {
     let dir = repo(
         3,
