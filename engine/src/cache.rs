@@ -143,11 +143,25 @@ impl Drop for Cache {
         if self.stamp.as_deref() == Some(stamp.as_str()) {
             return;
         }
-        let temporary = PathBuf::from(format!("{}.{}", target.display(), std::process::id()));
-        if std::fs::write(&temporary, stamp).and_then(|()| std::fs::rename(&temporary, &target)).is_err() {
-            let _ = std::fs::remove_file(&temporary);
+        // Written in place: creating a file and renaming it over the stamp cost half a
+        // millisecond of every run. A stamp half written (the process killed meanwhile), or
+        // written by two processes at once, matches no files, so it only costs the next
+        // process the check.
+        if write_in_place(&target, stamp.as_bytes()).is_err() {
+            let _ = std::fs::remove_file(&target);
         }
     }
+}
+
+/// Writes `bytes` as the whole content of `path`, over what it holds, creating it if needed.
+fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path)?;
+    file.write_all_at(bytes, 0)?;
+    if file.metadata()?.len() != bytes.len() as u64 {
+        file.set_len(bytes.len() as u64)?;
+    }
+    Ok(())
 }
 
 /// Caches in which a query failed in this process: they are left without a stamp, so the
@@ -401,7 +415,7 @@ impl Cache {
             return Ok(());
         }
         let path = self.path.clone();
-        let transaction = self.connection.transaction().map_err(|e| sql_error(&path, e))?;
+        let transaction = self.connection.savepoint().map_err(|e| sql_error(&path, e))?;
         // Entries of units evaluated together share their read set.
         let mut stored_sets: HashMap<*const (crate::reads::ReadKey, String), String> = HashMap::new();
         for (unit, read_set, result) in entries {
@@ -531,13 +545,33 @@ impl Cache {
         Ok(passed)
     }
 
+    /// Opens a transaction that the writes until [`Cache::finish`] join: each otherwise a
+    /// transaction of its own, they are committed together, or none of them. Each
+    /// transaction costs a commit and a scan of what it may have left unused.
+    pub fn begin(&mut self) -> Result<(), EngineError> {
+        self.connection.execute_batch("BEGIN IMMEDIATE").map_err(|e| sql_error(&self.path, e))
+    }
+
+    /// Ends the transaction [`Cache::begin`] opened: commits it when `result` is a success,
+    /// rolls it back otherwise; then `result`, or the commit's failure.
+    pub fn finish<T>(&mut self, result: Result<T, EngineError>) -> Result<T, EngineError> {
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        match self.connection.execute_batch(end) {
+            Ok(()) => result,
+            Err(error) => {
+                let _ = self.connection.execute_batch("ROLLBACK");
+                result.and(Err(sql_error(&self.path, error)))
+            }
+        }
+    }
+
     /// Records passes (key, kind, name), in one transaction.
     pub fn record_passes(&mut self, passes: &[(String, String, String)]) -> Result<(), EngineError> {
         if passes.is_empty() {
             return Ok(());
         }
         let path = self.path.clone();
-        let transaction = self.connection.transaction().map_err(|e| sql_error(&path, e))?;
+        let transaction = self.connection.savepoint().map_err(|e| sql_error(&path, e))?;
         for (key, kind, name) in passes {
             transaction
                 .execute(
@@ -552,7 +586,7 @@ impl Cache {
     /// Forgets recorded passes (`--rerun`).
     pub fn forget_passes(&mut self, keys: &[String]) -> Result<(), EngineError> {
         let path = self.path.clone();
-        let transaction = self.connection.transaction().map_err(|e| sql_error(&path, e))?;
+        let transaction = self.connection.savepoint().map_err(|e| sql_error(&path, e))?;
         for key in keys {
             transaction.execute("DELETE FROM passes WHERE key = ?1", params![key]).map_err(|e| sql_error(&path, e))?;
         }
@@ -609,7 +643,7 @@ impl Cache {
             return Ok(());
         }
         let path = self.path.clone();
-        let transaction = self.connection.transaction().map_err(|e| sql_error(&path, e))?;
+        let transaction = self.connection.savepoint().map_err(|e| sql_error(&path, e))?;
         for (host, reads, shape, snap) in rows {
             let (reads, shape, body) = (to_json(reads)?, to_json(shape)?, to_json(snap)?);
             let digest = snapshot_digest(host, context, &reads, &shape, &body);
@@ -1212,5 +1246,45 @@ mod tests {
         assert_eq!(cache.passed(&keys).expect("passed"), BTreeSet::from(["k1".to_string()]));
         cache.forget_passes(&keys).expect("forget");
         assert!(cache.passed(&keys).expect("passed").is_empty());
+    }
+
+    #[test]
+    fn writes_between_begin_and_finish_are_committed_together_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cache.db");
+        let (mut cache, _) = Cache::open(&path).expect("open");
+        let keys = vec!["k1".to_string()];
+        let write = |cache: &mut Cache| -> Result<(), EngineError> {
+            cache.store("c", &[("host:a".into(), reads(), serde_json::json!(1))])?;
+            cache.record_passes(&[("k1".into(), "unit".into(), "t".into())])
+        };
+        // A failure after the writes takes them all back.
+        cache.begin().expect("begin");
+        let written = write(&mut cache).and(Err::<(), _>(EngineError::Internal("later failure".into())));
+        assert!(cache.finish(written).is_err());
+        assert!(cache.load("c", &mut Vec::new()).expect("load").is_empty());
+        assert!(cache.passed(&keys).expect("passed").is_empty());
+        // Until the commit, another connection sees none of them; then all.
+        cache.begin().expect("begin");
+        write(&mut cache).expect("write");
+        let (other, _) = Cache::open(&path).expect("open another");
+        assert!(other.load("c", &mut Vec::new()).expect("load").is_empty());
+        cache.finish(Ok(())).expect("commit");
+        assert_eq!(other.load("c", &mut Vec::new()).expect("load").len(), 1);
+        assert_eq!(other.passed(&keys).expect("passed"), BTreeSet::from(["k1".to_string()]));
+    }
+
+    #[test]
+    fn the_stamp_is_written_over_whatever_the_file_held() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cache.db");
+        fill_and_close(&path);
+        // A longer leftover (another version, or a write cut short) is cut to the stamp.
+        std::fs::write(stamp_path(&path), "x".repeat(500)).expect("write");
+        let (cache, notes) = Cache::open(&path).expect("open");
+        assert!(notes.is_empty(), "{notes:?}");
+        drop(cache);
+        let stamp = files_stamp(&path).expect("stamp");
+        assert_eq!(std::fs::read_to_string(stamp_path(&path)).expect("read"), stamp);
     }
 }

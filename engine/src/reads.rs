@@ -12,9 +12,10 @@
 //! every answer has the same hash.
 
 use nxe_evaluator::{EvalIo, FileKind, RealIo};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -84,14 +85,14 @@ impl ReadSet {
 
     /// Whether the read set still holds in `state`: every answer hashes the same.
     pub fn holds(&self, state: &State) -> bool {
-        self.0.iter().all(|(key, hash)| state.is_ignored(key) || state.answer(key) == *hash)
+        self.0.iter().all(|(key, hash)| state.is_ignored(key) || state.answers(key, hash))
     }
 
     /// The keys whose answer differs in `state`.
     pub fn differences(&self, state: &State) -> Vec<&ReadKey> {
         self.0
             .iter()
-            .filter(|(key, hash)| !state.is_ignored(key) && state.answer(key) != *hash)
+            .filter(|(key, hash)| !state.is_ignored(key) && !state.answers(key, hash))
             .map(|(key, _)| key)
             .collect()
     }
@@ -319,7 +320,8 @@ pub struct State {
     /// Paths (anchor-relative) that differ from the work tree, with every directory above
     /// them; `None` for the work tree itself.
     revision: Option<(GitTree, BTreeSet<String>)>,
-    memo: Mutex<HashMap<ReadKey, String>>,
+    /// Answers found so far: the listing looks up thousands (every key of every read set).
+    memo: Mutex<FxHashMap<ReadKey, String>>,
     /// Paths whose changes are declared noise: read sets hold whatever they say of them.
     ignored: BTreeSet<String>,
 }
@@ -327,7 +329,7 @@ pub struct State {
 impl State {
     /// The work tree as it is on disk.
     pub fn work_tree(anchor: Anchor) -> State {
-        State { anchor, revision: None, memo: Mutex::new(HashMap::new()), ignored: BTreeSet::new() }
+        State { anchor, revision: None, memo: Mutex::new(FxHashMap::default()), ignored: BTreeSet::new() }
     }
 
     /// A revision: `tree` is its content, `differing` the anchor-relative paths whose
@@ -347,7 +349,12 @@ impl State {
                 current = parent;
             }
         }
-        State { anchor, revision: Some((tree, affected)), memo: Mutex::new(HashMap::new()), ignored: BTreeSet::new() }
+        State {
+            anchor,
+            revision: Some((tree, affected)),
+            memo: Mutex::new(FxHashMap::default()),
+            ignored: BTreeSet::new(),
+        }
     }
 
     /// Where relative keys are anchored.
@@ -363,6 +370,16 @@ impl State {
     /// Whether `key` is about an ignored path.
     pub fn is_ignored(&self, key: &ReadKey) -> bool {
         key.path().is_some_and(|p| self.ignored.contains(p))
+    }
+
+    /// Whether the hash of the answer to `key` in this state is `hash`.
+    pub fn answers(&self, key: &ReadKey, hash: &str) -> bool {
+        if let Ok(memo) = self.memo.lock() {
+            if let Some(known) = memo.get(key) {
+                return known == hash;
+            }
+        }
+        self.answer(key) == hash
     }
 
     /// The hash of the answer to `key` in this state.

@@ -274,7 +274,7 @@ fn run_batches<'s>(
     given: &(dyn Fn() -> &'s HostSnapshots + Sync),
 ) -> Result<Vec<BatchRun>, EngineError> {
     let first: Vec<Option<BatchRun>> =
-        batches.par_iter().map(|batch| evaluator.evaluate_then(batch, given, false, &mut |_| {})).collect();
+        batches.par_iter().map(|batch| evaluator.evaluate_then(batch, given, false, &mut |_, _| {})).collect();
     if first.iter().any(Option::is_none) {
         // Some run alone next: the other threads free what their last batch left.
         rayon::broadcast(|_| free_parked_session());
@@ -285,7 +285,7 @@ fn run_batches<'s>(
         .map(|(batch, result)| match result {
             Some(run) => Ok(run),
             // Over the budget: alone now, without one.
-            None => evaluator.evaluate_then(batch, given, true, &mut |_| {}).ok_or_else(|| {
+            None => evaluator.evaluate_then(batch, given, true, &mut |_, _| {}).ok_or_else(|| {
                 EngineError::Internal(format!("a batch of {} units was stopped without a budget", batch.len()))
             }),
         })
@@ -427,7 +427,7 @@ impl<'a> UnitEvaluator<'a> {
     }
 
     fn run_batch(&self, units: &[Unit], budget: Option<u64>) -> Option<Vec<Evaluated>> {
-        self.run_batch_with(units, budget, &BTreeMap::new(), &|_| None, &mut |_| {}).map(|run| run.evaluated)
+        self.run_batch_with(units, budget, &BTreeMap::new(), &|_| None, &mut |_, _| {}).map(|run| run.evaluated)
     }
 
     /// Evaluates a batch of units (see [`batches`]) on one evaluator within the memory
@@ -439,19 +439,21 @@ impl<'a> UnitEvaluator<'a> {
     /// evaluated; a host unit also takes its host's snapshot, when tests forced some of it
     /// before. `None` when the evaluation passed the memory budget (`alone`: there is none).
     pub fn evaluate_with(&self, units: &[Unit], snapshots: &HostSnapshots, alone: bool) -> Option<BatchRun> {
-        self.evaluate_then(units, &|| snapshots, alone, &mut |_| {})
+        self.evaluate_then(units, &|| snapshots, alone, &mut |_, _| {})
     }
 
     /// [`UnitEvaluator::evaluate_with`], running `after` on the units' session once they
-    /// are evaluated (the test runner validates a host's options there, on the evaluation
-    /// the host's unit made); the units' read sets include what `after` read. The snapshots
-    /// are asked for when needed: a host's unit needs them only once it is evaluated.
+    /// are evaluated and their hosts' snapshots taken, with those snapshots (the test runner
+    /// hands them to the tests waiting for them, then validates a host's options there, on
+    /// the evaluation the host's unit made); the units' read sets do not include what `after`
+    /// read. The snapshots are asked for when needed: a host's unit needs them only once it
+    /// is evaluated.
     pub fn evaluate_then<'s>(
         &self,
         units: &[Unit],
         snapshots: &dyn Fn() -> &'s HostSnapshots,
         alone: bool,
-        after: &mut dyn FnMut(&mut Session),
+        after: &mut dyn FnMut(&mut Session, &[SnapshotEntry]),
     ) -> Option<BatchRun> {
         let budget = if alone { None } else { self.budget };
         let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
@@ -498,7 +500,7 @@ impl<'a> UnitEvaluator<'a> {
         budget: Option<u64>,
         snapshots: &BTreeMap<String, Arc<HostSnapshot>>,
         shape_of: &dyn Fn(&str) -> Option<Shape>,
-        after: &mut dyn FnMut(&mut Session),
+        after: &mut dyn FnMut(&mut Session, &[SnapshotEntry]),
     ) -> Option<BatchRun> {
         let mut session = Session::with_shared(&self.shared, self.anchor, budget);
         let tests_only = units.iter().all(|unit| matches!(unit, Unit::Test(_)));
@@ -532,10 +534,6 @@ impl<'a> UnitEvaluator<'a> {
             // Not a result: the caller evaluates the units again without snapshots.
             return Some(BatchRun { evaluated: Vec::new(), shapes: BTreeMap::new(), used, missed, taken: Vec::new() });
         }
-        after(&mut session);
-        if session.interrupted() {
-            return None;
-        }
         // A test that used a host's snapshot read what the snapshot's evaluation read.
         let extra = used.iter().filter_map(|host| snapshots.get(host)).flat_map(|s| s.reads.keys());
         let reads = session.reads_with(self.state, extra);
@@ -549,6 +547,10 @@ impl<'a> UnitEvaluator<'a> {
             if let Some(snap) = snap.filter(|_| !session.interrupted()) {
                 taken.push((host.clone(), session.reads(self.state), shape, snap));
             }
+        }
+        after(&mut session, &taken);
+        if session.interrupted() {
+            return None;
         }
         let shapes = if tests_only { crate::snapshots::capture_hosts(&session.worker, &used) } else { BTreeMap::new() };
         let (mut derivations, mut added) = session.worker.take_store_objects();

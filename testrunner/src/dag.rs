@@ -63,9 +63,12 @@ enum State {
 struct Node<J> {
     /// `None` while it runs.
     job: Option<J>,
-    /// Jobs it waits for that have not ended.
+    /// Jobs it waits for that have not ended (or released them).
     waiting: usize,
     state: State,
+    /// Whether the jobs waiting for it were let start before it ended (see
+    /// [`Context::release`]).
+    released: bool,
 }
 
 struct Inner<J> {
@@ -153,11 +156,11 @@ impl<J: Job> Dag<J> {
     }
 
     fn insert(inner: &mut Inner<J>, job: J, after: &[JobId]) -> JobId {
-        let id = inner.graph.add_node(Node { job: Some(job), waiting: 0, state: State::Waiting });
+        let id = inner.graph.add_node(Node { job: Some(job), waiting: 0, state: State::Waiting, released: false });
         let mut waiting = 0;
         for input in after {
             let Some(node) = inner.graph.node_weight(*input) else { continue };
-            if !matches!(node.state, State::Ended { .. }) {
+            if !node.released && !matches!(node.state, State::Ended { .. }) {
                 waiting += 1;
             }
             inner.graph.add_edge(*input, id, ());
@@ -242,22 +245,15 @@ impl<J: Job> Dag<J> {
                 if failed && self.fail_fast {
                     inner.stopped = true;
                 }
-                if let Some(node) = inner.graph.node_weight_mut(id) {
-                    node.state = State::Ended { failed };
-                }
-                let dependents: Vec<JobId> =
-                    inner.graph.edges_directed(id, Direction::Outgoing).map(|edge| edge.target()).collect();
-                for dependent in dependents {
-                    let now_ready = match inner.graph.node_weight_mut(dependent) {
-                        Some(node) if node.state == State::Waiting && node.waiting > 0 => {
-                            node.waiting -= 1;
-                            node.waiting == 0
-                        }
-                        _ => false,
-                    };
-                    if now_ready {
-                        Self::make_ready(&mut inner, dependent);
+                let released = match inner.graph.node_weight_mut(id) {
+                    Some(node) => {
+                        node.state = State::Ended { failed };
+                        node.released
                     }
+                    None => false,
+                };
+                if !released {
+                    Self::release_dependents(&mut inner, id);
                 }
                 if let Ok(mut endings) = endings.lock() {
                     endings.insert(id, ending);
@@ -265,6 +261,25 @@ impl<J: Job> Dag<J> {
             }
             drop(inner);
             self.changed.notify_all();
+        }
+    }
+
+    /// Counts `id` as ended for the jobs that wait for it; those that wait for nothing else
+    /// become ready.
+    fn release_dependents(inner: &mut Inner<J>, id: JobId) {
+        let dependents: Vec<JobId> =
+            inner.graph.edges_directed(id, Direction::Outgoing).map(|edge| edge.target()).collect();
+        for dependent in dependents {
+            let now_ready = match inner.graph.node_weight_mut(dependent) {
+                Some(node) if node.state == State::Waiting && node.waiting > 0 => {
+                    node.waiting -= 1;
+                    node.waiting == 0
+                }
+                _ => false,
+            };
+            if now_ready {
+                Self::make_ready(inner, dependent);
+            }
         }
     }
 
@@ -354,6 +369,27 @@ impl<J: Job> Context<'_, J> {
         matches!(self.dag.lock().graph.node_weight(job), Some(Node { state: State::Ended { .. }, .. }))
     }
 
+    /// Lets the jobs waiting for this one start now, as if it had ended well: for a job
+    /// whose remaining work they do not need. Jobs added later do not wait for it either.
+    /// That it then fails shows in [`Context::failed_inputs`] only to those that ask once
+    /// it has ended.
+    pub fn release(&self) {
+        let mut inner = self.dag.lock();
+        match inner.graph.node_weight_mut(self.me) {
+            Some(node) if !node.released => node.released = true,
+            _ => return,
+        }
+        Dag::release_dependents(&mut inner, self.me);
+        drop(inner);
+        self.dag.changed.notify_all();
+    }
+
+    /// Whether another job runs, or is ready to.
+    pub fn others_busy(&self) -> bool {
+        let inner = self.dag.lock();
+        inner.running > 1 || !inner.ready.is_empty()
+    }
+
     /// Whether this job runs alone (again, after it passed its memory budget).
     pub fn alone(&self) -> bool {
         self.alone
@@ -368,7 +404,7 @@ impl<J: Job> Context<'_, J> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
 
     /// A test job: logs its name when it runs, fails or asks to run again as told, and may
@@ -598,5 +634,83 @@ mod tests {
         let endings = dag.run(2, 1 << 20).expect("run");
         assert!(endings.values().all(|e| *e == Ending::Done));
         assert_eq!(IDLE_CALLS.load(Ordering::SeqCst), 1);
+    }
+
+    /// Test jobs for [`Context::release`] and [`Context::others_busy`].
+    enum Probe {
+        /// Lets the jobs waiting for it start (or not), adds `later` waiting for itself, then
+        /// waits a bounded time for `done`, and says whether it saw it.
+        First { release: bool, later: Option<Box<Probe>>, done: Arc<AtomicBool>, saw: Arc<AtomicBool> },
+        /// Sets `done`.
+        Second { done: Arc<AtomicBool> },
+        /// Logs whether another job ran or was ready while it ran.
+        Busy { name: &'static str, priority: u8, log: Arc<Mutex<Vec<String>>> },
+    }
+
+    impl Job for Probe {
+        fn priority(&self) -> u8 {
+            match self {
+                Probe::Busy { priority, .. } => *priority,
+                _ => 0,
+            }
+        }
+
+        fn run(&mut self, context: &Context<'_, Self>) -> Ending {
+            match self {
+                Probe::First { release, later, done, saw } => {
+                    if *release {
+                        context.release();
+                    }
+                    if let Some(later) = later.take() {
+                        context.add(*later, &[context.id()]);
+                    }
+                    let started = std::time::Instant::now();
+                    while !done.load(Ordering::SeqCst) && started.elapsed() < std::time::Duration::from_millis(500) {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    saw.store(done.load(Ordering::SeqCst), Ordering::SeqCst);
+                }
+                Probe::Second { done } => done.store(true, Ordering::SeqCst),
+                Probe::Busy { name, log, .. } => {
+                    log.lock().expect("log").push(format!("{name} {}", context.others_busy()));
+                }
+            }
+            Ending::Done
+        }
+    }
+
+    /// Runs a `First` job (releasing or not) and a `Second` one waiting for it, added before
+    /// the run or by `First` after its release; whether `First` saw `Second` end.
+    fn second_ran_during_first(release: bool, added_later: bool) -> bool {
+        let (done, saw) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let second = Probe::Second { done: done.clone() };
+        let dag = Dag::new(false);
+        let later = added_later.then(|| Box::new(Probe::Second { done: done.clone() }));
+        let first = dag.add(Probe::First { release, later, done: done.clone(), saw: saw.clone() }, &[]);
+        if !added_later {
+            dag.add(second, &[first]);
+        }
+        let endings = dag.run(2, 1 << 20).expect("run");
+        assert_eq!(endings.len(), 2);
+        assert!(endings.values().all(|e| *e == Ending::Done));
+        assert!(done.load(Ordering::SeqCst), "the second job ran");
+        saw.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn a_released_job_lets_the_jobs_waiting_for_it_start_before_it_ends() {
+        assert!(second_ran_during_first(true, false));
+        assert!(second_ran_during_first(true, true), "a job added after the release does not wait");
+        assert!(!second_ran_during_first(false, false), "without a release, the second waits");
+    }
+
+    #[test]
+    fn a_job_knows_whether_others_run_or_are_ready_beside_it() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let dag = Dag::new(false);
+        dag.add(Probe::Busy { name: "first", priority: 1, log: log.clone() }, &[]);
+        dag.add(Probe::Busy { name: "last", priority: 0, log: log.clone() }, &[]);
+        dag.run(1, 1 << 20).expect("run");
+        assert_eq!(*log.lock().expect("log"), ["first true", "last false"]);
     }
 }

@@ -156,7 +156,7 @@ fn execute(repo: &Repo, options: &RunOptions, reporter: &dyn Reporter, mode: Mod
     let stop_prefetch = AtomicBool::new(false);
     std::thread::scope(|scope| {
         if options.threads > 1 && mode == Mode::Test {
-            compile_ahead(scope, repo, &top, options.cache_dir.as_deref(), &stop_prefetch);
+            compile_ahead(scope, repo, &top, options.cache_dir.as_deref(), Some(state), &stop_prefetch);
         }
         let result = execute_in(repo, options, reporter, mode, &top, state, &stop_prefetch);
         stop_prefetch.store(true, Ordering::Relaxed);
@@ -196,6 +196,7 @@ fn execute_in(
         },
         log_dir: log_dir(repo, options.cache_dir.as_deref()),
         evaluated: Mutex::new(Vec::new()),
+        record_queued: AtomicBool::new(false),
         fresh: Mutex::new(StoreObjects::default()),
         remembered: Mutex::new(Vec::new()),
         passes: Mutex::new(Vec::new()),
@@ -212,9 +213,7 @@ fn execute_in(
     let dag = Dag::new(options.fail_fast);
     dag.add(Task { run: &run, work: Work::Listing }, &[]);
     dag.run(threads, WORKER_STACK).map_err(|e| EngineError::Internal(format!("cannot start worker threads: {e}")))?;
-    let Run {
-        store, evaluated, fresh, remembered, passes, records, fatal, taken, shapes, snapshots, fresh_valid, ..
-    } = run;
+    let Run { store, evaluated, remembered, passes, records, fatal, taken, shapes, snapshots, fresh_valid, .. } = run;
     let mut store = store.into_inner().unwrap_or_else(|p| p.into_inner());
     // Of a host's snapshots taken in this run, the one of everything the tests forced is
     // remembered last, so it is the newest.
@@ -223,15 +222,22 @@ fn execute_in(
     if let (Some(forced), Some(snapshots)) = (&shapes, snapshots.get()) {
         taken.sort_by_key(|(host, _, shape, _)| snapshots.shape_forced(forced, host) == Some(shape));
     }
-    store.remember_snapshots(state.anchor(), &taken)?;
-    // What was evaluated is remembered even when the run then failed.
-    store.record_with_objects(evaluated.into_inner().unwrap_or_default(), fresh.into_inner().unwrap_or_default())?;
-    if let Some(error) = fatal.into_inner().unwrap_or_default() {
+    let fatal = fatal.into_inner().unwrap_or_default();
+    store.together(|store| {
+        store.remember_snapshots(state.anchor(), &taken)?;
+        // What was evaluated is remembered even when the run then failed; most of it was
+        // written while the run went on.
+        store.record_with_objects(evaluated.into_inner().unwrap_or_default(), StoreObjects::default())?;
+        if fatal.is_none() {
+            store.remember(&remembered.into_inner().unwrap_or_default())?;
+            if let Some(cache) = store.cache() {
+                cache.record_passes(&passes.into_inner().unwrap_or_default())?;
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(error) = fatal {
         return Err(error);
-    }
-    store.remember(&remembered.into_inner().unwrap_or_default())?;
-    if let Some(cache) = store.cache() {
-        cache.record_passes(&passes.into_inner().unwrap_or_default())?;
     }
     let mut records = records.into_inner().unwrap_or_default();
     records.sort_by(|a, b| (a.kind, &a.host, &a.name).cmp(&(b.kind, &b.host, &b.name)));
@@ -259,9 +265,11 @@ struct Run<'a> {
     policy_config: PolicyConfig,
     layout: HostLayout,
     log_dir: PathBuf,
-    /// Units evaluated in this run, cached at its end.
+    /// Units evaluated in this run and not yet written to the cache.
     evaluated: Mutex<Vec<Evaluated>>,
-    /// The store objects those evaluations made.
+    /// Whether a job writing them is waiting or running.
+    record_queued: AtomicBool,
+    /// The store objects the run's evaluations made.
     fresh: Mutex<StoreObjects>,
     /// Option validations and policies run, with their read sets, cached at the end.
     remembered: Mutex<Vec<(String, ReadSet, serde_json::Value)>>,
@@ -324,23 +332,27 @@ enum Work {
     Prefetch(JobId, BTreeSet<ReadKey>),
     /// Loading the remembered snapshots of hosts' values (see `Run::snapshots`).
     LoadSnapshots,
+    /// Writing the units evaluated so far to the cache (see `Run::record`).
+    Record,
 }
 
 impl Job for Task<'_, '_> {
     fn priority(&self) -> u8 {
         match &self.work {
             // Builds are long: they start first, and what leads to them next.
-            Work::Build(..) | Work::Target(..) => 3,
+            Work::Build(..) | Work::Target(..) => 4,
             // A batch of tests is the longest evaluation: it starts beside the hosts.
             Work::Source(..)
             | Work::Unit(Unit::Host(..) | Unit::Checks(_))
             | Work::HostAndTests(..)
             | Work::Prefetch(..)
-            | Work::Listing => 2,
-            Work::Batch(units) if units.len() > 1 => 2,
-            // Snapshots serve later runs: after everything else.
+            | Work::Listing => 3,
+            Work::Batch(units) if units.len() > 1 => 3,
+            // Writing what was evaluated serves later runs: after the tests.
+            Work::Record => 1,
+            // Snapshots serve later runs too, and take longer: after everything else.
             Work::Snapshot(_) => 0,
-            _ => 1,
+            _ => 2,
         }
     }
 
@@ -354,7 +366,7 @@ impl Job for Task<'_, '_> {
 
     fn run(&mut self, context: &Context<'_, Self>) -> Ending {
         let run = self.run;
-        match &self.work {
+        let ending = match &self.work {
             Work::Listing => run.listing(context),
             Work::Unit(unit) => run.unit(context, unit),
             Work::Batch(units) => run.batch(context, units),
@@ -373,7 +385,10 @@ impl Job for Task<'_, '_> {
                 run.snapshots();
                 Ending::Done
             }
-        }
+            Work::Record => run.record(),
+        };
+        run.queue_record(context);
+        ending
     }
 }
 
@@ -425,7 +440,8 @@ impl<'a> Run<'a> {
             // A host unit takes its host's snapshot, as far as tests forced it before.
             let snapshots = || self.snapshots();
             let run =
-                match self.units.evaluate_then(std::slice::from_ref(unit), &snapshots, context.alone(), &mut |_| {}) {
+                match self.units.evaluate_then(std::slice::from_ref(unit), &snapshots, context.alone(), &mut |_, _| {})
+                {
                     Some(run) => run,
                     None if context.alone() => {
                         let error = format!("{} was stopped without a budget", unit.id());
@@ -433,7 +449,7 @@ impl<'a> Run<'a> {
                     }
                     None => return None,
                 };
-            return Some((self.keep_host_run(run)?, true));
+            return Some((self.keep_host_run(run, false)?, true));
         }
         let evaluated = if context.alone() {
             match self.units.evaluate_alone(unit) {
@@ -446,19 +462,27 @@ impl<'a> Run<'a> {
         Some((self.keep(evaluated), true))
     }
 
-    /// Keeps a host unit evaluated in this run, and the snapshot it took; gives its outcome.
-    fn keep_host_run(&self, run: BatchRun) -> Option<Outcome> {
-        if let (Ok(mut fresh), Ok(mut valid), Ok(mut taken)) =
-            (self.fresh_snapshots.lock(), self.fresh_valid.lock(), self.taken.lock())
-        {
-            for entry in run.taken {
-                fresh.insert(entry.0.clone(), entry.2.clone());
-                let (host, snapshot) = HostSnapshot::of_entry(&entry);
-                valid.insert(host, snapshot);
-                taken.push(entry);
-            }
+    /// Keeps a host unit evaluated in this run, and the snapshot it took (for the tests
+    /// that run later, unless `published` says they have it already); gives its outcome.
+    fn keep_host_run(&self, run: BatchRun, published: bool) -> Option<Outcome> {
+        if !published {
+            self.publish_snapshots(&run.taken);
+        }
+        if let Ok(mut taken) = self.taken.lock() {
+            taken.extend(run.taken);
         }
         Some(self.keep(run.evaluated.into_iter().next()?))
+    }
+
+    /// Hands snapshots a host's unit took in this run to the tests that run later.
+    fn publish_snapshots(&self, entries: &[SnapshotEntry]) {
+        if let (Ok(mut fresh), Ok(mut valid)) = (self.fresh_snapshots.lock(), self.fresh_valid.lock()) {
+            for entry in entries {
+                fresh.insert(entry.0.clone(), entry.2.clone());
+                let (host, snapshot) = HostSnapshot::of_entry(entry);
+                valid.insert(host, snapshot);
+            }
+        }
     }
 
     /// The remembered snapshots of hosts' values, loaded the first time they are needed.
@@ -474,19 +498,46 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Keeps a unit evaluated in this run, to be cached at its end, and gives its outcome.
-    /// Its store objects go to the run's own, where check builds find them; they are
-    /// remembered with the units at the end.
-    fn keep(&self, mut evaluated: Evaluated) -> Outcome {
+    /// Keeps a unit evaluated in this run, to be cached by the next `Work::Record` (or at the
+    /// run's end), and gives its outcome. A copy of its store objects goes to the run's own,
+    /// where check builds find them.
+    fn keep(&self, evaluated: Evaluated) -> Outcome {
         let outcome = evaluated.outcome.clone();
         if let Ok(mut fresh) = self.fresh.lock() {
-            fresh.derivations.append(&mut evaluated.derivations);
-            fresh.paths.append(&mut evaluated.added);
+            fresh.derivations.extend(evaluated.derivations.iter().map(|(path, drv)| (path.clone(), drv.clone())));
+            fresh.paths.extend(evaluated.added.iter().map(|(path, added)| (path.clone(), added.clone())));
         }
         if let Ok(mut done) = self.evaluated.lock() {
             done.push(evaluated);
         }
         outcome
+    }
+
+    /// Adds a job writing the units evaluated so far to the cache, unless one is waiting,
+    /// there are none, or no other job runs or is ready to run beside it. Written while the
+    /// run goes on, they no longer wait for its end: the write of a host's evaluation (about
+    /// 1.5 ms) then runs beside the tests that follow it. What is left when nothing else
+    /// runs is written at the end, with the rest, in one transaction.
+    fn queue_record<'r>(&'r self, context: &Context<'_, Task<'r, 'a>>) {
+        let pending = self.evaluated.lock().map(|evaluated| !evaluated.is_empty()).unwrap_or(false);
+        if pending && context.others_busy() && !self.record_queued.swap(true, Ordering::SeqCst) {
+            context.add(Task { run: self, work: Work::Record }, &[]);
+        }
+    }
+
+    /// Writes the units evaluated so far to the cache, in one transaction.
+    /// Units kept while it writes wait for the next job, which the job adds as it ends (see
+    /// `Task::run`), or for the run's end.
+    fn record(&self) -> Ending {
+        let mut store = self.store();
+        let evaluated = self.evaluated.lock().map(|mut evaluated| std::mem::take(&mut *evaluated)).unwrap_or_default();
+        let written = store.record_with_objects(evaluated, StoreObjects::default());
+        drop(store);
+        self.record_queued.store(false, Ordering::SeqCst);
+        match written {
+            Ok(_) => Ending::Done,
+            Err(error) => self.fatal(error),
+        }
     }
 
     /// A recording session within the run's memory budget (none when the job runs alone).
@@ -894,7 +945,10 @@ impl<'a> Run<'a> {
             self.reporter.started(&TestRecord::new(kind.as_str(), *kind, Some(host), Status::Pass).label());
         }
         let mut validated = None;
-        let mut after = |session: &mut Session| {
+        let mut after = |session: &mut Session, taken: &[SnapshotEntry]| {
+            // The tests waiting for the host's snapshot start now, beside its validation.
+            self.publish_snapshots(taken);
+            context.release();
             let results = self.run_host_tests(session, host, kinds);
             validated = Some((results, session.reads(self.state)));
         };
@@ -906,7 +960,7 @@ impl<'a> Run<'a> {
             }
             None => return Ending::Again,
         };
-        let Some(outcome) = self.keep_host_run(run) else {
+        let Some(outcome) = self.keep_host_run(run, true) else {
             return self.fatal(EngineError::Internal(format!("{} gave no outcome", unit.id())));
         };
         let tests = match validated {
