@@ -19,14 +19,14 @@ use crate::snapshots::{Shape, SnapshotEntry};
 use crate::EngineError;
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Identifies an nxe cache among SQLite databases (`PRAGMA application_id`).
 const APPLICATION_ID: i32 = 0x6e78_6531;
 /// The layout of the tables; a cache with another version is rebuilt.
-const SCHEMA_VERSION: i32 = 5;
+const SCHEMA_VERSION: i32 = 6;
 /// How many evaluations of one unit are kept (newest first).
 const KEEP_PER_UNIT: i64 = 8;
 /// How many snapshots of one host's value are kept (newest first).
@@ -164,6 +164,65 @@ fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// How many evaluations that made store objects may be dropped before the objects no kept
+/// evaluation made are looked for and forgotten: the sweep reads every kept evaluation's
+/// list, so it runs once in a while rather than at every write.
+const SWEEP_AFTER: i64 = 16;
+
+/// Stores the objects evaluation `id` made, and their list under its id. An object stored
+/// as it is now is not written again: its body, often kilobytes (a derivation's path names
+/// its text; a source's body, where it is copied from, can change). The list is one row,
+/// appended: keeping it costs no write elsewhere in the database.
+fn store_objects(connection: &Connection, path: &Path, id: i64, made: &StoreObjects) -> Result<(), EngineError> {
+    // One statement of each kind for every object (parsing them again each time cost a fifth
+    // of the write).
+    let mut insert = connection
+        .prepare_cached(
+            "INSERT INTO objects (path, body, digest) VALUES (?1, ?2, ?3)
+             ON CONFLICT (path) DO UPDATE SET body = excluded.body, digest = excluded.digest
+             WHERE digest != excluded.digest",
+        )
+        .map_err(|e| sql_error(path, e))?;
+    for (store_path, body) in made.bodies() {
+        insert
+            .execute(params![store_path, body, row_digest(&store_path, "object", &body, "")])
+            .map_err(|e| sql_error(path, e))?;
+    }
+    let list: Vec<&str> = made.paths().map(String::as_str).collect();
+    connection
+        .prepare_cached("INSERT OR IGNORE INTO eval_objects (eval, paths) VALUES (?1, ?2)")
+        .and_then(|mut insert| insert.execute(params![id, list.join("\n")]))
+        .map_err(|e| sql_error(path, e))?;
+    Ok(())
+}
+
+/// Forgets the lists of evaluations no longer kept, then every object no kept evaluation's
+/// list names. An object another context still needed would only cost that context an
+/// evaluation: a missing object is never a wrong answer.
+fn sweep_objects(connection: &Connection, path: &Path) -> Result<(), EngineError> {
+    connection
+        .execute("DELETE FROM eval_objects WHERE eval NOT IN (SELECT id FROM evals)", [])
+        .map_err(|e| sql_error(path, e))?;
+    let mut live: HashSet<String> = HashSet::new();
+    {
+        let mut lists = connection.prepare("SELECT paths FROM eval_objects").map_err(|e| sql_error(path, e))?;
+        let rows = lists.query_map([], |row| row.get::<_, String>(0)).map_err(|e| sql_error(path, e))?;
+        for list in rows {
+            live.extend(list.map_err(|e| sql_error(path, e))?.lines().map(str::to_string));
+        }
+    }
+    let stored: Vec<String> = {
+        let mut select = connection.prepare("SELECT path FROM objects").map_err(|e| sql_error(path, e))?;
+        let rows = select.query_map([], |row| row.get::<_, String>(0)).map_err(|e| sql_error(path, e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| sql_error(path, e))?
+    };
+    let mut delete = connection.prepare("DELETE FROM objects WHERE path = ?1").map_err(|e| sql_error(path, e))?;
+    for dead in stored.iter().filter(|stored| !live.contains(*stored)) {
+        delete.execute(params![dead]).map_err(|e| sql_error(path, e))?;
+    }
+    Ok(())
+}
+
 /// Caches in which a query failed in this process: they are left without a stamp, so the
 /// next process checks them (see [`files_stamp`]).
 static FAILED: std::sync::Mutex<BTreeSet<PathBuf>> = std::sync::Mutex::new(BTreeSet::new());
@@ -263,11 +322,11 @@ impl Cache {
                          body TEXT NOT NULL,
                          digest TEXT NOT NULL
                      );
-                     CREATE TABLE IF NOT EXISTS object_uses (
-                         path TEXT PRIMARY KEY,
-                         used INTEGER NOT NULL
-                     ) WITHOUT ROWID;
-                     CREATE INDEX IF NOT EXISTS object_uses_by_use ON object_uses (used);
+                     CREATE TABLE IF NOT EXISTS eval_objects (
+                         eval INTEGER PRIMARY KEY,
+                         paths TEXT NOT NULL
+                     );
+                     CREATE INDEX IF NOT EXISTS eval_objects_keys ON eval_objects (eval);
                      CREATE TABLE IF NOT EXISTS passes (
                          key TEXT PRIMARY KEY,
                          kind TEXT NOT NULL,
@@ -400,16 +459,17 @@ impl Cache {
         context: &str,
         entries: &[(String, ReadSet, serde_json::Value)],
     ) -> Result<(), EngineError> {
-        self.store_with_objects(context, entries, &StoreObjects::default())
+        self.store_with_objects(context, entries, &[])
     }
 
-    /// Remembers evaluations (unit, reads, result) and the store objects they made, in one
-    /// transaction. Objects no remembered evaluation made any more are forgotten.
+    /// Remembers evaluations (unit, reads, result) and the store objects each made (by
+    /// position; an entry past the end of `objects` made none), in one transaction. Objects
+    /// no kept evaluation made are forgotten, every [`SWEEP_AFTER`] evaluations dropped.
     pub fn store_with_objects(
         &mut self,
         context: &str,
         entries: &[(String, ReadSet, serde_json::Value)],
-        objects: &StoreObjects,
+        objects: &[StoreObjects],
     ) -> Result<(), EngineError> {
         if entries.is_empty() {
             return Ok(());
@@ -418,7 +478,7 @@ impl Cache {
         let transaction = self.connection.savepoint().map_err(|e| sql_error(&path, e))?;
         // Entries of units evaluated together share their read set.
         let mut stored_sets: HashMap<*const (crate::reads::ReadKey, String), String> = HashMap::new();
-        for (unit, read_set, result) in entries {
+        for (index, (unit, read_set, result)) in entries.iter().enumerate() {
             let reads = match stored_sets.get(&read_set.0.as_ptr()) {
                 Some(reads) => reads.clone(),
                 None => {
@@ -434,12 +494,24 @@ impl Cache {
             };
             let result = serde_json::to_string(result).map_err(|e| EngineError::Internal(e.to_string()))?;
             let digest = row_digest(unit, context, &reads, &result);
-            transaction
+            let inserted = transaction
                 .prepare_cached(
                     "INSERT OR IGNORE INTO evals (unit, context, reads, result, digest) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .and_then(|mut insert| insert.execute(params![unit, context, reads, result, digest]))
                 .map_err(|e| sql_error(&path, e))?;
+            if let Some(made) = objects.get(index).filter(|made| !made.is_empty()) {
+                // The same evaluation remembered before keeps its row, and its objects' list.
+                let id: i64 = if inserted == 1 {
+                    transaction.last_insert_rowid()
+                } else {
+                    transaction
+                        .prepare_cached("SELECT id FROM evals WHERE unit = ?1 AND context = ?2 AND digest = ?3")
+                        .and_then(|mut select| select.query_row(params![unit, context, digest], |row| row.get(0)))
+                        .map_err(|e| sql_error(&path, e))?
+                };
+                store_objects(&transaction, &path, id, made)?;
+            }
             transaction
                 .prepare_cached(
                     "DELETE FROM evals WHERE unit = ?1 AND context = ?2 AND id NOT IN
@@ -451,54 +523,16 @@ impl Cache {
         transaction
             .execute("DELETE FROM readsets WHERE digest NOT IN (SELECT reads FROM evals)", [])
             .map_err(|e| sql_error(&path, e))?;
-        // Objects are stamped with the id of this batch's last evaluation: an object is
-        // still needed while an evaluation at least as old as its stamp is kept.
-        let stamp: i64 = transaction
-            .query_row("SELECT coalesce(max(id), 0) FROM evals", [], |row| row.get(0))
-            .map_err(|e| sql_error(&path, e))?;
-        {
-            // One statement of each kind for every object (parsing them again each time cost
-            // a fifth of the write). An object stored as it is now is only stamped again: its
-            // body, often kilobytes, is not written again (a derivation's path names its
-            // text; a source's body, where it is copied from, can change).
-            let mut insert = transaction
-                .prepare_cached(
-                    "INSERT INTO objects (path, body, digest) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (path) DO UPDATE SET body = excluded.body, digest = excluded.digest
-                     WHERE digest != excluded.digest",
-                )
-                .map_err(|e| sql_error(&path, e))?;
-            for (store_path, body) in objects.bodies() {
-                insert
-                    .execute(params![store_path, body, row_digest(&store_path, "object", &body, "")])
-                    .map_err(|e| sql_error(&path, e))?;
-            }
-            let mut stamp_use = transaction
-                .prepare_cached(
-                    "INSERT INTO object_uses (path, used) VALUES (?1, ?2)
-                     ON CONFLICT (path) DO UPDATE SET used = excluded.used",
-                )
-                .map_err(|e| sql_error(&path, e))?;
-            for store_path in objects.paths() {
-                stamp_use.execute(params![store_path, stamp]).map_err(|e| sql_error(&path, e))?;
-            }
-        }
-        // Forgetting an object another context still needs only costs that context an
-        // evaluation: a missing object is never a wrong answer. The stamps are indexed, so
-        // this reads only the objects it forgets.
-        transaction
-            .execute(
-                "DELETE FROM objects WHERE path IN (SELECT path FROM object_uses WHERE used <
-                 (SELECT coalesce(min(id), 0) FROM evals WHERE context = ?1))",
-                params![context],
-            )
-            .and_then(|_| {
-                transaction.execute(
-                    "DELETE FROM object_uses WHERE used < (SELECT coalesce(min(id), 0) FROM evals WHERE context = ?1)",
-                    params![context],
-                )
+        // Counting the lists of dropped evaluations reads only their index, a few pages, not
+        // the lists (a page or more each).
+        let dropped: i64 = transaction
+            .query_row("SELECT count(*) FROM eval_objects WHERE eval NOT IN (SELECT id FROM evals)", [], |row| {
+                row.get(0)
             })
             .map_err(|e| sql_error(&path, e))?;
+        if dropped >= SWEEP_AFTER {
+            sweep_objects(&transaction, &path)?;
+        }
         transaction.commit().map_err(|e| sql_error(&path, e))
     }
 
@@ -743,6 +777,11 @@ impl StoreObjects {
         found.unwrap_or_else(|never| match never {})
     }
 
+    /// Whether there is no object.
+    pub fn is_empty(&self) -> bool {
+        self.derivations.is_empty() && self.paths.is_empty()
+    }
+
     /// Every object's store path.
     fn paths(&self) -> impl Iterator<Item = &String> {
         self.derivations.keys().chain(self.paths.keys())
@@ -961,7 +1000,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
         let objects = objects();
-        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(1))], &objects).expect("store");
+        cache
+            .store_with_objects("c", &[("u".into(), reads(), serde_json::json!(1))], std::slice::from_ref(&objects))
+            .expect("store");
         let closure = cache.closure(&["/nix/store/bbbb-b.drv".into()]).expect("closure").expect("remembered");
         assert_eq!(closure.derivations, objects.derivations);
         // The source is not an input of either derivation.
@@ -981,7 +1022,7 @@ mod tests {
     fn a_tampered_object_is_not_used_and_verify_reports_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
-        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(1))], &objects()).expect("store");
+        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(1))], &[objects()]).expect("store");
         assert!(cache.verify().expect("verify").is_empty());
         cache
             .connection
@@ -993,31 +1034,61 @@ mod tests {
         assert!(problems[0].contains("aaaa-a.drv"), "{problems:?}");
     }
 
-    #[test]
-    fn objects_no_kept_entry_made_are_forgotten() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
-        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(0))], &objects()).expect("store");
-        // Newer entries of the same unit, without objects, push the first one out.
-        for n in 1..=KEEP_PER_UNIT {
-            cache.store("c", &[("u".into(), reads(), serde_json::json!(n))]).expect("store");
-            let remembered = cache.closure(&["/nix/store/aaaa-a.drv".into()]).expect("closure");
-            assert_eq!(remembered.is_some(), n < KEEP_PER_UNIT, "after {n} newer entries");
-        }
+    /// One derivation named after `n`, as a host edited `n` times makes.
+    fn edited(n: i64) -> (String, StoreObjects) {
+        let mut objects = StoreObjects::default();
+        let path = format!("/nix/store/{n:032}-busy.drv");
+        let drv = nxe_store::Derivation {
+            builder: "/bin/sh".into(),
+            platform: "x86_64-linux".into(),
+            env: [("n".to_string(), n.to_string())].into(),
+            ..Default::default()
+        };
+        objects.derivations.insert(path.clone(), drv);
+        (path, objects)
+    }
+
+    fn count(cache: &Cache, table: &str) -> i64 {
+        cache.connection.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get(0)).expect("count")
     }
 
     #[test]
-    fn an_object_stored_again_is_stamped_again_and_a_changed_source_rewritten() {
+    fn objects_no_kept_evaluation_made_are_forgotten_though_other_units_keep_old_ones() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut cache, _) = Cache::open(&dir.path().join("cache.db")).expect("open");
-        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(0))], &objects()).expect("store");
+        // A unit evaluated once and never again keeps its evaluation, and its objects.
+        cache.store_with_objects("c", &[("stale".into(), reads(), serde_json::json!(0))], &[objects()]).expect("store");
+        // A host edited again and again makes a new derivation each time.
+        let total = KEEP_PER_UNIT + SWEEP_AFTER;
+        for n in 0..total {
+            let (_, made) = edited(n);
+            cache.store_with_objects("c", &[("busy".into(), reads(), serde_json::json!(n))], &[made]).expect("store");
+            // Dropped evaluations' objects stay until enough of them went.
+            let expected = if n + 1 < total { 4 + n + 1 } else { 4 + KEEP_PER_UNIT };
+            assert_eq!(count(&cache, "objects"), expected, "after {} edits", n + 1);
+        }
+        assert_eq!(count(&cache, "eval_objects"), 1 + KEEP_PER_UNIT);
+        let closure = |cache: &Cache, path: &str| cache.closure(&[path.to_string()]).expect("closure");
+        assert!(closure(&cache, "/nix/store/bbbb-b.drv").is_some(), "the stale unit's objects stay");
+        assert!(closure(&cache, &edited(0).0).is_none());
+        assert!(closure(&cache, &edited(total - KEEP_PER_UNIT).0).is_some(), "kept evaluations' objects stay");
+        assert!(closure(&cache, &edited(total - 1).0).is_some());
+        assert!(cache.verify().expect("verify").is_empty());
+    }
+
+    #[test]
+    fn an_object_stays_while_an_evaluation_that_made_it_is_kept_and_a_changed_source_is_rewritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cache.db");
+        let (mut cache, _) = Cache::open(&path).expect("open");
+        cache.store_with_objects("c", &[("u".into(), reads(), serde_json::json!(0))], &[objects()]).expect("store");
         // Another unit makes the same objects, one source copied from elsewhere now.
         let mut again = objects();
         again.paths.insert(
             "/nix/store/cccc-src".into(),
             nxe_evaluator::AddedPath::Source { source: "/elsewhere/app".into(), recursive: true, excluded: [].into() },
         );
-        cache.store_with_objects("c", &[("v".into(), reads(), serde_json::json!(0))], &again).expect("store");
+        cache.store_with_objects("c", &[("v".into(), reads(), serde_json::json!(0))], &[again]).expect("store");
         let body = |cache: &Cache| -> String {
             cache
                 .connection
@@ -1025,22 +1096,21 @@ mod tests {
                 .expect("source row")
         };
         assert!(body(&cache).contains("/elsewhere/app"), "{}", body(&cache));
-        // The first unit's entry goes; the second unit's stamp keeps every object.
+        // The first unit's entry goes; the second unit's keeps every object.
         for n in 1..=KEEP_PER_UNIT {
             cache.store("c", &[("u".into(), reads(), serde_json::json!(n))]).expect("store");
         }
+        sweep_objects(&cache.connection, &path).expect("sweep");
         let remembered = cache.closure(&["/nix/store/bbbb-b.drv".into()]).expect("closure");
         assert_eq!(remembered.map(|closure| closure.derivations.len()), Some(2));
         assert!(cache.verify().expect("verify").is_empty());
-        // Once the second unit's entry goes too, they are forgotten, stamps and all.
+        // Once the second unit's entry goes too, they are forgotten, lists and all.
         for n in 1..=KEEP_PER_UNIT {
             cache.store("c", &[("v".into(), reads(), serde_json::json!(n))]).expect("store");
         }
+        sweep_objects(&cache.connection, &path).expect("sweep");
         assert!(cache.closure(&["/nix/store/bbbb-b.drv".into()]).expect("closure").is_none());
-        let count = |table: &str| -> i64 {
-            cache.connection.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get(0)).expect("count")
-        };
-        assert_eq!((count("objects"), count("object_uses")), (0, 0));
+        assert_eq!((count(&cache, "objects"), count(&cache, "eval_objects")), (0, 0));
     }
 
     #[test]

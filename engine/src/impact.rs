@@ -461,23 +461,14 @@ impl Store {
         })
     }
 
-    /// Remembers evaluated units, in this store and in the cache (one transaction).
+    /// Remembers evaluated units, with the store objects each made, in this store and in
+    /// the cache (one transaction).
     pub fn record(&mut self, evaluated: Vec<Evaluated>) -> Result<BTreeMap<Unit, Resolved>, EngineError> {
-        self.record_with_objects(evaluated, StoreObjects::default())
-    }
-
-    /// [`Store::record`], with store objects the units' evaluations made that were taken out
-    /// of them (for builds while the run goes on).
-    pub fn record_with_objects(
-        &mut self,
-        evaluated: Vec<Evaluated>,
-        mut objects: StoreObjects,
-    ) -> Result<BTreeMap<Unit, Resolved>, EngineError> {
         let mut resolved = BTreeMap::new();
         let mut rows = Vec::new();
-        for mut unit in evaluated {
-            objects.derivations.append(&mut unit.derivations);
-            objects.paths.append(&mut unit.added);
+        let mut objects = Vec::new();
+        for unit in evaluated {
+            objects.push(StoreObjects { derivations: unit.derivations, paths: unit.added });
             let result = serde_json::to_value(&unit.outcome).map_err(|e| EngineError::Internal(e.to_string()))?;
             rows.push((unit.unit.id(), unit.reads.clone(), result.clone()));
             self.entries.entry(unit.unit.id()).or_default().insert(0, Entry { reads: unit.reads.clone(), result });

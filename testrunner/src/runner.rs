@@ -227,7 +227,7 @@ fn execute_in(
         store.remember_snapshots(state.anchor(), &taken)?;
         // What was evaluated is remembered even when the run then failed; most of it was
         // written while the run went on.
-        store.record_with_objects(evaluated.into_inner().unwrap_or_default(), StoreObjects::default())?;
+        store.record(evaluated.into_inner().unwrap_or_default())?;
         if fatal.is_none() {
             store.remember(&remembered.into_inner().unwrap_or_default())?;
             if let Some(cache) = store.cache() {
@@ -531,7 +531,7 @@ impl<'a> Run<'a> {
     fn record(&self) -> Ending {
         let mut store = self.store();
         let evaluated = self.evaluated.lock().map(|mut evaluated| std::mem::take(&mut *evaluated)).unwrap_or_default();
-        let written = store.record_with_objects(evaluated, StoreObjects::default());
+        let written = store.record(evaluated);
         drop(store);
         self.record_queued.store(false, Ordering::SeqCst);
         match written {
