@@ -688,3 +688,64 @@ fn the_files_to_compile_first_are_listed_beside_the_cache_and_a_damaged_list_is_
     };
     assert_eq!(status.and_then(|s| s.code()), Some(0), "the run with a named pipe on the list did not end well");
 }
+
+#[test]
+fn killed_and_concurrent_test_runs_leave_a_sound_cache_and_keep_what_they_wrote() {
+    let repo = repo("kill");
+    let dir = repo.parent().map(Path::to_path_buf).expect("scratch directory");
+    let command = |cache: &Path| {
+        let mut command = nxe();
+        command.args(["test", "--json", "--builder", "none", "--cache"]).arg(cache).arg("--repo").arg(&repo);
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        command
+    };
+    let verify = |cache: &Path, what: &str| {
+        let output = nxe().args(["cache", "verify", "--cache"]).arg(cache).output().expect("run nxe cache verify");
+        assert!(
+            output.status.success(),
+            "{what}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    // How long a cold run takes here, to spread the kills over it.
+    let started = std::time::Instant::now();
+    let cold = command(&dir.join("timing-cache")).output().expect("run nxe test");
+    assert!(cold.status.success(), "{}", String::from_utf8_lossy(&cold.stderr));
+    let span = started.elapsed().as_millis().max(20) as u64;
+    // Killed at any point, a run leaves the cache sound; the next run goes on from what the
+    // killed ones wrote (units are written while a run goes on).
+    let cache = dir.join("cache");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..10 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let delay = (seed >> 33) % span;
+        let mut child = command(&cache).spawn().expect("start nxe test");
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        verify(&cache, &format!("round {round}, killed after {delay} ms"));
+    }
+    // Two runs at once on the same cache both pass.
+    let (first, second) = (command(&cache).spawn().expect("start"), command(&cache).spawn().expect("start"));
+    for (name, child) in [("first", first), ("second", second)] {
+        let output = child.wait_with_output().expect("wait for nxe test");
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&output.stderr));
+        let records: Vec<Value> =
+            String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        assert_eq!(records.len(), 128, "{name}");
+        assert!(with_status(&records, "fail").is_empty(), "{name}: {records:?}");
+    }
+    verify(&cache, "after two runs at once");
+    // Everything they ran is remembered.
+    let output = nxe()
+        .args(["test", "--changed", "--builder", "none", "--cache"])
+        .arg(&cache)
+        .arg("--repo")
+        .arg(&repo)
+        .output()
+        .expect("run nxe test");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("nothing needs to run"), "{stderr}");
+}
