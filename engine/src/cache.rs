@@ -21,6 +21,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Identifies an nxe cache among SQLite databases (`PRAGMA application_id`).
@@ -32,13 +33,63 @@ const KEEP_PER_UNIT: i64 = 8;
 /// How many snapshots of one host's value are kept (newest first).
 const KEEP_PER_HOST: i64 = 4;
 
-/// One remembered evaluation of a unit.
+/// One remembered evaluation of a unit: what it read, and what it gave (JSON, as the
+/// unit's kind defines). Both are parsed when first asked for: a run consults the newest
+/// entry of most units and nothing older, and parsing every read set at load was a
+/// millisecond of every run.
 #[derive(Clone, Debug)]
 pub struct Entry {
-    /// What the evaluation read.
-    pub reads: ReadSet,
-    /// What it gave (JSON, as the unit's kind defines).
-    pub result: serde_json::Value,
+    reads: Arc<LazyReadSet>,
+    result: LazyResult,
+}
+
+/// A read set as stored (its checksum checked), parsed when first asked for, or as made.
+#[derive(Debug)]
+struct LazyReadSet {
+    body: String,
+    parsed: OnceLock<Option<ReadSet>>,
+}
+
+/// A result as stored (its row's checksum checked), or as made.
+#[derive(Clone, Debug)]
+enum LazyResult {
+    Stored(Arc<str>),
+    Made(serde_json::Value),
+}
+
+impl Entry {
+    /// An entry made in this process.
+    pub fn new(reads: ReadSet, result: serde_json::Value) -> Entry {
+        let parsed = OnceLock::from(Some(reads));
+        Entry { reads: Arc::new(LazyReadSet { body: String::new(), parsed }), result: LazyResult::Made(result) }
+    }
+
+    /// What the evaluation read; `None` when its stored form does not parse.
+    pub fn reads(&self) -> Option<&ReadSet> {
+        let lazy = &*self.reads;
+        lazy.parsed.get_or_init(|| serde_json::from_str(&lazy.body).ok()).as_ref()
+    }
+
+    /// Whether what the evaluation read still holds in `state` (see [`ReadSet::holds`]).
+    pub fn holds(&self, state: &crate::reads::State) -> bool {
+        self.reads().is_some_and(|reads| reads.holds(state))
+    }
+
+    /// What the evaluation gave; `None` when its stored form does not parse.
+    pub fn result(&self) -> Option<serde_json::Value> {
+        match &self.result {
+            LazyResult::Stored(text) => serde_json::from_str(text).ok(),
+            LazyResult::Made(value) => Some(value.clone()),
+        }
+    }
+
+    /// What the evaluation gave, as a `T`; `None` when it is not one.
+    pub fn result_as<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        match &self.result {
+            LazyResult::Stored(text) => serde_json::from_str(text).ok(),
+            LazyResult::Made(value) => serde_json::from_value(value.clone()).ok(),
+        }
+    }
 }
 
 /// A remembered snapshot of a host's value, its body (a [`Snap`] in JSON) not yet parsed.
@@ -406,25 +457,30 @@ impl Cache {
         let mut entries: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
         let mut broken = Vec::new();
         // Units evaluated together, and a host's unit and its validations, have the same
-        // read set: it is stored, read and parsed once.
-        let mut read_sets: HashMap<String, Option<ReadSet>> = HashMap::new();
+        // read set: it is stored, read, checked and parsed once.
+        let mut read_sets: HashMap<String, Option<Arc<LazyReadSet>>> = HashMap::new();
         for (id, unit, reads, result, digest) in rows {
-            let parsed = (digest == row_digest(&unit, context, &reads, &result))
+            let checked = (digest == row_digest(&unit, context, &reads, &result))
                 .then(|| {
                     let read_set = match read_sets.get(&reads) {
                         Some(read_set) => read_set.clone(),
                         None => {
-                            let read_set = self.read_set(&reads)?;
+                            let read_set = self
+                                .read_set_body(&reads)?
+                                .map(|body| Arc::new(LazyReadSet { body, parsed: OnceLock::new() }));
                             read_sets.insert(reads, read_set.clone());
                             read_set
                         }
                     };
-                    Ok::<_, EngineError>(read_set.zip(serde_json::from_str(&result).ok()))
+                    Ok::<_, EngineError>(read_set)
                 })
                 .transpose()?
                 .flatten();
-            match parsed {
-                Some((reads, result)) => entries.entry(unit).or_default().push(Entry { reads, result }),
+            match checked {
+                Some(reads) => entries
+                    .entry(unit)
+                    .or_default()
+                    .push(Entry { reads, result: LazyResult::Stored(Arc::from(result)) }),
                 None => broken.push(id),
             }
         }
@@ -443,14 +499,15 @@ impl Cache {
         Ok(entries)
     }
 
-    /// The read set stored under `digest`; `None` when there is none or it is damaged.
-    fn read_set(&self, digest: &str) -> Result<Option<ReadSet>, EngineError> {
+    /// The read set stored under `digest`, as stored; `None` when there is none or it is
+    /// damaged.
+    fn read_set_body(&self, digest: &str) -> Result<Option<String>, EngineError> {
         let body = self
             .connection
             .prepare_cached("SELECT body FROM readsets WHERE digest = ?1")
             .and_then(|mut statement| statement.query_row(params![digest], |row| row.get::<_, String>(0)).optional())
             .map_err(|e| sql_error(&self.path, e))?;
-        Ok(body.filter(|body| read_set_digest(body) == digest).and_then(|body| serde_json::from_str(&body).ok()))
+        Ok(body.filter(|body| read_set_digest(body) == digest))
     }
 
     /// Remembers evaluations (unit, reads, result), in one transaction.
@@ -959,7 +1016,7 @@ mod tests {
         cache.store("c", &[("host:a".into(), ReadSet::default(), serde_json::json!({"n": 2}))]).expect("store");
         let mut notes = Vec::new();
         let loaded = cache.load("c", &mut notes).expect("load");
-        let results: Vec<_> = loaded["host:a"].iter().map(|e| e.result["n"].as_i64()).collect();
+        let results: Vec<_> = loaded["host:a"].iter().map(|e| e.result().and_then(|r| r["n"].as_i64())).collect();
         assert_eq!(results, vec![Some(2), Some(1)]);
         assert!(cache.load("other", &mut notes).expect("load").is_empty());
         assert!(dir.path().join(".nxe/.gitignore").exists());
@@ -1122,7 +1179,7 @@ mod tests {
         }
         let loaded = cache.load("c", &mut Vec::new()).expect("load");
         assert_eq!(loaded["u"].len() as i64, KEEP_PER_UNIT);
-        assert_eq!(loaded["u"][0].result, serde_json::json!(19));
+        assert_eq!(loaded["u"][0].result(), Some(serde_json::json!(19)));
     }
 
     #[test]
@@ -1269,9 +1326,12 @@ mod tests {
         };
         assert_eq!(count(&cache), 2);
         let loaded = cache.load("c", &mut Vec::new()).expect("load");
-        assert_eq!(loaded["u"][0].reads, shared);
-        assert_eq!(loaded["v"][0].reads, shared);
-        assert_eq!(loaded["w"][0].reads, other);
+        assert_eq!(loaded["u"][0].reads(), Some(&shared));
+        assert_eq!(loaded["v"][0].reads(), Some(&shared));
+        assert_eq!(loaded["w"][0].reads(), Some(&other));
+        // Entries sharing a read set share its one parse.
+        let parsed = |unit: &str| loaded[unit][0].reads().expect("parsed") as *const ReadSet;
+        assert_eq!(parsed("u"), parsed("v"));
         // A read set no kept entry uses is forgotten.
         for n in 0..KEEP_PER_UNIT {
             cache.store("c", &[("w".into(), shared.clone(), serde_json::json!(n))]).expect("store");

@@ -379,16 +379,13 @@ impl Store {
 
     /// The newest remembered result of `unit_id` whose read set holds in `state`.
     pub fn lookup(&self, unit_id: &str, state: &State) -> Option<serde_json::Value> {
-        self.entries.get(unit_id)?.iter().find(|entry| entry.reads.holds(state)).map(|entry| entry.result.clone())
+        self.entries.get(unit_id)?.iter().find(|entry| entry.holds(state)).and_then(Entry::result)
     }
 
     /// Remembers results of work outside the engine's units (unit id, reads, result).
     pub fn remember(&mut self, rows: &[(String, ReadSet, serde_json::Value)]) -> Result<(), EngineError> {
         for (id, reads, result) in rows {
-            self.entries
-                .entry(id.clone())
-                .or_default()
-                .insert(0, Entry { reads: reads.clone(), result: result.clone() });
+            self.entries.entry(id.clone()).or_default().insert(0, Entry::new(reads.clone(), result.clone()));
         }
         match &mut self.cache {
             Some(cache) => cache.store(&self.context, rows),
@@ -455,9 +452,9 @@ impl Store {
 
     /// The newest remembered outcome of `unit` whose read set holds in `state`.
     pub fn cached(&self, unit: &Unit, state: &State) -> Option<Resolved> {
-        self.entries.get(&unit.id())?.iter().find(|entry| entry.reads.holds(state)).and_then(|entry| {
-            let outcome = serde_json::from_value::<Outcome>(entry.result.clone()).ok()?;
-            Some(Resolved { outcome, reads: entry.reads.clone(), from_base: false, evaluated: false })
+        self.entries.get(&unit.id())?.iter().find(|entry| entry.holds(state)).and_then(|entry| {
+            let outcome = entry.result_as::<Outcome>()?;
+            Some(Resolved { outcome, reads: entry.reads()?.clone(), from_base: false, evaluated: false })
         })
     }
 
@@ -471,7 +468,7 @@ impl Store {
             objects.push(StoreObjects { derivations: unit.derivations, paths: unit.added });
             let result = serde_json::to_value(&unit.outcome).map_err(|e| EngineError::Internal(e.to_string()))?;
             rows.push((unit.unit.id(), unit.reads.clone(), result.clone()));
-            self.entries.entry(unit.unit.id()).or_default().insert(0, Entry { reads: unit.reads.clone(), result });
+            self.entries.entry(unit.unit.id()).or_default().insert(0, Entry::new(unit.reads.clone(), result));
             resolved.insert(
                 unit.unit,
                 Resolved { outcome: unit.outcome, reads: unit.reads, from_base: false, evaluated: true },
@@ -512,7 +509,7 @@ impl Store {
         let Some(path) = &self.hint else { return };
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for entry in self.entries.values().filter_map(|entries| entries.first()) {
-            for (key, _) in entry.reads.0.iter() {
+            for (key, _) in entry.reads().iter().flat_map(|reads| reads.0.iter()) {
                 if let ReadKey::File(file) = key {
                     if hinted(file) {
                         *counts.entry(file).or_default() += 1;
@@ -535,12 +532,12 @@ impl Store {
 
     /// What `unit` read when it was last evaluated, as far as the cache knows.
     pub fn previous_keys(&self, unit: &Unit) -> Option<BTreeSet<ReadKey>> {
-        Some(self.entries.get(&unit.id())?.first()?.reads.keys())
+        Some(self.entries.get(&unit.id())?.first()?.reads()?.keys())
     }
 
     /// What changed, in `state`, of what `unit`'s newest evaluation read.
     pub fn previous_differences(&self, unit: &Unit, state: &State) -> Option<BTreeSet<ReadKey>> {
-        Some(self.entries.get(&unit.id())?.first()?.reads.differences(state).into_iter().cloned().collect())
+        Some(self.entries.get(&unit.id())?.first()?.reads()?.differences(state).into_iter().cloned().collect())
     }
 
     /// Resolves `units` on `side`: from `base` (head side only), then from the cache, then
