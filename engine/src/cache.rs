@@ -77,10 +77,7 @@ impl Entry {
 
     /// What the evaluation gave; `None` when its stored form does not parse.
     pub fn result(&self) -> Option<serde_json::Value> {
-        match &self.result {
-            LazyResult::Stored(text) => serde_json::from_str(text).ok(),
-            LazyResult::Made(value) => Some(value.clone()),
-        }
+        self.result_as()
     }
 
     /// What the evaluation gave, as a `T`; `None` when it is not one.
